@@ -1,0 +1,166 @@
+// buildApp(config): pool → DAOs → services → plugins → views, wired by hand (the book's create_app).
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import fastifyJwt from '@fastify/jwt'
+import fastifyMultipart from '@fastify/multipart'
+import fastifyStatic from '@fastify/static'
+import FindMyWay, { type HTTPMethod } from 'find-my-way'
+import {
+  hasZodFastifySchemaValidationErrors,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider
+} from 'fastify-type-provider-zod'
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Config } from './config.ts'
+import { createPool } from './model/database.ts'
+import { FollowDao } from './model/follow-dao.ts'
+import { TweetDao } from './model/tweet-dao.ts'
+import { UserDao } from './model/user-dao.ts'
+import { ServiceError } from './service/errors.ts'
+import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
+import { TweetService } from './service/tweet-service.ts'
+import { UserService } from './service/user-service.ts'
+import { tokenFromHeader } from './view/auth.ts'
+import { followRoutes } from './view/follow.ts'
+import { pingRoutes } from './view/ping.ts'
+import { profilePictureRoutes } from './view/profile-picture.ts'
+import { timelineRoutes } from './view/timeline.ts'
+import { tweetRoutes } from './view/tweets.ts'
+import { userRoutes } from './view/users.ts'
+
+export type AppConfig = Config & { databaseUrl: string }
+
+// mysql2 error codes that mean "the database is not there", answered 503 rather than 500.
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'POOL_CLOSED'
+])
+
+const allMethods: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
+
+export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    trustProxy: config.trustProxy,
+    // Bodies other than uploads are small JSON documents.
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true
+  }).withTypeProvider<ZodTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  // The API speaks JSON (and multipart for uploads); a text/plain body is a client mistake, answered 415.
+  app.removeContentTypeParser('text/plain')
+
+  const routes = FindMyWay()
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    for (const method of methods) {
+      if (allMethods.includes(method as HTTPMethod) && !routes.hasRoute(method as HTTPMethod, route.url)) {
+        routes.on(method as HTTPMethod, route.url, () => {})
+      }
+    }
+  })
+
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0]
+    const allowed = allMethods.filter((method) => routes.find(method, path))
+    if (allowed.length === 0) {
+      return reply.code(404).send({ message: `Route ${request.method} ${path} not found` })
+    }
+    const allow = [...allowed, 'OPTIONS'].join(', ')
+    if (request.method === 'OPTIONS') return reply.code(204).header('allow', allow).send()
+    return reply
+      .code(405)
+      .header('allow', allow)
+      .send({ message: `Method ${request.method} is not allowed on ${path}`, allow: [...allowed, 'OPTIONS'] })
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ServiceError) {
+      if (error.statusCode >= 500) request.log.error({ err: error }, error.message)
+      return reply.code(error.statusCode).send({ message: error.message, ...error.details })
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const errors = error.validation.map((issue) => {
+        const field = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
+        return { location: error.validationContext, field, message: issue.message }
+      })
+      const first = errors[0]
+      const message = first.field
+        ? `${first.location} ${first.field}: ${first.message}`
+        : `${first.location}: ${first.message}`
+      return reply.code(400).send({ message, errors })
+    }
+    if (error.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
+      return reply.code(415).send({ message: 'The request must be multipart/form-data' })
+    }
+    if (unavailableCodes.has(error.code) || error.message?.includes('Pool is closed')) {
+      request.log.warn({ err: error }, 'database unavailable')
+      return reply.code(503).header('retry-after', '5').send({ message: 'Service temporarily unavailable' })
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ message: error.message })
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return reply.code(500).send({ message: 'Internal Server Error' })
+  })
+
+  const pool = createPool(config.databaseUrl)
+  app.addHook('onClose', async () => {
+    await pool.end()
+  })
+
+  const userDao = new UserDao(pool)
+  const followDao = new FollowDao(pool)
+  const tweetDao = new TweetDao(pool)
+
+  const uploadDir = resolve(config.uploadDir)
+  mkdirSync(uploadDir, { recursive: true })
+  const storage = new LocalStorage(uploadDir)
+
+  await app.register(fastifyJwt, {
+    secret: config.jwtSecret,
+    sign: { algorithm: 'HS256', expiresIn: config.jwtExpiresIn },
+    verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader }
+  })
+
+  const userService = new UserService(userDao, followDao, storage, app.jwt, {
+    bcryptRounds: config.bcryptRounds,
+    maxUploadBytes: config.maxUploadBytes
+  })
+  const tweetService = new TweetService(tweetDao, userDao)
+
+  await app.register(fastifyMultipart, {
+    // One byte over the cap, so the services' own size check sees the excess and answers 413.
+    limits: { fileSize: config.maxUploadBytes + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
+    throwFileSizeLimit: true
+  })
+  await app.register(fastifyStatic, {
+    root: uploadDir,
+    prefix: localUploadsPrefix,
+    // Stored names are generated and never reused, so the files can be cached forever.
+    immutable: true,
+    maxAge: '365d',
+    index: false,
+    list: false
+  })
+
+  await app.register(pingRoutes)
+  await app.register(userRoutes, { userService })
+  await app.register(tweetRoutes, { tweetService })
+  await app.register(timelineRoutes, { tweetService })
+  await app.register(followRoutes, { userService })
+  await app.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl })
+
+
+  return app
+}

@@ -1,0 +1,87 @@
+// Typed settings, parsed once from the environment with zod. Nothing secret has a default.
+import { randomBytes } from 'node:crypto'
+import { z } from 'zod'
+
+const MiB = 1024 * 1024
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes')
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(5000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^mysql:\/\//, 'must look like mysql://user:pass@host:port/db')
+    .optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_EXPIRES_IN: z
+    .string()
+    .regex(/^\d+\s*[smhd]?$/, 'must be seconds or a number with s, m, h or d (e.g. 1d)')
+    .default('1d'),
+  BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(10),
+  UPLOAD_DIR: z.string().min(1).default('./uploads'),
+  PUBLIC_URL: z
+    .url()
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(5 * MiB),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: boolean.default(false)
+})
+
+export interface Config {
+  env: 'development' | 'production' | 'test'
+  port: number
+  host: string
+  /** Absent until setup.ts (or the test helper) has resolved which server to use. */
+  databaseUrl?: string
+  jwtSecret: string
+  /** Token lifetime in seconds. */
+  jwtExpiresIn: number
+  bcryptRounds: number
+  uploadDir: string
+  /** Origin used for absolute URLs; when absent, the request's own origin is used. */
+  publicUrl?: string
+  maxUploadBytes: number
+  logLevel: string
+  trustProxy: boolean
+}
+
+export class ConfigError extends Error {}
+
+const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+function seconds(duration: string): number {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(duration)!
+  return Number(match[1]) * units[match[2] || 's']
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+  }
+  const e = parsed.data
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
+    throw new ConfigError('JWT_SECRET must be set when NODE_ENV=production (at least 32 characters).')
+  }
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    // Outside production a missing secret gets a random one: tokens then last until the process stops.
+    jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString('hex'),
+    jwtExpiresIn: seconds(e.JWT_EXPIRES_IN),
+    bcryptRounds: e.BCRYPT_ROUNDS,
+    uploadDir: e.UPLOAD_DIR,
+    publicUrl: e.PUBLIC_URL,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY
+  }
+}

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS tweets;
+DROP TABLE IF EXISTS users_follow_list;
+DROP TABLE IF EXISTS users;

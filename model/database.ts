@@ -1,0 +1,90 @@
+// The mysql2 pool and the server-level statements (create/drop a database) that setup and tests need.
+import mysql, { type Pool, type PoolOptions } from 'mysql2/promise'
+
+export type { Pool } from 'mysql2/promise'
+
+export interface PoolSettings {
+  connectionLimit?: number
+  /** Bound on how long a request waits to connect, so a dead database fails fast instead of hanging. */
+  connectTimeoutMs?: number
+  multipleStatements?: boolean
+}
+
+export function createPool(databaseUrl: string, settings: PoolSettings = {}): Pool {
+  const url = new URL(databaseUrl)
+  const options: PoolOptions = {
+    host: url.hostname,
+    port: url.port ? Number(url.port) : 3306,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: databaseName(databaseUrl),
+    socketPath: url.searchParams.get('socket') ?? undefined,
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    connectionLimit: settings.connectionLimit ?? 10,
+    connectTimeout: settings.connectTimeoutMs ?? 5000,
+    multipleStatements: settings.multipleStatements ?? false,
+    enableKeepAlive: true,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    decimalNumbers: true
+  }
+  const pool = mysql.createPool(options)
+  // DATETIME columns hold UTC: every session must agree, whatever the server's own time zone.
+  pool.pool.on('connection', (connection) => {
+    connection.query("SET time_zone = '+00:00'")
+  })
+  return pool
+}
+
+export function databaseName(databaseUrl: string): string | undefined {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''))
+  return name === '' ? undefined : name
+}
+
+/** The same server URL pointing at another database (or at none). */
+export function withDatabase(databaseUrl: string, name: string | undefined): string {
+  const url = new URL(databaseUrl)
+  url.pathname = name ? `/${encodeURIComponent(name)}` : '/'
+  return url.toString()
+}
+
+const safeName = /^[A-Za-z0-9_]+$/
+
+function assertSafeName(name: string): void {
+  // Database names cannot be placeholders in MySQL, so they are restricted to a safe alphabet.
+  if (!safeName.test(name)) throw new Error(`Unsupported database name: ${name}`)
+}
+
+export async function createDatabase(serverUrl: string, name: string): Promise<void> {
+  assertSafeName(name)
+  const pool = createPool(withDatabase(serverUrl, undefined), { connectionLimit: 1 })
+  try {
+    await pool.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
+  } finally {
+    await pool.end()
+  }
+}
+
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  assertSafeName(name)
+  const pool = createPool(withDatabase(serverUrl, undefined), { connectionLimit: 1 })
+  try {
+    await pool.query(`DROP DATABASE IF EXISTS \`${name}\``)
+  } finally {
+    await pool.end()
+  }
+}
+
+/** True when a server answers at this URL (credentials included). */
+export async function canConnect(serverUrl: string): Promise<boolean> {
+  const pool = createPool(withDatabase(serverUrl, undefined), { connectionLimit: 1, connectTimeoutMs: 2000 })
+  try {
+    await pool.query('SELECT 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await pool.end()
+  }
+}

@@ -1,0 +1,36 @@
+// The service layer's error family; app.ts maps each to its HTTP status.
+export class ServiceError extends Error {
+  readonly statusCode: number = 500
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {}
+  ) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+export class Invalid extends ServiceError {
+  override readonly statusCode = 400
+}
+export class Unauthorized extends ServiceError {
+  override readonly statusCode = 401
+}
+export class Forbidden extends ServiceError {
+  override readonly statusCode = 403
+}
+export class NotFound extends ServiceError {
+  override readonly statusCode = 404
+}
+export class Conflict extends ServiceError {
+  override readonly statusCode = 409
+}
+export class PayloadTooLarge extends ServiceError {
+  override readonly statusCode = 413
+}
+export class UnsupportedMediaType extends ServiceError {
+  override readonly statusCode = 415
+}
+export class Unavailable extends ServiceError {
+  override readonly statusCode = 503
+}

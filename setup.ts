@@ -1,0 +1,65 @@
+// The process: config, database ready and migrated, buildApp, listen, graceful close.
+// `tsx setup.ts` serves the API; `tsx setup.ts migrate [down [N]]` only migrates.
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { createDatabase, databaseName, withDatabase } from './model/database.ts'
+import { resolveDatabaseServer, type DatabaseServer } from './model/database-server.ts'
+import { Migrator } from './model/migrator.ts'
+
+const defaultDatabase = 'miniter'
+
+/** Finds (or starts) the server, creates the database if missing and applies pending migrations. */
+export async function prepareDatabase(config: Config): Promise<{ server: DatabaseServer; databaseUrl: string }> {
+  const server = await resolveDatabaseServer(config.databaseUrl)
+  const name = (config.databaseUrl && databaseName(config.databaseUrl)) || defaultDatabase
+  const databaseUrl = withDatabase(server.url, name)
+  try {
+    await createDatabase(server.url, name)
+    await new Migrator(databaseUrl).up()
+  } catch (error) {
+    await server.stop()
+    throw error
+  }
+  return { server, databaseUrl }
+}
+
+async function serve(config: Config): Promise<void> {
+  const { server, databaseUrl } = await prepareDatabase(config)
+  const app = await buildApp({ ...config, databaseUrl })
+  app.log.info({ database: server.source }, `database ready (${server.source})`)
+  if (!process.env.JWT_SECRET) app.log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process')
+  closeWithGrace({ delay: 10_000, logger: app.log }, async ({ err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error')
+    await app.close()
+    await server.stop()
+  })
+  await app.listen({ port: config.port, host: config.host })
+}
+
+async function migrate(config: Config, args: string[]): Promise<void> {
+  const { server, databaseUrl } = await prepareDatabase({ ...config })
+  try {
+    if (args[0] === 'down') {
+      const reverted = await new Migrator(databaseUrl).down(Number(args[1] ?? 1))
+      process.stdout.write(`reverted: ${reverted.join(', ') || 'nothing'}\n`)
+    } else {
+      process.stdout.write('database is up to date\n')
+    }
+  } finally {
+    await server.stop()
+  }
+}
+
+async function main(): Promise<void> {
+  const [command = 'serve', ...args] = process.argv.slice(2)
+  const config = loadConfig()
+  if (command === 'serve') return serve(config)
+  if (command === 'migrate') return migrate(config, args)
+  throw new ConfigError(`Unknown command "${command}"; use serve or migrate`)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,116 @@
+// Shared test set-up: a fresh, migrated, throwaway database per test file, and the whole app on top.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../app.ts'
+import { loadConfig, type Config } from '../config.ts'
+import { createDatabase, createPool, dropDatabase, withDatabase, type Pool } from '../model/database.ts'
+import { resolveDatabaseServer } from '../model/database-server.ts'
+import { Migrator } from '../model/migrator.ts'
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+let serverUrl: Promise<string> | undefined
+
+/** The server the tests use: DATABASE_URL, the local server, or the private instance test/before.ts started. */
+export function testServerUrl(): Promise<string> {
+  serverUrl ??= resolveDatabaseServer(process.env.DATABASE_URL).then((server) => server.url)
+  return serverUrl
+}
+
+/** Creates and migrates a database that is dropped when the test ends; returns its URL. */
+export async function testDatabaseUrl(t: Teardown): Promise<string> {
+  const server = await testServerUrl()
+  const name = `miniter_test_${randomBytes(6).toString('hex')}`
+  await createDatabase(server, name)
+  t.teardown(() => dropDatabase(server, name))
+  const url = withDatabase(server, name)
+  await new Migrator(url).up()
+  return url
+}
+
+/** A pool on a fresh throwaway database, closed at teardown (before the database is dropped). */
+export async function testPool(t: Teardown): Promise<Pool> {
+  const pool = createPool(await testDatabaseUrl(t))
+  t.teardown(() => pool.end())
+  return pool
+}
+
+export async function testUploadDir(t: Teardown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'miniter-uploads-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export async function testConfig(t: Teardown, env: Record<string, string> = {}): Promise<Config & { databaseUrl: string }> {
+  const databaseUrl = await testDatabaseUrl(t)
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    BCRYPT_ROUNDS: '4',
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    UPLOAD_DIR: await testUploadDir(t),
+    ...env
+  })
+  return { ...config, databaseUrl }
+}
+
+/** The whole app on a throwaway database, closed at teardown. */
+export async function buildTestApp(t: Teardown, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const app = await buildApp(await testConfig(t, env))
+  t.teardown(() => app.close())
+  await app.ready()
+  return app
+}
+
+export interface TestUser {
+  id: number
+  token: string
+  email: string
+  password: string
+}
+
+let counter = 0
+
+/** Signs a user up and logs them in through the API. */
+export async function signUpAndLogin(app: FastifyInstance, name = 'user'): Promise<TestUser> {
+  counter += 1
+  const email = `${name.toLowerCase()}${counter}-${randomBytes(3).toString('hex')}@example.com`
+  const password = 'correct horse battery'
+  const signUp = await app.inject({
+    method: 'POST',
+    url: '/sign-up',
+    payload: { name, email, password, profile: `${name}'s profile` }
+  })
+  if (signUp.statusCode !== 200) throw new Error(`sign-up failed: ${signUp.statusCode} ${signUp.body}`)
+  const login = await app.inject({ method: 'POST', url: '/login', payload: { email, password } })
+  if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
+  const { user_id, access_token } = login.json()
+  return { id: user_id, token: access_token, email, password }
+}
+
+/** A small but valid PNG (1×1 pixel). */
+export const pngBytes = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5f2a9' +
+    'c40000000049454e44ae426082',
+  'hex'
+)
+
+/** A multipart/form-data body with one file part. */
+export function multipart(field: string, filename: string, contentType: string, bytes: Buffer) {
+  const boundary = `----miniter${randomBytes(8).toString('hex')}`
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\n` +
+      `Content-Type: ${contentType}\r\n\r\n`
+  )
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  return {
+    payload: Buffer.concat([head, bytes, tail]),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }
+  }
+}

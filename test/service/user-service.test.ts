@@ -1,0 +1,72 @@
+import { readdir } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import t from 'tap'
+import { FollowDao } from '../../model/follow-dao.ts'
+import { UserDao } from '../../model/user-dao.ts'
+import { Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from '../../service/errors.ts'
+import { LocalStorage } from '../../service/local-storage.ts'
+import { UserService } from '../../service/user-service.ts'
+import { pngBytes, testPool, testUploadDir } from '../helper.ts'
+
+t.test('UserService', async (t) => {
+  const pool = await testPool(t)
+  const uploadDir = await testUploadDir(t)
+  const userDao = new UserDao(pool)
+  const signed: { user_id: number }[] = []
+  const tokens = { sign: (payload: { user_id: number }) => (signed.push(payload), `token-for-${payload.user_id}`) }
+  const service = new UserService(userDao, new FollowDao(pool), new LocalStorage(uploadDir), tokens, {
+    bcryptRounds: 4,
+    maxUploadBytes: 1024
+  })
+  const alice = await service.signUp({ name: 'Alice', email: 'alice@example.com', password: 'password123', profile: '' })
+  const bob = await service.signUp({ name: 'Bob', email: 'bob@example.com', password: 'password123', profile: '' })
+
+  t.test('signUp stores a bcrypt hash, never the password', async (t) => {
+    const credentials = await userDao.credentialsByEmail('alice@example.com')
+    t.match(credentials!.hashed_password, /^\$2b\$04\$/)
+    t.not(credentials!.hashed_password, 'password123')
+  })
+
+  t.test('signUp with a taken email is a Conflict', async (t) => {
+    await t.rejects(
+      service.signUp({ name: 'A', email: 'alice@example.com', password: 'password123', profile: '' }),
+      Conflict
+    )
+  })
+
+  t.test('login signs a token for the right password only', async (t) => {
+    t.same(await service.login('alice@example.com', 'password123'), { user_id: alice.id, access_token: `token-for-${alice.id}` })
+    t.same(signed.at(-1), { user_id: alice.id })
+    await t.rejects(service.login('alice@example.com', 'wrong-password'), Unauthorized)
+    await t.rejects(service.login('nobody@example.com', 'password123'), Unauthorized)
+  })
+
+  t.test('follow rules: not yourself, only existing users', async (t) => {
+    await t.rejects(service.follow(alice.id, alice.id), Invalid)
+    await t.rejects(service.follow(alice.id, 999999), NotFound)
+    await t.rejects(service.unfollow(alice.id, 999999), NotFound)
+    await service.follow(alice.id, bob.id)
+    await service.follow(alice.id, bob.id)
+    await service.unfollow(alice.id, bob.id)
+    await service.unfollow(alice.id, bob.id)
+    t.pass('repeated follow and unfollow succeed')
+  })
+
+  t.test('profile pictures: sniffed, size-capped, replaced', async (t) => {
+    await t.rejects(service.profilePictureUrl(alice.id), NotFound)
+    const first = await service.saveProfilePicture(alice.id, Readable.from([pngBytes]))
+    t.match(first, /^\/uploads\/profile\/[0-9a-f-]+\.png$/)
+    t.equal(await service.profilePictureUrl(alice.id), first)
+    const second = await service.saveProfilePicture(alice.id, Readable.from([pngBytes]))
+    t.not(second, first)
+    t.same(await readdir(`${uploadDir}/profile`), [second.split('/').at(-1)])
+    await t.rejects(service.saveProfilePicture(alice.id, Readable.from([Buffer.from('just some text here')])), UnsupportedMediaType)
+    await t.rejects(
+      service.saveProfilePicture(alice.id, Readable.from([pngBytes, Buffer.alloc(2048)])),
+      PayloadTooLarge
+    )
+    t.same(await readdir(`${uploadDir}/profile`), [second.split('/').at(-1)], 'failed uploads leave no file')
+    await t.rejects(service.saveProfilePicture(999999, Readable.from([pngBytes])), NotFound)
+    t.same(await readdir(`${uploadDir}/profile`), [second.split('/').at(-1)], 'an unknown user leaves no file')
+  })
+})

@@ -1,0 +1,38 @@
+import t from 'tap'
+import { buildTestApp } from '../helper.ts'
+
+t.test('ping and routing', async (t) => {
+  const app = await buildTestApp(t)
+
+  t.test('GET /ping answers pong as text', async (t) => {
+    const res = await app.inject({ url: '/ping' })
+    t.equal(res.statusCode, 200)
+    t.equal(res.body, 'pong')
+    t.match(res.headers['content-type'], /^text\/plain/)
+  })
+
+  t.test('an unknown route answers 404 JSON', async (t) => {
+    const res = await app.inject({ url: '/nowhere' })
+    t.equal(res.statusCode, 404)
+    t.match(res.json(), { message: /not found/ })
+  })
+
+  t.test('a known path with a wrong method answers 405 with Allow', async (t) => {
+    const res = await app.inject({ method: 'DELETE', url: '/ping' })
+    t.equal(res.statusCode, 405)
+    t.equal(res.headers.allow, 'GET, HEAD, OPTIONS')
+    t.match(res.json(), { message: /not allowed/ })
+    const tweet = await app.inject({ method: 'GET', url: '/tweet' })
+    t.equal(tweet.statusCode, 405)
+    t.match(tweet.headers.allow, /POST/)
+    const timeline = await app.inject({ method: 'POST', url: '/timeline/3' })
+    t.equal(timeline.statusCode, 405)
+  })
+
+  t.test('OPTIONS answers with Allow', async (t) => {
+    const res = await app.inject({ method: 'OPTIONS', url: '/sign-up' })
+    t.equal(res.statusCode, 204)
+    t.equal(res.headers.allow, 'POST, OPTIONS')
+    t.equal((await app.inject({ method: 'OPTIONS', url: '/nowhere' })).statusCode, 404)
+  })
+})

@@ -1,0 +1,103 @@
+import { readdir } from 'node:fs/promises'
+import t from 'tap'
+import { buildTestApp, multipart, pngBytes, signUpAndLogin, testUploadDir } from '../helper.ts'
+
+const gifBytes = Buffer.from('474946383961010001000000002c00000000010001000002024401003b', 'hex')
+
+t.test('profile pictures', async (t) => {
+  const uploadDir = await testUploadDir(t)
+  const app = await buildTestApp(t, { UPLOAD_DIR: uploadDir, MAX_UPLOAD_BYTES: '2048' })
+  const alice = await signUpAndLogin(app, 'Alice')
+  const bob = await signUpAndLogin(app, 'Bob')
+  const upload = (bytes: Buffer, opts: { field?: string; name?: string; type?: string; token?: string } = {}) => {
+    const form = multipart(opts.field ?? 'profile_pic', opts.name ?? 'me.png', opts.type ?? 'image/png', bytes)
+    return app.inject({
+      method: 'POST',
+      url: '/profile-picture',
+      headers: { ...form.headers, authorization: opts.token ?? alice.token },
+      payload: form.payload
+    })
+  }
+  const files = async () => (await readdir(uploadDir, { recursive: true })).filter((f) => f.includes('.'))
+
+  t.test('a user without a picture answers 404', async (t) => {
+    t.equal((await app.inject({ url: `/profile-picture/${alice.id}` })).statusCode, 404)
+    t.equal((await app.inject({ url: '/profile-picture/999999' })).statusCode, 404)
+  })
+
+  t.test('uploading answers an absolute img_url that serves the same bytes', async (t) => {
+    const res = await upload(pngBytes)
+    t.equal(res.statusCode, 200)
+    const { img_url } = res.json()
+    t.match(img_url, /^http:\/\/localhost(:\d+)?\/uploads\/profile\/[0-9a-f-]+\.png$/)
+    const again = await app.inject({ url: `/profile-picture/${alice.id}` })
+    t.same(again.json(), { img_url })
+    const file = await app.inject({ url: new URL(img_url).pathname })
+    t.equal(file.statusCode, 200)
+    t.same(file.rawPayload, pngBytes)
+    t.match(file.headers['cache-control'], /immutable/)
+  })
+
+  t.test('the stored name is generated, never the client’s', async (t) => {
+    const res = await upload(pngBytes, { name: '../../etc/passwd.png' })
+    t.equal(res.statusCode, 200)
+    t.notMatch(res.json().img_url, /passwd|\.\./)
+  })
+
+  t.test('replacing a picture removes the old file', async (t) => {
+    const before = await files()
+    t.equal(before.length, 1)
+    const res = await upload(gifBytes, { name: 'x.gif', type: 'image/gif' })
+    t.equal(res.statusCode, 200)
+    t.match(res.json().img_url, /\.gif$/)
+    const after = await files()
+    t.equal(after.length, 1)
+    t.not(after[0], before[0])
+  })
+
+  t.test('the type comes from the bytes: a text file named .png answers 415', async (t) => {
+    const res = await upload(Buffer.from('<?php echo "hi"; ?>'.repeat(10)), { name: 'evil.png', type: 'image/png' })
+    t.equal(res.statusCode, 415)
+    t.match(res.json().message, /Unsupported file type/)
+  })
+
+  t.test('a PNG declared as text is still accepted as PNG', async (t) => {
+    const res = await upload(pngBytes, { name: 'a.txt', type: 'text/plain' })
+    t.equal(res.statusCode, 200)
+    t.match(res.json().img_url, /\.png$/)
+  })
+
+  t.test('a file over the size cap answers 413 and leaves nothing behind', async (t) => {
+    const before = await files()
+    const big = Buffer.concat([pngBytes, Buffer.alloc(4096)])
+    const res = await upload(big)
+    t.equal(res.statusCode, 413)
+    t.match(res.json().message, /limit/)
+    t.same(await files(), before)
+  })
+
+  t.test('the wrong field name or no file answers 400', async (t) => {
+    const res = await upload(pngBytes, { field: 'picture' })
+    t.equal(res.statusCode, 400)
+    t.match(res.json(), { field: 'profile_pic' })
+  })
+
+  t.test('a request that is not multipart answers 4xx JSON', async (t) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/profile-picture',
+      headers: { authorization: alice.token },
+      payload: { profile_pic: 'x' }
+    })
+    t.equal(res.statusCode, 415)
+    t.type(res.json().message, 'string')
+  })
+
+  t.test('without a token answers 401', async (t) => {
+    t.equal((await upload(pngBytes, { token: '' })).statusCode, 401)
+  })
+
+  t.test('each user has their own picture', async (t) => {
+    t.equal((await app.inject({ url: `/profile-picture/${bob.id}` })).statusCode, 404)
+  })
+})

@@ -1,0 +1,68 @@
+import t from 'tap'
+import { buildTestApp, signUpAndLogin } from '../helper.ts'
+
+t.test('timelines', async (t) => {
+  const app = await buildTestApp(t)
+  const alice = await signUpAndLogin(app, 'Alice')
+  const bob = await signUpAndLogin(app, 'Bob')
+  const carol = await signUpAndLogin(app, 'Carol')
+  const tweet = async (user: { token: string }, text: string) =>
+    (await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: user.token }, payload: { tweet: text } })).json()
+  const follow = (user: { token: string }, target: number) =>
+    app.inject({ method: 'POST', url: '/follow', headers: { authorization: user.token }, payload: { follow: target } })
+
+  await follow(alice, bob.id)
+  await follow(alice, carol.id)
+  const posted: { id: number }[] = []
+  for (let i = 0; i < 5; i++) {
+    posted.push(await tweet(alice, `alice ${i}`))
+    posted.push(await tweet(bob, `bob ${i}`))
+    posted.push(await tweet(carol, `carol ${i}`))
+  }
+
+  t.test('holds the user’s own tweets and their followees’, each once, newest first', async (t) => {
+    const res = await app.inject({ url: `/timeline/${alice.id}` })
+    t.equal(res.statusCode, 200)
+    const body = res.json()
+    t.equal(body.user_id, alice.id)
+    t.same(
+      body.timeline.map((item: { id: number }) => item.id),
+      posted.map((p) => p.id).reverse()
+    )
+    t.same(Object.keys(body.timeline[0]).sort(), ['created_at', 'id', 'tweet', 'user_id'])
+    t.match(body.timeline[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+  })
+
+  t.test('does not include users they do not follow', async (t) => {
+    const res = await app.inject({ url: `/timeline/${bob.id}` })
+    t.same(new Set(res.json().timeline.map((item: { user_id: number }) => item.user_id)), new Set([bob.id]))
+    t.equal(res.json().timeline.length, 5)
+  })
+
+  t.test('is at most 20 items by default and ?limit chooses up to 100', async (t) => {
+    for (let i = 0; i < 10; i++) await tweet(alice, `more ${i}`)
+    t.equal((await app.inject({ url: `/timeline/${alice.id}` })).json().timeline.length, 20)
+    t.equal((await app.inject({ url: `/timeline/${alice.id}?limit=3` })).json().timeline.length, 3)
+    t.equal((await app.inject({ url: `/timeline/${alice.id}?limit=100` })).json().timeline.length, 25)
+  })
+
+  t.test('a limit outside 1..100 answers 400 naming it', async (t) => {
+    for (const limit of ['0', '101', 'abc', '1.5']) {
+      const res = await app.inject({ url: `/timeline/${alice.id}?limit=${limit}` })
+      t.equal(res.statusCode, 400, `limit=${limit}`)
+      t.match(res.json(), { errors: [{ field: 'limit' }] })
+    }
+  })
+
+  t.test('an unknown user answers 404; a malformed id answers 400', async (t) => {
+    t.equal((await app.inject({ url: '/timeline/999999' })).statusCode, 404)
+    t.equal((await app.inject({ url: '/timeline/abc' })).statusCode, 400)
+  })
+
+  t.test('GET /timeline (auth) answers the caller’s own timeline', async (t) => {
+    const mine = await app.inject({ url: '/timeline', headers: { authorization: bob.token } })
+    t.equal(mine.statusCode, 200)
+    t.same(mine.json(), (await app.inject({ url: `/timeline/${bob.id}` })).json())
+    t.equal((await app.inject({ url: '/timeline' })).statusCode, 401)
+  })
+})

@@ -1,0 +1,30 @@
+// Authentication for routes that need a caller: verifies the JWT (bare or "Bearer") and exposes user_id.
+import type { FastifyRequest } from 'fastify'
+import { Unauthorized } from '../service/errors.ts'
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { user_id: number }
+    user: { user_id: number; exp: number }
+  }
+}
+
+/** The Authorization header carries either the bare token (the book's clients) or "Bearer <token>". */
+export function tokenFromHeader(request: FastifyRequest): string {
+  const header = request.headers.authorization?.trim() ?? ''
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header)
+  return bearer ? bearer[1] : header
+}
+
+/** onRequest hook for authenticated routes: runs before body parsing, so 401 comes before 400. */
+export async function authenticate(request: FastifyRequest): Promise<void> {
+  if (!tokenFromHeader(request)) throw new Unauthorized('Authorization header is missing')
+  try {
+    await request.jwtVerify()
+  } catch (error) {
+    const expired = (error as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
+    throw new Unauthorized(expired ? 'Authorization token has expired' : 'Authorization token is invalid')
+  }
+}
+
+export const bearerSecurity = [{ bearerAuth: [] }]

@@ -1,0 +1,46 @@
+// The book's /follow and /unfollow: idempotent, so repeating one is not an error.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { UserService } from '../service/user-service.ts'
+import { authenticate, bearerSecurity } from './auth.ts'
+import { errorBody, id } from './schemas.ts'
+
+const responses = { 400: errorBody, 401: errorBody, 404: errorBody }
+
+export const followRoutes: FastifyPluginAsyncZod<{ userService: UserService }> = async (app, { userService }) => {
+  app.post(
+    '/follow',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Follow a user',
+        tags: ['follow'],
+        security: bearerSecurity,
+        body: z.object({ follow: id }),
+        response: { 200: z.object({ user_id: z.number().int(), follow: z.number().int() }), ...responses }
+      }
+    },
+    async (request) => {
+      await userService.follow(request.user.user_id, request.body.follow)
+      return { user_id: request.user.user_id, follow: request.body.follow }
+    }
+  )
+
+  app.post(
+    '/unfollow',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Stop following a user',
+        tags: ['follow'],
+        security: bearerSecurity,
+        body: z.object({ unfollow: id }),
+        response: { 200: z.object({ user_id: z.number().int(), unfollow: z.number().int() }), ...responses }
+      }
+    },
+    async (request) => {
+      await userService.unfollow(request.user.user_id, request.body.unfollow)
+      return { user_id: request.user.user_id, unfollow: request.body.unfollow }
+    }
+  )
+}

@@ -1,0 +1,53 @@
+// Profile pictures: multipart upload (field profile_pic) and lookup of the absolute URL.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { Invalid } from '../service/errors.ts'
+import type { UserService } from '../service/user-service.ts'
+import { authenticate, bearerSecurity } from './auth.ts'
+import { absoluteUrl, errorBody, userIdParams } from './schemas.ts'
+
+const imgUrl = z.object({ img_url: z.url() })
+
+export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserService; publicUrl?: string }> = async (
+  app,
+  { userService, publicUrl }
+) => {
+  app.post(
+    '/profile-picture',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Upload a profile picture (multipart/form-data, file field profile_pic)',
+        tags: ['profile-picture'],
+        security: bearerSecurity,
+        consumes: ['multipart/form-data'],
+        response: { 200: imgUrl, 400: errorBody, 401: errorBody, 413: errorBody, 415: errorBody }
+      }
+    },
+    async (request) => {
+      const file = await request.file()
+      if (!file) throw new Invalid('A file is required in the multipart field profile_pic', { field: 'profile_pic' })
+      if (file.fieldname !== 'profile_pic') {
+        file.file.resume()
+        throw new Invalid('The file must be sent in the multipart field profile_pic', { field: 'profile_pic' })
+      }
+      const url = await userService.saveProfilePicture(request.user.user_id, file.file)
+      return { img_url: absoluteUrl(request, url, publicUrl) }
+    }
+  )
+
+  app.get(
+    '/profile-picture/:user_id',
+    {
+      schema: {
+        summary: "A user's profile picture URL",
+        tags: ['profile-picture'],
+        params: userIdParams,
+        response: { 200: imgUrl, 400: errorBody, 404: errorBody }
+      }
+    },
+    async (request) => ({
+      img_url: absoluteUrl(request, await userService.profilePictureUrl(request.params.user_id), publicUrl)
+    })
+  )
+}
