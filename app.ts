@@ -13,11 +13,13 @@ import {
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Config } from './config.ts'
-import { createPool } from './model/database.ts'
+import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
+import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
 import { UserDao } from './model/user-dao.ts'
 import { ServiceError } from './service/errors.ts'
+import { FollowService } from './service/follow-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
@@ -28,6 +30,7 @@ import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
 import { tweetRoutes } from './view/tweets.ts'
 import { userRoutes } from './view/users.ts'
+import { profileRoutes } from './view/users-profile.ts'
 
 export type AppConfig = Config & { databaseUrl: string }
 
@@ -122,6 +125,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const userDao = new UserDao(pool)
   const followDao = new FollowDao(pool)
   const tweetDao = new TweetDao(pool)
+  const timelineDao = new TimelineDao(pool)
+  const transactor = new Transactor(pool)
 
   const uploadDir = resolve(config.uploadDir)
   mkdirSync(uploadDir, { recursive: true })
@@ -133,11 +138,15 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader }
   })
 
-  const userService = new UserService(userDao, followDao, storage, app.jwt, {
+  const userService = new UserService(userDao, storage, app.jwt, {
     bcryptRounds: config.bcryptRounds,
     maxUploadBytes: config.maxUploadBytes
   })
-  const tweetService = new TweetService(tweetDao, userDao)
+  const followService = new FollowService(transactor, followDao, timelineDao, userDao, storage, {
+    fanoutMaxFollowers: config.fanoutMaxFollowers,
+    timelineBackfill: config.timelineBackfill
+  })
+  const tweetService = new TweetService(transactor, tweetDao, timelineDao, userDao, followDao, storage, undefined)
 
   await app.register(fastifyMultipart, {
     // One byte over the cap, so the services' own size check sees the excess and answers 413.
@@ -156,9 +165,10 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
 
   await app.register(pingRoutes)
   await app.register(userRoutes, { userService })
-  await app.register(tweetRoutes, { tweetService })
-  await app.register(timelineRoutes, { tweetService })
-  await app.register(followRoutes, { userService })
+  await app.register(profileRoutes, { userService, followService, publicUrl: config.publicUrl })
+  await app.register(tweetRoutes, { tweetService, publicUrl: config.publicUrl })
+  await app.register(timelineRoutes, { tweetService, publicUrl: config.publicUrl })
+  await app.register(followRoutes, { followService })
   await app.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl })
 
 

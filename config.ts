@@ -29,7 +29,9 @@ const envSchema = z.object({
     .optional(),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(5 * MiB),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: boolean.default(false)
+  TRUST_PROXY: boolean.default(false),
+  FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
+  TIMELINE_BACKFILL: z.coerce.number().int().min(1).max(100_000).default(800)
 })
 
 export interface Config {
@@ -48,6 +50,10 @@ export interface Config {
   maxUploadBytes: number
   logLevel: string
   trustProxy: boolean
+  /** Accounts with more followers are read by their followers instead of copied into each timeline. */
+  fanoutMaxFollowers: number
+  /** How many of a followee's newest tweets a new follow copies into the follower's timeline. */
+  timelineBackfill: number
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.PUBLIC_URL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
-    trustProxy: e.TRUST_PROXY
+    trustProxy: e.TRUST_PROXY,
+    fanoutMaxFollowers: e.FANOUT_MAX_FOLLOWERS,
+    timelineBackfill: e.TIMELINE_BACKFILL
   }
 }

@@ -1,7 +1,7 @@
 // The mysql2 pool and the server-level statements (create/drop a database) that setup and tests need.
-import mysql, { type Pool, type PoolOptions } from 'mysql2/promise'
+import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise'
 
-export type { Pool } from 'mysql2/promise'
+export type { Pool, PoolConnection } from 'mysql2/promise'
 
 export interface PoolSettings {
   connectionLimit?: number
@@ -86,5 +86,30 @@ export async function canConnect(serverUrl: string): Promise<boolean> {
     return false
   } finally {
     await pool.end()
+  }
+}
+
+export type Queryable = Pool | PoolConnection
+
+/** Runs units of work in a transaction; a deadlock victim is retried, since InnoDB expects callers to. */
+export class Transactor {
+  constructor(private readonly pool: Pool) {}
+
+  async run<T>(work: (connection: PoolConnection) => Promise<T>, attempts = 3): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const connection = await this.pool.getConnection()
+      try {
+        await connection.beginTransaction()
+        const result = await work(connection)
+        await connection.commit()
+        return result
+      } catch (error) {
+        await connection.rollback().catch(() => {})
+        const code = (error as { code?: string }).code
+        if (attempt >= attempts || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw error
+      } finally {
+        connection.release()
+      }
+    }
   }
 }

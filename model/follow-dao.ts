@@ -1,11 +1,13 @@
-import type { Pool, ResultSetHeader } from 'mysql2/promise'
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Queryable } from './database.ts'
+import type { UserSummaryRow } from './user-dao.ts'
 
 export class FollowDao {
   constructor(private readonly pool: Pool) {}
 
   /** Idempotent: following twice leaves one row. Returns true when a row was added. */
-  async follow(userId: number, followUserId: number): Promise<boolean> {
-    const [result] = await this.pool.execute<ResultSetHeader>(
+  async follow(connection: Queryable, userId: number, followUserId: number): Promise<boolean> {
+    const [result] = await connection.execute<ResultSetHeader>(
       'INSERT IGNORE INTO users_follow_list (user_id, follow_user_id) VALUES (?, ?)',
       [userId, followUserId]
     )
@@ -13,11 +15,95 @@ export class FollowDao {
   }
 
   /** Idempotent: returns true when a row was removed. */
-  async unfollow(userId: number, followUserId: number): Promise<boolean> {
-    const [result] = await this.pool.execute<ResultSetHeader>(
+  async unfollow(connection: Queryable, userId: number, followUserId: number): Promise<boolean> {
+    const [result] = await connection.execute<ResultSetHeader>(
       'DELETE FROM users_follow_list WHERE user_id = ? AND follow_user_id = ?',
       [userId, followUserId]
     )
     return result.affectedRows > 0
+  }
+
+  /** Moves both users' counters by delta (+1 on follow, -1 on unfollow) in one statement. */
+  async addFollowCounts(connection: Queryable, userId: number, followUserId: number, delta: number): Promise<void> {
+    await connection.execute(
+      `UPDATE users
+          SET following_count = following_count + IF(id = ?, ?, 0),
+              followers_count = followers_count + IF(id = ?, ?, 0)
+        WHERE id IN (?, ?)`,
+      [userId, delta, followUserId, delta, userId, followUserId]
+    )
+  }
+
+  /** Records a follow of a 'pull' account; returns true when it was new. */
+  async addPulledFollow(connection: Queryable, userId: number, followUserId: number): Promise<boolean> {
+    const [result] = await connection.execute<ResultSetHeader>(
+      'INSERT IGNORE INTO pulled_follows (user_id, follow_user_id) VALUES (?, ?)',
+      [userId, followUserId]
+    )
+    if (result.affectedRows > 0) {
+      await connection.execute('UPDATE users SET pulled_following_count = pulled_following_count + 1 WHERE id = ?', [
+        userId
+      ])
+    }
+    return result.affectedRows > 0
+  }
+
+  async removePulledFollow(connection: Queryable, userId: number, followUserId: number): Promise<void> {
+    const [result] = await connection.execute<ResultSetHeader>(
+      'DELETE FROM pulled_follows WHERE user_id = ? AND follow_user_id = ?',
+      [userId, followUserId]
+    )
+    if (result.affectedRows > 0) {
+      await connection.execute('UPDATE users SET pulled_following_count = pulled_following_count - 1 WHERE id = ?', [
+        userId
+      ])
+    }
+  }
+
+  /** When an account becomes 'pull', every existing follower reads it directly from then on. */
+  async convertFollowersToPulled(connection: Queryable, followUserId: number): Promise<void> {
+    await connection.execute(
+      `UPDATE users u JOIN users_follow_list f ON f.user_id = u.id AND f.follow_user_id = ?
+          SET u.pulled_following_count = u.pulled_following_count + 1`,
+      [followUserId]
+    )
+    await connection.execute(
+      'INSERT IGNORE INTO pulled_follows (user_id, follow_user_id) SELECT user_id, follow_user_id FROM users_follow_list WHERE follow_user_id = ?',
+      [followUserId]
+    )
+  }
+
+  async pulledFollowees(userId: number): Promise<number[]> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      'SELECT follow_user_id FROM pulled_follows WHERE user_id = ?',
+      [userId]
+    )
+    return rows.map((row) => row.follow_user_id as number)
+  }
+
+  /** Users following userId, highest id first, ids below `before`. */
+  async followers(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
+    const [rows] = await this.pool.execute<(UserSummaryRow & RowDataPacket)[]>(
+      `SELECT u.id, u.name, u.profile, u.profile_picture
+         FROM users_follow_list f JOIN users u ON u.id = f.user_id
+        WHERE f.follow_user_id = ? AND f.user_id < ?
+        ORDER BY f.user_id DESC
+        LIMIT ?`,
+      [userId, before, String(limit)]
+    )
+    return rows
+  }
+
+  /** Users that userId follows, highest id first, ids below `before`. */
+  async following(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
+    const [rows] = await this.pool.execute<(UserSummaryRow & RowDataPacket)[]>(
+      `SELECT u.id, u.name, u.profile, u.profile_picture
+         FROM users_follow_list f JOIN users u ON u.id = f.follow_user_id
+        WHERE f.user_id = ? AND f.follow_user_id < ?
+        ORDER BY f.follow_user_id DESC
+        LIMIT ?`,
+      [userId, before, String(limit)]
+    )
+    return rows
   }
 }

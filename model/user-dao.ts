@@ -1,4 +1,5 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Queryable } from './database.ts'
 
 export interface UserRow {
   id: number
@@ -9,9 +10,32 @@ export interface UserRow {
   created_at: Date
 }
 
+export interface ProfileRow extends UserRow {
+  followers_count: number
+  following_count: number
+  tweets_count: number
+}
+
+export interface UserSummaryRow {
+  id: number
+  name: string
+  profile: string
+  profile_picture: string | null
+}
+
 export interface CredentialsRow {
   id: number
   hashed_password: string
+}
+
+export interface TimelineStateRow {
+  timeline_horizon: number
+  pulled_following_count: number
+}
+
+export interface FanoutRow {
+  fanout: 'push' | 'pull'
+  followers_count: number
 }
 
 export interface NewUser {
@@ -22,6 +46,7 @@ export interface NewUser {
 }
 
 const userColumns = 'id, name, email, profile, profile_picture, created_at'
+const profileColumns = `${userColumns}, followers_count, following_count, tweets_count`
 
 export class UserDao {
   constructor(private readonly pool: Pool) {}
@@ -43,6 +68,23 @@ export class UserDao {
     return rows[0]
   }
 
+  async profileById(id: number): Promise<ProfileRow | undefined> {
+    const [rows] = await this.pool.execute<(ProfileRow & RowDataPacket)[]>(
+      `SELECT ${profileColumns} FROM users WHERE id = ?`,
+      [id]
+    )
+    return rows[0]
+  }
+
+  /** Changes the given fields; returns false when the user does not exist. */
+  async updateProfile(id: number, changes: { name?: string; profile?: string }): Promise<boolean> {
+    const [result] = await this.pool.execute<ResultSetHeader>(
+      'UPDATE users SET name = COALESCE(?, name), profile = COALESCE(?, profile) WHERE id = ?',
+      [changes.name ?? null, changes.profile ?? null, id]
+    )
+    return result.affectedRows > 0
+  }
+
   async credentialsByEmail(email: string): Promise<CredentialsRow | undefined> {
     const [rows] = await this.pool.execute<(CredentialsRow & RowDataPacket)[]>(
       'SELECT id, hashed_password FROM users WHERE email = ?',
@@ -54,6 +96,39 @@ export class UserDao {
   async exists(id: number): Promise<boolean> {
     const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT 1 FROM users WHERE id = ?', [id])
     return rows.length > 0
+  }
+
+  async timelineState(id: number, connection: Queryable = this.pool): Promise<TimelineStateRow | undefined> {
+    const [rows] = await connection.execute<(TimelineStateRow & RowDataPacket)[]>(
+      'SELECT timeline_horizon, pulled_following_count FROM users WHERE id = ?',
+      [id]
+    )
+    return rows[0]
+  }
+
+  /** Locks the author's row, so a tweet's fan-out and a switch to 'pull' cannot interleave. */
+  async fanoutForUpdate(connection: Queryable, id: number): Promise<FanoutRow | undefined> {
+    const [rows] = await connection.execute<(FanoutRow & RowDataPacket)[]>(
+      'SELECT fanout, followers_count FROM users WHERE id = ? FOR UPDATE',
+      [id]
+    )
+    return rows[0]
+  }
+
+  async setFanout(connection: Queryable, id: number, fanout: 'push' | 'pull'): Promise<void> {
+    await connection.execute('UPDATE users SET fanout = ? WHERE id = ?', [fanout, id])
+  }
+
+  async addTweetsCount(connection: Queryable, id: number, delta: number): Promise<void> {
+    await connection.execute('UPDATE users SET tweets_count = tweets_count + ? WHERE id = ?', [delta, id])
+  }
+
+  /** Raises the horizon (never lowers it): entries older than it may be missing from the timeline table. */
+  async raiseTimelineHorizon(connection: Queryable, id: number, horizon: number): Promise<void> {
+    await connection.execute('UPDATE users SET timeline_horizon = GREATEST(timeline_horizon, ?) WHERE id = ?', [
+      horizon,
+      id
+    ])
   }
 
   async profilePicture(id: number): Promise<string | null | undefined> {

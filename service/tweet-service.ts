@@ -1,22 +1,161 @@
+// Tweets and timelines: posting (with fan-out to followers' timelines), editing, deleting, reading.
+import type { Transactor, PoolConnection } from '../model/database.ts'
+import type { FollowDao } from '../model/follow-dao.ts'
+import type { TimelineDao } from '../model/timeline-dao.ts'
 import type { TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
-import { NotFound } from './errors.ts'
+import { Forbidden, NotFound, Unauthorized } from './errors.ts'
+import type { Storage } from './storage.ts'
 
-export type { TweetRow }
+export interface TweetMediaItem {
+  id: number
+  url: string
+  content_type: string
+  size: number
+}
+
+/** What tweets need from media: attaching uploads to a new tweet, and listing them for many tweets. */
+export interface TweetMediaSource {
+  attachToTweet(connection: PoolConnection, tweetId: number, userId: number, mediaIds: number[]): Promise<void>
+  mediaForTweets(tweetIds: number[]): Promise<Map<number, TweetMediaItem[]>>
+}
+
+export interface TweetItem {
+  id: number
+  user_id: number
+  tweet: string
+  created_at: Date
+  edited_at: Date | null
+  user: { id: number; name: string; profile_picture: string | null }
+  media: TweetMediaItem[]
+}
+
+export interface Page<T> {
+  items: T[]
+  next_cursor: number | null
+}
+
+export interface PageRequest {
+  limit: number
+  /** Only items with an id below this (the previous page's next_cursor). */
+  before?: number
+}
+
+export interface TimelineSettings {
+  /** Above this many followers an account's tweets are read by followers instead of copied to them. */
+  fanoutMaxFollowers: number
+}
+
+const newest = Number.MAX_SAFE_INTEGER
+
+/** The newest `count` distinct tweets of two newest-first lists. */
+function mergeNewest(a: TweetRow[], b: TweetRow[], count: number): TweetRow[] {
+  const byId = new Map<number, TweetRow>()
+  for (const row of [...a, ...b]) byId.set(row.id, row)
+  return [...byId.values()].sort((x, y) => y.id - x.id).slice(0, count)
+}
 
 export class TweetService {
   constructor(
+    private readonly transactor: Transactor,
     private readonly tweetDao: TweetDao,
-    private readonly userDao: UserDao
+    private readonly timelineDao: TimelineDao,
+    private readonly userDao: UserDao,
+    private readonly followDao: FollowDao,
+    private readonly storage: Storage,
+    private readonly media: TweetMediaSource | undefined
   ) {}
 
-  async tweet(userId: number, text: string): Promise<TweetRow> {
-    const id = await this.tweetDao.insertTweet(userId, text)
-    return (await this.tweetDao.tweetById(id))!
+  async tweet(userId: number, text: string, mediaIds: number[] = []): Promise<TweetItem> {
+    const id = await this.transactor.run(async (connection) => {
+      // Locking the author's row orders this fan-out with concurrent follows of the author.
+      const author = await this.userDao.fanoutForUpdate(connection, userId)
+      if (!author) throw new Unauthorized('This account no longer exists')
+      const tweetId = await this.tweetDao.insertTweet(connection, userId, text)
+      if (mediaIds.length > 0) {
+        if (!this.media) throw new NotFound('Media are not available')
+        await this.media.attachToTweet(connection, tweetId, userId, mediaIds)
+        await this.tweetDao.addMediaCount(connection, tweetId, mediaIds.length)
+      }
+      await this.userDao.addTweetsCount(connection, userId, 1)
+      await this.timelineDao.fanOut(connection, tweetId, userId, author.fanout === 'push')
+      return tweetId
+    })
+    return this.tweetById(id)
   }
 
-  async timelineFor(userId: number, limit: number): Promise<TweetRow[]> {
-    if (!(await this.userDao.exists(userId))) throw new NotFound('User not found', { user_id: userId })
-    return this.tweetDao.timeline(userId, limit)
+  async tweetById(id: number): Promise<TweetItem> {
+    const row = await this.tweetDao.tweetById(id)
+    if (!row) throw new NotFound('Tweet not found', { tweet_id: id })
+    return (await this.toItems([row]))[0]
+  }
+
+  async editTweet(userId: number, id: number, text: string): Promise<TweetItem> {
+    await this.transactor.run(async (connection) => {
+      await this.assertAuthor(connection, userId, id)
+      await this.tweetDao.updateTweet(connection, id, text)
+    })
+    return this.tweetById(id)
+  }
+
+  async deleteTweet(userId: number, id: number): Promise<void> {
+    await this.transactor.run(async (connection) => {
+      await this.assertAuthor(connection, userId, id)
+      await this.tweetDao.deleteTweet(connection, id)
+      await this.userDao.addTweetsCount(connection, userId, -1)
+    })
+  }
+
+  /**
+   * The user's own tweets and their followees', newest first. Normally one range read of the
+   * timeline table; plus a bounded read per followed 'pull' account; plus the follow graph for
+   * pages older than the table's horizon.
+   */
+  async timelineFor(userId: number, page: PageRequest): Promise<Page<TweetItem>> {
+    const before = page.before ?? newest
+    const wanted = page.limit + 1
+    const [state, fromTable] = await Promise.all([
+      this.userDao.timelineState(userId),
+      this.timelineDao.page(userId, before, wanted)
+    ])
+    if (!state) throw new NotFound('User not found', { user_id: userId })
+    let rows = fromTable
+    if (state.pulled_following_count > 0) {
+      const pulled = await this.followDao.pulledFollowees(userId)
+      rows = mergeNewest(rows, await this.timelineDao.byAuthors(pulled, before, wanted), wanted)
+    }
+    const horizon = state.timeline_horizon
+    if (horizon > 0 && (rows.length < wanted || rows[rows.length - 1].id < horizon)) {
+      // Below the horizon the table may have gaps, so that part is read from the follow graph.
+      rows = rows.filter((row) => row.id >= horizon)
+      const older = await this.timelineDao.fromFollowGraph(userId, Math.min(before, horizon), wanted - rows.length)
+      rows = [...rows, ...older]
+    }
+    const items = await this.toItems(rows.slice(0, page.limit))
+    return { items, next_cursor: rows.length > page.limit ? items[items.length - 1].id : null }
+  }
+
+  private async assertAuthor(connection: PoolConnection, userId: number, tweetId: number): Promise<void> {
+    const author = await this.tweetDao.authorForUpdate(connection, tweetId)
+    if (author === undefined) throw new NotFound('Tweet not found', { tweet_id: tweetId })
+    if (author !== userId) throw new Forbidden('Only the author can change this tweet', { tweet_id: tweetId })
+  }
+
+  private async toItems(rows: TweetRow[]): Promise<TweetItem[]> {
+    const withMedia = rows.filter((row) => row.media_count > 0).map((row) => row.id)
+    const media = withMedia.length > 0 && this.media ? await this.media.mediaForTweets(withMedia) : undefined
+    return rows.map((row) => ({
+      id: row.id,
+      user_id: row.user_id,
+      tweet: row.tweet,
+      created_at: row.created_at,
+      edited_at: row.edited_at,
+      user: {
+        id: row.user_id,
+        name: row.name,
+        profile_picture: row.profile_picture === null ? null : this.storage.url(row.profile_picture)
+      },
+      media: media?.get(row.id) ?? []
+    }))
   }
 }

@@ -2,12 +2,23 @@ import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import bcrypt from 'bcrypt'
 import type { UserDao, UserRow } from '../model/user-dao.ts'
-import type { FollowDao } from '../model/follow-dao.ts'
-import { Conflict, Invalid, NotFound, Unauthorized } from './errors.ts'
+import { Conflict, NotFound, Unauthorized } from './errors.ts'
 import type { Storage } from './storage.ts'
 import { imageTypes, sniff } from './upload.ts'
 
 export type { UserRow }
+
+export interface Profile {
+  id: number
+  name: string
+  email?: string
+  profile: string
+  profile_picture: string | null
+  created_at: Date
+  followers_count: number
+  following_count: number
+  tweets_count: number
+}
 
 export interface TokenSigner {
   sign(payload: { user_id: number }): string
@@ -35,7 +46,6 @@ export class UserService {
 
   constructor(
     private readonly userDao: UserDao,
-    private readonly followDao: FollowDao,
     private readonly storage: Storage,
     private readonly tokens: TokenSigner,
     private readonly settings: UserSettings
@@ -63,22 +73,21 @@ export class UserService {
     return { user_id: credentials.id, access_token: this.tokens.sign({ user_id: credentials.id }) }
   }
 
-  async user(id: number): Promise<UserRow> {
-    const user = await this.userDao.userById(id)
-    if (!user) throw new NotFound('User not found', { user_id: id })
-    return user
+  /** A public profile with counters; the email only when `self` (the user asking about themself). */
+  async profile(id: number, self: boolean): Promise<Profile> {
+    const row = await this.userDao.profileById(id)
+    if (!row) throw new NotFound('User not found', { user_id: id })
+    const { email, profile_picture, ...rest } = row
+    return {
+      ...rest,
+      profile_picture: profile_picture === null ? null : this.storage.url(profile_picture),
+      ...(self ? { email } : {})
+    }
   }
 
-  async follow(userId: number, targetId: number): Promise<void> {
-    if (userId === targetId) throw new Invalid('You cannot follow yourself', { field: 'follow' })
-    await this.assertExists(targetId)
-    await this.followDao.follow(userId, targetId)
-  }
-
-  async unfollow(userId: number, targetId: number): Promise<void> {
-    if (userId === targetId) throw new Invalid('You cannot unfollow yourself', { field: 'unfollow' })
-    await this.assertExists(targetId)
-    await this.followDao.unfollow(userId, targetId)
+  async updateProfile(id: number, changes: { name?: string; profile?: string }): Promise<Profile> {
+    if (!(await this.userDao.updateProfile(id, changes))) throw new NotFound('User not found', { user_id: id })
+    return this.profile(id, true)
   }
 
   /** Stores a new picture under a generated name, then removes the one it replaces. */
@@ -108,7 +117,11 @@ export class UserService {
     return this.storage.url(key)
   }
 
-  private async assertExists(id: number): Promise<void> {
-    if (!(await this.userDao.exists(id))) throw new NotFound('User not found', { user_id: id })
+  /** Removes the picture and its stored file. */
+  async deleteProfilePicture(userId: number): Promise<void> {
+    const replaced = await this.userDao.replaceProfilePicture(userId, null)
+    if (!replaced) throw new NotFound('User not found', { user_id: userId })
+    if (!replaced.previous) throw new NotFound('You have no profile picture', { user_id: userId })
+    await this.storage.delete(replaced.previous)
   }
 }

@@ -1,13 +1,13 @@
 // The book's /follow and /unfollow: idempotent, so repeating one is not an error.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { UserService } from '../service/user-service.ts'
+import type { FollowService } from '../service/follow-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { errorBody, id } from './schemas.ts'
 
 const responses = { 400: errorBody, 401: errorBody, 404: errorBody }
 
-export const followRoutes: FastifyPluginAsyncZod<{ userService: UserService }> = async (app, { userService }) => {
+export const followRoutes: FastifyPluginAsyncZod<{ followService: FollowService }> = async (app, { followService }) => {
   app.post(
     '/follow',
     {
@@ -21,7 +21,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ userService: UserService }> =
       }
     },
     async (request) => {
-      await userService.follow(request.user.user_id, request.body.follow)
+      await followService.follow(request.user.user_id, request.body.follow)
       return { user_id: request.user.user_id, follow: request.body.follow }
     }
   )
@@ -39,7 +39,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ userService: UserService }> =
       }
     },
     async (request) => {
-      await userService.unfollow(request.user.user_id, request.body.unfollow)
+      await followService.unfollow(request.user.user_id, request.body.unfollow)
       return { user_id: request.user.user_id, unfollow: request.body.unfollow }
     }
   )

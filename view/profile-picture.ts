@@ -36,6 +36,23 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserServ
     }
   )
 
+  app.delete(
+    '/profile-picture',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Remove your profile picture and its stored file',
+        tags: ['profile-picture'],
+        security: bearerSecurity,
+        response: { 204: z.null().describe('Removed'), 401: errorBody, 404: errorBody }
+      }
+    },
+    async (request, reply) => {
+      await userService.deleteProfilePicture(request.user.user_id)
+      return reply.code(204).send(null)
+    }
+  )
+
   app.get(
     '/profile-picture/:user_id',
     {

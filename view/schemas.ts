@@ -1,16 +1,33 @@
-// Zod schemas shared by several routes, and the one mapping per API shape (rows → response bodies).
+// Zod schemas shared by several routes, and the one mapping per API shape (service values → bodies).
 import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import type { TweetRow } from '../service/tweet-service.ts'
-import type { UserRow } from '../service/user-service.ts'
+import type { TweetItem } from '../service/tweet-service.ts'
+import type { Profile, UserRow } from '../service/user-service.ts'
+import type { UserSummary } from '../service/follow-service.ts'
 
-export const id = z.coerce
-  .number({ error: 'must be a positive integer' })
-  .int('must be a positive integer')
-  .positive('must be a positive integer')
-  .max(2 ** 32 - 1, 'is too large')
+const positive = (max: number) =>
+  z.coerce
+    .number({ error: 'must be a positive integer' })
+    .int('must be a positive integer')
+    .positive('must be a positive integer')
+    .max(max, 'is too large')
+
+export const id = positive(2 ** 32 - 1)
+export const tweetId = positive(Number.MAX_SAFE_INTEGER)
 
 export const userIdParams = z.object({ user_id: id })
+export const idParams = z.object({ id: tweetId })
+
+/** ?limit (default 20, 1–100) and ?before=<id> (keyset: only items older than that id). */
+export const pageQuery = z.object({
+  limit: z.coerce
+    .number({ error: 'must be an integer from 1 to 100' })
+    .int('must be an integer from 1 to 100')
+    .min(1, 'must be an integer from 1 to 100')
+    .max(100, 'must be an integer from 1 to 100')
+    .default(20),
+  before: tweetId.optional()
+})
 
 export const errorBody = z
   .object({ message: z.string() })
@@ -27,12 +44,55 @@ export const userBody = z.object({
   created_at: timestamp
 })
 
+export const profileBody = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  email: z.string().optional().describe('Only in the user’s own profile'),
+  profile: z.string(),
+  profile_picture: z.url().nullable(),
+  created_at: timestamp,
+  followers_count: z.number().int(),
+  following_count: z.number().int(),
+  tweets_count: z.number().int()
+})
+
+export const userSummaryBody = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  profile: z.string(),
+  profile_picture: z.url().nullable()
+})
+
+export const mediaItemBody = z.object({
+  id: z.number().int(),
+  url: z.url(),
+  content_type: z.string(),
+  size: z.number().int()
+})
+
 export const tweetBody = z.object({
   id: z.number().int(),
   user_id: z.number().int(),
   tweet: z.string(),
-  created_at: timestamp
+  created_at: timestamp,
+  edited_at: timestamp.nullable(),
+  user: z.object({ id: z.number().int(), name: z.string(), profile_picture: z.url().nullable() }),
+  media: z.array(mediaItemBody)
 })
+
+export const nextCursor = z.number().int().nullable().describe('Pass as ?before= for the next page; null at the end')
+
+/** Makes storage URLs absolute: PUBLIC_URL when configured, else this request's own origin. */
+export type Absolute = (url: string) => string
+
+export function absoluteUrl(request: FastifyRequest, url: string, publicUrl: string | undefined): string {
+  if (/^https?:\/\//.test(url)) return url
+  return `${publicUrl ?? `${request.protocol}://${request.host}`}${url}`
+}
+
+export function absolute(request: FastifyRequest, publicUrl: string | undefined): Absolute {
+  return (url) => absoluteUrl(request, url, publicUrl)
+}
 
 export function toUserBody(user: UserRow): z.infer<typeof userBody> {
   return {
@@ -44,12 +104,30 @@ export function toUserBody(user: UserRow): z.infer<typeof userBody> {
   }
 }
 
-export function toTweetBody(tweet: TweetRow): z.infer<typeof tweetBody> {
-  return { id: tweet.id, user_id: tweet.user_id, tweet: tweet.tweet, created_at: tweet.created_at.toISOString() }
+export function toProfileBody(profile: Profile, abs: Absolute): z.infer<typeof profileBody> {
+  return {
+    ...profile,
+    profile_picture: profile.profile_picture === null ? null : abs(profile.profile_picture),
+    created_at: profile.created_at.toISOString()
+  }
 }
 
-/** Absolute form of a storage URL: PUBLIC_URL when configured, else this request's own origin. */
-export function absoluteUrl(request: FastifyRequest, url: string, publicUrl: string | undefined): string {
-  if (/^https?:\/\//.test(url)) return url
-  return `${publicUrl ?? `${request.protocol}://${request.host}`}${url}`
+export function toUserSummaryBody(user: UserSummary, abs: Absolute): z.infer<typeof userSummaryBody> {
+  return { ...user, profile_picture: user.profile_picture === null ? null : abs(user.profile_picture) }
+}
+
+export function toTweetBody(item: TweetItem, abs: Absolute): z.infer<typeof tweetBody> {
+  return {
+    id: item.id,
+    user_id: item.user_id,
+    tweet: item.tweet,
+    created_at: item.created_at.toISOString(),
+    edited_at: item.edited_at === null ? null : item.edited_at.toISOString(),
+    user: {
+      id: item.user.id,
+      name: item.user.name,
+      profile_picture: item.user.profile_picture === null ? null : abs(item.user.profile_picture)
+    },
+    media: item.media.map((m) => ({ id: m.id, url: abs(m.url), content_type: m.content_type, size: m.size }))
+  }
 }

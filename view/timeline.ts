@@ -1,29 +1,27 @@
-// Timelines: a user's own tweets plus those of everyone they follow, newest first.
+// Timelines: a user's own tweets plus those of everyone they follow, newest first, keyset-paged.
+import fastifyEtag from '@fastify/etag'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
-import { errorBody, toTweetBody, tweetBody, userIdParams } from './schemas.ts'
+import { absolute, errorBody, nextCursor, pageQuery, toTweetBody, tweetBody, userIdParams } from './schemas.ts'
 
-const timelineQuery = z.object({
-  limit: z.coerce
-    .number({ error: 'must be an integer from 1 to 100' })
-    .int('must be an integer from 1 to 100')
-    .min(1, 'must be an integer from 1 to 100')
-    .max(100, 'must be an integer from 1 to 100')
-    .default(20)
-})
+const timelineBody = z.object({ user_id: z.number().int(), timeline: z.array(tweetBody), next_cursor: nextCursor })
 
-const timelineBody = z.object({ user_id: z.number().int(), timeline: z.array(tweetBody) })
-
-export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> = async (
+export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; publicUrl?: string }> = async (
   app,
-  { tweetService }
+  { tweetService, publicUrl }
 ) => {
-  const timelineOf = async (userId: number, limit: number) => ({
-    user_id: userId,
-    timeline: (await tweetService.timelineFor(userId, limit)).map(toTweetBody)
-  })
+  await app.register(fastifyEtag)
+
+  const timelineOf = async (userId: number, query: z.infer<typeof pageQuery>, abs: (url: string) => string) => {
+    const page = await tweetService.timelineFor(userId, query)
+    return {
+      user_id: userId,
+      timeline: page.items.map((item) => toTweetBody(item, abs)),
+      next_cursor: page.next_cursor
+    }
+  }
 
   app.get(
     '/timeline/:user_id',
@@ -32,11 +30,11 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
         summary: "A user's timeline",
         tags: ['timeline'],
         params: userIdParams,
-        querystring: timelineQuery,
+        querystring: pageQuery,
         response: { 200: timelineBody, 400: errorBody, 404: errorBody }
       }
     },
-    async (request) => timelineOf(request.params.user_id, request.query.limit)
+    async (request) => timelineOf(request.params.user_id, request.query, absolute(request, publicUrl))
   )
 
   app.get(
@@ -47,10 +45,10 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
         summary: "The caller's own timeline",
         tags: ['timeline'],
         security: bearerSecurity,
-        querystring: timelineQuery,
+        querystring: pageQuery,
         response: { 200: timelineBody, 400: errorBody, 401: errorBody, 404: errorBody }
       }
     },
-    async (request) => timelineOf(request.user.user_id, request.query.limit)
+    async (request) => timelineOf(request.user.user_id, request.query, absolute(request, publicUrl))
   )
 }

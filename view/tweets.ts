@@ -1,9 +1,10 @@
-// Posting a tweet (the book's POST /tweet).
+// Tweets: the book's POST /tweet, and reading, editing and deleting one tweet at /tweet/:id.
+import fastifyEtag from '@fastify/etag'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
-import { errorBody, toTweetBody, tweetBody } from './schemas.ts'
+import { absolute, errorBody, idParams, toTweetBody, tweetBody, tweetId } from './schemas.ts'
 
 // Lengths count Unicode code points, like the VARCHAR(300) column in utf8mb4 does.
 const tweetText = z
@@ -11,7 +12,18 @@ const tweetText = z
   .refine((text) => text.trim().length > 0, 'must not be empty')
   .refine((text) => [...text].length <= 300, 'must be at most 300 characters')
 
-export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> = async (app, { tweetService }) => {
+const mediaIds = z
+  .array(tweetId)
+  .max(4, 'must hold at most 4 media ids')
+  .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
+
+export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; publicUrl?: string }> = async (
+  app,
+  { tweetService, publicUrl }
+) => {
+  // Conditional GET: an ETag on every answer, and 304 when If-None-Match still matches.
+  await app.register(fastifyEtag)
+
   app.post(
     '/tweet',
     {
@@ -20,10 +32,65 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
         summary: 'Post a tweet',
         tags: ['tweets'],
         security: bearerSecurity,
-        body: z.object({ tweet: tweetText }),
+        body: z.object({ tweet: tweetText, media_ids: mediaIds.optional() }),
         response: { 200: tweetBody, 400: errorBody, 401: errorBody }
       }
     },
-    async (request) => toTweetBody(await tweetService.tweet(request.user.user_id, request.body.tweet))
+    async (request) =>
+      toTweetBody(
+        await tweetService.tweet(request.user.user_id, request.body.tweet, request.body.media_ids),
+        absolute(request, publicUrl)
+      )
+  )
+
+  app.get(
+    '/tweet/:id',
+    {
+      schema: {
+        summary: 'One tweet',
+        tags: ['tweets'],
+        params: idParams,
+        response: { 200: tweetBody, 400: errorBody, 404: errorBody }
+      }
+    },
+    async (request) => toTweetBody(await tweetService.tweetById(request.params.id), absolute(request, publicUrl))
+  )
+
+  app.put(
+    '/tweet/:id',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Edit your tweet',
+        tags: ['tweets'],
+        security: bearerSecurity,
+        params: idParams,
+        body: z.object({ tweet: tweetText }),
+        response: { 200: tweetBody, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody }
+      }
+    },
+    async (request) =>
+      toTweetBody(
+        await tweetService.editTweet(request.user.user_id, request.params.id, request.body.tweet),
+        absolute(request, publicUrl)
+      )
+  )
+
+  app.delete(
+    '/tweet/:id',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Delete your tweet',
+        tags: ['tweets'],
+        security: bearerSecurity,
+        params: idParams,
+        response: { 204: z.null().describe('Deleted'), 401: errorBody, 403: errorBody, 404: errorBody }
+      }
+    },
+    async (request, reply) => {
+      await tweetService.deleteTweet(request.user.user_id, request.params.id)
+      return reply.code(204).send(null)
+    }
   )
 }

@@ -1,49 +1,114 @@
 import t from 'tap'
+import { Transactor } from '../../model/database.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
+import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { testPool } from '../helper.ts'
 
-t.test('TweetDao and FollowDao', async (t) => {
+t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   const pool = await testPool(t)
   const users = new UserDao(pool)
   const tweets = new TweetDao(pool)
   const follows = new FollowDao(pool)
-  const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const timelines = new TimelineDao(pool)
+  const transactor = new Transactor(pool)
+  const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
+  const post = async (author: number, text: string, toFollowers = true) => {
+    const id = await tweets.insertTweet(pool, author, text)
+    await timelines.fanOut(pool, id, author, toFollowers)
+    return id
+  }
 
-  t.test('follow and unfollow are idempotent', async (t) => {
-    t.equal(await follows.follow(alice, bob), true)
-    t.equal(await follows.follow(alice, bob), false)
-    t.equal(await follows.follow(alice, carol), true)
-    t.equal(await follows.unfollow(alice, carol), true)
-    t.equal(await follows.unfollow(alice, carol), false)
+  t.test('follow and unfollow are idempotent and move both counters', async (t) => {
+    t.equal(await follows.follow(pool, alice, bob), true)
+    await follows.addFollowCounts(pool, alice, bob, 1)
+    t.equal(await follows.follow(pool, alice, bob), false)
+    t.match(await users.profileById(alice), { following_count: 1, followers_count: 0 })
+    t.match(await users.profileById(bob), { following_count: 0, followers_count: 1 })
+    t.equal(await follows.follow(pool, alice, carol), true)
+    t.equal(await follows.unfollow(pool, alice, carol), true)
+    t.equal(await follows.unfollow(pool, alice, carol), false)
   })
 
-  t.test('inserts a tweet and reads it back', async (t) => {
-    const id = await tweets.insertTweet(alice, '첫 트윗 🎉')
-    t.match(await tweets.tweetById(id), { id, user_id: alice, tweet: '첫 트윗 🎉' })
+  t.test('inserts a tweet and reads it back with its author', async (t) => {
+    const id = await post(alice, '첫 트윗 🎉')
+    t.match(await tweets.tweetById(id), { id, user_id: alice, tweet: '첫 트윗 🎉', name: 'alice', edited_at: null, media_count: 0 })
   })
 
   t.test('a tweet over 300 code points is refused by the column', async (t) => {
-    await t.rejects(tweets.insertTweet(alice, 'a'.repeat(301)))
-    t.ok(await tweets.insertTweet(alice, '😀'.repeat(300)))
+    await t.rejects(tweets.insertTweet(pool, alice, 'a'.repeat(301)))
+    t.ok(await tweets.insertTweet(pool, alice, '😀'.repeat(300)))
   })
 
-  t.test('the timeline has own and followed tweets, each once, newest first, bounded', async (t) => {
-    // Several follow rows must not duplicate the user's own tweets (the book's bug).
-    await follows.follow(alice, carol)
-    await tweets.insertTweet(bob, 'bob 1')
-    await tweets.insertTweet(carol, 'carol 1')
-    await tweets.insertTweet(bob, 'bob 2')
-    const timeline = await tweets.timeline(alice, 100)
-    const ids = timeline.map((row) => row.id)
-    t.same(ids, [...ids].sort((a, b) => b - a))
-    t.equal(new Set(ids).size, ids.length)
-    t.same(timeline.map((row) => row.tweet).slice(0, 3), ['bob 2', 'carol 1', 'bob 1'])
-    t.equal(timeline.filter((row) => row.user_id === alice).length, 2)
-    t.equal((await tweets.timeline(alice, 2)).length, 2)
-    t.same((await tweets.timeline(carol, 100)).map((row) => row.tweet), ['carol 1'])
+  t.test('fanOut copies a tweet to the author and every follower, or only the author', async (t) => {
+    t.equal(await timelines.fanOut(pool, await tweets.insertTweet(pool, bob, 'x'), bob, true), 2)
+    t.equal(await timelines.fanOut(pool, await tweets.insertTweet(pool, bob, 'y'), bob, false), 1)
+  })
+
+  t.test('page reads one owner’s entries newest first, below the cursor', async (t) => {
+    const a = await post(bob, 'bob 1')
+    const b = await post(bob, 'bob 2')
+    const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 2)
+    t.same(page.map((row) => row.id), [b, a])
+    t.same((await timelines.page(alice, b, 1)).map((row) => row.id), [a])
+    t.same((await timelines.page(carol, Number.MAX_SAFE_INTEGER, 10)), [])
+  })
+
+  t.test('removeAuthor drops an author’s entries from one timeline', async (t) => {
+    await timelines.removeAuthor(pool, alice, bob)
+    const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
+    t.ok(page.every((row) => row.user_id === alice))
+  })
+
+  t.test('backfill copies the newest tweets and reports the new horizon when some were left out', async (t) => {
+    const ids = [await post(carol, 'c1'), await post(carol, 'c2'), await post(carol, 'c3')]
+    const horizon = await transactor.run((c) => timelines.backfill(c, alice, carol, 0, 2))
+    t.equal(horizon, ids[0] + 1)
+    const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
+    t.same(page.filter((row) => row.user_id === carol).map((row) => row.id), [ids[2], ids[1]])
+    t.equal(await transactor.run((c) => timelines.backfill(c, bob, carol, 0, 10)), undefined)
+  })
+
+  t.test('byAuthors reads a few accounts directly; fromFollowGraph reads the follow graph', async (t) => {
+    const rows = await timelines.byAuthors([carol, bob], Number.MAX_SAFE_INTEGER, 3)
+    t.equal(rows.length, 3)
+    t.same(rows.map((row) => row.id), [...rows.map((row) => row.id)].sort((a, b) => b - a))
+    t.same(await timelines.byAuthors([], Number.MAX_SAFE_INTEGER, 3), [])
+    const graph = await timelines.fromFollowGraph(alice, Number.MAX_SAFE_INTEGER, 100)
+    t.same(new Set(graph.map((row) => row.user_id)), new Set([alice, bob]))
+  })
+
+  t.test('edits set edited_at; deletes cascade to timeline entries', async (t) => {
+    const id = await post(bob, 'to edit')
+    await tweets.updateTweet(pool, id, 'edited')
+    const edited = await tweets.tweetById(id)
+    t.equal(edited!.tweet, 'edited')
+    t.ok(edited!.edited_at instanceof Date)
+    t.equal(await tweets.authorForUpdate(pool, id), bob)
+    await tweets.deleteTweet(pool, id)
+    t.equal(await tweets.tweetById(id), undefined)
+    t.notOk((await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === id))
+  })
+
+  t.test('pull accounts: pulled follows and counters', async (t) => {
+    await transactor.run(async (c) => {
+      await users.setFanout(c, bob, 'pull')
+      await follows.convertFollowersToPulled(c, bob)
+    })
+    t.same(await follows.pulledFollowees(alice), [bob])
+    t.match(await users.timelineState(alice), { pulled_following_count: 1 })
+    await follows.removePulledFollow(pool, alice, bob)
+    t.same(await follows.pulledFollowees(alice), [])
+    t.match(await users.timelineState(alice), { pulled_following_count: 0 })
+    t.match(await users.fanoutForUpdate(pool, bob), { fanout: 'pull' })
+  })
+
+  t.test('follower and following lists page by user id', async (t) => {
+    await follows.follow(pool, carol, bob)
+    t.same((await follows.followers(bob, Number.MAX_SAFE_INTEGER, 10)).map((u) => u.id), [carol, alice])
+    t.same((await follows.followers(bob, carol, 10)).map((u) => u.id), [alice])
+    t.same((await follows.following(carol, Number.MAX_SAFE_INTEGER, 10)).map((u) => u.id), [bob])
   })
 })

@@ -1,36 +1,140 @@
 import t from 'tap'
+import { Transactor } from '../../model/database.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
+import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { NotFound } from '../../service/errors.ts'
-import { TweetService } from '../../service/tweet-service.ts'
-import { testPool } from '../helper.ts'
+import { Forbidden, Invalid, NotFound } from '../../service/errors.ts'
+import { FollowService } from '../../service/follow-service.ts'
+import { LocalStorage } from '../../service/local-storage.ts'
+import { TweetService, type TweetItem } from '../../service/tweet-service.ts'
+import { testPool, testUploadDir } from '../helper.ts'
+
+async function services(t: { teardown(fn: () => unknown): void }, settings = { fanoutMaxFollowers: 1000, timelineBackfill: 800 }) {
+  const pool = await testPool(t)
+  const storage = new LocalStorage(await testUploadDir(t))
+  const users = new UserDao(pool)
+  const followDao = new FollowDao(pool)
+  const timelineDao = new TimelineDao(pool)
+  const transactor = new Transactor(pool)
+  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, users, followDao, storage, undefined)
+  const follows = new FollowService(transactor, followDao, timelineDao, users, storage, settings)
+  const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  return { tweets, follows, users, user }
+}
+
+/** Every page of a timeline, following next_cursor. */
+async function allPages(tweets: TweetService, userId: number, limit: number): Promise<TweetItem[]> {
+  const items: TweetItem[] = []
+  let before: number | undefined
+  for (;;) {
+    const page = await tweets.timelineFor(userId, { limit, before })
+    items.push(...page.items)
+    if (page.next_cursor === null) return items
+    before = page.next_cursor
+  }
+}
 
 t.test('TweetService', async (t) => {
-  const pool = await testPool(t)
-  const users = new UserDao(pool)
-  const follows = new FollowDao(pool)
-  const service = new TweetService(new TweetDao(pool), users)
-  const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const { tweets, follows, users, user } = await services(t)
   const alice = await user('alice')
   const bob = await user('bob')
 
-  t.test('tweet returns the stored tweet', async (t) => {
-    const tweet = await service.tweet(alice, 'hello')
-    t.match(tweet, { user_id: alice, tweet: 'hello' })
+  t.test('tweet returns the stored tweet with its author and counts it', async (t) => {
+    const tweet = await tweets.tweet(alice, 'hello')
+    t.match(tweet, { user_id: alice, tweet: 'hello', edited_at: null, user: { id: alice, name: 'alice', profile_picture: null }, media: [] })
     t.ok(tweet.created_at instanceof Date)
+    t.match(await users.profileById(alice), { tweets_count: 1 })
   })
 
   t.test('timelineFor merges followed users, newest first, within the limit', async (t) => {
     await follows.follow(alice, bob)
-    const fromBob = await service.tweet(bob, 'from bob')
-    const timeline = await service.timelineFor(alice, 20)
-    t.same(timeline.map((row) => row.tweet), ['from bob', 'hello'])
-    t.equal(timeline[0].id, fromBob.id)
-    t.same((await service.timelineFor(alice, 1)).map((row) => row.tweet), ['from bob'])
+    const fromBob = await tweets.tweet(bob, 'from bob')
+    const page = await tweets.timelineFor(alice, { limit: 20 })
+    t.same(page.items.map((item) => item.tweet), ['from bob', 'hello'])
+    t.equal(page.items[0].id, fromBob.id)
+    t.equal(page.next_cursor, null)
+    const first = await tweets.timelineFor(alice, { limit: 1 })
+    t.same(first.items.map((item) => item.tweet), ['from bob'])
+    t.equal(first.next_cursor, fromBob.id)
+  })
+
+  t.test('only the author edits or deletes a tweet', async (t) => {
+    const tweet = await tweets.tweet(bob, 'mine')
+    await t.rejects(tweets.editTweet(alice, tweet.id, 'hacked'), Forbidden)
+    await t.rejects(tweets.deleteTweet(alice, tweet.id), Forbidden)
+    await t.rejects(tweets.editTweet(alice, 999999, 'x'), NotFound)
+    const edited = await tweets.editTweet(bob, tweet.id, 'edited')
+    t.equal(edited.tweet, 'edited')
+    t.ok(edited.edited_at instanceof Date)
+    await tweets.deleteTweet(bob, tweet.id)
+    await t.rejects(tweets.tweetById(tweet.id), NotFound)
+    t.notOk((await tweets.timelineFor(alice, { limit: 100 })).items.some((item) => item.id === tweet.id))
   })
 
   t.test('timelineFor an unknown user is NotFound', async (t) => {
-    await t.rejects(service.timelineFor(999999, 20), NotFound)
+    await t.rejects(tweets.timelineFor(999999, { limit: 20 }), NotFound)
+  })
+})
+
+t.test('the timeline equals the follow graph’s answer under every fan-out path', async (t) => {
+  // Tiny limits force every path: 'pull' accounts, horizons from bounded backfill, graph fallback.
+  const { tweets, follows, user } = await services(t, { fanoutMaxFollowers: 3, timelineBackfill: 2 })
+  const ids: number[] = []
+  for (let i = 0; i < 7; i++) ids.push(await user(`u${i}`))
+  const following = new Map(ids.map((id) => [id, new Set<number>()]))
+  const posted: { id: number; author: number }[] = []
+  let seed = 42
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed % n
+  }
+  for (let step = 0; step < 160; step++) {
+    const actor = ids[random(ids.length)]
+    const target = ids[random(ids.length)]
+    const roll = random(10)
+    if (roll < 5) {
+      posted.push({ id: (await tweets.tweet(actor, `step ${step}`)).id, author: actor })
+    } else if (roll < 8 && actor !== target) {
+      await follows.follow(actor, target)
+      following.get(actor)!.add(target)
+    } else if (roll < 9 && actor !== target) {
+      await follows.unfollow(actor, target)
+      following.get(actor)!.delete(target)
+    } else if (posted.length > 0) {
+      const victim = posted.splice(random(posted.length), 1)[0]
+      await tweets.deleteTweet(victim.author, victim.id)
+    }
+  }
+  for (const id of ids) {
+    const expected = posted
+      .filter((p) => p.author === id || following.get(id)!.has(p.author))
+      .map((p) => p.id)
+      .sort((a, b) => b - a)
+    const seen = (await allPages(tweets, id, 3)).map((item) => item.id)
+    t.same(seen, expected, `timeline of user ${id}`)
+  }
+})
+
+t.test('FollowService', async (t) => {
+  const { follows, user } = await services(t)
+  const alice = await user('alice')
+  const bob = await user('bob')
+
+  t.test('follow rules: not yourself, only existing users, idempotent', async (t) => {
+    await t.rejects(follows.follow(alice, alice), Invalid)
+    await t.rejects(follows.follow(alice, 999999), NotFound)
+    await t.rejects(follows.unfollow(alice, 999999), NotFound)
+    await follows.follow(alice, bob)
+    await follows.follow(alice, bob)
+    t.same((await follows.followers(bob, { limit: 10 })).items.map((u) => u.id), [alice])
+    await follows.unfollow(alice, bob)
+    await follows.unfollow(alice, bob)
+    t.same((await follows.followers(bob, { limit: 10 })).items, [])
+  })
+
+  t.test('follow lists of an unknown user are NotFound', async (t) => {
+    await t.rejects(follows.followers(999999, { limit: 10 }), NotFound)
+    await t.rejects(follows.following(999999, { limit: 10 }), NotFound)
   })
 })

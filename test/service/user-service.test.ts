@@ -1,9 +1,8 @@
 import { readdir } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { FollowDao } from '../../model/follow-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from '../../service/errors.ts'
+import { Conflict, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from '../../service/errors.ts'
 import { LocalStorage } from '../../service/local-storage.ts'
 import { UserService } from '../../service/user-service.ts'
 import { pngBytes, testPool, testUploadDir } from '../helper.ts'
@@ -14,12 +13,11 @@ t.test('UserService', async (t) => {
   const userDao = new UserDao(pool)
   const signed: { user_id: number }[] = []
   const tokens = { sign: (payload: { user_id: number }) => (signed.push(payload), `token-for-${payload.user_id}`) }
-  const service = new UserService(userDao, new FollowDao(pool), new LocalStorage(uploadDir), tokens, {
+  const service = new UserService(userDao, new LocalStorage(uploadDir), tokens, {
     bcryptRounds: 4,
     maxUploadBytes: 1024
   })
   const alice = await service.signUp({ name: 'Alice', email: 'alice@example.com', password: 'password123', profile: '' })
-  const bob = await service.signUp({ name: 'Bob', email: 'bob@example.com', password: 'password123', profile: '' })
 
   t.test('signUp stores a bcrypt hash, never the password', async (t) => {
     const credentials = await userDao.credentialsByEmail('alice@example.com')
@@ -41,15 +39,14 @@ t.test('UserService', async (t) => {
     await t.rejects(service.login('nobody@example.com', 'password123'), Unauthorized)
   })
 
-  t.test('follow rules: not yourself, only existing users', async (t) => {
-    await t.rejects(service.follow(alice.id, alice.id), Invalid)
-    await t.rejects(service.follow(alice.id, 999999), NotFound)
-    await t.rejects(service.unfollow(alice.id, 999999), NotFound)
-    await service.follow(alice.id, bob.id)
-    await service.follow(alice.id, bob.id)
-    await service.unfollow(alice.id, bob.id)
-    await service.unfollow(alice.id, bob.id)
-    t.pass('repeated follow and unfollow succeed')
+  t.test('profile shows the email only to the user themself; updateProfile changes given fields', async (t) => {
+    const other = await service.profile(alice.id, false)
+    t.notOk('email' in other)
+    t.match(other, { id: alice.id, name: 'Alice', followers_count: 0, following_count: 0, tweets_count: 0 })
+    t.match(await service.profile(alice.id, true), { email: 'alice@example.com' })
+    t.match(await service.updateProfile(alice.id, { profile: 'new text' }), { name: 'Alice', profile: 'new text' })
+    t.match(await service.updateProfile(alice.id, { name: 'Alicia' }), { name: 'Alicia', profile: 'new text' })
+    await t.rejects(service.profile(999999, false), NotFound)
   })
 
   t.test('profile pictures: sniffed, size-capped, replaced', async (t) => {
@@ -68,5 +65,9 @@ t.test('UserService', async (t) => {
     t.same(await readdir(`${uploadDir}/profile`), [second.split('/').at(-1)], 'failed uploads leave no file')
     await t.rejects(service.saveProfilePicture(999999, Readable.from([pngBytes])), NotFound)
     t.same(await readdir(`${uploadDir}/profile`), [second.split('/').at(-1)], 'an unknown user leaves no file')
+    await service.deleteProfilePicture(alice.id)
+    t.same(await readdir(`${uploadDir}/profile`), [], 'deleting removes the file')
+    await t.rejects(service.profilePictureUrl(alice.id), NotFound)
+    await t.rejects(service.deleteProfilePicture(alice.id), NotFound)
   })
 })

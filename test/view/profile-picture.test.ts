@@ -100,4 +100,19 @@ t.test('profile pictures', async (t) => {
   t.test('each user has their own picture', async (t) => {
     t.equal((await app.inject({ url: `/profile-picture/${bob.id}` })).statusCode, 404)
   })
+
+  t.test('user B cannot remove user A’s picture: DELETE acts on the caller’s own only', async (t) => {
+    t.equal((await app.inject({ method: 'DELETE', url: '/profile-picture', headers: { authorization: bob.token } })).statusCode, 404)
+    t.equal((await app.inject({ url: `/profile-picture/${alice.id}` })).statusCode, 200)
+  })
+
+  t.test('DELETE /profile-picture answers 204 and the stored file is gone', async (t) => {
+    t.equal((await files()).length, 1)
+    const res = await app.inject({ method: 'DELETE', url: '/profile-picture', headers: { authorization: alice.token } })
+    t.equal(res.statusCode, 204)
+    t.same(await files(), [])
+    t.equal((await app.inject({ url: `/profile-picture/${alice.id}` })).statusCode, 404)
+    t.equal((await app.inject({ method: 'DELETE', url: '/profile-picture', headers: { authorization: alice.token } })).statusCode, 404)
+    t.equal((await app.inject({ method: 'DELETE', url: '/profile-picture' })).statusCode, 401)
+  })
 })

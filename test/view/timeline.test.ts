@@ -29,7 +29,8 @@ t.test('timelines', async (t) => {
       body.timeline.map((item: { id: number }) => item.id),
       posted.map((p) => p.id).reverse()
     )
-    t.same(Object.keys(body.timeline[0]).sort(), ['created_at', 'id', 'tweet', 'user_id'])
+    t.same(Object.keys(body.timeline[0]).sort(), ['created_at', 'edited_at', 'id', 'media', 'tweet', 'user', 'user_id'])
+    t.same(body.timeline[0].user, { id: carol.id, name: 'Carol', profile_picture: null })
     t.match(body.timeline[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   })
 
@@ -47,6 +48,7 @@ t.test('timelines', async (t) => {
   })
 
   t.test('a limit outside 1..100 answers 400 naming it', async (t) => {
+    t.match((await app.inject({ url: `/timeline/${alice.id}?before=abc` })).json(), { errors: [{ field: 'before' }] })
     for (const limit of ['0', '101', 'abc', '1.5']) {
       const res = await app.inject({ url: `/timeline/${alice.id}?limit=${limit}` })
       t.equal(res.statusCode, 400, `limit=${limit}`)
@@ -57,6 +59,30 @@ t.test('timelines', async (t) => {
   t.test('an unknown user answers 404; a malformed id answers 400', async (t) => {
     t.equal((await app.inject({ url: '/timeline/999999' })).statusCode, 404)
     t.equal((await app.inject({ url: '/timeline/abc' })).statusCode, 400)
+  })
+
+  t.test('keyset pages never repeat or skip a tweet while new tweets arrive', async (t) => {
+    const expected = (await app.inject({ url: `/timeline/${alice.id}?limit=100` })).json().timeline.map((i: { id: number }) => i.id)
+    const seen: number[] = []
+    let url = `/timeline/${alice.id}?limit=4`
+    for (let page = 0; page < 20; page++) {
+      const body = (await app.inject({ url })).json()
+      seen.push(...body.timeline.map((i: { id: number }) => i.id))
+      await tweet(bob, `arrives during paging ${page}`)
+      if (body.next_cursor === null) break
+      t.equal(body.next_cursor, body.timeline.at(-1).id)
+      url = `/timeline/${alice.id}?limit=4&before=${body.next_cursor}`
+    }
+    t.same(seen, expected)
+  })
+
+  t.test('a timeline answers an ETag and 304 while it is unchanged', async (t) => {
+    const first = await app.inject({ url: `/timeline/${carol.id}` })
+    const etag = first.headers.etag as string
+    t.ok(etag)
+    t.equal((await app.inject({ url: `/timeline/${carol.id}`, headers: { 'if-none-match': etag } })).statusCode, 304)
+    await tweet(carol, 'new')
+    t.equal((await app.inject({ url: `/timeline/${carol.id}`, headers: { 'if-none-match': etag } })).statusCode, 200)
   })
 
   t.test('GET /timeline (auth) answers the caller’s own timeline', async (t) => {

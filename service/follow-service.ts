@@ -1,0 +1,101 @@
+// The follow graph: follow/unfollow (keeping counters and home timelines in step) and follow lists.
+import type { Transactor } from '../model/database.ts'
+import type { FollowDao } from '../model/follow-dao.ts'
+import type { TimelineDao } from '../model/timeline-dao.ts'
+import type { UserDao, UserSummaryRow } from '../model/user-dao.ts'
+import { Invalid, NotFound } from './errors.ts'
+import type { Storage } from './storage.ts'
+import type { Page, PageRequest, TimelineSettings } from './tweet-service.ts'
+
+export interface UserSummary {
+  id: number
+  name: string
+  profile: string
+  profile_picture: string | null
+}
+
+export interface FollowSettings extends TimelineSettings {
+  /** How many of a followee's newest tweets are copied into the follower's timeline on follow. */
+  timelineBackfill: number
+}
+
+export class FollowService {
+  constructor(
+    private readonly transactor: Transactor,
+    private readonly followDao: FollowDao,
+    private readonly timelineDao: TimelineDao,
+    private readonly userDao: UserDao,
+    private readonly storage: Storage,
+    private readonly settings: FollowSettings
+  ) {}
+
+  /** Idempotent. The followee's row is locked first, in the same order a tweet's fan-out takes it. */
+  async follow(userId: number, targetId: number): Promise<void> {
+    if (userId === targetId) throw new Invalid('You cannot follow yourself', { field: 'follow' })
+    await this.transactor.run(async (connection) => {
+      const target = await this.userDao.fanoutForUpdate(connection, targetId)
+      if (!target) throw new NotFound('User not found', { user_id: targetId })
+      if (!(await this.followDao.follow(connection, userId, targetId))) return
+      await this.followDao.addFollowCounts(connection, userId, targetId, 1)
+      if (target.fanout === 'pull') {
+        await this.followDao.addPulledFollow(connection, userId, targetId)
+        return
+      }
+      if (target.followers_count + 1 > this.settings.fanoutMaxFollowers) {
+        // From now on this account's followers read its tweets directly instead of receiving copies.
+        await this.userDao.setFanout(connection, targetId, 'pull')
+        await this.followDao.convertFollowersToPulled(connection, targetId)
+        return
+      }
+      const state = await this.userDao.timelineState(userId, connection)
+      const horizon = await this.timelineDao.backfill(
+        connection,
+        userId,
+        targetId,
+        state?.timeline_horizon ?? 0,
+        this.settings.timelineBackfill
+      )
+      if (horizon !== undefined) await this.userDao.raiseTimelineHorizon(connection, userId, horizon)
+    })
+  }
+
+  /** Idempotent. */
+  async unfollow(userId: number, targetId: number): Promise<void> {
+    if (userId === targetId) throw new Invalid('You cannot unfollow yourself', { field: 'unfollow' })
+    await this.transactor.run(async (connection) => {
+      const target = await this.userDao.fanoutForUpdate(connection, targetId)
+      if (!target) throw new NotFound('User not found', { user_id: targetId })
+      if (!(await this.followDao.unfollow(connection, userId, targetId))) return
+      await this.followDao.addFollowCounts(connection, userId, targetId, -1)
+      await this.followDao.removePulledFollow(connection, userId, targetId)
+      await this.timelineDao.removeAuthor(connection, userId, targetId)
+    })
+  }
+
+  async followers(userId: number, page: PageRequest): Promise<Page<UserSummary>> {
+    return this.list(userId, page, (before, limit) => this.followDao.followers(userId, before, limit))
+  }
+
+  async following(userId: number, page: PageRequest): Promise<Page<UserSummary>> {
+    return this.list(userId, page, (before, limit) => this.followDao.following(userId, before, limit))
+  }
+
+  private async list(
+    userId: number,
+    page: PageRequest,
+    read: (before: number, limit: number) => Promise<UserSummaryRow[]>
+  ): Promise<Page<UserSummary>> {
+    const [exists, rows] = await Promise.all([
+      this.userDao.exists(userId),
+      read(page.before ?? Number.MAX_SAFE_INTEGER, page.limit + 1)
+    ])
+    if (!exists) throw new NotFound('User not found', { user_id: userId })
+    const items = rows.slice(0, page.limit).map((row) => ({
+      id: row.id,
+      name: row.name,
+      profile: row.profile,
+      profile_picture: row.profile_picture === null ? null : this.storage.url(row.profile_picture)
+    }))
+    return { items, next_cursor: rows.length > page.limit ? items[items.length - 1].id : null }
+  }
+}

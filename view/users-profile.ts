@@ -1,0 +1,104 @@
+// Profiles and the follow graph: /users/me, /users/:user_id and its followers and following lists.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { FollowService } from '../service/follow-service.ts'
+import type { UserService } from '../service/user-service.ts'
+import { authenticate, bearerSecurity } from './auth.ts'
+import {
+  absolute,
+  errorBody,
+  nextCursor,
+  pageQuery,
+  profileBody,
+  toProfileBody,
+  toUserSummaryBody,
+  userIdParams,
+  userSummaryBody
+} from './schemas.ts'
+
+const profileChanges = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
+    profile: z.string().max(2000, 'must be at most 2000 characters').optional()
+  })
+  .strict()
+  .refine((body) => body.name !== undefined || body.profile !== undefined, 'give name, profile or both')
+
+const userListBody = z.object({ user_id: z.number().int(), users: z.array(userSummaryBody), next_cursor: nextCursor })
+
+export const profileRoutes: FastifyPluginAsyncZod<{
+  userService: UserService
+  followService: FollowService
+  publicUrl?: string
+}> = async (app, { userService, followService, publicUrl }) => {
+  app.get(
+    '/users/me',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Your own profile, with your email',
+        tags: ['users'],
+        security: bearerSecurity,
+        response: { 200: profileBody, 401: errorBody }
+      }
+    },
+    async (request) => toProfileBody(await userService.profile(request.user.user_id, true), absolute(request, publicUrl))
+  )
+
+  app.put(
+    '/users/me',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Change your name or profile text',
+        tags: ['users'],
+        security: bearerSecurity,
+        body: profileChanges,
+        response: { 200: profileBody, 400: errorBody, 401: errorBody }
+      }
+    },
+    async (request) =>
+      toProfileBody(
+        await userService.updateProfile(request.user.user_id, request.body),
+        absolute(request, publicUrl)
+      )
+  )
+
+  app.get(
+    '/users/:user_id',
+    {
+      schema: {
+        summary: 'A public profile',
+        tags: ['users'],
+        params: userIdParams,
+        response: { 200: profileBody, 400: errorBody, 404: errorBody }
+      }
+    },
+    async (request) =>
+      toProfileBody(await userService.profile(request.params.user_id, false), absolute(request, publicUrl))
+  )
+
+  for (const list of ['followers', 'following'] as const) {
+    app.get(
+      `/users/:user_id/${list}`,
+      {
+        schema: {
+          summary: list === 'followers' ? 'Who follows this user' : 'Whom this user follows',
+          tags: ['follow'],
+          params: userIdParams,
+          querystring: pageQuery,
+          response: { 200: userListBody, 400: errorBody, 404: errorBody }
+        }
+      },
+      async (request) => {
+        const page = await followService[list](request.params.user_id, request.query)
+        const abs = absolute(request, publicUrl)
+        return {
+          user_id: request.params.user_id,
+          users: page.items.map((user) => toUserSummaryBody(user, abs)),
+          next_cursor: page.next_cursor
+        }
+      }
+    )
+  }
+}
