@@ -118,14 +118,16 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   })
 
   const pool = createPool(config.databaseUrl)
+  const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl) : pool
   app.addHook('onClose', async () => {
     await pool.end()
+    if (readPool !== pool) await readPool.end()
   })
 
-  const userDao = new UserDao(pool)
-  const followDao = new FollowDao(pool)
+  const userDao = new UserDao(pool, readPool)
+  const followDao = new FollowDao(readPool)
   const tweetDao = new TweetDao(pool)
-  const timelineDao = new TimelineDao(pool)
+  const timelineDao = new TimelineDao(readPool)
   const transactor = new Transactor(pool)
 
   const uploadDir = resolve(config.uploadDir)

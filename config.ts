@@ -16,6 +16,10 @@ const envSchema = z.object({
     .string()
     .regex(/^mysql:\/\//, 'must look like mysql://user:pass@host:port/db')
     .optional(),
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^mysql:\/\//, 'must look like mysql://user:pass@host:port/db')
+    .optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_EXPIRES_IN: z
     .string()
@@ -40,6 +44,8 @@ export interface Config {
   host: string
   /** Absent until setup.ts (or the test helper) has resolved which server to use. */
   databaseUrl?: string
+  /** A read replica for timeline, profile and follow-list reads; the primary when absent. */
+  databaseReadUrl?: string
   jwtSecret: string
   /** Token lifetime in seconds. */
   jwtExpiresIn: number
@@ -80,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
     // Outside production a missing secret gets a random one: tokens then last until the process stops.
     jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString('hex'),
     jwtExpiresIn: seconds(e.JWT_EXPIRES_IN),

@@ -3,7 +3,8 @@ import type { Queryable } from './database.ts'
 import type { UserSummaryRow } from './user-dao.ts'
 
 export class FollowDao {
-  constructor(private readonly pool: Pool) {}
+  /** Lists go to `readPool` (a replica when DATABASE_READ_URL is set); writes take a connection. */
+  constructor(private readonly readPool: Pool) {}
 
   /** Idempotent: following twice leaves one row. Returns true when a row was added. */
   async follow(connection: Queryable, userId: number, followUserId: number): Promise<boolean> {
@@ -74,7 +75,7 @@ export class FollowDao {
   }
 
   async pulledFollowees(userId: number): Promise<number[]> {
-    const [rows] = await this.pool.execute<RowDataPacket[]>(
+    const [rows] = await this.readPool.execute<RowDataPacket[]>(
       'SELECT follow_user_id FROM pulled_follows WHERE user_id = ?',
       [userId]
     )
@@ -83,7 +84,7 @@ export class FollowDao {
 
   /** Users following userId, highest id first, ids below `before`. */
   async followers(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
-    const [rows] = await this.pool.execute<(UserSummaryRow & RowDataPacket)[]>(
+    const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(
       `SELECT u.id, u.name, u.profile, u.profile_picture
          FROM users_follow_list f JOIN users u ON u.id = f.user_id
         WHERE f.follow_user_id = ? AND f.user_id < ?
@@ -96,7 +97,7 @@ export class FollowDao {
 
   /** Users that userId follows, highest id first, ids below `before`. */
   async following(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
-    const [rows] = await this.pool.execute<(UserSummaryRow & RowDataPacket)[]>(
+    const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(
       `SELECT u.id, u.name, u.profile, u.profile_picture
          FROM users_follow_list f JOIN users u ON u.id = f.follow_user_id
         WHERE f.user_id = ? AND f.follow_user_id < ?

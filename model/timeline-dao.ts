@@ -5,7 +5,8 @@ import type { Queryable } from './database.ts'
 import { tweetColumns, type TweetRow } from './tweet-dao.ts'
 
 export class TimelineDao {
-  constructor(private readonly pool: Pool) {}
+  /** Reads go to `readPool` (a replica when DATABASE_READ_URL is set); writes take a connection. */
+  constructor(private readonly readPool: Pool) {}
 
   /** Adds a new tweet to its author's timeline and, for a 'push' author, to every follower's. */
   async fanOut(connection: Queryable, tweetId: number, authorId: number, toFollowers: boolean): Promise<number> {
@@ -53,7 +54,7 @@ export class TimelineDao {
 
   /** A page of ownerId's timeline table: tweets with id below `before`, newest first. */
   async page(ownerId: number, before: number, limit: number): Promise<TweetRow[]> {
-    const [rows] = await this.pool.execute<(TweetRow & RowDataPacket)[]>(
+    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns}
          FROM timeline_entries e
          JOIN tweets t ON t.id = e.tweet_id
@@ -71,7 +72,7 @@ export class TimelineDao {
     if (authorIds.length === 0) return []
     // One bounded index range per author: each subquery stops after `limit` rows.
     const perAuthor = '(SELECT id FROM tweets WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
-    const [rows] = await this.pool.execute<(TweetRow & RowDataPacket)[]>(
+    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns}
          FROM (${authorIds.map(() => perAuthor).join(' UNION ALL ')}) recent
          JOIN tweets t ON t.id = recent.id
@@ -85,7 +86,7 @@ export class TimelineDao {
 
   /** Reads ownerId's timeline from the follow graph (fan-out on read), for pages older than the horizon. */
   async fromFollowGraph(ownerId: number, before: number, limit: number): Promise<TweetRow[]> {
-    const [rows] = await this.pool.execute<(TweetRow & RowDataPacket)[]>(
+    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns}
          FROM tweets t
          JOIN users u ON u.id = t.user_id

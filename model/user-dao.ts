@@ -49,7 +49,11 @@ const userColumns = 'id, name, email, profile, profile_picture, created_at'
 const profileColumns = `${userColumns}, followers_count, following_count, tweets_count`
 
 export class UserDao {
-  constructor(private readonly pool: Pool) {}
+  /** Profile and timeline reads go to `readPool` (a replica when DATABASE_READ_URL is set). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly readPool: Pool = pool
+  ) {}
 
   /** Inserts a user; a duplicate email surfaces as mysql2's ER_DUP_ENTRY error. */
   async insertUser(user: NewUser): Promise<number> {
@@ -68,8 +72,9 @@ export class UserDao {
     return rows[0]
   }
 
-  async profileById(id: number): Promise<ProfileRow | undefined> {
-    const [rows] = await this.pool.execute<(ProfileRow & RowDataPacket)[]>(
+  /** `fresh` reads the primary: a user looking at their own profile must see their own writes. */
+  async profileById(id: number, fresh = false): Promise<ProfileRow | undefined> {
+    const [rows] = await (fresh ? this.pool : this.readPool).execute<(ProfileRow & RowDataPacket)[]>(
       `SELECT ${profileColumns} FROM users WHERE id = ?`,
       [id]
     )
@@ -98,7 +103,7 @@ export class UserDao {
     return rows.length > 0
   }
 
-  async timelineState(id: number, connection: Queryable = this.pool): Promise<TimelineStateRow | undefined> {
+  async timelineState(id: number, connection: Queryable = this.readPool): Promise<TimelineStateRow | undefined> {
     const [rows] = await connection.execute<(TimelineStateRow & RowDataPacket)[]>(
       'SELECT timeline_horizon, pulled_following_count FROM users WHERE id = ?',
       [id]

@@ -75,7 +75,7 @@ export class UserService {
 
   /** A public profile with counters; the email only when `self` (the user asking about themself). */
   async profile(id: number, self: boolean): Promise<Profile> {
-    const row = await this.userDao.profileById(id)
+    const row = await this.userDao.profileById(id, self)
     if (!row) throw new NotFound('User not found', { user_id: id })
     const { email, profile_picture, ...rest } = row
     return {
