@@ -6,7 +6,6 @@ import fastifyStatic from '@fastify/static'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import {
   hasZodFastifySchemaValidationErrors,
-  serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider
 } from 'fastify-type-provider-zod'
@@ -26,6 +25,7 @@ import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
 import { followRoutes } from './view/follow.ts'
 import { pingRoutes } from './view/ping.ts'
+import { serializerCompiler } from './view/serializer.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
 import { tweetRoutes } from './view/tweets.ts'

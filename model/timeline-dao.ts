@@ -3,6 +3,9 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
 import { tweetColumns, type TweetRow } from './tweet-dao.ts'
+import type { TimelineStateRow } from './user-dao.ts'
+
+export type TimelinePageRow = TweetRow & TimelineStateRow
 
 export class TimelineDao {
   /** Reads go to `readPool` (a replica when DATABASE_READ_URL is set); writes take a connection. */
@@ -52,11 +55,15 @@ export class TimelineDao {
     await connection.execute('DELETE FROM timeline_entries WHERE owner_id = ? AND author_id = ?', [ownerId, authorId])
   }
 
-  /** A page of ownerId's timeline table: tweets with id below `before`, newest first. */
-  async page(ownerId: number, before: number, limit: number): Promise<TweetRow[]> {
-    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
-      `SELECT ${tweetColumns}
+  /**
+   * A page of ownerId's timeline table: tweets with id below `before`, newest first. Each row also
+   * carries the owner's timeline state, which saves the hot path a second query.
+   */
+  async page(ownerId: number, before: number, limit: number): Promise<TimelinePageRow[]> {
+    const [rows] = await this.readPool.execute<(TimelinePageRow & RowDataPacket)[]>(
+      `SELECT ${tweetColumns}, o.timeline_horizon, o.pulled_following_count
          FROM timeline_entries e
+         JOIN users o ON o.id = e.owner_id
          JOIN tweets t ON t.id = e.tweet_id
          JOIN users u ON u.id = t.user_id
         WHERE e.owner_id = ? AND e.tweet_id < ?

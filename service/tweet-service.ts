@@ -1,7 +1,7 @@
 // Tweets and timelines: posting (with fan-out to followers' timelines), editing, deleting, reading.
 import type { Transactor, PoolConnection } from '../model/database.ts'
 import type { FollowDao } from '../model/follow-dao.ts'
-import type { TimelineDao } from '../model/timeline-dao.ts'
+import type { TimelineDao, TimelinePageRow } from '../model/timeline-dao.ts'
 import type { TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
 import { Forbidden, NotFound, Unauthorized } from './errors.ts'
@@ -114,10 +114,9 @@ export class TweetService {
   async timelineFor(userId: number, page: PageRequest): Promise<Page<TweetItem>> {
     const before = page.before ?? newest
     const wanted = page.limit + 1
-    const [state, fromTable] = await Promise.all([
-      this.userDao.timelineState(userId),
-      this.timelineDao.page(userId, before, wanted)
-    ])
+    const fromTable: TweetRow[] = await this.timelineDao.page(userId, before, wanted)
+    // Rows carry the owner's state; an empty page needs it (and the user's existence) asked separately.
+    const state = fromTable.length > 0 ? (fromTable[0] as TimelinePageRow) : await this.userDao.timelineState(userId)
     if (!state) throw new NotFound('User not found', { user_id: userId })
     let rows = fromTable
     if (state.pulled_following_count > 0) {
