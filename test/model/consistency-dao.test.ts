@@ -1,0 +1,35 @@
+import t from 'tap'
+import { ConsistencyDao } from '../../model/consistency-dao.ts'
+import { TimelineDao } from '../../model/timeline-dao.ts'
+import { TweetDao } from '../../model/tweet-dao.ts'
+import { UserDao } from '../../model/user-dao.ts'
+import { testPool } from '../helper.ts'
+
+t.test('ConsistencyDao', async (t) => {
+  const pool = await testPool(t)
+  const dao = new ConsistencyDao(pool)
+  const users = new UserDao(pool)
+  const tweets = new TweetDao(pool)
+  const timelines = new TimelineDao(pool)
+  const alice = await users.insertUser({ name: 'a', email: 'a@example.com', profile: '', hashedPassword: 'x' })
+
+  t.test('an empty or whole database has no violations', async (t) => {
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0])
+  })
+
+  let halfWritten = 0
+  t.test('a tweet written without its counter and timeline entry is reported', async (t) => {
+    halfWritten = await tweets.insertTweet(pool, alice, 'half-written')
+    const found = await dao.violations()
+    t.equal(found.tweets_count_mismatch, 1)
+    t.equal(found.tweets_missing_from_author_timeline, 1)
+  })
+
+  t.test('completing the write clears the report', async (t) => {
+    const id = await tweets.insertTweet(pool, alice, 'whole')
+    await timelines.fanOut(pool, id, alice, true)
+    await users.addTweetsCount(pool, alice, 2)
+    await timelines.fanOut(pool, halfWritten, alice, true)
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0])
+  })
+})
