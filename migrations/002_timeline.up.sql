@@ -21,7 +21,8 @@ CREATE TABLE timeline_entries (
   PRIMARY KEY (owner_id, tweet_id),
   KEY timeline_entries_owner_author (owner_id, author_id),
   KEY timeline_entries_tweet (tweet_id),
-  CONSTRAINT timeline_entries_owner FOREIGN KEY (owner_id) REFERENCES users (id) ON DELETE CASCADE,
+  -- No foreign key on owner_id: checking it would share-lock every follower's users row during a
+  -- fan-out, and those rows are exactly what concurrent tweets by the followers lock (deadlocks).
   CONSTRAINT timeline_entries_tweet FOREIGN KEY (tweet_id) REFERENCES tweets (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 

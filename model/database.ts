@@ -91,7 +91,10 @@ export async function canConnect(serverUrl: string): Promise<boolean> {
 
 export type Queryable = Pool | PoolConnection
 
-/** Runs units of work in a transaction; a deadlock victim is retried, since InnoDB expects callers to. */
+/**
+ * Runs units of work in READ COMMITTED transactions (no gap locks; ordering comes from explicit row
+ * locks on users). A deadlock victim is retried, since InnoDB expects callers to.
+ */
 export class Transactor {
   constructor(private readonly pool: Pool) {}
 
@@ -99,6 +102,7 @@ export class Transactor {
     for (let attempt = 1; ; attempt++) {
       const connection = await this.pool.getConnection()
       try {
+        await connection.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
         await connection.beginTransaction()
         const result = await work(connection)
         await connection.commit()

@@ -120,6 +120,19 @@ export class UserDao {
     return rows[0]
   }
 
+  /**
+   * Locks both users' rows in id order (so two follows between the same pair cannot deadlock) and
+   * returns the fan-out state of `targetId`.
+   */
+  async lockPair(connection: Queryable, userId: number, targetId: number): Promise<FanoutRow | undefined> {
+    const [rows] = await connection.execute<(FanoutRow & { id: number } & RowDataPacket)[]>(
+      'SELECT id, fanout, followers_count FROM users WHERE id IN (?, ?) ORDER BY id FOR UPDATE',
+      [userId, targetId]
+    )
+    const target = rows.find((row) => row.id === targetId)
+    return target && { fanout: target.fanout, followers_count: target.followers_count }
+  }
+
   async setFanout(connection: Queryable, id: number, fanout: 'push' | 'pull'): Promise<void> {
     await connection.execute('UPDATE users SET fanout = ? WHERE id = ?', [fanout, id])
   }

@@ -29,11 +29,11 @@ export class FollowService {
     private readonly settings: FollowSettings
   ) {}
 
-  /** Idempotent. The followee's row is locked first, in the same order a tweet's fan-out takes it. */
+  /** Idempotent. Both users' rows are locked first: a tweet's fan-out by the followee waits for it. */
   async follow(userId: number, targetId: number): Promise<void> {
     if (userId === targetId) throw new Invalid('You cannot follow yourself', { field: 'follow' })
     await this.transactor.run(async (connection) => {
-      const target = await this.userDao.fanoutForUpdate(connection, targetId)
+      const target = await this.userDao.lockPair(connection, userId, targetId)
       if (!target) throw new NotFound('User not found', { user_id: targetId })
       if (!(await this.followDao.follow(connection, userId, targetId))) return
       await this.followDao.addFollowCounts(connection, userId, targetId, 1)
@@ -63,7 +63,7 @@ export class FollowService {
   async unfollow(userId: number, targetId: number): Promise<void> {
     if (userId === targetId) throw new Invalid('You cannot unfollow yourself', { field: 'unfollow' })
     await this.transactor.run(async (connection) => {
-      const target = await this.userDao.fanoutForUpdate(connection, targetId)
+      const target = await this.userDao.lockPair(connection, userId, targetId)
       if (!target) throw new NotFound('User not found', { user_id: targetId })
       if (!(await this.followDao.unfollow(connection, userId, targetId))) return
       await this.followDao.addFollowCounts(connection, userId, targetId, -1)
