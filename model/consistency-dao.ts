@@ -27,8 +27,17 @@ const checks = {
 
 export type Invariant = keyof typeof checks
 
+// Every table that holds user data, for fingerprint().
+const dataTables = ['users', 'tweets', 'users_follow_list', 'timeline_entries', 'pulled_follows']
+
 export class ConsistencyDao {
   constructor(private readonly pool: Pool) {}
+
+  /** A checksum per data table: equal fingerprints mean nothing stored has changed. */
+  async fingerprint(): Promise<Record<string, number>> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(`CHECKSUM TABLE ${dataTables.join(', ')}`)
+    return Object.fromEntries(rows.map((row) => [String(row.Table).split('.').pop(), Number(row.Checksum)]))
+  }
 
   /** Rows breaking each invariant; all zeros when the data is whole. */
   async violations(): Promise<Record<Invariant, number>> {

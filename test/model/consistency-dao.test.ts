@@ -13,6 +13,14 @@ t.test('ConsistencyDao', async (t) => {
   const timelines = new TimelineDao(pool)
   const alice = await users.insertUser({ name: 'a', email: 'a@example.com', profile: '', hashedPassword: 'x' })
 
+  t.test('fingerprint changes exactly when stored data changes', async (t) => {
+    const before = await dao.fingerprint()
+    t.same(Object.keys(before).sort(), ['pulled_follows', 'timeline_entries', 'tweets', 'users', 'users_follow_list'])
+    t.same(await dao.fingerprint(), before)
+    await users.updateProfile(alice, { profile: 'changed' })
+    t.not((await dao.fingerprint()).users, before.users)
+  })
+
   t.test('an empty or whole database has no violations', async (t) => {
     t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0])
   })
