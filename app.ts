@@ -22,6 +22,7 @@ import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
+import { registerApiDocs } from './view/docs.ts'
 import { followRoutes } from './view/follow.ts'
 import { pingRoutes } from './view/ping.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
@@ -126,6 +127,9 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const uploadDir = resolve(config.uploadDir)
   mkdirSync(uploadDir, { recursive: true })
   const storage = new LocalStorage(uploadDir)
+
+  // The API document: registered before any route, so it sees every route.
+  await registerApiDocs(app)
 
   await app.register(fastifyJwt, {
     secret: config.jwtSecret,
