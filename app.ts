@@ -22,6 +22,7 @@ import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
+import { registerCors } from './view/cors.ts'
 import { registerApiDocs } from './view/docs.ts'
 import { followRoutes } from './view/follow.ts'
 import { pingRoutes } from './view/ping.ts'
@@ -128,7 +129,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   mkdirSync(uploadDir, { recursive: true })
   const storage = new LocalStorage(uploadDir)
 
-  // The API document: registered before any route, so it sees every route.
+  // Cross-origin access and the API document: registered before any route, so both cover every route.
+  await registerCors(app, config.corsOrigins)
   await registerApiDocs(app)
 
   await app.register(fastifyJwt, {
