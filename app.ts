@@ -23,6 +23,8 @@ import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
+import { registerCors } from './view/cors.ts'
+import { registerApiDocs } from './view/docs.ts'
 import { followRoutes } from './view/follow.ts'
 import { pingRoutes } from './view/ping.ts'
 import { serializerCompiler } from './view/serializer.ts'
@@ -133,6 +135,10 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const uploadDir = resolve(config.uploadDir)
   mkdirSync(uploadDir, { recursive: true })
   const storage = new LocalStorage(uploadDir)
+
+  // Cross-origin access and the API document: registered before any route, so both cover every route.
+  await registerCors(app, config.corsOrigins)
+  await registerApiDocs(app)
 
   await app.register(fastifyJwt, {
     secret: config.jwtSecret,

@@ -8,6 +8,21 @@ const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes')
 
+/** A browser sends Origin as scheme://host[:port]; only entries of that form can ever match. */
+function parseCorsOrigins(value: string, ctx: z.RefinementCtx): '*' | string[] {
+  if (value.trim() === '*') return '*'
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean)
+  const origins: string[] = []
+  for (const entry of entries) {
+    const url = URL.canParse(entry) ? new URL(entry) : undefined
+    const bare = url?.pathname === '/' && !url.search && !url.hash && !url.username
+    if (url && bare && /^https?:$/.test(url.protocol)) origins.push(url.origin)
+    else ctx.addIssue({ code: 'custom', message: `"${entry}" is not an origin like https://app.example.com` })
+  }
+  if (entries.length === 0) ctx.addIssue({ code: 'custom', message: 'must be * or a comma-separated list of origins' })
+  return origins
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(5000),
@@ -35,7 +50,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: boolean.default(false),
   FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
-  TIMELINE_BACKFILL: z.coerce.number().int().min(1).max(100_000).default(800)
+  TIMELINE_BACKFILL: z.coerce.number().int().min(1).max(100_000).default(800),
+  CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional()
 })
 
 export interface Config {
@@ -59,7 +75,9 @@ export interface Config {
   /** Accounts with more followers are read by their followers instead of copied into each timeline. */
   fanoutMaxFollowers: number
   /** How many of a followee's newest tweets a new follow copies into the follower's timeline. */
-  timelineBackfill: number
+  timelineBackfill: number,
+  /** Origins allowed cross-origin access from browsers: '*' for any, none when empty. */
+  corsOrigins: '*' | string[]
 }
 
 export class ConfigError extends Error {}
@@ -97,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     fanoutMaxFollowers: e.FANOUT_MAX_FOLLOWERS,
-    timelineBackfill: e.TIMELINE_BACKFILL
+    timelineBackfill: e.TIMELINE_BACKFILL,
+    // A production API is closed to browsers on other origins until CORS_ORIGINS names them.
+    corsOrigins: e.CORS_ORIGINS ?? (e.NODE_ENV === 'production' ? [] : '*')
   }
 }

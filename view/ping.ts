@@ -9,6 +9,7 @@ export const pingRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Liveness check',
         tags: ['health'],
+        produces: ['text/plain'],
         response: { 200: z.literal('pong') }
       }
     },

@@ -4,9 +4,15 @@ import { z } from 'zod'
 import { Invalid } from '../service/errors.ts'
 import type { UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
+import { documentedBody } from './docs.ts'
 import { absoluteUrl, errorBody, userIdParams } from './schemas.ts'
 
 const imgUrl = z.object({ img_url: z.url() })
+
+// For the document only: @fastify/multipart parses the upload, so Fastify never validates this.
+const profilePictureForm = z.object({
+  profile_pic: z.file().describe('PNG, JPEG, GIF or WebP image, at most MAX_UPLOAD_BYTES')
+})
 
 export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserService; publicUrl?: string }> = async (
   app,
@@ -16,6 +22,7 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserServ
     '/profile-picture',
     {
       onRequest: authenticate,
+      config: documentedBody(profilePictureForm),
       schema: {
         summary: 'Upload a profile picture (multipart/form-data, file field profile_pic)',
         tags: ['profile-picture'],

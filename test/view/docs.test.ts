@@ -1,0 +1,148 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import type { FastifyInstance, RouteOptions } from 'fastify'
+import t, { type Test } from 'tap'
+import pkg from '../../package.json' with { type: 'json' }
+import { localUploadsPrefix } from '../../service/local-storage.ts'
+import { authenticate } from '../../view/auth.ts'
+import { docsPrefix } from '../../view/docs.ts'
+import { buildTestApp } from '../helper.ts'
+
+interface Operation {
+  security?: Record<string, string[]>[]
+  requestBody?: { content: Record<string, { schema: { properties?: Record<string, { type?: string; format?: string }> } }> }
+  responses: Record<string, unknown>
+}
+
+interface OpenApiDocument {
+  openapi: string
+  info: { title: string; version: string; description?: string }
+  components: { securitySchemes: Record<string, { type: string; scheme?: string }> }
+  paths: Record<string, Record<string, Operation>>
+}
+
+interface RegisteredRoute {
+  method: string
+  url: string
+  route: RouteOptions
+}
+
+/** Builds the app while recording every route it registers: Fastify announces each new instance on this channel. */
+async function buildRecordingRoutes(t: Test): Promise<{ app: FastifyInstance; routes: RegisteredRoute[] }> {
+  const routes: RegisteredRoute[] = []
+  const record = (message: unknown) => {
+    ;(message as { fastify: FastifyInstance }).fastify.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url, route })
+    })
+  }
+  subscribe('fastify.initialization', record)
+  try {
+    return { app: await buildTestApp(t), routes }
+  } finally {
+    unsubscribe('fastify.initialization', record)
+  }
+}
+
+const openApiPath = (url: string) => url.replace(/:(\w+)(\([^)]*\))?/g, '{$1}')
+const hidden = (url: string) => url === docsPrefix || url.startsWith(`${docsPrefix}/`) || url.startsWith(localUploadsPrefix)
+const usesAuthenticate = ({ onRequest, preParsing, preValidation, preHandler }: RouteOptions) =>
+  ([onRequest, preParsing, preValidation, preHandler].flat() as unknown[]).includes(authenticate)
+const sample = (url: string) => url.replace(/:(\w+)(\([^)]*\))?/g, '1').replace('*', 'x')
+
+t.test('API documentation', async (t) => {
+  const { app, routes } = await buildRecordingRoutes(t)
+  const res = await app.inject({ url: `${docsPrefix}/json` })
+  const doc = res.json() as OpenApiDocument
+  const documented = routes.filter(({ method, url }) => method !== 'HEAD' && method !== 'OPTIONS' && !hidden(url))
+  const operationOf = ({ method, url }: RegisteredRoute) => doc.paths[openApiPath(url)]?.[method.toLowerCase()]
+
+  t.test('GET /docs answers the Swagger UI page', async (t) => {
+    const page = await app.inject({ url: docsPrefix })
+    t.equal(page.statusCode, 200)
+    t.match(page.headers['content-type'], /^text\/html/)
+    t.match(page.body, /swagger/i)
+  })
+
+  t.test('/docs/json is an OpenAPI 3 document about Miniter', async (t) => {
+    t.equal(res.statusCode, 200)
+    t.match(res.headers['content-type'], /^application\/json/)
+    t.match(doc.openapi, /^3\./)
+    t.equal(doc.info.title, 'Miniter')
+    t.equal(doc.info.version, pkg.version)
+    t.ok(doc.info.description)
+    t.match(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+  })
+
+  t.test('the routes were recorded', async (t) => {
+    const names = documented.map(({ method, url }) => `${method} ${url}`)
+    t.ok(names.includes('GET /ping'), 'GET /ping was recorded')
+    t.ok(names.includes('POST /profile-picture'), 'POST /profile-picture was recorded')
+    t.ok(routes.some(({ url }) => url.startsWith(localUploadsPrefix)), 'the uploads route was recorded')
+    t.ok(routes.some(({ url }) => url === `${docsPrefix}/json`), 'the document route was recorded')
+  })
+
+  t.test('every registered route is in the document with its responses', async (t) => {
+    for (const registered of documented) {
+      const name = `${registered.method} ${registered.url}`
+      const operation = operationOf(registered)
+      if (!operation) {
+        t.fail(`${name} is missing from the document`)
+        continue
+      }
+      const declared = Object.keys(registered.route.schema?.response ?? {})
+      t.ok(declared.some((status) => /^2/.test(status)), `${name} declares a success response`)
+      for (const status of declared) t.ok(operation.responses[status], `${name} documents response ${status}`)
+    }
+  })
+
+  t.test('security is documented on exactly the routes that authenticate', async (t) => {
+    for (const registered of documented) {
+      const name = `${registered.method} ${registered.url}`
+      const security = operationOf(registered)?.security ?? []
+      if (usesAuthenticate(registered.route)) {
+        t.same(security, [{ bearerAuth: [] }], `${name} documents bearerAuth`)
+      } else {
+        t.same(security, [], `${name} documents no security`)
+      }
+    }
+  })
+
+  t.test('a documented security requirement is real: without a token the route answers 401', async (t) => {
+    for (const registered of documented) {
+      const name = `${registered.method} ${registered.url}`
+      const anonymous = await app.inject({ method: registered.method as 'GET', url: sample(registered.url) })
+      const secured = (operationOf(registered)?.security ?? []).length > 0
+      t.equal(anonymous.statusCode === 401, secured, `${name} answers ${anonymous.statusCode} without a token`)
+    }
+  })
+
+  t.test('routes with a body document a request body in each content type they accept', async (t) => {
+    for (const registered of documented) {
+      const name = `${registered.method} ${registered.url}`
+      const schema = registered.route.schema
+      const content = operationOf(registered)?.requestBody?.content ?? {}
+      if (schema?.body) t.ok(content['application/json'], `${name} documents its JSON body`)
+      for (const type of (schema?.consumes as string[] | undefined) ?? []) {
+        t.ok(content[type]?.schema, `${name} documents its ${type} body`)
+      }
+    }
+  })
+
+  t.test('the profile picture upload is documented as a multipart form with a binary profile_pic', async (t) => {
+    const upload = doc.paths['/profile-picture'].post
+    t.same(Object.keys(upload.requestBody?.content ?? {}), ['multipart/form-data'])
+    t.match(upload.requestBody?.content['multipart/form-data'].schema.properties?.profile_pic, {
+      type: 'string',
+      format: 'binary'
+    })
+  })
+
+  t.test('the document lists only real routes, without the docs and upload routes', async (t) => {
+    const registered = new Set(documented.map(({ method, url }) => `${method.toLowerCase()} ${openApiPath(url)}`))
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      t.notOk(hidden(path), `${path} is not a hidden route`)
+      for (const method of Object.keys(operations)) {
+        t.ok(registered.has(`${method} ${path}`), `${method.toUpperCase()} ${path} is a registered route`)
+      }
+    }
+  })
+})
