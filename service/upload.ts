@@ -1,7 +1,7 @@
 // Decides an upload's type from its first bytes (never from its name or declared type) and enforces
 // its size cap while passing the stream on, so nothing is held whole in memory.
-import { PassThrough, Transform, pipeline, type Readable } from 'node:stream'
-import { fileTypeStream } from 'file-type'
+import { Readable, Transform, pipeline } from 'node:stream'
+import { fileTypeFromBuffer } from 'file-type'
 import { PayloadTooLarge, UnsupportedMediaType } from './errors.ts'
 
 export interface SniffedUpload {
@@ -31,18 +31,45 @@ function sizeLimit(maxBytes: number): Transform {
   })
 }
 
+// Enough leading bytes for every signature file-type knows (its own "reasonable" sample size).
+const sampleBytes = 4100
+
+/** Reads the first bytes, then returns them with a stream that replays them followed by the rest. */
+async function peek(body: Readable): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks = body[Symbol.asyncIterator]()
+  const head: Buffer[] = []
+  let length = 0
+  let done = false
+  while (length < sampleBytes && !done) {
+    const next = await chunks.next()
+    if (next.done) done = true
+    else {
+      head.push(next.value as Buffer)
+      length += (next.value as Buffer).length
+    }
+  }
+  const headBytes = Buffer.concat(head)
+  async function* replay() {
+    yield headBytes
+    if (done) return
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as Buffer
+  }
+  return { head: headBytes, stream: Readable.from(replay(), { objectMode: false }) }
+}
+
 export async function sniff(body: Readable, allowed: Record<string, string>, maxBytes: number): Promise<SniffedUpload> {
-  const detecting = await fileTypeStream(body)
-  const detected = detecting.fileType
+  const { head, stream } = await peek(body)
+  const detected = head.length > 0 ? await fileTypeFromBuffer(head) : undefined
   const ext = detected && allowed[detected.mime]
   if (!detected || !ext) {
-    detecting.destroy()
+    stream.destroy()
     body.resume()
     throw new UnsupportedMediaType(
-      `Unsupported file type${detected ? ` ${detected.mime}` : ''}; allowed: ${Object.keys(allowed).join(', ')}`,
+      head.length === 0
+        ? 'The file is empty'
+        : `Unsupported file type${detected ? ` ${detected.mime}` : ''}; allowed: ${Object.keys(allowed).join(', ')}`,
       { allowed: Object.keys(allowed) }
     )
   }
-  const stream = pipeline(detecting, sizeLimit(maxBytes), new PassThrough(), () => {})
-  return { stream, mime: detected.mime, ext }
+  return { stream: pipeline(stream, sizeLimit(maxBytes), () => {}), mime: detected.mime, ext }
 }

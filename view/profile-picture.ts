@@ -1,9 +1,9 @@
 // Profile pictures: multipart upload (field profile_pic) and lookup of the absolute URL.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { Invalid } from '../service/errors.ts'
 import type { UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
+import { withUploadedFile } from './upload.ts'
 import { documentedBody } from './docs.ts'
 import { absoluteUrl, errorBody, userIdParams } from './schemas.ts'
 
@@ -32,13 +32,9 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserServ
       }
     },
     async (request) => {
-      const file = await request.file()
-      if (!file) throw new Invalid('A file is required in the multipart field profile_pic', { field: 'profile_pic' })
-      if (file.fieldname !== 'profile_pic') {
-        file.file.resume()
-        throw new Invalid('The file must be sent in the multipart field profile_pic', { field: 'profile_pic' })
-      }
-      const url = await userService.saveProfilePicture(request.user.user_id, file.file)
+      const url = await withUploadedFile(request, 'profile_pic', (file) =>
+        userService.saveProfilePicture(request.user.user_id, file)
+      )
       return { img_url: absoluteUrl(request, url, publicUrl) }
     }
   )
