@@ -19,6 +19,8 @@ import { TweetDao } from './model/tweet-dao.ts'
 import { UserDao } from './model/user-dao.ts'
 import { ServiceError } from './service/errors.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
+import { S3Storage } from './service/s3-storage.ts'
+import type { Storage } from './service/storage.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
@@ -45,6 +47,25 @@ const unavailableCodes = new Set([
 ])
 
 const allMethods: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
+
+/** Local disk serves a single instance; several instances must share an S3 bucket. */
+function createStorage(config: Config): Storage {
+  if (config.storage === 's3') {
+    return new S3Storage({
+      // loadConfig refuses STORAGE=s3 without a bucket.
+      bucket: config.s3Bucket!,
+      region: config.s3Region,
+      endpoint: config.s3Endpoint,
+      accessKeyId: config.s3AccessKeyId,
+      secretAccessKey: config.s3SecretAccessKey,
+      forcePathStyle: config.s3ForcePathStyle,
+      publicUrl: config.s3PublicUrl
+    })
+  }
+  const uploadDir = resolve(config.uploadDir)
+  mkdirSync(uploadDir, { recursive: true })
+  return new LocalStorage(uploadDir)
+}
 
 export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const app = Fastify({
@@ -123,9 +144,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const followDao = new FollowDao(pool)
   const tweetDao = new TweetDao(pool)
 
-  const uploadDir = resolve(config.uploadDir)
-  mkdirSync(uploadDir, { recursive: true })
-  const storage = new LocalStorage(uploadDir)
+  const storage = createStorage(config)
 
   await app.register(fastifyJwt, {
     secret: config.jwtSecret,
@@ -144,15 +163,18 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     limits: { fileSize: config.maxUploadBytes + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
     throwFileSizeLimit: true
   })
-  await app.register(fastifyStatic, {
-    root: uploadDir,
-    prefix: localUploadsPrefix,
-    // Stored names are generated and never reused, so the files can be cached forever.
-    immutable: true,
-    maxAge: '365d',
-    index: false,
-    list: false
-  })
+  // S3 objects are served by the bucket (or the CDN in front of it), not by the app.
+  if (config.storage === 'local') {
+    await app.register(fastifyStatic, {
+      root: resolve(config.uploadDir),
+      prefix: localUploadsPrefix,
+      // Stored names are generated and never reused, so the files can be cached forever.
+      immutable: true,
+      maxAge: '365d',
+      index: false,
+      list: false
+    })
+  }
 
   await app.register(pingRoutes)
   await app.register(userRoutes, { userService })
