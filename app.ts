@@ -20,6 +20,8 @@ import { UserDao } from './model/user-dao.ts'
 import { ServiceError } from './service/errors.ts'
 import { FollowService } from './service/follow-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
+import { S3Storage } from './service/s3-storage.ts'
+import type { Storage } from './service/storage.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
@@ -51,6 +53,25 @@ const unavailableCodes = new Set([
 
 const allMethods: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
+/** Local disk serves a single instance; several instances must share an S3 bucket. */
+function createStorage(config: Config): Storage {
+  if (config.storage === 's3') {
+    return new S3Storage({
+      // loadConfig refuses STORAGE=s3 without a bucket.
+      bucket: config.s3Bucket!,
+      region: config.s3Region,
+      endpoint: config.s3Endpoint,
+      accessKeyId: config.s3AccessKeyId,
+      secretAccessKey: config.s3SecretAccessKey,
+      forcePathStyle: config.s3ForcePathStyle,
+      publicUrl: config.s3PublicUrl
+    })
+  }
+  const uploadDir = resolve(config.uploadDir)
+  mkdirSync(uploadDir, { recursive: true })
+  return new LocalStorage(uploadDir)
+}
+
 export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.logLevel },
@@ -77,7 +98,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]
     const allowed = allMethods.filter((method) => routes.find(method, path))
-    if (allowed.length === 0) {
+    // A route that exists for this method but called "not found" itself (a missing static file) is a 404.
+    if (allowed.length === 0 || allowed.includes(request.method as HTTPMethod)) {
       return reply.code(404).send({ message: `Route ${request.method} ${path} not found` })
     }
     const allow = [...allowed, 'OPTIONS'].join(', ')
@@ -108,7 +130,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       return reply.code(415).send({ message: 'The request must be multipart/form-data' })
     }
     if (unavailableCodes.has(error.code) || error.message?.includes('Pool is closed')) {
-      request.log.warn({ err: error }, 'database unavailable')
+      request.log.warn({ err: error }, 'a backing service (database or storage) is unavailable')
       return reply.code(503).header('retry-after', '5').send({ message: 'Service temporarily unavailable' })
     }
     const status = error.statusCode ?? 500
@@ -132,9 +154,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const timelineDao = new TimelineDao(readPool)
   const transactor = new Transactor(pool)
 
-  const uploadDir = resolve(config.uploadDir)
-  mkdirSync(uploadDir, { recursive: true })
-  const storage = new LocalStorage(uploadDir)
+  const storage = createStorage(config)
 
   // Cross-origin access and the API document: registered before any route, so both cover every route.
   await registerCors(app, config.corsOrigins)
@@ -161,15 +181,18 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     limits: { fileSize: config.maxUploadBytes + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
     throwFileSizeLimit: true
   })
-  await app.register(fastifyStatic, {
-    root: uploadDir,
-    prefix: localUploadsPrefix,
-    // Stored names are generated and never reused, so the files can be cached forever.
-    immutable: true,
-    maxAge: '365d',
-    index: false,
-    list: false
-  })
+  // S3 objects are served by the bucket (or the CDN in front of it), not by the app.
+  if (config.storage === 'local') {
+    await app.register(fastifyStatic, {
+      root: resolve(config.uploadDir),
+      prefix: localUploadsPrefix,
+      // Stored names are generated and never reused, so the files can be cached forever.
+      immutable: true,
+      maxAge: '365d',
+      index: false,
+      list: false
+    })
+  }
 
   await app.register(pingRoutes)
   await app.register(userRoutes, { userService })

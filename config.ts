@@ -23,6 +23,8 @@ function parseCorsOrigins(value: string, ctx: z.RefinementCtx): '*' | string[] {
   return origins
 }
 
+const baseUrl = z.url().transform((url) => url.replace(/\/+$/, ''))
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(5000),
@@ -47,6 +49,14 @@ const envSchema = z.object({
     .transform((url) => url.replace(/\/+$/, ''))
     .optional(),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(5 * MiB),
+  STORAGE: z.enum(['local', 's3']).default('local'),
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ENDPOINT: baseUrl.optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: boolean.default(false),
+  S3_PUBLIC_URL: baseUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: boolean.default(false),
   FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
@@ -70,6 +80,16 @@ export interface Config {
   /** Origin used for absolute URLs; when absent, the request's own origin is used. */
   publicUrl?: string
   maxUploadBytes: number
+  /** Where uploads go: `local` disk (one instance) or an `s3` bucket (shared by all instances). */
+  storage: 'local' | 's3'
+  /** Always set when storage is `s3`. */
+  s3Bucket?: string
+  s3Region: string
+  s3Endpoint?: string
+  s3AccessKeyId?: string
+  s3SecretAccessKey?: string
+  s3ForcePathStyle: boolean
+  s3PublicUrl?: string
   logLevel: string
   trustProxy: boolean
   /** Accounts with more followers are read by their followers instead of copied into each timeline. */
@@ -99,6 +119,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('JWT_SECRET must be set when NODE_ENV=production (at least 32 characters).')
   }
+  if (e.STORAGE === 's3' && !e.S3_BUCKET) {
+    throw new ConfigError('S3_BUCKET must be set when STORAGE=s3.')
+  }
+  if (!e.S3_ACCESS_KEY_ID !== !e.S3_SECRET_ACCESS_KEY) {
+    throw new ConfigError(
+      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the AWS default credentials).'
+    )
+  }
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -112,6 +140,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadDir: e.UPLOAD_DIR,
     publicUrl: e.PUBLIC_URL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    storage: e.STORAGE,
+    s3Bucket: e.S3_BUCKET,
+    s3Region: e.S3_REGION,
+    s3Endpoint: e.S3_ENDPOINT,
+    s3AccessKeyId: e.S3_ACCESS_KEY_ID,
+    s3SecretAccessKey: e.S3_SECRET_ACCESS_KEY,
+    s3ForcePathStyle: e.S3_FORCE_PATH_STYLE,
+    s3PublicUrl: e.S3_PUBLIC_URL,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     fanoutMaxFollowers: e.FANOUT_MAX_FOLLOWERS,

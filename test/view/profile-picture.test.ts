@@ -36,6 +36,9 @@ t.test('profile pictures', async (t) => {
     t.equal(file.statusCode, 200)
     t.same(file.rawPayload, pngBytes)
     t.match(file.headers['cache-control'], /immutable/)
+    const missing = await app.inject({ url: '/uploads/profile/00000000-0000-0000-0000-000000000000.png' })
+    t.equal(missing.statusCode, 404, 'a missing file is 404, not 405')
+    t.type(missing.json().message, 'string')
   })
 
   t.test('the stored name is generated, never the client’s', async (t) => {
