@@ -1,0 +1,85 @@
+// Reference servers for the benchmark, each a bare node:http process with no framework:
+//   ping          answers GET /ping with "pong" (this machine's ceiling for an HTTP round trip);
+//   timeline-sql  answers GET /timeline/:user_id?limit= by running the app's own timeline query (a);
+//   pk-range      answers the same URL with the cheapest 20-tweet read there is, a primary-key range (b).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { RowDataPacket } from 'mysql2/promise'
+import { createPool, type Pool } from '../model/database.ts'
+import { timelineReader } from './timeline-call.ts'
+
+type Mode = 'ping' | 'timeline-sql' | 'pk-range'
+/** Answers the body of GET /timeline/:user_id?limit= */
+type Reader = (userId: number, limit: number) => Promise<unknown>
+
+const mode = process.argv[2] as Mode
+if (!['ping', 'timeline-sql', 'pk-range'].includes(mode)) {
+  process.stderr.write('usage: reference-server.ts ping|timeline-sql|pk-range (PORT, DATABASE_URL from the environment)\n')
+  process.exit(2)
+}
+
+const pong = Buffer.from('pong')
+const timelinePath = /^\/timeline\/(\d+)(?:\?(.*))?$/
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+async function pkRangeReader(pool: Pool): Promise<Reader> {
+  const [[{ maxId }]] = await pool.query<RowDataPacket[]>('SELECT MAX(id) AS maxId FROM tweets')
+  const newest = Number(maxId)
+  return async (userId, limit) => {
+    const from = limit + Math.floor(Math.random() * Math.max(1, newest - limit))
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      'SELECT id, user_id, tweet, created_at FROM tweets WHERE id <= ? ORDER BY id DESC LIMIT 20',
+      [from]
+    )
+    return {
+      user_id: userId,
+      timeline: rows.map((row) => ({ id: row.id, user_id: row.user_id, tweet: row.tweet, created_at: (row.created_at as Date).toISOString() }))
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  let read: Reader | undefined
+  let pool: Pool | undefined
+  if (mode !== 'ping') {
+    const url = process.env.DATABASE_URL
+    if (!url) throw new Error('DATABASE_URL is required for the timeline references')
+    // The app's own pool factory with the app's defaults, so both sides get the same pool size.
+    pool = createPool(url)
+    const origin = `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? 0}`
+    read = mode === 'timeline-sql' ? timelineReader(pool, origin) : await pkRangeReader(pool)
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/ping') return send(res, 200, 'text/plain; charset=utf-8', pong)
+    const match = read && req.method === 'GET' ? timelinePath.exec(req.url ?? '') : null
+    if (!match) return send(res, 404, 'application/json; charset=utf-8', '{"message":"not found"}')
+    const userId = Number(match[1])
+    const limit = Number(new URLSearchParams(match[2] ?? '').get('limit') ?? 20)
+    send(res, 200, 'application/json; charset=utf-8', JSON.stringify(await read!(userId, limit)))
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+      if (!res.headersSent) send(res, 500, 'application/json; charset=utf-8', '{"message":"Internal Server Error"}')
+    })
+  })
+  server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1')
+  const close = () => {
+    server.close()
+    server.closeAllConnections()
+    void pool?.end()
+    setTimeout(() => process.exit(0), 2000).unref()
+  }
+  process.on('SIGTERM', close)
+  process.on('SIGINT', close)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,414 @@
+// `npm run bench`: measures the app against bare node:http references, one server at a time, prints a
+// table and writes BENCHMARKS.md. The databases come from `npm run bench:seed`.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import type { RowDataPacket } from 'mysql2/promise'
+import { createPool } from '../model/database.ts'
+import { bcryptComparesPerSecond, bcryptCost, threadpoolSize } from './bcrypt-rate.ts'
+import {
+  benchDatabaseServer,
+  benchPassword,
+  defaultShape,
+  defaultSizes,
+  emailOf,
+  heavyUserId,
+  MissingDatabase,
+  openSeeded,
+  parseSize,
+  parseSizes,
+  sizeLabel,
+  type SeededDatabase
+} from './dataset.ts'
+import { measure, sampleLatency, type LoadSettings, type LoadSpec, type Measurement } from './load.ts'
+import { killChildrenOnExit, startServer, type ServerProcess } from './processes.ts'
+import { markdown, textTable, type Check, type ResultRow } from './report.ts'
+import { mintToken } from './tokens.ts'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const referenceServer = join(root, 'bench', 'reference-server.ts')
+const scenarios = ['ping', 'timeline', 'heavy', 'celebrity', 'tweet', 'login', 'scale'] as const
+type Scenario = (typeof scenarios)[number]
+
+const { values: args } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '50' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    database: { type: 'string', default: '1m' },
+    sizes: { type: 'string', default: defaultSizes.join(',') },
+    only: { type: 'string', default: scenarios.join(',') },
+    'login-connections': { type: 'string', default: String(2 * threadpoolSize()) },
+    'sample-rate': { type: 'string', default: '20' },
+    output: { type: 'string', default: 'BENCHMARKS.md' },
+    note: { type: 'string' },
+    help: { type: 'boolean', default: false }
+  }
+})
+
+const usage = `Usage: npm run bench -- [options]
+  --connections N   concurrent connections per run (default 50)
+  --duration S      measured seconds per run (default 10)
+  --warmup S        unmeasured seconds before each run (default 3)
+  --database SIZE   the seeded database most runs use (default 1m)
+  --sizes LIST      databases for the timeline-at-scale runs (default ${defaultSizes.join(',')})
+  --only LIST       a subset of ${scenarios.join(',')}
+  --login-connections N   connections for POST /login (default 2 × libuv threadpool = ${2 * threadpoolSize()}:
+                    bcrypt bounds it, more connections only queue)
+  --sample-rate N   /ping requests per second sampled while /login is loaded (default 20)
+  --output FILE     where the report goes (default BENCHMARKS.md; "-" for none)
+  --note TEXT       a paragraph put at the top of the report
+Databases: run \`npm run bench:seed\` first (same BENCH_DATABASE_URL / DATABASE_URL resolution).`
+
+function positive(name: string, text: string): number {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`)
+  return value
+}
+
+const settings: LoadSettings = {
+  connections: Math.round(positive('connections', args.connections)),
+  duration: positive('duration', args.duration),
+  warmup: Number(args.warmup)
+}
+const sampleRate = positive('sample-rate', args['sample-rate'])
+const loginConnections = Math.round(positive('login-connections', args['login-connections']))
+const wanted = new Set(args.only.split(',').map((name) => name.trim()))
+for (const name of wanted) {
+  if (!scenarios.includes(name as Scenario)) throw new Error(`Unknown scenario "${name}"; use ${scenarios.join(',')}`)
+}
+const want = (name: Scenario) => wanted.has(name)
+
+const rows: ResultRow[] = []
+const checks: Check[] = []
+const notes: string[] = []
+
+function record(scenario: string, server: string, measurement: Measurement): Measurement {
+  const row = { scenario, server, measurement }
+  rows.push(row)
+  const m = measurement
+  process.stdout.write(
+    `  ${scenario} on ${server}: ${Math.round(m.requestsPerSecond)} req/s, p50 ${m.p50.toFixed(2)} ms, ` +
+      `p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors, ${m.non2xx} non-2xx\n`
+  )
+  return measurement
+}
+
+const clean = (m: Measurement) => m.errors === 0 && m.non2xx === 0
+
+/** ours / reference throughput against a minimum ratio; a run with failed requests never meets it. */
+function ratioCheck(name: string, ours: Measurement | undefined, reference: Measurement | undefined, minimum: number) {
+  if (!ours || !reference) return
+  const ratio = ours.requestsPerSecond / reference.requestsPerSecond
+  const failed = !clean(ours) ? ' (ours had failed requests)' : ''
+  checks.push({ name, value: `${ratio.toFixed(2)}${failed}`, target: `≥ ${minimum}`, met: ratio >= minimum && !failed })
+}
+
+function tailCheck(name: string, m: Measurement | undefined) {
+  if (!m) return
+  const ratio = m.p99 / m.p50
+  checks.push({ name, value: `${ratio.toFixed(2)} × p50`, target: 'p99 ≤ 3 × p50', met: ratio <= 3 && clean(m) })
+}
+
+function appServer(db: SeededDatabase, jwtSecret: string, uploadDir: string): Promise<ServerProcess> {
+  return startServer({
+    name: `miniter (${db.name})`,
+    args: ['--import', 'tsx', join(root, 'setup.ts')],
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: jwtSecret,
+      DATABASE_URL: db.url,
+      UPLOAD_DIR: uploadDir
+    }
+  })
+}
+
+function reference(mode: 'ping' | 'timeline-sql' | 'pk-range', db?: SeededDatabase): Promise<ServerProcess> {
+  return startServer({
+    name: `reference ${mode}`,
+    args: ['--import', 'tsx', referenceServer, mode],
+    env: db ? { DATABASE_URL: db.url } : {}
+  })
+}
+
+async function withServer<T>(start: Promise<ServerProcess>, work: (server: ServerProcess) => Promise<T>): Promise<T> {
+  const server = await start
+  try {
+    return await work(server)
+  } finally {
+    await server.stop()
+  }
+}
+
+async function body(origin: string, path: string): Promise<string> {
+  const res = await fetch(`${origin}${path}`)
+  return `${res.status} ${await res.text()}`
+}
+
+async function databaseFacts(db: SeededDatabase) {
+  const pool = createPool(db.url, { connectionLimit: 1 })
+  try {
+    const [[facts]] = await pool.query<RowDataPacket[]>(
+      `SELECT VERSION() AS version, @@innodb_buffer_pool_size AS bufferPool,
+              (SELECT hashed_password FROM users ORDER BY id LIMIT 1) AS hash,
+              (SELECT COUNT(*) FROM users_follow_list WHERE user_id = ?) AS heavyFollows`,
+      [heavyUserId(defaultShape)]
+    )
+    return {
+      version: String(facts.version),
+      bufferPool: Number(facts.bufferPool),
+      hash: String(facts.hash),
+      heavyFollows: Number(facts.heavyFollows)
+    }
+  } finally {
+    await pool.end()
+  }
+}
+
+function plannedRuns(): number {
+  const perScenario: Record<Scenario, number> = {
+    ping: 2,
+    timeline: 3,
+    heavy: 2,
+    celebrity: 2,
+    tweet: 2,
+    login: 1,
+    scale: 0
+  }
+  let total = [...wanted].reduce((sum, name) => sum + perScenario[name as Scenario], 0)
+  if (want('scale')) total += parseSizes(args.sizes).length - (want('timeline') ? 1 : 0)
+  return total
+}
+
+async function main(): Promise<void> {
+  if (args.help) {
+    process.stdout.write(`${usage}\n`)
+    return
+  }
+  killChildrenOnExit()
+  const started = new Date()
+  const loadAtStart = loadavg()
+  const primarySize = parseSize(args.database)
+  const scaleSizes = want('scale') ? parseSizes(args.sizes).sort((a, b) => a - b) : []
+  const server = await benchDatabaseServer()
+  const uploadDir = await mkdtemp(join(tmpdir(), 'miniter-bench-uploads-'))
+  const jwtSecret = randomBytes(32).toString('hex')
+  let primary: SeededDatabase | undefined
+  try {
+    primary = await openSeeded(server.url, primarySize)
+    const scaleDbs: SeededDatabase[] = []
+    for (const size of scaleSizes) scaleDbs.push(await openSeeded(server.url, size))
+    const facts = await databaseFacts(primary)
+    const db = primary
+    const users = db.users
+    const heavy = heavyUserId(defaultShape)
+    const celebrities = defaultShape.celebrities
+    const randomUser = () => 1 + Math.floor(Math.random() * users)
+    const randomCelebrity = () => 1 + Math.floor(Math.random() * celebrities)
+
+    const runs = plannedRuns()
+    const estimate = Math.ceil((runs * (settings.warmup + settings.duration + 5)) / 60)
+    process.stdout.write(
+      `Benchmarking ${db.name} (${users.toLocaleString('en')} users) on the ${server.source}: ${runs} runs of ` +
+        `${settings.warmup}+${settings.duration} s at ${settings.connections} connections, about ${estimate} min\n`
+    )
+
+    const timelineSpec: LoadSpec = {
+      path: '/timeline/1?limit=20',
+      next: () => ({ path: `/timeline/${randomUser()}?limit=20` })
+    }
+    const heavySpec: LoadSpec = { path: `/timeline/${heavy}?limit=20` }
+    const celebritySpec: LoadSpec = {
+      path: '/timeline/1?limit=20',
+      next: () => ({ path: `/timeline/${randomCelebrity()}?limit=20` })
+    }
+    // The same handful of timelines is fetched from the app and from reference (a) to prove they match.
+    const probePaths = [`/timeline/${heavy}?limit=20`, '/timeline/1?limit=20', `/timeline/${Math.min(4242, users)}?limit=20`]
+    let appBodies: string[] = []
+
+    const results: Partial<Record<string, Measurement>> = {}
+
+    if (want('ping')) {
+      await withServer(reference('ping'), async (bare) => {
+        results.pingBare = record('GET /ping', 'bare node:http', (await measure(bare, { path: '/ping' }, settings)).measurement)
+      })
+    }
+
+    if (want('ping') || want('timeline') || want('heavy') || want('celebrity')) {
+      await withServer(appServer(db, jwtSecret, uploadDir), async (app) => {
+        if (want('ping')) {
+          results.ping = record('GET /ping', 'miniter', (await measure(app, { path: '/ping' }, settings)).measurement)
+        }
+        appBodies = await Promise.all(probePaths.map((path) => body(app.origin, path)))
+        if (want('timeline')) {
+          results.timeline = record('GET /timeline random users', 'miniter', (await measure(app, timelineSpec, settings)).measurement)
+        }
+        if (want('heavy')) {
+          results.heavy = record(`GET /timeline heavy user`, 'miniter', (await measure(app, heavySpec, settings)).measurement)
+        }
+        if (want('celebrity')) {
+          results.celebrity = record('GET /timeline celebrity', 'miniter', (await measure(app, celebritySpec, settings)).measurement)
+        }
+      })
+    }
+
+    if (want('timeline') || want('heavy') || want('celebrity')) {
+      await withServer(reference('timeline-sql', db), async (ref) => {
+        const refBodies = await Promise.all(probePaths.map((path) => body(ref.origin, path)))
+        const differing = probePaths.filter((_, i) => refBodies[i] !== appBodies[i])
+        if (differing.length > 0) {
+          notes.push(`Reference (a) answered differently from the app for ${differing.join(', ')}: adapt bench/timeline-call.ts.`)
+          process.stdout.write(`  warning: reference (a) and the app disagree on ${differing.join(', ')}\n`)
+        }
+        const name = 'node:http + app SQL (a)'
+        if (want('timeline')) results.timelineA = record('GET /timeline random users', name, (await measure(ref, timelineSpec, settings)).measurement)
+        if (want('heavy')) results.heavyA = record('GET /timeline heavy user', name, (await measure(ref, heavySpec, settings)).measurement)
+        if (want('celebrity')) results.celebrityA = record('GET /timeline celebrity', name, (await measure(ref, celebritySpec, settings)).measurement)
+      })
+      await withServer(reference('pk-range', db), async (ref) => {
+        results.timelineB = record('GET /timeline random users', 'node:http + PK range (b)', (await measure(ref, timelineSpec, settings)).measurement)
+      })
+    }
+
+    if (want('tweet') || want('login')) {
+      await withServer(appServer(db, jwtSecret, uploadDir), async (app) => {
+        if (want('tweet')) {
+          const tokens = Array.from({ length: users }, (_, i) => mintToken(jwtSecret, i + 1))
+          let posted = 0
+          const postAs = (userId: number) => ({
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[userId - 1]}` },
+            body: JSON.stringify({ tweet: `Benchmark post ${(posted += 1)}` })
+          })
+          const tweetSpec: LoadSpec = { path: '/tweet', method: 'POST', next: () => postAs(randomUser()) }
+          record('POST /tweet random users', 'miniter', (await measure(app, tweetSpec, settings)).measurement)
+          const celebrityTweets: LoadSpec = { path: '/tweet', method: 'POST', next: () => postAs(randomCelebrity()) }
+          record('POST /tweet celebrities', 'miniter', (await measure(app, celebrityTweets, settings)).measurement)
+          // Later runs and later benchmarks must see the seeded data, not this run's posts.
+          await openSeeded(server.url, db.tweets)
+        }
+        if (want('login')) {
+          const cost = bcryptCost(facts.hash)
+          const bcryptRate = await bcryptComparesPerSecond(facts.hash, benchPassword, Math.min(5, settings.duration))
+          const idle = record('GET /ping sampled, idle', 'miniter', await sampleLatency(app.origin, '/ping', sampleRate, Math.min(5, settings.duration)))
+          const loginSpec: LoadSpec = {
+            path: '/login',
+            method: 'POST',
+            next: () => ({
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ email: emailOf(randomUser()), password: benchPassword })
+            })
+          }
+          const loginSettings = { ...settings, connections: loginConnections }
+          const { measurement: login, companion: pingDuring } = await measure(app, loginSpec, loginSettings, () =>
+            sampleLatency(app.origin, '/ping', sampleRate, settings.duration)
+          )
+          record(`POST /login random users, ${loginConnections} connections`, 'miniter', login)
+          record(`GET /ping sampled during /login load`, 'miniter', pingDuring!)
+          checks.push({
+            name: `POST /login vs bcrypt compares/s (cost ${cost}, ${bcryptRate.parallelism} in parallel: ${Math.round(bcryptRate.perSecond)}/s)`,
+            value: (login.requestsPerSecond / bcryptRate.perSecond).toFixed(2),
+            target: 'close to 1: bcrypt is the limit'
+          })
+          checks.push({
+            name: `GET /ping at ${sampleRate}/s while /login is loaded (idle p50 ${idle.p50.toFixed(2)} ms, p99 ${idle.p99.toFixed(2)} ms)`,
+            value: `p50 ${pingDuring!.p50.toFixed(2)} ms, p99 ${pingDuring!.p99.toFixed(2)} ms`,
+            target: 'stays near idle: bcrypt off the event loop'
+          })
+        }
+      })
+    }
+
+    const scaleResults: { size: number; m: Measurement }[] = []
+    for (const scaleDb of scaleDbs) {
+      if (scaleDb.tweets === db.tweets && results.timeline) {
+        scaleResults.push({ size: scaleDb.tweets, m: results.timeline })
+        continue
+      }
+      await withServer(appServer(scaleDb, jwtSecret, uploadDir), async (app) => {
+        const m = record(`GET /timeline random users, ${sizeLabel(scaleDb.tweets)} tweets`, 'miniter', (await measure(app, timelineSpec, settings)).measurement)
+        scaleResults.push({ size: scaleDb.tweets, m })
+      })
+    }
+
+    ratioCheck('GET /ping: miniter / bare node:http', results.ping, results.pingBare, 0.85)
+    for (const [label, ours, a] of [
+      ['random users', results.timeline, results.timelineA],
+      ['heavy user', results.heavy, results.heavyA],
+      ['celebrity', results.celebrity, results.celebrityA]
+    ] as const) {
+      ratioCheck(`GET /timeline ${label}: miniter / (a) same SQL`, ours, a, 0.85)
+      ratioCheck(`GET /timeline ${label}: miniter / (b) PK range`, ours, results.timelineB, 0.7)
+      tailCheck(`GET /timeline ${label}: miniter p99`, ours)
+    }
+    if (scaleResults.length >= 2) {
+      scaleResults.sort((a, b) => a.size - b.size)
+      const smallest = scaleResults[0]
+      const largest = scaleResults[scaleResults.length - 1]
+      const growth = largest.m.p50 / smallest.m.p50
+      checks.push({
+        name: `GET /timeline p50 at ${sizeLabel(largest.size)} / at ${sizeLabel(smallest.size)} tweets`,
+        value: `${growth.toFixed(2)} (${scaleResults.map((r) => `${sizeLabel(r.size)}: ${r.m.p50.toFixed(2)} ms`).join(', ')})`,
+        target: '≤ 1.5',
+        met: growth <= 1.5
+      })
+    }
+
+    if (scaleResults.some((r) => r.m === results.timeline)) {
+      notes.push(`The ${sizeLabel(db.tweets)} row of the scale series is the random-users timeline run above.`)
+    }
+    notes.push(
+      'Reference (b) answers every timeline request with the 20 tweets below a random id, whoever the user is; ' +
+        'the heavy-user and celebrity checks reuse its random-users figure.',
+      `POST /tweet runs add tweets to ${db.name}; the runner deletes them afterwards so every run reads the seeded data.`
+    )
+
+    const loadAtEnd = loadavg()
+    const cpu = cpus()
+    const report = {
+      date: started,
+      preamble: args.note,
+      machine: [
+        `${cpu.length} CPU cores (${cpu[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, ${osType()} ${release()}`,
+        `Load average (1 min) ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end: ` +
+          'anything else running on the machine shows up in the figures',
+        `Node ${process.version}`,
+        `Database ${facts.version} on the ${server.source}, innodb_buffer_pool_size ${Math.round(facts.bufferPool / 1024 ** 2)} MiB`
+      ],
+      settings: [
+        `autocannon: ${settings.connections} connections (POST /login: ${loginConnections}), ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured, one run at a time`,
+        `Database ${db.name}: ${users.toLocaleString('en')} users, ${db.tweets.toLocaleString('en')} tweets, ~${defaultShape.followsPerUser} followees each incl. ${celebrities} celebrities (ids 1–${celebrities}); heavy user ${heavy} follows ${facts.heavyFollows.toLocaleString('en')}`,
+        scaleDbs.length > 0 ? `Scale series: ${scaleDbs.map((s) => s.name).join(', ')}` : 'Scale series: not run',
+        'Servers: miniter is `node --import tsx setup.ts` with NODE_ENV=production, LOG_LEVEL=warn; references are bare node:http in their own processes with the app\'s createPool() defaults',
+        `Timeline requests: GET /timeline/:user_id?limit=20 with a random user per request; /ping sampled at ${sampleRate} req/s over one connection`,
+        `bcrypt cost ${bcryptCost(facts.hash)}, libuv threadpool ${threadpoolSize()}`
+      ],
+      rows,
+      checks,
+      notes
+    }
+    process.stdout.write(`\n${textTable(rows)}\n\n`)
+    for (const check of checks) {
+      const verdict = check.met === undefined ? 'info' : check.met ? 'met' : 'NOT MET'
+      process.stdout.write(`  ${verdict.padEnd(7)} ${check.name}: ${check.value} (target ${check.target})\n`)
+    }
+    if (args.output !== '-') {
+      const output = resolve(root, args.output)
+      await writeFile(output, markdown(report))
+      process.stdout.write(`\nWrote ${output}\n`)
+    }
+  } finally {
+    if (primary) await openSeeded(server.url, primary.tweets).catch(() => {})
+    await rm(uploadDir, { recursive: true, force: true })
+    await server.stop()
+  }
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error)
+  process.stderr.write(error instanceof MissingDatabase ? `${message}\n` : `bench failed: ${message}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,211 @@
+// The benchmark seed as an ordered list of named, set-based SQL steps. A step that fills a new table
+// (a derived home timeline, say) is appended to `seedSteps` and gets timed and reported like the others.
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise'
+import { emailParts, heavyUserId, type DatasetShape } from './dataset.ts'
+
+export interface SeedContext {
+  /** One session with foreign-key and unique checks off: the data is consistent by construction. */
+  db: PoolConnection
+  shape: DatasetShape
+  tweets: number
+  passwordHash: string
+  /** Tweet n is created n seconds after this instant, so ids and created_at ascend together. */
+  epoch: Date
+  /** SQL for a derived table whose one column `seq` holds 1..n (alias it: `${sequence(n)} AS s`). */
+  sequence(n: number): string
+  /** Drops the table's secondary indexes and foreign keys around `fill` when that is the faster way. */
+  bulkLoad(table: string, fill: () => Promise<void>): Promise<void>
+}
+
+export interface SeedStep {
+  name: string
+  run(seed: SeedContext): Promise<void>
+}
+
+/** How many of the newest seeded tweets are copied into home timelines (about 60 entries each). */
+const timelineWindow = 40_000
+
+/** Ordinary users follow this many non-celebrities; the rest of their followees are the celebrities. */
+function ringFollows(shape: DatasetShape): number {
+  return shape.followsPerUser - shape.celebrities
+}
+
+export function checkShape(shape: DatasetShape): void {
+  const ring = ringFollows(shape)
+  if (shape.celebrities < 1 || ring < 1) throw new Error('followsPerUser must exceed celebrities, which must be ≥ 1')
+  if (shape.users < 2 * shape.celebrities + ring + 2) {
+    throw new Error(`${shape.users} users are too few for ${shape.followsPerUser} follows each`)
+  }
+}
+
+export const seedSteps: SeedStep[] = [
+  {
+    name: 'users (one shared password hash)',
+    async run({ db, shape, passwordHash, epoch, sequence }) {
+      const heavy = heavyUserId(shape)
+      await db.query(
+        `INSERT INTO users (id, name, email, hashed_password, profile, created_at)
+         SELECT s.seq, CONCAT('Bench user ', s.seq), CONCAT(?, s.seq, ?), ?,
+                CASE WHEN s.seq <= ? THEN 'celebrity: followed by everyone'
+                     WHEN s.seq = ? THEN 'heavy: follows thousands of accounts'
+                     ELSE 'an ordinary benchmark user' END,
+                ? - INTERVAL 1 DAY
+           FROM ${sequence(shape.users)} AS s
+          ORDER BY s.seq`,
+        [emailParts.prefix, emailParts.domain, passwordHash, shape.celebrities, heavy, epoch]
+      )
+    }
+  },
+  {
+    name: 'follows (ordinary, celebrities, the heavy user)',
+    async run({ db, shape, epoch, sequence }) {
+      // Followee k of ordinary user u is first + (u + k·step) mod pool: distinct for k ≤ ring and never
+      // u itself, because ring·step stays below pool − first. Everyone also follows every celebrity.
+      const first = shape.celebrities + 1
+      const pool = shape.users - shape.celebrities
+      const ring = ringFollows(shape)
+      const step = Math.floor((pool - first - 1) / ring)
+      const heavy = heavyUserId(shape)
+      const heavyOthers = Math.min(shape.heavyFollows - shape.celebrities, shape.users - heavy)
+      // One statement into the empty table, so InnoDB can take its bulk-insert path. Dropping this
+      // table's indexes first measured slower: at ~500k rows the rebuild costs more than it saves.
+      await db.query(
+        `INSERT INTO users_follow_list (user_id, follow_user_id, created_at)
+         SELECT user_id, follow_user_id, ? FROM (
+           SELECT u.seq AS user_id, ? + (u.seq + k.seq * ?) % ? AS follow_user_id
+             FROM ${sequence(shape.users)} AS u CROSS JOIN ${sequence(ring)} AS k
+            WHERE u.seq <> ?
+           UNION ALL
+           SELECT u.seq, c.seq
+             FROM ${sequence(shape.users)} AS u CROSS JOIN ${sequence(shape.celebrities)} AS c
+            WHERE u.seq <> c.seq
+           UNION ALL
+           SELECT ?, ? + k.seq FROM ${sequence(Math.max(heavyOthers, 1))} AS k WHERE ? > 0
+         ) AS follows
+         ORDER BY user_id, follow_user_id`,
+        [epoch, first, step, pool, heavy, heavy, heavy, heavyOthers]
+      )
+    }
+  },
+  {
+    name: 'tweets',
+    async run({ db, shape, tweets, epoch, sequence, bulkLoad }) {
+      // CRC32 scatters authors like real traffic (uneven gaps, ±30% per user) yet stays reproducible.
+      await bulkLoad('tweets', async () => {
+        await db.query(
+          `INSERT INTO tweets (id, user_id, tweet, created_at)
+           SELECT s.seq, 1 + CRC32(s.seq) % ?,
+                  CONCAT('Benchmark tweet #', s.seq, ': the quick brown fox jumps over the lazy dog'),
+                  ? + INTERVAL s.seq SECOND
+             FROM ${sequence(tweets)} AS s
+            ORDER BY s.seq`,
+          [shape.users, epoch]
+        )
+      })
+    }
+  },
+  {
+    name: 'home timelines (newest window) and counters',
+    async run({ db, shape, tweets }) {
+      // A live database copies each new tweet into its followers' timeline_entries. Copying every
+      // seeded tweet would be ~50 rows per tweet, so only the newest window is copied and every
+      // user's timeline_horizon is set below it: pages older than that are read from the follow
+      // graph, exactly as for a user whose follow backfill was bounded.
+      const window = Math.min(tweets, timelineWindow)
+      const horizon = tweets - window + 1
+      await db.query(
+        `INSERT INTO timeline_entries (owner_id, tweet_id, author_id)
+         SELECT t.user_id, t.id, t.user_id FROM tweets t WHERE t.id >= ?
+         UNION ALL
+         SELECT f.user_id, t.id, t.user_id FROM tweets t JOIN users_follow_list f ON f.follow_user_id = t.user_id
+          WHERE t.id >= ?
+         ORDER BY 1, 2`,
+        [horizon, horizon]
+      )
+      await db.query('UPDATE users SET timeline_horizon = ?', [horizon])
+      await db.query(
+        `UPDATE users u
+           LEFT JOIN (SELECT follow_user_id AS id, COUNT(*) AS n FROM users_follow_list GROUP BY follow_user_id) fr ON fr.id = u.id
+           LEFT JOIN (SELECT user_id AS id, COUNT(*) AS n FROM users_follow_list GROUP BY user_id) fg ON fg.id = u.id
+           LEFT JOIN (SELECT user_id AS id, COUNT(*) AS n FROM tweets GROUP BY user_id) tw ON tw.id = u.id
+            SET u.followers_count = COALESCE(fr.n, 0), u.following_count = COALESCE(fg.n, 0), u.tweets_count = COALESCE(tw.n, 0)
+          WHERE u.id <= ?`,
+        [shape.users]
+      )
+    }
+  },
+  {
+    name: 'analyze tables',
+    async run({ db }) {
+      // Fresh statistics, so the optimizer plans as it would on a database that grew to this size.
+      await db.query<RowDataPacket[]>('ANALYZE TABLE users, users_follow_list, tweets, timeline_entries')
+    }
+  }
+]
+
+/** MariaDB's sequence engine exposes seq_1_to_N tables; MySQL 8 needs generated rows instead. */
+export function engineSequence(n: number): string {
+  assertCount(n)
+  return `seq_1_to_${n}`
+}
+
+/**
+ * Rows 1..n for servers without the sequence engine: a 1,000-row recursive CTE (within MySQL's default
+ * recursion limit) cross-joined with itself as often as n needs, the outermost factor bounded.
+ */
+export function cteSequence(n: number): string {
+  assertCount(n)
+  let factors = 1
+  while (1000 ** factors < n) factors += 1
+  const digits = Array.from({ length: factors }, (_, i) => `d${i}`)
+  const value = digits.map((d, i) => (i === 0 ? `${d}.d` : `${d}.d * ${1000 ** i}`)).join(' + ')
+  const top = digits[factors - 1]
+  return `(WITH RECURSIVE digits (d) AS (SELECT 0 UNION ALL SELECT d + 1 FROM digits WHERE d < 999)
+           SELECT ${value} + 1 AS seq
+             FROM ${digits.map((d) => `digits AS ${d}`).join(' CROSS JOIN ')}
+            WHERE ${top}.d <= ${Math.floor((n - 1) / 1000 ** (factors - 1))} AND ${value} < ${n})`
+}
+
+function assertCount(n: number): void {
+  // The count is spliced into SQL (a table name cannot be a placeholder), so it must be a plain integer.
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`Not a row count: ${n}`)
+}
+
+const indexLine = /^(?:(?:UNIQUE |FULLTEXT |SPATIAL )?KEY|CONSTRAINT) (`(?:[^`]|``)+`)/
+
+/**
+ * Runs `fill` with the table's secondary indexes and foreign keys dropped, then rebuilds them in one
+ * ALTER (a sort per index instead of one random B-tree insert per row) and checks that the table's
+ * definition is exactly what the migrations made.
+ */
+export async function withoutSecondaryIndexes(db: PoolConnection, table: string, fill: () => Promise<void>) {
+  const definition = async () => {
+    const [rows] = await db.query<RowDataPacket[]>('SHOW CREATE TABLE ??', [table])
+    return (rows[0]['Create Table'] as string).replace(/ AUTO_INCREMENT=\d+/, '')
+  }
+  const before = await definition()
+  const lines = before.split('\n').map((line) => line.trim().replace(/,$/, ''))
+  const foreignKeys = lines.filter((line) => /^CONSTRAINT .* FOREIGN KEY /.test(line))
+  const keys = lines.filter((line) => /^(?:UNIQUE |FULLTEXT |SPATIAL )?KEY /.test(line))
+  if (keys.length === 0 && foreignKeys.length === 0) return fill()
+  const name = (line: string) => indexLine.exec(line)![1]
+  const drops = [
+    ...foreignKeys.map((line) => `DROP FOREIGN KEY ${name(line)}`),
+    ...keys.map((line) => `DROP KEY ${name(line)}`)
+  ]
+  await db.query(`ALTER TABLE ${db.escapeId(table)} ${drops.join(', ')}`)
+  const filling = performance.now()
+  await fill()
+  const rebuilding = performance.now()
+  const adds = [...keys, ...foreignKeys].map((line) => `ADD ${line}`)
+  await db.query(`ALTER TABLE ${db.escapeId(table)} ${adds.join(', ')}`)
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+  process.stdout.write(
+    `    ${table}: filled in ${seconds(rebuilding - filling)}, ` +
+      `${keys.length} index(es) and ${foreignKeys.length} foreign key(s) rebuilt in ${seconds(performance.now() - rebuilding)}\n`
+  )
+  const after = await definition()
+  if (after !== before) {
+    throw new Error(`Rebuilding the indexes of ${table} changed its definition:\n${before}\n---\n${after}`)
+  }
+}
