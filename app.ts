@@ -72,7 +72,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]
     const allowed = allMethods.filter((method) => routes.find(method, path))
-    if (allowed.length === 0) {
+    // A method the path allows got here because nothing answered it, e.g. a missing file under /uploads/.
+    if (allowed.length === 0 || allowed.includes(request.method as HTTPMethod)) {
       return reply.code(404).send({ message: `Route ${request.method} ${path} not found` })
     }
     const allow = [...allowed, 'OPTIONS'].join(', ')
