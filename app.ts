@@ -15,14 +15,17 @@ import { resolve } from 'node:path'
 import type { Config } from './config.ts'
 import { createPool } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
+import { MediaDao } from './model/media-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
 import { UserDao } from './model/user-dao.ts'
 import { ServiceError } from './service/errors.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
+import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
 import { followRoutes } from './view/follow.ts'
+import { mediaRoutes } from './view/media.ts'
 import { pingRoutes } from './view/ping.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
@@ -30,6 +33,13 @@ import { tweetRoutes } from './view/tweets.ts'
 import { userRoutes } from './view/users.ts'
 
 export type AppConfig = Config & { databaseUrl: string }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Removes abandoned uploads and media past their grace period; setup.ts runs it. */
+    purgeMedia(): Promise<PurgeReport>
+  }
+}
 
 // mysql2 error codes that mean "the database is not there", answered 503 rather than 500.
 const unavailableCodes = new Set([
@@ -123,6 +133,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const userDao = new UserDao(pool)
   const followDao = new FollowDao(pool)
   const tweetDao = new TweetDao(pool)
+  const mediaDao = new MediaDao(pool)
 
   const uploadDir = resolve(config.uploadDir)
   mkdirSync(uploadDir, { recursive: true })
@@ -139,10 +150,16 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     maxUploadBytes: config.maxUploadBytes
   })
   const tweetService = new TweetService(tweetDao, userDao)
+  const mediaService = new MediaService(mediaDao, storage, {
+    maxMediaBytes: config.maxMediaBytes,
+    graceDays: config.mediaGraceDays
+  })
+  app.decorate('purgeMedia', () => mediaService.purge())
 
+  // One byte over the larger cap, so each service's own size check sees the excess and answers 413.
+  const largestUpload = Math.max(config.maxUploadBytes, config.maxMediaBytes)
   await app.register(fastifyMultipart, {
-    // One byte over the cap, so the services' own size check sees the excess and answers 413.
-    limits: { fileSize: config.maxUploadBytes + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
+    limits: { fileSize: largestUpload + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
     throwFileSizeLimit: true
   })
   await app.register(fastifyStatic, {
@@ -161,6 +178,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { userService })
   await app.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl })
+  await app.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl })
 
 
   return app

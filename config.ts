@@ -28,6 +28,8 @@ const envSchema = z.object({
     .transform((url) => url.replace(/\/+$/, ''))
     .optional(),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(5 * MiB),
+  MAX_MEDIA_BYTES: z.coerce.number().int().positive().default(20 * MiB),
+  MEDIA_GRACE_DAYS: z.coerce.number().min(0).max(3650).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: boolean.default(false)
 })
@@ -46,6 +48,9 @@ export interface Config {
   /** Origin used for absolute URLs; when absent, the request's own origin is used. */
   publicUrl?: string
   maxUploadBytes: number
+  maxMediaBytes: number
+  /** 0: deleting media is final at once; otherwise it can be restored for this many days. */
+  mediaGraceDays: number
   logLevel: string
   trustProxy: boolean
 }
@@ -81,6 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadDir: e.UPLOAD_DIR,
     publicUrl: e.PUBLIC_URL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxMediaBytes: e.MAX_MEDIA_BYTES,
+    mediaGraceDays: e.MEDIA_GRACE_DAYS,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY
   }
