@@ -15,6 +15,7 @@ import type { Config } from './config.ts'
 import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
+import { MediaDao } from './model/media-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
 import { UserDao } from './model/user-dao.ts'
 import { ServiceError } from './service/errors.ts'
@@ -22,12 +23,14 @@ import { FollowService } from './service/follow-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import { S3Storage } from './service/s3-storage.ts'
 import type { Storage } from './service/storage.ts'
+import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
 import { registerCors } from './view/cors.ts'
 import { registerApiDocs } from './view/docs.ts'
 import { followRoutes } from './view/follow.ts'
+import { mediaRoutes } from './view/media.ts'
 import { pingRoutes } from './view/ping.ts'
 import { serializerCompiler } from './view/serializer.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
@@ -37,6 +40,13 @@ import { userRoutes } from './view/users.ts'
 import { profileRoutes } from './view/users-profile.ts'
 
 export type AppConfig = Config & { databaseUrl: string }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Removes abandoned uploads and media past their grace period; setup.ts runs it. */
+    purgeMedia(): Promise<PurgeReport>
+  }
+}
 
 // mysql2 error codes that mean "the database is not there", answered 503 rather than 500.
 const unavailableCodes = new Set([
@@ -153,6 +163,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const tweetDao = new TweetDao(pool)
   const timelineDao = new TimelineDao(readPool)
   const transactor = new Transactor(pool)
+  const mediaDao = new MediaDao(pool)
 
   const storage = createStorage(config)
 
@@ -174,11 +185,17 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     fanoutMaxFollowers: config.fanoutMaxFollowers,
     timelineBackfill: config.timelineBackfill
   })
-  const tweetService = new TweetService(transactor, tweetDao, timelineDao, userDao, followDao, storage, undefined)
+  const mediaService = new MediaService(mediaDao, storage, {
+    maxMediaBytes: config.maxMediaBytes,
+    graceDays: config.mediaGraceDays
+  })
+  app.decorate('purgeMedia', () => mediaService.purge())
+  const tweetService = new TweetService(transactor, tweetDao, timelineDao, userDao, followDao, storage, mediaService)
 
+  // One byte over the larger cap, so each service's own size check sees the excess and answers 413.
+  const largestUpload = Math.max(config.maxUploadBytes, config.maxMediaBytes)
   await app.register(fastifyMultipart, {
-    // One byte over the cap, so the services' own size check sees the excess and answers 413.
-    limits: { fileSize: config.maxUploadBytes + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
+    limits: { fileSize: largestUpload + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
     throwFileSizeLimit: true
   })
   // S3 objects are served by the bucket (or the CDN in front of it), not by the app.
@@ -201,6 +218,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   await app.register(timelineRoutes, { tweetService, publicUrl: config.publicUrl })
   await app.register(followRoutes, { followService })
   await app.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl })
+  await app.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl })
 
 
   return app

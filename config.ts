@@ -57,6 +57,8 @@ const envSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: boolean.default(false),
   S3_PUBLIC_URL: baseUrl.optional(),
+  MAX_MEDIA_BYTES: z.coerce.number().int().positive().default(20 * MiB),
+  MEDIA_GRACE_DAYS: z.coerce.number().min(0).max(3650).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: boolean.default(false),
   FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
@@ -90,6 +92,9 @@ export interface Config {
   s3SecretAccessKey?: string
   s3ForcePathStyle: boolean
   s3PublicUrl?: string
+  maxMediaBytes: number
+  /** 0: deleting media is final at once; otherwise it can be restored for this many days. */
+  mediaGraceDays: number
   logLevel: string
   trustProxy: boolean
   /** Accounts with more followers are read by their followers instead of copied into each timeline. */
@@ -148,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     s3SecretAccessKey: e.S3_SECRET_ACCESS_KEY,
     s3ForcePathStyle: e.S3_FORCE_PATH_STYLE,
     s3PublicUrl: e.S3_PUBLIC_URL,
+    maxMediaBytes: e.MAX_MEDIA_BYTES,
+    mediaGraceDays: e.MEDIA_GRACE_DAYS,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     fanoutMaxFollowers: e.FANOUT_MAX_FOLLOWERS,

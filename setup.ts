@@ -1,11 +1,13 @@
 // The process: config, database ready and migrated, buildApp, listen, graceful close.
-// `tsx setup.ts` serves the API; `tsx setup.ts migrate [down [N]]` only migrates.
+// `tsx setup.ts` serves the API; `tsx setup.ts migrate [down [N]]` only migrates; `purge` only purges media.
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { createDatabase, databaseName, withDatabase } from './model/database.ts'
 import { resolveDatabaseServer, type DatabaseServer } from './model/database-server.ts'
 import { Migrator } from './model/migrator.ts'
+import type { PurgeReport } from './service/media-service.ts'
 
 const defaultDatabase = 'miniter'
 
@@ -35,6 +37,33 @@ async function serve(config: Config): Promise<void> {
     await server.stop()
   })
   await app.listen({ port: config.port, host: config.host })
+  // After listen, so a slow object store delays the clean-up, never the service.
+  await purgeMedia(app).catch((err: unknown) => app.log.error({ err }, 'media purge failed'))
+}
+
+async function purgeMedia(app: FastifyInstance): Promise<PurgeReport> {
+  const report = await app.purgeMedia()
+  for (const { id, error } of report.failed) app.log.warn({ err: error, media_id: id }, 'media purge: object not removed')
+  app.log.info({ pending: report.pending, expired: report.expired, failed: report.failed.length }, 'media purged')
+  return report
+}
+
+async function purge(config: Config): Promise<void> {
+  const { server, databaseUrl } = await prepareDatabase(config)
+  try {
+    const app = await buildApp({ ...config, databaseUrl })
+    try {
+      const report = await purgeMedia(app)
+      process.stdout.write(
+        `purged ${report.pending} abandoned uploads and ${report.expired} expired media; ${report.failed.length} failed\n`
+      )
+      if (report.failed.length > 0) process.exitCode = 1
+    } finally {
+      await app.close()
+    }
+  } finally {
+    await server.stop()
+  }
 }
 
 async function migrate(config: Config, args: string[]): Promise<void> {
@@ -56,7 +85,8 @@ async function main(): Promise<void> {
   const config = loadConfig()
   if (command === 'serve') return serve(config)
   if (command === 'migrate') return migrate(config, args)
-  throw new ConfigError(`Unknown command "${command}"; use serve or migrate`)
+  if (command === 'purge') return purge(config)
+  throw new ConfigError(`Unknown command "${command}"; use serve, migrate or purge`)
 }
 
 main().catch((error: unknown) => {

@@ -28,7 +28,7 @@ const checks = {
 export type Invariant = keyof typeof checks
 
 // Every table that holds user data, for fingerprint().
-const dataTables = ['users', 'tweets', 'users_follow_list', 'timeline_entries', 'pulled_follows']
+const dataTables = ['users', 'tweets', 'users_follow_list', 'timeline_entries', 'pulled_follows', 'media', 'tweet_media']
 
 export class ConsistencyDao {
   constructor(private readonly pool: Pool) {}

@@ -4,7 +4,6 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { randomUUID } from 'node:crypto'
 import { assertSafeKey, type Storage, type StoredObject } from './storage.ts'
 
 export const localUploadsPrefix = '/uploads/'
@@ -15,8 +14,9 @@ export class LocalStorage implements Storage {
   async put(key: string, body: Readable, _contentType: string): Promise<StoredObject> {
     const target = this.pathOf(key)
     await mkdir(dirname(target), { recursive: true })
-    // Write under a temporary name and rename, so a reader never sees half a file.
-    const partial = `${target}.${randomUUID()}.partial`
+    // Write under a temporary name and rename, so a reader never sees half a file. The name derives
+    // from the key (never reused), so delete() also finds what a killed process left half-written.
+    const partial = `${target}.partial`
     try {
       await pipeline(body, createWriteStream(partial, { flags: 'wx' }))
       await rename(partial, target)
@@ -29,7 +29,9 @@ export class LocalStorage implements Storage {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.pathOf(key), { force: true })
+    const target = this.pathOf(key)
+    await rm(`${target}.partial`, { force: true })
+    await rm(target, { force: true })
   }
 
   url(key: string): string {

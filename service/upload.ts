@@ -17,6 +17,19 @@ export const imageTypes: Record<string, string> = {
   'image/webp': 'webp'
 }
 
+// Keyed by what file-type reports. MPEG layers 1–3 all report audio/mpeg; WebM reports video/webm
+// whether or not it has a picture, so the caller decides what to call it.
+export const audioTypes: Record<string, string> = {
+  'audio/mpeg': 'mp3',
+  'audio/x-m4a': 'm4a',
+  'audio/mp4': 'm4a',
+  'audio/aac': 'aac',
+  'audio/ogg': 'ogg',
+  'audio/ogg; codecs=opus': 'opus',
+  'audio/wav': 'wav',
+  'video/webm': 'webm'
+}
+
 function sizeLimit(maxBytes: number): Transform {
   let seen = 0
   return new Transform({

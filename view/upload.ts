@@ -13,7 +13,7 @@ function asClientError(error: unknown): unknown {
 export async function withUploadedFile<T>(
   request: FastifyRequest,
   field: string,
-  handle: (file: Readable) => Promise<T>
+  handle: (file: Readable, filename: string) => Promise<T>
 ): Promise<T> {
   let part: Awaited<ReturnType<FastifyRequest['file']>>
   try {
@@ -31,7 +31,7 @@ export async function withUploadedFile<T>(
     bodyError = error
   })
   try {
-    return await handle(part.file)
+    return await handle(part.file, part.filename)
   } catch (error) {
     // A body that breaks off mid-file fails the storage write too; the body is the cause to report.
     throw bodyError === undefined ? error : asClientError(bodyError)

@@ -15,7 +15,7 @@ t.test('ConsistencyDao', async (t) => {
 
   t.test('fingerprint changes exactly when stored data changes', async (t) => {
     const before = await dao.fingerprint()
-    t.same(Object.keys(before).sort(), ['pulled_follows', 'timeline_entries', 'tweets', 'users', 'users_follow_list'])
+    t.same(Object.keys(before).sort(), ['media', 'pulled_follows', 'timeline_entries', 'tweet_media', 'tweets', 'users', 'users_follow_list'])
     t.same(await dao.fingerprint(), before)
     await users.updateProfile(alice, { profile: 'changed' })
     t.not((await dao.fingerprint()).users, before.users)

@@ -35,4 +35,10 @@ t.test('ping and routing', async (t) => {
     t.equal(res.headers.allow, 'POST, OPTIONS')
     t.equal((await app.inject({ method: 'OPTIONS', url: '/nowhere' })).statusCode, 404)
   })
+
+  t.test('a missing file under an allowed path answers 404, not 405', async (t) => {
+    const res = await app.inject({ url: '/uploads/profile/missing.png' })
+    t.equal(res.statusCode, 404)
+    t.match(res.json(), { message: /not found/ })
+  })
 })

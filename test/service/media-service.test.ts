@@ -1,0 +1,379 @@
+import { existsSync } from 'node:fs'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import t from 'tap'
+import { MediaDao } from '../../model/media-dao.ts'
+import { TweetDao } from '../../model/tweet-dao.ts'
+import { UserDao } from '../../model/user-dao.ts'
+import type { Pool } from '../../model/database.ts'
+import { Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType } from '../../service/errors.ts'
+import { LocalStorage } from '../../service/local-storage.ts'
+import { cleanOriginalName, MediaService, type MediaSettings, type PoolConnection } from '../../service/media-service.ts'
+import type { StoredObject } from '../../service/storage.ts'
+import { pngBytes, testPool, testUploadDir } from '../helper.ts'
+import { refused, samples } from '../media-fixtures.ts'
+
+const day = 24 * 60 * 60 * 1000
+
+/** Local storage that really fails on demand, the way an unreachable object store would. */
+class FlakyStorage extends LocalStorage {
+  failPuts = false
+  failDeletes = false
+  override async put(key: string, body: Readable, contentType: string): Promise<StoredObject> {
+    if (this.failPuts) {
+      body.resume()
+      throw new Error('object store unreachable')
+    }
+    return super.put(key, body, contentType)
+  }
+  override async delete(key: string): Promise<void> {
+    if (this.failDeletes) throw new Error('object store unreachable')
+    return super.delete(key)
+  }
+}
+
+interface Setup {
+  pool: Pool
+  dir: string
+  dao: MediaDao
+  storage: FlakyStorage
+  service: MediaService
+  users: UserDao
+  user(name: string): Promise<number>
+  files(): Promise<string[]>
+  clock: { now: Date }
+  /** Pending rows of any age: what a crash or a failed upload would leave behind. */
+  pendingRows(): Promise<number[]>
+}
+
+async function setUp(t: { teardown(fn: () => unknown): void }, settings: Partial<MediaSettings> = {}): Promise<Setup> {
+  const pool = await testPool(t)
+  const dir = await testUploadDir(t)
+  const dao = new MediaDao(pool)
+  const storage = new FlakyStorage(dir)
+  const clock = { now: new Date() }
+  const service = new MediaService(dao, storage, { maxMediaBytes: 1024, graceDays: 0, clock: () => clock.now, ...settings })
+  const users = new UserDao(pool)
+  let count = 0
+  return {
+    pool,
+    dir,
+    dao,
+    storage,
+    service,
+    users,
+    clock,
+    user: (name) => users.insertUser({ name, email: `${name}${++count}@example.com`, profile: '', hashedPassword: 'x' }),
+    files: async () => (existsSync(join(dir, 'media')) ? (await readdir(join(dir, 'media'))).sort() : []),
+    pendingRows: async () => (await dao.stalePending(new Date(Date.now() + day), 0, 1000)).map((row) => row.id)
+  }
+}
+
+const bytes = (buffer: Buffer) => Readable.from([buffer])
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a rejection')
+}
+
+t.test('cleanOriginalName keeps a readable name and nothing else', async (t) => {
+  t.equal(cleanOriginalName('../../etc/passwd'), 'passwd')
+  t.equal(cleanOriginalName('C:\\Users\\me\\녹음 1.m4a'), '녹음 1.m4a')
+  t.equal(cleanOriginalName('evil\u202egnp.exe'), 'evilgnp.exe', 'bidi overrides are removed')
+  t.equal(cleanOriginalName('a\u0000b\nc\t.png'), 'abc.png', 'control characters are removed')
+  t.equal(cleanOriginalName('  spaced.png  '), 'spaced.png')
+  t.equal(cleanOriginalName('e\u0301.png'), '\u00e9.png', 'normalised to NFC')
+  t.equal([...cleanOriginalName('😀'.repeat(300))!].length, 255, 'at most 255 characters, emoji counted once')
+  t.equal(cleanOriginalName(''), null)
+  t.equal(cleanOriginalName(undefined), null)
+  t.equal(cleanOriginalName('dir/'), null)
+})
+
+t.test('MediaService uploads', async (t) => {
+  const s = await setUp(t)
+  const alice = await s.user('alice')
+
+  t.test('an image is stored under a generated key and described', async (t) => {
+    const item = await s.service.upload(alice, bytes(pngBytes), '../me.png')
+    t.match(item, {
+      url: /^\/uploads\/media\/[0-9a-f-]{36}\.png$/,
+      content_type: 'image/png',
+      size: pngBytes.length,
+      original_name: 'me.png'
+    })
+    t.ok(item.created_at instanceof Date)
+    const stored = join(s.dir, item.url.replace('/uploads/', ''))
+    t.same(await readFile(stored), pngBytes)
+    t.match(await s.dao.mediaOf(alice, item.id), { status: 'ready', size: pngBytes.length })
+  })
+
+  for (const [name, sample] of Object.entries(samples)) {
+    t.test(`${name} is accepted as ${sample.contentType}`, async (t) => {
+      const item = await s.service.upload(alice, bytes(sample.bytes), `file.${name}`)
+      t.equal(item.content_type, sample.contentType)
+      t.equal(item.size, sample.bytes.length)
+      t.match(item.url, new RegExp(`\\.${sample.ext}$`))
+    })
+  }
+
+  t.test('other types are refused by their bytes, leaving nothing', async (t) => {
+    const before = await s.files()
+    for (const [name, body] of Object.entries(refused)) {
+      await t.rejects(s.service.upload(alice, bytes(body), `x.${name}`), UnsupportedMediaType, name)
+    }
+    await t.rejects(s.service.upload(alice, bytes(Buffer.from('plain text, named like a song')), 'song.mp3'), UnsupportedMediaType)
+    await t.rejects(s.service.upload(alice, bytes(Buffer.alloc(0)), 'empty.png'), UnsupportedMediaType)
+    t.same(await s.files(), before)
+    t.same(await s.pendingRows(), [])
+  })
+
+  t.test('a file over the cap is refused and leaves neither object nor row', async (t) => {
+    const before = await s.files()
+    await t.rejects(s.service.upload(alice, bytes(Buffer.concat([pngBytes, Buffer.alloc(2048)])), 'big.png'), PayloadTooLarge)
+    const exact = Buffer.concat([pngBytes, Buffer.alloc(1024 - pngBytes.length)])
+    t.equal((await s.service.upload(alice, bytes(exact), 'exact.png')).size, 1024, 'exactly the cap is fine')
+    t.equal((await s.files()).length, before.length + 1)
+    t.same(await s.pendingRows(), [])
+  })
+
+  t.test('a store that fails while writing leaves no row', async (t) => {
+    const before = await s.files()
+    s.storage.failPuts = true
+    t.teardown(() => (s.storage.failPuts = false))
+    await t.rejects(s.service.upload(alice, bytes(pngBytes), 'a.png'), { message: 'object store unreachable' })
+    t.same(await s.pendingRows(), [])
+    t.same(await s.files(), before)
+  })
+
+  t.test('when the clean-up fails too, the pending row stays for purge', async (t) => {
+    s.storage.failPuts = true
+    s.storage.failDeletes = true
+    await t.rejects(s.service.upload(alice, bytes(pngBytes), 'a.png'), { message: 'object store unreachable' })
+    s.storage.failPuts = false
+    s.storage.failDeletes = false
+    const left = await s.pendingRows()
+    t.equal(left.length, 1)
+    s.clock.now = new Date(Date.now() + 2 * day)
+    t.teardown(() => (s.clock.now = new Date()))
+    t.match(await s.service.purge(), { pending: 1, expired: 0, failed: [] })
+    t.same(await s.pendingRows(), [])
+  })
+
+  t.test('an unknown user is NotFound and leaves nothing', async (t) => {
+    const before = await s.files()
+    await t.rejects(s.service.upload(999999, bytes(pngBytes), 'a.png'), NotFound)
+    t.same(await s.files(), before)
+  })
+})
+
+t.test('MediaService listing', async (t) => {
+  const s = await setUp(t)
+  const [alice, bob] = [await s.user('alice'), await s.user('bob')]
+  const upload = async (userId: number) => (await s.service.upload(userId, bytes(pngBytes), 'p.png')).id
+
+  t.test('pages never repeat or skip while new uploads arrive', async (t) => {
+    const original: number[] = []
+    for (let i = 0; i < 7; i++) original.push(await upload(alice))
+    await upload(bob)
+    const seen: number[] = []
+    let page = await s.service.mediaOf(alice, { limit: 3 })
+    seen.push(...page.media.map((item) => item.id))
+    await upload(alice)
+    await upload(alice)
+    page = await s.service.mediaOf(alice, { limit: 3, before: page.next_cursor! })
+    seen.push(...page.media.map((item) => item.id))
+    await upload(alice)
+    page = await s.service.mediaOf(alice, { limit: 3, before: page.next_cursor! })
+    seen.push(...page.media.map((item) => item.id))
+    t.equal(page.next_cursor, null, 'the last page says so')
+    t.same(seen, [...original].reverse())
+  })
+
+  t.test('a page exactly filled still has no next page', async (t) => {
+    const carol = await s.user('carol')
+    const ids = [await upload(carol), await upload(carol)]
+    const page = await s.service.mediaOf(carol, { limit: 2 })
+    t.same(page.media.map((item) => item.id), [ids[1], ids[0]])
+    t.equal(page.next_cursor, null)
+    t.same(await s.service.mediaOf(await s.user('dave'), { limit: 20 }), { media: [], next_cursor: null })
+  })
+})
+
+t.test('MediaService delete without a grace period', async (t) => {
+  const s = await setUp(t)
+  const [alice, bob] = [await s.user('alice'), await s.user('bob')]
+
+  t.test("only the owner can delete; others and unknown ids are NotFound", async (t) => {
+    const item = await s.service.upload(alice, bytes(pngBytes), 'p.png')
+    await t.rejects(s.service.delete(bob, item.id), NotFound)
+    await t.rejects(s.service.delete(alice, 999999), NotFound)
+    t.equal((await s.service.mediaOf(alice, { limit: 20 })).media.length, 1)
+    t.equal((await s.files()).length, 1)
+  })
+
+  t.test('delete removes the row and the object at once, for good', async (t) => {
+    const [item] = (await s.service.mediaOf(alice, { limit: 20 })).media
+    await s.service.delete(alice, item.id)
+    t.same(await s.files(), [])
+    t.equal(await s.dao.mediaOf(alice, item.id), undefined)
+    await t.rejects(s.service.delete(alice, item.id), NotFound)
+    await t.rejects(s.service.restore(alice, item.id), NotFound)
+  })
+
+  t.test('when the store fails, the item stays and the delete can be retried', async (t) => {
+    const item = await s.service.upload(alice, bytes(pngBytes), 'p.png')
+    s.storage.failDeletes = true
+    await t.rejects(s.service.delete(alice, item.id), Unavailable)
+    t.same((await s.service.mediaOf(alice, { limit: 20 })).media.map((m) => m.id), [item.id], 'still listed')
+    t.equal((await s.files()).length, 1, 'the object is still there')
+    s.storage.failDeletes = false
+    await s.service.delete(alice, item.id)
+    t.same(await s.files(), [])
+    t.same((await s.service.mediaOf(alice, { limit: 20 })).media, [])
+  })
+
+  t.test('restoring an item that is not deleted is a Conflict; a pending one is NotFound', async (t) => {
+    const item = await s.service.upload(alice, bytes(pngBytes), 'p.png')
+    await t.rejects(s.service.restore(alice, item.id), Conflict)
+    await t.rejects(s.service.restore(bob, item.id), NotFound)
+    const pending = await s.dao.insertPending({ userId: alice, storageKey: 'media/pending.png', contentType: 'image/png', originalName: null })
+    await t.rejects(s.service.restore(alice, pending), NotFound)
+    await t.rejects(s.service.delete(alice, pending), NotFound)
+  })
+})
+
+t.test('MediaService grace period and purge', async (t) => {
+  const s = await setUp(t, { graceDays: 2 })
+  const [alice, bob] = [await s.user('alice'), await s.user('bob')]
+  const start = new Date()
+
+  t.test('a deleted item vanishes from the list but can be restored within the period', async (t) => {
+    s.clock.now = start
+    const item = await s.service.upload(alice, bytes(pngBytes), 'keep.png')
+    await s.service.delete(alice, item.id)
+    t.same((await s.service.mediaOf(alice, { limit: 20 })).media, [])
+    t.equal((await s.files()).length, 1, 'the object waits for the period to end')
+    await t.rejects(s.service.delete(alice, item.id), NotFound, 'deleting twice')
+    await t.rejects(s.service.restore(bob, item.id), NotFound, "not someone else's")
+    s.clock.now = new Date(start.getTime() + 2 * day - 1000)
+    t.match(await s.service.restore(alice, item.id), { id: item.id, url: item.url, original_name: 'keep.png' })
+    t.same((await s.service.mediaOf(alice, { limit: 20 })).media.map((m) => m.id), [item.id])
+    await t.rejects(s.service.restore(alice, item.id), Conflict, 'restoring twice')
+    t.match(await s.service.purge(), { pending: 0, expired: 0 })
+    await s.service.delete(alice, item.id)
+  })
+
+  t.test('after the period restore is NotFound and purge removes row and object', async (t) => {
+    const [deleted] = (await s.dao.expiredDeleted(new Date(s.clock.now.getTime() + 1), 0, 10)).map((row) => row.id)
+    const fresh = await s.service.upload(alice, bytes(pngBytes), 'fresh.png')
+    s.clock.now = new Date(s.clock.now.getTime() + 2 * day)
+    await t.rejects(s.service.restore(alice, deleted), NotFound)
+    t.match(await s.service.purge(), { pending: 0, expired: 1, failed: [] })
+    t.equal(await s.dao.mediaOf(alice, deleted), undefined)
+    t.same(await s.files(), [fresh.url.split('/').at(-1)], 'only the live object is left')
+  })
+
+  t.test('a purge that cannot reach the store keeps the rows for the next one', async (t) => {
+    const item = await s.service.upload(alice, bytes(pngBytes), 'x.png')
+    await s.service.delete(alice, item.id)
+    s.clock.now = new Date(s.clock.now.getTime() + 3 * day)
+    s.storage.failDeletes = true
+    const report = await s.service.purge()
+    s.storage.failDeletes = false
+    t.equal(report.expired, 0)
+    t.same(report.failed.map((failure) => failure.id), [item.id])
+    t.match(report.failed[0].error, { message: 'object store unreachable' })
+    t.match(await s.service.purge(), { expired: 1, failed: [] })
+    t.equal(await s.dao.mediaOf(alice, item.id), undefined)
+  })
+
+  t.test('purge removes uploads a crash left pending, with what they wrote', async (t) => {
+    s.clock.now = new Date()
+    const complete = await s.dao.insertPending({ userId: bob, storageKey: 'media/crash-after-write.png', contentType: 'image/png', originalName: null })
+    await s.storage.put('media/crash-after-write.png', bytes(pngBytes), 'image/png')
+    const partial = await s.dao.insertPending({ userId: bob, storageKey: 'media/crash-mid-write.png', contentType: 'image/png', originalName: null })
+    await writeFile(join(s.dir, 'media/crash-mid-write.png.partial'), pngBytes.subarray(0, 10))
+    s.clock.now = new Date(Date.now() + day - 60_000)
+    t.match(await s.service.purge(), { pending: 0 }, 'uploads younger than the bound (a day) may still be running')
+    s.clock.now = new Date(Date.now() + 2 * day)
+    t.match(await s.service.purge(), { pending: 2, failed: [] })
+    t.equal(await s.dao.mediaOf(bob, complete), undefined)
+    t.equal(await s.dao.mediaOf(bob, partial), undefined)
+    t.notOk((await s.files()).some((name) => name.startsWith('crash')))
+  })
+})
+
+t.test('MediaService and tweets', async (t) => {
+  const s = await setUp(t, { graceDays: 1 })
+  const tweets = new TweetDao(s.pool)
+  const [alice, bob] = [await s.user('alice'), await s.user('bob')]
+  const upload = async (userId: number) => (await s.service.upload(userId, bytes(pngBytes), 'p.png')).id
+  /** The attach inside a transaction, as the tweet service will call it (its tweet insert is not in it yet). */
+  const attempted: number[] = []
+  const postTweet = async (userId: number, mediaIds: number[]) => {
+    const connection: PoolConnection = await s.pool.getConnection()
+    try {
+      await connection.beginTransaction()
+      const tweetId = await tweets.insertTweet(s.pool, userId, 'tweet')
+      attempted.push(tweetId)
+      await s.service.attachToTweet(connection, tweetId, userId, mediaIds)
+      await connection.commit()
+      return tweetId
+    } catch (error) {
+      await connection.rollback()
+      throw error
+    } finally {
+      connection.release()
+    }
+  }
+  const mine = [await upload(alice), await upload(alice), await upload(alice), await upload(alice), await upload(alice)]
+  const bobs = await upload(bob)
+
+  t.test('attaching refuses anything but up to four of your own ready, unattached media', async (t) => {
+    const refused = async (ids: number[], wanted: Record<string, unknown>) => {
+      const error = await rejection(postTweet(alice, ids))
+      t.type(error, Invalid)
+      t.match(error, { details: { field: 'media_ids', ...wanted } })
+    }
+    await refused(mine, { media_ids: undefined })
+    await refused([mine[0], mine[0]], { media_ids: undefined })
+    await refused([mine[0], bobs], { media_ids: [bobs] })
+    await refused([999999], { media_ids: [999999] })
+    const pending = await s.dao.insertPending({ userId: alice, storageKey: 'media/p.png', contentType: 'image/png', originalName: null })
+    await refused([pending], { media_ids: [pending] })
+    await s.service.delete(alice, mine[4])
+    await refused([mine[4]], { media_ids: [mine[4]] })
+    t.equal(attempted.length, 6)
+    const linked = [...(await s.service.mediaForTweets(attempted)).values()].flat()
+    t.same(linked, [], 'a refused attach links nothing, not even the valid ids')
+  })
+
+  let first = 0
+  t.test('attached media come back per tweet, in order, with URLs', async (t) => {
+    first = await postTweet(alice, [mine[2], mine[0], mine[1]])
+    const plain = await postTweet(alice, [])
+    const again = await rejection(postTweet(alice, [mine[0]]))
+    t.type(again, Invalid)
+    t.match(again, { message: /already attached/, details: { field: 'media_ids', media_ids: [mine[0]] } })
+    const grouped = await s.service.mediaForTweets([first, plain, 424242])
+    t.same([...grouped.keys()], [first, plain, 424242])
+    t.same(grouped.get(first)!.map((m) => [m.id, m.position]), [[mine[2], 0], [mine[0], 1], [mine[1], 2]])
+    t.match(grouped.get(first)![0], { url: /^\/uploads\/media\/.+\.png$/, content_type: 'image/png', size: pngBytes.length })
+    t.same(grouped.get(plain), [])
+    t.same(grouped.get(424242), [])
+    t.same(await s.service.mediaForTweets([]), new Map())
+  })
+
+  t.test('deleting attached media takes it off the tweet; restoring puts it back', async (t) => {
+    const ids = async () => (await s.service.mediaForTweets([first])).get(first)!.map((m) => m.id)
+    await s.service.delete(alice, mine[0])
+    t.same(await ids(), [mine[2], mine[1]])
+    await s.service.restore(alice, mine[0])
+    t.same(await ids(), [mine[2], mine[0], mine[1]])
+  })
+})

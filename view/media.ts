@@ -1,0 +1,113 @@
+// Media routes: upload (multipart field file), the caller's own paged list, delete and restore.
+import type { FastifyRequest } from 'fastify'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { MediaItem, MediaService } from '../service/media-service.ts'
+import { authenticate, bearerSecurity } from './auth.ts'
+import { documentedBody } from './docs.ts'
+import { absoluteUrl, errorBody, id, nextCursor, pageQuery, timestamp } from './schemas.ts'
+import { withUploadedFile } from './upload.ts'
+
+const mediaBody = z.object({
+  id: z.number().int(),
+  url: z.url(),
+  content_type: z.string(),
+  size: z.number().int(),
+  original_name: z.string().nullable(),
+  created_at: timestamp
+})
+
+const mediaPage = z.object({ media: z.array(mediaBody), next_cursor: nextCursor })
+
+// For the document only: @fastify/multipart parses the upload, so Fastify never validates this.
+const mediaForm = z.object({
+  file: z.file().describe('An image (PNG, JPEG, GIF, WebP) or audio file (MP3, M4A/AAC, Ogg, WAV, WebM), at most MAX_MEDIA_BYTES')
+})
+
+const mediaParams = z.object({ id })
+
+export const mediaRoutes: FastifyPluginAsyncZod<{ mediaService: MediaService; publicUrl?: string }> = async (
+  app,
+  { mediaService, publicUrl }
+) => {
+  const toMediaBody = (request: FastifyRequest, item: MediaItem): z.infer<typeof mediaBody> => ({
+    id: item.id,
+    url: absoluteUrl(request, item.url, publicUrl),
+    content_type: item.content_type,
+    size: item.size,
+    original_name: item.original_name,
+    created_at: item.created_at.toISOString()
+  })
+
+  app.post(
+    '/media',
+    {
+      onRequest: authenticate,
+      config: documentedBody(mediaForm),
+      schema: {
+        summary: 'Upload an image or audio file (multipart/form-data, file field file)',
+        tags: ['media'],
+        security: bearerSecurity,
+        consumes: ['multipart/form-data'],
+        response: { 201: mediaBody, 400: errorBody, 401: errorBody, 404: errorBody, 413: errorBody, 415: errorBody }
+      }
+    },
+    async (request, reply) => {
+      const item = await withUploadedFile(request, 'file', (file, filename) =>
+        mediaService.upload(request.user.user_id, file, filename)
+      )
+      return reply.code(201).send(toMediaBody(request, item))
+    }
+  )
+
+  app.get(
+    '/media',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: "The caller's own media, newest first; pass next_cursor as before for the next page",
+        tags: ['media'],
+        security: bearerSecurity,
+        querystring: pageQuery,
+        response: { 200: mediaPage, 400: errorBody, 401: errorBody }
+      }
+    },
+    async (request) => {
+      const page = await mediaService.mediaOf(request.user.user_id, request.query)
+      return { media: page.media.map((item) => toMediaBody(request, item)), next_cursor: page.next_cursor }
+    }
+  )
+
+  app.delete(
+    '/media/:id',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Delete one of your media items (restorable during MEDIA_GRACE_DAYS)',
+        tags: ['media'],
+        security: bearerSecurity,
+        params: mediaParams,
+        response: { 204: z.null().describe('Deleted'), 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody }
+      }
+    },
+    async (request, reply) => {
+      await mediaService.delete(request.user.user_id, request.params.id)
+      return reply.code(204).send(null)
+    }
+  )
+
+  app.post(
+    '/media/:id/restore',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Restore a media item deleted within the grace period',
+        tags: ['media'],
+        security: bearerSecurity,
+        params: mediaParams,
+        response: { 200: mediaBody, 400: errorBody, 401: errorBody, 404: errorBody, 409: errorBody }
+      }
+    },
+    async (request) => toMediaBody(request, await mediaService.restore(request.user.user_id, request.params.id))
+  )
+}
