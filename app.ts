@@ -130,7 +130,9 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   await app.register(fastifyJwt, {
     secret: config.jwtSecret,
     sign: { algorithm: 'HS256', expiresIn: config.jwtExpiresIn },
-    verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader }
+    verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
+    // A deleted account's tokens stop working at once (one primary-key lookup per authenticated request).
+    trusted: (_request, token) => userService.exists(token.user_id)
   })
 
   const userService = new UserService(userDao, followDao, storage, app.jwt, {

@@ -63,6 +63,11 @@ export class UserService {
     return { user_id: credentials.id, access_token: this.tokens.sign({ user_id: credentials.id }) }
   }
 
+  /** Whether the account still exists, e.g. for the holder of an otherwise valid token. */
+  async exists(id: number): Promise<boolean> {
+    return this.userDao.exists(id)
+  }
+
   async user(id: number): Promise<UserRow> {
     const user = await this.userDao.userById(id)
     if (!user) throw new NotFound('User not found', { user_id: id })

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises'
 import { Readable } from 'node:stream'
+import bcrypt from 'bcrypt'
 import t from 'tap'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
@@ -39,6 +40,22 @@ t.test('UserService', async (t) => {
     t.same(signed.at(-1), { user_id: alice.id })
     await t.rejects(service.login('alice@example.com', 'wrong-password'), Unauthorized)
     await t.rejects(service.login('nobody@example.com', 'password123'), Unauthorized)
+  })
+
+  t.test('an unknown email costs one bcrypt compare at the configured cost, like a wrong password', async (t) => {
+    const compares = t.capture(bcrypt, 'compare', bcrypt.compare)
+    await t.rejects(service.login('alice@example.com', 'wrong-password'), Unauthorized)
+    await t.rejects(service.login('nobody@example.com', 'wrong-password'), Unauthorized)
+    const hashes = compares.args().map((args) => String(args[1]))
+    t.equal(hashes.length, 2, 'one compare per login')
+    t.match(hashes[0], /^\$2b\$04\$/)
+    t.match(hashes[1], /^\$2b\$04\$/, 'the dummy hash has the same cost as a real one')
+    t.not(hashes[1], hashes[0])
+  })
+
+  t.test('exists tells current accounts from unknown ids', async (t) => {
+    t.equal(await service.exists(alice.id), true)
+    t.equal(await service.exists(999999), false)
   })
 
   t.test('follow rules: not yourself, only existing users', async (t) => {
