@@ -15,14 +15,17 @@ import { resolve } from 'node:path'
 import type { Config } from './config.ts'
 import { createPool } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
+import { HealthDao } from './model/health-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
 import { UserDao } from './model/user-dao.ts'
 import { ServiceError } from './service/errors.ts'
+import { HealthService } from './service/health-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
 import { followRoutes } from './view/follow.ts'
+import { healthRoutes } from './view/health.ts'
 import { pingRoutes } from './view/ping.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
@@ -44,6 +47,16 @@ const unavailableCodes = new Set([
   'POOL_CLOSED'
 ])
 
+// 503s that are not bugs: the per-request deadline.
+const sheddingMessages: Record<string, string> = {
+  FST_ERR_HANDLER_TIMEOUT: 'The request took too long, retry later'
+}
+
+function isDatabaseUnavailable(error: FastifyError & { fatal?: boolean }): boolean {
+  // mysql2 marks errors that killed the connection as fatal; the pool's own errors carry no code.
+  return unavailableCodes.has(error.code) || error.fatal === true || /Pool is closed|Queue limit reached/.test(error.message ?? '')
+}
+
 const allMethods: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
@@ -52,7 +65,9 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Bodies other than uploads are small JSON documents.
     bodyLimit: 64 * 1024,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Every route must answer within this (503 otherwise), whatever it waits for.
+    handlerTimeout: config.timeouts.handlerMs
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -102,7 +117,11 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     if (error.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
       return reply.code(415).send({ message: 'The request must be multipart/form-data' })
     }
-    if (unavailableCodes.has(error.code) || error.message?.includes('Pool is closed')) {
+    if (sheddingMessages[error.code]) {
+      if (!reply.hasHeader('retry-after')) reply.header('retry-after', '5')
+      return reply.code(503).send({ message: sheddingMessages[error.code] })
+    }
+    if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable')
       return reply.code(503).header('retry-after', '5').send({ message: 'Service temporarily unavailable' })
     }
@@ -114,7 +133,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     return reply.code(500).send({ message: 'Internal Server Error' })
   })
 
-  const pool = createPool(config.databaseUrl)
+  const pool = createPool(config.databaseUrl, config.databasePool)
   app.addHook('onClose', async () => {
     await pool.end()
   })
@@ -157,6 +176,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   })
 
   await app.register(pingRoutes)
+  await app.register(healthRoutes, { healthService: new HealthService(new HealthDao(pool)) })
   await app.register(userRoutes, { userService })
   await app.register(tweetRoutes, { tweetService })
   await app.register(timelineRoutes, { tweetService })

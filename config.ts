@@ -8,7 +8,35 @@ const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes')
 
+const count = z.coerce.number().int().min(0)
+const milliseconds = z.coerce.number().int().min(0)
+
+// Security and operations (README "Security and operations"): timeouts and limits; 0 switches one off.
+const operationsEnvSchema = z.object({
+  HANDLER_TIMEOUT_MS: milliseconds.default(30_000),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  DATABASE_QUERY_TIMEOUT_MS: milliseconds.default(10_000),
+  DATABASE_QUEUE_LIMIT: count.default(50)
+})
+
+export interface OperationsConfig {
+  timeouts: { handlerMs: number }
+  databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
+}
+
+function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsConfig {
+  return {
+    timeouts: { handlerMs: e.HANDLER_TIMEOUT_MS },
+    databasePool: {
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+      queueLimit: e.DATABASE_QUEUE_LIMIT
+    }
+  }
+}
+
 const envSchema = z.object({
+  ...operationsEnvSchema.shape,
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(5000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -32,7 +60,7 @@ const envSchema = z.object({
   TRUST_PROXY: boolean.default(false)
 })
 
-export interface Config {
+export interface Config extends OperationsConfig {
   env: 'development' | 'production' | 'test'
   port: number
   host: string
@@ -70,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('JWT_SECRET must be set when NODE_ENV=production (at least 32 characters).')
   }
   return {
+    ...operationsConfig(e),
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,

@@ -3,9 +3,10 @@ export class ServiceError extends Error {
   readonly statusCode: number = 500
   constructor(
     message: string,
-    readonly details: Record<string, unknown> = {}
+    readonly details: Record<string, unknown> = {},
+    options?: ErrorOptions
   ) {
-    super(message)
+    super(message, options)
     this.name = new.target.name
   }
 }

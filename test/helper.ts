@@ -46,7 +46,16 @@ export async function testUploadDir(t: Teardown): Promise<string> {
   return dir
 }
 
-export async function testConfig(t: Teardown, env: Record<string, string> = {}): Promise<Config & { databaseUrl: string }> {
+export interface TestAppOptions {
+  /** Rewrites the throwaway database's URL, e.g. to reach it through a DatabaseProxy. */
+  databaseUrl?: (url: string) => string
+}
+
+export async function testConfig(
+  t: Teardown,
+  env: Record<string, string> = {},
+  options: TestAppOptions = {}
+): Promise<Config & { databaseUrl: string }> {
   const databaseUrl = await testDatabaseUrl(t)
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -56,12 +65,16 @@ export async function testConfig(t: Teardown, env: Record<string, string> = {}):
     UPLOAD_DIR: await testUploadDir(t),
     ...env
   })
-  return { ...config, databaseUrl }
+  return { ...config, databaseUrl: options.databaseUrl ? options.databaseUrl(databaseUrl) : databaseUrl }
 }
 
 /** The whole app on a throwaway database, closed at teardown. */
-export async function buildTestApp(t: Teardown, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const app = await buildApp(await testConfig(t, env))
+export async function buildTestApp(
+  t: Teardown,
+  env: Record<string, string> = {},
+  options: TestAppOptions = {}
+): Promise<FastifyInstance> {
+  const app = await buildApp(await testConfig(t, env, options))
   t.teardown(() => app.close())
   await app.ready()
   return app
