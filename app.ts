@@ -1,8 +1,11 @@
 // buildApp(config): pool → DAOs → services → plugins → views, wired by hand (the book's create_app).
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import fastifyHelmet from '@fastify/helmet'
 import fastifyJwt from '@fastify/jwt'
 import fastifyMultipart from '@fastify/multipart'
+import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
+import fastifyUnderPressure from '@fastify/under-pressure'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import {
   hasZodFastifySchemaValidationErrors,
@@ -18,7 +21,7 @@ import { FollowDao } from './model/follow-dao.ts'
 import { HealthDao } from './model/health-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
 import { UserDao } from './model/user-dao.ts'
-import { ServiceError } from './service/errors.ts'
+import { ServiceError, TooManyRequests } from './service/errors.ts'
 import { HealthService } from './service/health-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import { TweetService } from './service/tweet-service.ts'
@@ -26,6 +29,7 @@ import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
 import { followRoutes } from './view/follow.ts'
 import { healthRoutes } from './view/health.ts'
+import { loginThrottle } from './view/login-throttle.ts'
 import { pingRoutes } from './view/ping.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
@@ -47,8 +51,9 @@ const unavailableCodes = new Set([
   'POOL_CLOSED'
 ])
 
-// 503s that are not bugs: the per-request deadline.
+// 503s that are not bugs: load shedding (@fastify/under-pressure) and the per-request deadline.
 const sheddingMessages: Record<string, string> = {
+  FST_UNDER_PRESSURE: 'The server is overloaded, retry later',
   FST_ERR_HANDLER_TIMEOUT: 'The request took too long, retry later'
 }
 
@@ -66,8 +71,20 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     // Bodies other than uploads are small JSON documents.
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
-    // Every route must answer within this (503 otherwise), whatever it waits for.
-    handlerTimeout: config.timeouts.handlerMs
+    // Slow-client protection: a whole request must arrive within requestTimeout, a socket may idle
+    // connectionTimeout, and every route must answer within handlerTimeout (503 otherwise).
+    connectionTimeout: config.timeouts.connectionMs,
+    requestTimeout: config.timeouts.requestMs,
+    keepAliveTimeout: config.timeouts.keepAliveMs,
+    handlerTimeout: config.timeouts.handlerMs,
+    // Node enforces requestTimeout only with headersTimeout no longer than it, and checks only every
+    // connectionsCheckingInterval (30 s by default, which would double a short timeout).
+    http: config.timeouts.requestMs
+      ? {
+          headersTimeout: Math.min(60_000, config.timeouts.requestMs),
+          connectionsCheckingInterval: Math.min(5_000, config.timeouts.requestMs)
+        }
+      : {}
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -133,6 +150,34 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     return reply.code(500).send({ message: 'Internal Server Error' })
   })
 
+  // --- Security and overload protection (README "Security and operations") ---
+  await app.register(fastifyHelmet, {
+    // A JSON API loads nothing, so its pages may load nothing. Swagger UI sets its own policy on its
+    // pages (@fastify/swagger-ui staticCSP: true), which replaces this one there.
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    frameguard: { action: 'deny' },
+    strictTransportSecurity: config.hstsMaxAge > 0 ? { maxAge: config.hstsMaxAge, includeSubDomains: true } : false
+  })
+  await app.register(fastifyUnderPressure, {
+    maxEventLoopDelay: config.underPressure.maxEventLoopDelayMs,
+    maxHeapUsedBytes: config.underPressure.maxHeapUsedBytes
+  })
+  await app.register(fastifyRateLimit, {
+    global: false,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    allowList: (request) => request.routeOptions.config?.rateLimit === false,
+    errorResponseBuilder: (_request, context) => {
+      const seconds = Math.ceil(context.ttl / 1000)
+      return new TooManyRequests(`Too many requests, retry in ${seconds} seconds`, { retry_after: seconds })
+    }
+  })
+  // A global hook rather than the plugin's per-route one, so it also runs before authentication and for
+  // unknown routes: a flood of bad tokens or 404s is throttled too.
+  if (config.rateLimit.max > 0) app.addHook('onRequest', app.rateLimit())
+  const throttleLogin = loginThrottle(app, config.loginRateLimit)
+  // --- end of security and overload protection ---
+
   const pool = createPool(config.databaseUrl, config.databasePool)
   app.addHook('onClose', async () => {
     await pool.end()
@@ -172,12 +217,14 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     immutable: true,
     maxAge: '365d',
     index: false,
-    list: false
+    list: false,
+    // Pictures are embedded by web clients on other origins; helmet's same-origin policy would block them.
+    setHeaders: (reply) => reply.header('cross-origin-resource-policy', 'cross-origin')
   })
 
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: new HealthService(new HealthDao(pool)) })
-  await app.register(userRoutes, { userService })
+  await app.register(userRoutes, { userService, throttleLogin })
   await app.register(tweetRoutes, { tweetService })
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { userService })

@@ -1,5 +1,6 @@
 // Typed settings, parsed once from the environment with zod. Nothing secret has a default.
 import { randomBytes } from 'node:crypto'
+import { getHeapStatistics } from 'node:v8'
 import { z } from 'zod'
 
 const MiB = 1024 * 1024
@@ -8,30 +9,62 @@ const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes')
 
+const duration = z.string().regex(/^\d+\s*[smhd]?$/, 'must be seconds or a number with s, m, h or d (e.g. 15m)')
 const count = z.coerce.number().int().min(0)
 const milliseconds = z.coerce.number().int().min(0)
 
-// Security and operations (README "Security and operations"): timeouts and limits; 0 switches one off.
+// Security and operations (README "Security and operations"): rate limits, timeouts, load shedding.
+// For each limit and threshold, 0 switches it off.
 const operationsEnvSchema = z.object({
+  RATE_LIMIT_MAX: count.default(300),
+  RATE_LIMIT_WINDOW: duration.default('1m'),
+  LOGIN_RATE_LIMIT_PER_IP: count.default(30),
+  LOGIN_RATE_LIMIT_PER_EMAIL: count.default(10),
+  LOGIN_RATE_LIMIT_WINDOW: duration.default('15m'),
+  HSTS_MAX_AGE: count.default(365 * 86400),
+  CONNECTION_TIMEOUT_MS: milliseconds.default(60_000),
+  REQUEST_TIMEOUT_MS: milliseconds.default(30_000),
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).default(72_000),
   HANDLER_TIMEOUT_MS: milliseconds.default(30_000),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
   DATABASE_QUERY_TIMEOUT_MS: milliseconds.default(10_000),
-  DATABASE_QUEUE_LIMIT: count.default(50)
+  DATABASE_QUEUE_LIMIT: count.default(50),
+  MAX_EVENT_LOOP_DELAY_MS: milliseconds.default(1_000),
+  // V8 degrades long before the hard limit: shed at 90% of it.
+  MAX_HEAP_USED_BYTES: count.default(Math.floor(getHeapStatistics().heap_size_limit * 0.9))
 })
 
 export interface OperationsConfig {
-  timeouts: { handlerMs: number }
+  /** Per client IP, for every route but the health checks and /login. */
+  rateLimit: { max: number; windowMs: number }
+  loginRateLimit: { perIp: number; perEmail: number; windowMs: number }
+  hstsMaxAge: number
+  timeouts: { connectionMs: number; requestMs: number; keepAliveMs: number; handlerMs: number }
   databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
+  underPressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number }
 }
 
 function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsConfig {
   return {
-    timeouts: { handlerMs: e.HANDLER_TIMEOUT_MS },
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: seconds(e.RATE_LIMIT_WINDOW) * 1000 },
+    loginRateLimit: {
+      perIp: e.LOGIN_RATE_LIMIT_PER_IP,
+      perEmail: e.LOGIN_RATE_LIMIT_PER_EMAIL,
+      windowMs: seconds(e.LOGIN_RATE_LIMIT_WINDOW) * 1000
+    },
+    hstsMaxAge: e.HSTS_MAX_AGE,
+    timeouts: {
+      connectionMs: e.CONNECTION_TIMEOUT_MS,
+      requestMs: e.REQUEST_TIMEOUT_MS,
+      keepAliveMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      handlerMs: e.HANDLER_TIMEOUT_MS
+    },
     databasePool: {
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
       queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
       queueLimit: e.DATABASE_QUEUE_LIMIT
-    }
+    },
+    underPressure: { maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES }
   }
 }
 

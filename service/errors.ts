@@ -35,3 +35,6 @@ export class UnsupportedMediaType extends ServiceError {
 export class Unavailable extends ServiceError {
   override readonly statusCode = 503
 }
+export class TooManyRequests extends ServiceError {
+  override readonly statusCode = 429
+}

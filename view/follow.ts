@@ -12,6 +12,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ userService: UserService }> =
     '/follow',
     {
       onRequest: authenticate,
+      bodyLimit: 1024,
       schema: {
         summary: 'Follow a user',
         tags: ['follow'],
@@ -30,6 +31,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ userService: UserService }> =
     '/unfollow',
     {
       onRequest: authenticate,
+      bodyLimit: 1024,
       schema: {
         summary: 'Stop following a user',
         tags: ['follow'],

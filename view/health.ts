@@ -8,6 +8,9 @@ export const healthRoutes: FastifyPluginAsyncZod<{ healthService: HealthService 
   app.get(
     '/health/ready',
     {
+      // Polled by load balancers, so not rate limited; still shed under pressure, which is the point:
+      // an overloaded instance should get no new traffic until it recovers.
+      config: { rateLimit: false },
       schema: {
         summary: 'Readiness check: the database answers',
         tags: ['health'],
