@@ -31,7 +31,8 @@ const operationsEnvSchema = z.object({
   DATABASE_QUEUE_LIMIT: count.default(50),
   MAX_EVENT_LOOP_DELAY_MS: milliseconds.default(1_000),
   // V8 degrades long before the hard limit: shed at 90% of it.
-  MAX_HEAP_USED_BYTES: count.default(Math.floor(getHeapStatistics().heap_size_limit * 0.9))
+  MAX_HEAP_USED_BYTES: count.default(Math.floor(getHeapStatistics().heap_size_limit * 0.9)),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1).default(10_000)
 })
 
 export interface OperationsConfig {
@@ -42,6 +43,7 @@ export interface OperationsConfig {
   timeouts: { connectionMs: number; requestMs: number; keepAliveMs: number; handlerMs: number }
   databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
   underPressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number }
+  shutdownGraceMs: number
 }
 
 function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsConfig {
@@ -64,7 +66,8 @@ function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsCon
       queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
       queueLimit: e.DATABASE_QUEUE_LIMIT
     },
-    underPressure: { maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES }
+    underPressure: { maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS
   }
 }
 
