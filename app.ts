@@ -1,8 +1,11 @@
 // buildApp(config): pool → DAOs → services → plugins → views, wired by hand (the book's create_app).
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import fastifyHelmet from '@fastify/helmet'
 import fastifyJwt from '@fastify/jwt'
 import fastifyMultipart from '@fastify/multipart'
+import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
+import fastifyUnderPressure from '@fastify/under-pressure'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import {
   hasZodFastifySchemaValidationErrors,
@@ -14,12 +17,14 @@ import { resolve } from 'node:path'
 import type { Config } from './config.ts'
 import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
-import { TimelineDao } from './model/timeline-dao.ts'
+import { HealthDao } from './model/health-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
+import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
 import { UserDao } from './model/user-dao.ts'
-import { ServiceError } from './service/errors.ts'
+import { ServiceError, TooManyRequests } from './service/errors.ts'
 import { FollowService } from './service/follow-service.ts'
+import { HealthService } from './service/health-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import { S3Storage } from './service/s3-storage.ts'
 import type { Storage } from './service/storage.ts'
@@ -31,6 +36,8 @@ import { registerCors } from './view/cors.ts'
 import { registerApiDocs } from './view/docs.ts'
 import { followRoutes } from './view/follow.ts'
 import { mediaRoutes } from './view/media.ts'
+import { healthRoutes } from './view/health.ts'
+import { loginThrottle } from './view/login-throttle.ts'
 import { pingRoutes } from './view/ping.ts'
 import { serializerCompiler } from './view/serializer.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
@@ -61,6 +68,17 @@ const unavailableCodes = new Set([
   'POOL_CLOSED'
 ])
 
+// 503s that are not bugs: load shedding (@fastify/under-pressure) and the per-request deadline.
+const sheddingMessages: Record<string, string> = {
+  FST_UNDER_PRESSURE: 'The server is overloaded, retry later',
+  FST_ERR_HANDLER_TIMEOUT: 'The request took too long, retry later'
+}
+
+function isDatabaseUnavailable(error: FastifyError & { fatal?: boolean }): boolean {
+  // mysql2 marks errors that killed the connection as fatal; the pool's own errors carry no code.
+  return unavailableCodes.has(error.code) || error.fatal === true || /Pool is closed|Queue limit reached/.test(error.message ?? '')
+}
+
 const allMethods: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 /** Local disk serves a single instance; several instances must share an S3 bucket. */
@@ -88,7 +106,21 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Bodies other than uploads are small JSON documents.
     bodyLimit: 64 * 1024,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Slow-client protection: a whole request must arrive within requestTimeout, a socket may idle
+    // connectionTimeout, and every route must answer within handlerTimeout (503 otherwise).
+    connectionTimeout: config.timeouts.connectionMs,
+    requestTimeout: config.timeouts.requestMs,
+    keepAliveTimeout: config.timeouts.keepAliveMs,
+    handlerTimeout: config.timeouts.handlerMs,
+    // Node enforces requestTimeout only with headersTimeout no longer than it, and checks only every
+    // connectionsCheckingInterval (30 s by default, which would double a short timeout).
+    http: config.timeouts.requestMs
+      ? {
+          headersTimeout: Math.min(60_000, config.timeouts.requestMs),
+          connectionsCheckingInterval: Math.min(5_000, config.timeouts.requestMs)
+        }
+      : {}
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -139,7 +171,11 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     if (error.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
       return reply.code(415).send({ message: 'The request must be multipart/form-data' })
     }
-    if (unavailableCodes.has(error.code) || error.message?.includes('Pool is closed')) {
+    if (sheddingMessages[error.code]) {
+      if (!reply.hasHeader('retry-after')) reply.header('retry-after', '5')
+      return reply.code(503).send({ message: sheddingMessages[error.code] })
+    }
+    if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'a backing service (database or storage) is unavailable')
       return reply.code(503).header('retry-after', '5').send({ message: 'Service temporarily unavailable' })
     }
@@ -151,8 +187,36 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     return reply.code(500).send({ message: 'Internal Server Error' })
   })
 
-  const pool = createPool(config.databaseUrl)
-  const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl) : pool
+  // --- Security and overload protection (README "Security and operations") ---
+  await app.register(fastifyHelmet, {
+    // A JSON API loads nothing, so its pages may load nothing. Swagger UI sets its own policy on its
+    // pages (@fastify/swagger-ui staticCSP: true), which replaces this one there.
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    frameguard: { action: 'deny' },
+    strictTransportSecurity: config.hstsMaxAge > 0 ? { maxAge: config.hstsMaxAge, includeSubDomains: true } : false
+  })
+  await app.register(fastifyUnderPressure, {
+    maxEventLoopDelay: config.underPressure.maxEventLoopDelayMs,
+    maxHeapUsedBytes: config.underPressure.maxHeapUsedBytes
+  })
+  await app.register(fastifyRateLimit, {
+    global: false,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    allowList: (request) => request.routeOptions.config?.rateLimit === false,
+    errorResponseBuilder: (_request, context) => {
+      const seconds = Math.ceil(context.ttl / 1000)
+      return new TooManyRequests(`Too many requests, retry in ${seconds} seconds`, { retry_after: seconds })
+    }
+  })
+  // A global hook rather than the plugin's per-route one, so it also runs before authentication and for
+  // unknown routes: a flood of bad tokens or 404s is throttled too.
+  if (config.rateLimit.max > 0) app.addHook('onRequest', app.rateLimit())
+  const throttleLogin = loginThrottle(app, config.loginRateLimit)
+  // --- end of security and overload protection ---
+
+  const pool = createPool(config.databaseUrl, config.databasePool)
+  const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl, config.databasePool) : pool
   app.addHook('onClose', async () => {
     await pool.end()
     if (readPool !== pool) await readPool.end()
@@ -174,7 +238,9 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   await app.register(fastifyJwt, {
     secret: config.jwtSecret,
     sign: { algorithm: 'HS256', expiresIn: config.jwtExpiresIn },
-    verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader }
+    verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
+    // A deleted account's tokens stop working at once (one primary-key lookup per authenticated request).
+    trusted: (_request, token) => userService.exists(token.user_id)
   })
 
   const userService = new UserService(userDao, storage, app.jwt, {
@@ -207,12 +273,15 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       immutable: true,
       maxAge: '365d',
       index: false,
-      list: false
+      list: false,
+      // Pictures are embedded by web clients on other origins; helmet's same-origin policy would block them.
+      setHeaders: (reply) => reply.header('cross-origin-resource-policy', 'cross-origin')
     })
   }
 
   await app.register(pingRoutes)
-  await app.register(userRoutes, { userService })
+  await app.register(healthRoutes, { healthService: new HealthService(new HealthDao(pool)) })
+  await app.register(userRoutes, { userService, throttleLogin })
   await app.register(profileRoutes, { userService, followService, publicUrl: config.publicUrl })
   await app.register(tweetRoutes, { tweetService, publicUrl: config.publicUrl })
   await app.register(timelineRoutes, { tweetService, publicUrl: config.publicUrl })

@@ -1,5 +1,6 @@
 // Typed settings, parsed once from the environment with zod. Nothing secret has a default.
 import { randomBytes } from 'node:crypto'
+import { getHeapStatistics } from 'node:v8'
 import { z } from 'zod'
 
 const MiB = 1024 * 1024
@@ -25,7 +26,70 @@ function parseCorsOrigins(value: string, ctx: z.RefinementCtx): '*' | string[] {
 
 const baseUrl = z.url().transform((url) => url.replace(/\/+$/, ''))
 
+const duration = z.string().regex(/^\d+\s*[smhd]?$/, 'must be seconds or a number with s, m, h or d (e.g. 15m)')
+const count = z.coerce.number().int().min(0)
+const milliseconds = z.coerce.number().int().min(0)
+
+// Security and operations (README "Security and operations"): rate limits, timeouts, load shedding.
+// For each limit and threshold, 0 switches it off.
+const operationsEnvSchema = z.object({
+  RATE_LIMIT_MAX: count.default(300),
+  RATE_LIMIT_WINDOW: duration.default('1m'),
+  LOGIN_RATE_LIMIT_PER_IP: count.default(30),
+  LOGIN_RATE_LIMIT_PER_EMAIL: count.default(10),
+  LOGIN_RATE_LIMIT_WINDOW: duration.default('15m'),
+  HSTS_MAX_AGE: count.default(365 * 86400),
+  CONNECTION_TIMEOUT_MS: milliseconds.default(60_000),
+  REQUEST_TIMEOUT_MS: milliseconds.default(30_000),
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).default(72_000),
+  HANDLER_TIMEOUT_MS: milliseconds.default(30_000),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  DATABASE_QUERY_TIMEOUT_MS: milliseconds.default(10_000),
+  DATABASE_QUEUE_LIMIT: count.default(50),
+  MAX_EVENT_LOOP_DELAY_MS: milliseconds.default(1_000),
+  // V8 degrades long before the hard limit: shed at 90% of it.
+  MAX_HEAP_USED_BYTES: count.default(Math.floor(getHeapStatistics().heap_size_limit * 0.9)),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1).default(10_000)
+})
+
+export interface OperationsConfig {
+  /** Per client IP, for every route but the health checks and /login. */
+  rateLimit: { max: number; windowMs: number }
+  loginRateLimit: { perIp: number; perEmail: number; windowMs: number }
+  hstsMaxAge: number
+  timeouts: { connectionMs: number; requestMs: number; keepAliveMs: number; handlerMs: number }
+  databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
+  underPressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number }
+  shutdownGraceMs: number
+}
+
+function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsConfig {
+  return {
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: seconds(e.RATE_LIMIT_WINDOW) * 1000 },
+    loginRateLimit: {
+      perIp: e.LOGIN_RATE_LIMIT_PER_IP,
+      perEmail: e.LOGIN_RATE_LIMIT_PER_EMAIL,
+      windowMs: seconds(e.LOGIN_RATE_LIMIT_WINDOW) * 1000
+    },
+    hstsMaxAge: e.HSTS_MAX_AGE,
+    timeouts: {
+      connectionMs: e.CONNECTION_TIMEOUT_MS,
+      requestMs: e.REQUEST_TIMEOUT_MS,
+      keepAliveMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      handlerMs: e.HANDLER_TIMEOUT_MS
+    },
+    databasePool: {
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+      queueLimit: e.DATABASE_QUEUE_LIMIT
+    },
+    underPressure: { maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS
+  }
+}
+
 const envSchema = z.object({
+  ...operationsEnvSchema.shape,
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(5000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -66,7 +130,7 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional()
 })
 
-export interface Config {
+export interface Config extends OperationsConfig {
   env: 'development' | 'production' | 'test'
   port: number
   host: string
@@ -133,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     )
   }
   return {
+    ...operationsConfig(e),
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,

@@ -31,8 +31,9 @@ async function serve(config: Config): Promise<void> {
   const app = await buildApp({ ...config, databaseUrl })
   app.log.info({ database: server.source }, `database ready (${server.source})`)
   if (!process.env.JWT_SECRET) app.log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process')
-  closeWithGrace({ delay: 10_000, logger: app.log }, async ({ err }) => {
+  closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
+    else app.log.info({ signal }, 'shutting down: no new connections, finishing requests in flight')
     await app.close()
     await server.stop()
   })

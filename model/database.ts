@@ -1,4 +1,5 @@
 // The mysql2 pool and the server-level statements (create/drop a database) that setup and tests need.
+import type { Socket } from 'node:net'
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise'
 
 export type { Pool, PoolConnection } from 'mysql2/promise'
@@ -7,6 +8,13 @@ export interface PoolSettings {
   connectionLimit?: number
   /** Bound on how long a request waits to connect, so a dead database fails fast instead of hanging. */
   connectTimeoutMs?: number
+  /**
+   * How long a connection in use may wait for the server before it is destroyed, failing its statement
+   * with PROTOCOL_SEQUENCE_TIMEOUT. 0: no limit.
+   */
+  queryTimeoutMs?: number
+  /** Requests allowed to wait for a free connection; more fail at once with "Queue limit reached". 0: no limit. */
+  queueLimit?: number
   multipleStatements?: boolean
 }
 
@@ -22,6 +30,7 @@ export function createPool(databaseUrl: string, settings: PoolSettings = {}): Po
     charset: 'utf8mb4_unicode_ci',
     timezone: 'Z',
     connectionLimit: settings.connectionLimit ?? 10,
+    queueLimit: settings.queueLimit ?? 0,
     connectTimeout: settings.connectTimeoutMs ?? 5000,
     multipleStatements: settings.multipleStatements ?? false,
     enableKeepAlive: true,
@@ -34,7 +43,29 @@ export function createPool(databaseUrl: string, settings: PoolSettings = {}): Po
   pool.pool.on('connection', (connection) => {
     connection.query("SET time_zone = '+00:00'")
   })
+  if (settings.queryTimeoutMs) limitServerSilence(pool, settings.queryTimeoutMs)
   return pool
+}
+
+/**
+ * mysql2 times out only connecting, and a per-statement `timeout` leaves the connection stuck behind a
+ * reply that never comes. So the socket of a connection that is in use may stay silent for at most
+ * timeoutMs: then it is destroyed, which fails its statements and removes it from the pool. Idle
+ * connections are left alone.
+ */
+function limitServerSilence(pool: Pool, timeoutMs: number): void {
+  const inUse = new WeakSet<object>()
+  pool.pool.on('acquire', (connection) => inUse.add(connection))
+  pool.pool.on('release', (connection) => inUse.delete(connection))
+  pool.pool.on('connection', (connection) => {
+    const socket = (connection as unknown as { stream: Socket }).stream
+    socket.setTimeout(timeoutMs)
+    socket.on('timeout', () => {
+      if (!inUse.has(connection)) return
+      const error = Object.assign(new Error('Query inactivity timeout'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' })
+      socket.destroy(error)
+    })
+  })
 }
 
 export function databaseName(databaseUrl: string): string | undefined {

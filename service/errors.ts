@@ -3,9 +3,10 @@ export class ServiceError extends Error {
   readonly statusCode: number = 500
   constructor(
     message: string,
-    readonly details: Record<string, unknown> = {}
+    readonly details: Record<string, unknown> = {},
+    options?: ErrorOptions
   ) {
-    super(message)
+    super(message, options)
     this.name = new.target.name
   }
 }
@@ -33,4 +34,7 @@ export class UnsupportedMediaType extends ServiceError {
 }
 export class Unavailable extends ServiceError {
   override readonly statusCode = 503
+}
+export class TooManyRequests extends ServiceError {
+  override readonly statusCode = 429
 }

@@ -46,7 +46,16 @@ export async function testUploadDir(t: Teardown): Promise<string> {
   return dir
 }
 
-export async function testConfig(t: Teardown, env: Record<string, string> = {}): Promise<Config & { databaseUrl: string }> {
+export interface TestAppOptions {
+  /** Rewrites the throwaway database's URL, e.g. to reach it through a DatabaseProxy. */
+  databaseUrl?: (url: string) => string
+}
+
+export async function testConfig(
+  t: Teardown,
+  env: Record<string, string> = {},
+  options: TestAppOptions = {}
+): Promise<Config & { databaseUrl: string }> {
   const databaseUrl = await testDatabaseUrl(t)
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -54,14 +63,25 @@ export async function testConfig(t: Teardown, env: Record<string, string> = {}):
     BCRYPT_ROUNDS: '4',
     JWT_SECRET: randomBytes(32).toString('hex'),
     UPLOAD_DIR: await testUploadDir(t),
+    // Limits that tests of other things never meet, and no load shedding on a busy test machine;
+    // test/view/security.test.ts sets its own.
+    RATE_LIMIT_MAX: '1000000',
+    LOGIN_RATE_LIMIT_PER_IP: '1000000',
+    LOGIN_RATE_LIMIT_PER_EMAIL: '1000000',
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    MAX_HEAP_USED_BYTES: '0',
     ...env
   })
-  return { ...config, databaseUrl }
+  return { ...config, databaseUrl: options.databaseUrl ? options.databaseUrl(databaseUrl) : databaseUrl }
 }
 
 /** The whole app on a throwaway database, closed at teardown. */
-export async function buildTestApp(t: Teardown, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const app = await buildApp(await testConfig(t, env))
+export async function buildTestApp(
+  t: Teardown,
+  env: Record<string, string> = {},
+  options: TestAppOptions = {}
+): Promise<FastifyInstance> {
+  const app = await buildApp(await testConfig(t, env, options))
   t.teardown(() => app.close())
   await app.ready()
   return app

@@ -22,8 +22,12 @@ export async function authenticate(request: FastifyRequest): Promise<void> {
   try {
     await request.jwtVerify()
   } catch (error) {
-    const expired = (error as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
-    throw new Unauthorized(expired ? 'Authorization token has expired' : 'Authorization token is invalid')
+    const code = (error as { code?: string }).code ?? ''
+    // Only a bad token is the caller's fault: a failed account lookup (database down) must stay a 503.
+    if (!/^(FST|FAST)_JWT_/.test(code)) throw error
+    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw new Unauthorized('Authorization token has expired')
+    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED') throw new Unauthorized('The account of this token no longer exists')
+    throw new Unauthorized('Authorization token is invalid')
   }
 }
 

@@ -40,7 +40,8 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
     // Emits schemas registered in zod's global registry as shared components.
     transformObject: jsonSchemaTransformObject
   })
-  await app.register(fastifySwaggerUi, { routePrefix: docsPrefix })
+  // staticCSP: the UI's pages get a policy that lets its own scripts and styles load (helmet's is 'none').
+  await app.register(fastifySwaggerUi, { routePrefix: docsPrefix, staticCSP: true })
 }
 
 /**

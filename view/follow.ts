@@ -12,6 +12,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ followService: FollowService 
     '/follow',
     {
       onRequest: authenticate,
+      bodyLimit: 1024,
       schema: {
         summary: 'Follow a user',
         tags: ['follow'],
@@ -30,6 +31,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ followService: FollowService 
     '/unfollow',
     {
       onRequest: authenticate,
+      bodyLimit: 1024,
       schema: {
         summary: 'Stop following a user',
         tags: ['follow'],

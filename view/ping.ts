@@ -2,10 +2,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** @fastify/under-pressure's per-route handler; one that sends nothing lets the request through. */
+    pressureHandler?: () => void
+  }
+}
+
 export const pingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/ping',
     {
+      // A busy instance is still alive: throttling or shedding liveness checks would get it restarted.
+      config: { rateLimit: false, pressureHandler: () => {} },
       schema: {
         summary: 'Liveness check',
         tags: ['health'],

@@ -28,6 +28,8 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
     '/tweet',
     {
       onRequest: authenticate,
+      // 300 code points, each at most 12 bytes as a JSON-escaped surrogate pair, plus room.
+      bodyLimit: 8 * 1024,
       schema: {
         summary: 'Post a tweet',
         tags: ['tweets'],

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { UserService } from '../service/user-service.ts'
+import type { LoginThrottle } from './login-throttle.ts'
 import { errorBody, toUserBody, userBody } from './schemas.ts'
 
 const email = z
@@ -27,10 +28,15 @@ const loginBody = z.object({
   password: z.string().min(1, 'must not be empty').max(1024, 'is too long')
 })
 
-export const userRoutes: FastifyPluginAsyncZod<{ userService: UserService }> = async (app, { userService }) => {
+export const userRoutes: FastifyPluginAsyncZod<{ userService: UserService; throttleLogin: LoginThrottle }> = async (
+  app,
+  { userService, throttleLogin }
+) => {
   app.post(
     '/sign-up',
     {
+      // Sized for the schema's limits, with room for JSON escapes.
+      bodyLimit: 16 * 1024,
       schema: {
         summary: 'Create an account',
         tags: ['users'],
@@ -44,6 +50,9 @@ export const userRoutes: FastifyPluginAsyncZod<{ userService: UserService }> = a
   app.post(
     '/login',
     {
+      bodyLimit: 8 * 1024,
+      onRequest: throttleLogin.onRequest,
+      preHandler: throttleLogin.preHandler,
       schema: {
         summary: 'Exchange email and password for an access token',
         tags: ['users'],

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises'
 import { Readable } from 'node:stream'
+import bcrypt from 'bcrypt'
 import t from 'tap'
 import { UserDao } from '../../model/user-dao.ts'
 import { Conflict, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from '../../service/errors.ts'
@@ -47,6 +48,22 @@ t.test('UserService', async (t) => {
     t.match(await service.updateProfile(alice.id, { profile: 'new text' }), { name: 'Alice', profile: 'new text' })
     t.match(await service.updateProfile(alice.id, { name: 'Alicia' }), { name: 'Alicia', profile: 'new text' })
     await t.rejects(service.profile(999999, false), NotFound)
+  })
+
+  t.test('an unknown email costs one bcrypt compare at the configured cost, like a wrong password', async (t) => {
+    const compares = t.capture(bcrypt, 'compare', bcrypt.compare)
+    await t.rejects(service.login('alice@example.com', 'wrong-password'), Unauthorized)
+    await t.rejects(service.login('nobody@example.com', 'wrong-password'), Unauthorized)
+    const hashes = compares.args().map((args) => String(args[1]))
+    t.equal(hashes.length, 2, 'one compare per login')
+    t.match(hashes[0], /^\$2b\$04\$/)
+    t.match(hashes[1], /^\$2b\$04\$/, 'the dummy hash has the same cost as a real one')
+    t.not(hashes[1], hashes[0])
+  })
+
+  t.test('exists tells current accounts from unknown ids', async (t) => {
+    t.equal(await service.exists(alice.id), true)
+    t.equal(await service.exists(999999), false)
   })
 
   t.test('profile pictures: sniffed, size-capped, replaced', async (t) => {

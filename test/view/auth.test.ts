@@ -58,6 +58,12 @@ t.test('authentication', async (t) => {
     t.equal((await tweet(sign({ alg: 'HS256', typ: 'JWT' }, { user_id: alice.id }))).statusCode, 401)
   })
 
+  t.test('a correctly signed token for an account that no longer exists answers 401', async (t) => {
+    const res = await tweet(sign({ alg: 'HS256', typ: 'JWT' }, { user_id: alice.id + 1000, exp: now + 60 }))
+    t.equal(res.statusCode, 401)
+    t.same(res.json(), { message: 'The account of this token no longer exists' })
+  })
+
   t.test('a correctly signed token with a valid exp is accepted', async (t) => {
     t.equal((await tweet(sign({ alg: 'HS256', typ: 'JWT' }, { user_id: alice.id, exp: now + 60 }))).statusCode, 200)
   })

@@ -1,0 +1,117 @@
+import t from 'tap'
+import { DatabaseProxy } from '../database-proxy.ts'
+import { buildTestApp, signUpAndLogin } from '../helper.ts'
+
+// Every request below must finish: a hang fails the test through this timeout, not a timed assertion.
+const bounded = { timeout: 30_000 }
+
+t.test('GET /health/ready answers 200 while the database answers', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ url: '/health/ready' })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { status: 'ready' })
+})
+
+t.test('the database cut off and restored', bounded, async (t) => {
+  const proxy = await DatabaseProxy.start(t)
+  const app = await buildTestApp(t, {}, { databaseUrl: (url) => proxy.route(url) })
+  const alice = await signUpAndLogin(app, 'Alice')
+  t.equal((await app.inject({ url: `/timeline/${alice.id}` })).statusCode, 200)
+
+  await proxy.cut()
+
+  t.test('data routes answer 503 with a JSON message', async (t) => {
+    const res = await app.inject({ url: `/timeline/${alice.id}` })
+    t.equal(res.statusCode, 503)
+    t.match(res.headers['content-type'], /application\/json/)
+    t.same(res.json(), { message: 'Service temporarily unavailable' })
+    t.equal(res.headers['retry-after'], '5')
+  })
+
+  t.test('an authenticated route answers 503, not 401, when the account cannot be looked up', async (t) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: { authorization: alice.token },
+      payload: { tweet: 'anyone there?' }
+    })
+    t.equal(res.statusCode, 503)
+  })
+
+  t.test('GET /ping still answers 200 and /health/ready answers 503', async (t) => {
+    const ping = await app.inject({ url: '/ping' })
+    t.equal(ping.statusCode, 200)
+    t.equal(ping.body, 'pong')
+    const ready = await app.inject({ url: '/health/ready' })
+    t.equal(ready.statusCode, 503)
+    t.same(ready.json(), { message: 'The database is not answering' })
+  })
+
+  t.test('after the database is back, everything answers again without a restart', async (t) => {
+    await proxy.restore()
+    t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200)
+    const timeline = await app.inject({ url: `/timeline/${alice.id}` })
+    t.equal(timeline.statusCode, 200)
+    t.same(timeline.json(), { user_id: alice.id, timeline: [], next_cursor: null })
+  })
+})
+
+t.test('a database that stops answering', bounded, async (t) => {
+  const proxy = await DatabaseProxy.start(t)
+  const app = await buildTestApp(
+    t,
+    { DATABASE_CONNECT_TIMEOUT_MS: '300', DATABASE_QUERY_TIMEOUT_MS: '300' },
+    { databaseUrl: (url) => proxy.route(url) }
+  )
+  const alice = await signUpAndLogin(app, 'Alice')
+
+  proxy.stall()
+
+  t.test('a request on a pooled connection fails at the query timeout with 503', async (t) => {
+    const res = await app.inject({ url: `/timeline/${alice.id}` })
+    t.equal(res.statusCode, 503)
+    t.same(res.json(), { message: 'Service temporarily unavailable' })
+  })
+
+  t.test('concurrent requests, on pooled and on new connections, all answer 503', async (t) => {
+    const responses = await Promise.all(Array.from({ length: 12 }, () => app.inject({ url: `/timeline/${alice.id}` })))
+    t.same(
+      responses.map((res) => res.statusCode),
+      Array(12).fill(503)
+    )
+    t.equal((await app.inject({ url: '/health/ready' })).statusCode, 503)
+  })
+
+  t.test('once the database answers again, so does the app', async (t) => {
+    await proxy.restore()
+    t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200)
+    t.equal((await app.inject({ url: `/timeline/${alice.id}` })).statusCode, 200)
+  })
+})
+
+t.test('without database timeouts, the request deadline and the queue limit still bound a hung database', bounded, async (t) => {
+  const proxy = await DatabaseProxy.start(t)
+  const app = await buildTestApp(
+    t,
+    {
+      DATABASE_CONNECT_TIMEOUT_MS: '60000',
+      DATABASE_QUERY_TIMEOUT_MS: '0',
+      DATABASE_QUEUE_LIMIT: '1',
+      HANDLER_TIMEOUT_MS: '300'
+    },
+    { databaseUrl: (url) => proxy.route(url) }
+  )
+  const alice = await signUpAndLogin(app, 'Alice')
+  proxy.stall()
+  t.teardown(() => proxy.restore())
+
+  // Ten requests hold the pool's ten connections, one waits in the queue, the twelfth is turned away.
+  const responses = await Promise.all(Array.from({ length: 12 }, () => app.inject({ url: `/timeline/${alice.id}` })))
+  t.same(
+    responses.map((res) => res.statusCode),
+    Array(12).fill(503)
+  )
+  const messages = responses.map((res) => res.json().message)
+  t.equal(messages.filter((message) => message === 'Service temporarily unavailable').length, 1, 'one over the queue limit')
+  t.equal(messages.filter((message) => message === 'The request took too long, retry later').length, 11, 'the rest at the deadline')
+})

@@ -1,0 +1,209 @@
+import { connect } from 'node:net'
+import t from 'tap'
+import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+
+t.test('security headers', async (t) => {
+  const app = await buildTestApp(t, { HSTS_MAX_AGE: '600' })
+
+  t.test('every response carries them, JSON and errors alike', async (t) => {
+    for (const url of ['/ping', '/timeline/1', '/nowhere']) {
+      const res = await app.inject({ url })
+      t.equal(res.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'", url)
+      t.equal(res.headers['x-content-type-options'], 'nosniff', url)
+      t.equal(res.headers['x-frame-options'], 'DENY', url)
+      t.equal(res.headers['strict-transport-security'], 'max-age=600; includeSubDomains', url)
+      t.equal(res.headers['cross-origin-resource-policy'], 'same-origin', url)
+      t.notOk('x-powered-by' in res.headers, url)
+    }
+  })
+
+  t.test('uploaded pictures may be embedded by other origins', async (t) => {
+    const alice = await signUpAndLogin(app, 'Alice')
+    const upload = multipart('profile_pic', 'me.png', 'image/png', pngBytes)
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/profile-picture',
+      headers: { ...upload.headers, authorization: alice.token },
+      payload: upload.payload
+    })
+    const picture = await app.inject({ url: new URL(posted.json().img_url).pathname })
+    t.equal(picture.statusCode, 200)
+    t.equal(picture.headers['cross-origin-resource-policy'], 'cross-origin')
+  })
+
+  t.test('HSTS_MAX_AGE=0 sends no Strict-Transport-Security', async (t) => {
+    const plain = await buildTestApp(t, { HSTS_MAX_AGE: '0' })
+    const res = await plain.inject({ url: '/ping' })
+    t.notOk('strict-transport-security' in res.headers)
+    t.equal(res.headers['x-content-type-options'], 'nosniff')
+  })
+
+  t.test('Swagger UI at /docs keeps a policy that lets its page load', async (t) => {
+    const docs = await buildTestApp(t)
+    const page = await docs.inject({ url: '/docs' })
+    t.equal(page.statusCode, 200)
+    t.match(page.headers['content-security-policy'], /script-src 'self'/)
+    t.match(page.headers['content-security-policy'], /style-src 'self'/)
+    t.equal((await docs.inject({ url: '/ping' })).headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'")
+  })
+})
+
+t.test('the global per-IP rate limit', async (t) => {
+  const app = await buildTestApp(t, { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1h' })
+  const from = (remoteAddress: string, url = '/timeline/1') => app.inject({ url, remoteAddress })
+
+  t.test('responses say how much is left, then 429 with Retry-After and a JSON message', async (t) => {
+    const remaining = []
+    for (let i = 0; i < 3; i += 1) {
+      const res = await from('10.0.0.1')
+      t.equal(res.headers['x-ratelimit-limit'], '3')
+      remaining.push(res.headers['x-ratelimit-remaining'])
+    }
+    t.same(remaining, ['2', '1', '0'])
+    const limited = await from('10.0.0.1')
+    t.equal(limited.statusCode, 429)
+    t.match(limited.headers['content-type'], /application\/json/)
+    const retryAfter = Number(limited.headers['retry-after'])
+    t.ok(retryAfter > 3500 && retryAfter <= 3600, `Retry-After ${retryAfter} is about an hour`)
+    t.same(limited.json(), { message: `Too many requests, retry in ${retryAfter} seconds`, retry_after: retryAfter })
+  })
+
+  t.test('unknown routes and bad tokens count too', async (t) => {
+    t.equal((await from('10.0.0.2', '/nowhere')).statusCode, 404)
+    const badToken = await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      remoteAddress: '10.0.0.2',
+      headers: { authorization: 'not-a-token' },
+      payload: { tweet: 'hi' }
+    })
+    t.equal(badToken.statusCode, 401)
+    t.equal(badToken.headers['x-ratelimit-remaining'], '1')
+    t.equal((await from('10.0.0.2')).statusCode, 404, 'user 1 does not exist')
+    t.equal((await from('10.0.0.2', '/nowhere')).statusCode, 429)
+  })
+
+  t.test('another address has its own budget', async (t) => {
+    t.equal((await from('10.0.0.3')).headers['x-ratelimit-remaining'], '2')
+  })
+
+  t.test('the health checks are never limited', async (t) => {
+    for (let i = 0; i < 5; i += 1) {
+      const ping = await from('10.0.0.1', '/ping')
+      t.equal(ping.statusCode, 200)
+      t.notOk('x-ratelimit-limit' in ping.headers)
+      t.equal((await from('10.0.0.1', '/health/ready')).statusCode, 200)
+    }
+  })
+})
+
+t.test('login throttling', async (t) => {
+  const app = await buildTestApp(t, {
+    LOGIN_RATE_LIMIT_PER_IP: '4',
+    LOGIN_RATE_LIMIT_PER_EMAIL: '2',
+    LOGIN_RATE_LIMIT_WINDOW: '15m'
+  })
+  const alice = { email: 'alice@example.com', password: 'correct horse battery' }
+  await app.inject({ method: 'POST', url: '/sign-up', payload: { name: 'Alice', ...alice } })
+  const login = (remoteAddress: string, email: string, password = 'wrong password') =>
+    app.inject({ method: 'POST', url: '/login', remoteAddress, payload: { email, password } })
+
+  t.test('per email: the third attempt on one account is refused, from any address', async (t) => {
+    t.equal((await login('10.1.0.1', alice.email)).statusCode, 401)
+    t.equal((await login('10.1.0.2', alice.email.toUpperCase())).statusCode, 401)
+    const refused = await login('10.1.0.3', alice.email, alice.password)
+    t.equal(refused.statusCode, 429)
+    t.equal(refused.headers['x-ratelimit-limit'], '2')
+    const retryAfter = Number(refused.headers['retry-after'])
+    t.ok(retryAfter > 850 && retryAfter <= 900, `Retry-After ${retryAfter} is about 15 minutes`)
+    t.same(refused.json(), {
+      message: `Too many login attempts for this account, retry in ${retryAfter} seconds`,
+      retry_after: retryAfter
+    })
+    t.equal((await login('10.1.0.3', 'someone-else@example.com')).statusCode, 401, 'other accounts are unaffected')
+  })
+
+  t.test('per IP: the fifth attempt from one address is refused, whatever the email', async (t) => {
+    for (let i = 0; i < 4; i += 1) {
+      t.equal((await login('10.2.0.1', `guess${i}@example.com`)).statusCode, 401)
+    }
+    const refused = await login('10.2.0.1', 'guess9@example.com')
+    t.equal(refused.statusCode, 429)
+    t.match(refused.json(), { message: /^Too many login attempts from this address/ })
+    t.ok(Number(refused.headers['retry-after']) > 0)
+  })
+
+  t.test('a malformed body still counts against the address', async (t) => {
+    for (let i = 0; i < 4; i += 1) {
+      const res = await app.inject({ method: 'POST', url: '/login', remoteAddress: '10.3.0.1', payload: { email: 'x' } })
+      t.equal(res.statusCode, 400)
+    }
+    t.equal((await login('10.3.0.1', 'guess@example.com')).statusCode, 429)
+  })
+})
+
+t.test('body limits per route', async (t) => {
+  const app = await buildTestApp(t)
+  const alice = await signUpAndLogin(app, 'Alice')
+  const post = (url: string, body: string) =>
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: alice.token, 'content-type': 'application/json' },
+      payload: body
+    })
+
+  t.test('an oversized small-JSON body answers 413 with a JSON message', async (t) => {
+    const res = await post('/follow', JSON.stringify({ follow: 2, padding: 'x'.repeat(2048) }))
+    t.equal(res.statusCode, 413)
+    t.type(res.json().message, 'string')
+    t.equal((await post('/login', JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(9000) }))).statusCode, 413)
+  })
+
+  t.test('the largest valid tweet still fits, even with every character JSON-escaped', async (t) => {
+    const res = await post('/tweet', `{"tweet":"${'\\ud83c\\udf89'.repeat(300)}"}`)
+    t.equal(res.statusCode, 200)
+    t.equal([...res.json().tweet].length, 300)
+  })
+})
+
+t.test('server timeouts', async (t) => {
+  const app = await buildTestApp(t, { REQUEST_TIMEOUT_MS: '200', CONNECTION_TIMEOUT_MS: '45000', KEEP_ALIVE_TIMEOUT_MS: '61000' })
+
+  t.test('come from the configuration', async (t) => {
+    t.equal(app.server.requestTimeout, 200)
+    t.equal(app.server.timeout, 45000)
+    t.equal(app.server.keepAliveTimeout, 61000)
+  })
+
+  t.test('a client that never finishes its request is answered 408 and disconnected', async (t) => {
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = app.server.address() as { port: number }
+    const socket = connect(port, '127.0.0.1')
+    socket.write('POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em')
+    let received = ''
+    socket.on('data', (chunk) => (received += chunk))
+    await new Promise((resolve) => socket.on('close', resolve))
+    t.match(received, /^HTTP\/1\.1 408 /)
+  })
+})
+
+t.test('load shedding', async (t) => {
+  // Any heap is over a 1-byte threshold: the instance counts as overloaded from its first sample on.
+  const app = await buildTestApp(t, { MAX_HEAP_USED_BYTES: '1' })
+  while (!app.isUnderPressure()) await new Promise((resolve) => setTimeout(resolve, 50))
+
+  t.test('data routes and readiness answer 503 with Retry-After', async (t) => {
+    const res = await app.inject({ url: '/timeline/1' })
+    t.equal(res.statusCode, 503)
+    t.same(res.json(), { message: 'The server is overloaded, retry later' })
+    t.equal(res.headers['retry-after'], '10')
+    t.equal((await app.inject({ url: '/health/ready' })).statusCode, 503)
+  })
+
+  t.test('liveness still answers 200', async (t) => {
+    const res = await app.inject({ url: '/ping' })
+    t.equal(res.statusCode, 200)
+    t.equal(res.body, 'pong')
+  })
+})

@@ -1,0 +1,25 @@
+// Readiness for the load balancer: 200 while the database answers, 503 while it does not.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { HealthService } from '../service/health-service.ts'
+import { errorBody } from './schemas.ts'
+
+export const healthRoutes: FastifyPluginAsyncZod<{ healthService: HealthService }> = async (app, { healthService }) => {
+  app.get(
+    '/health/ready',
+    {
+      // Polled by load balancers, so not rate limited; still shed under pressure, which is the point:
+      // an overloaded instance should get no new traffic until it recovers.
+      config: { rateLimit: false },
+      schema: {
+        summary: 'Readiness check: the database answers',
+        tags: ['health'],
+        response: { 200: z.object({ status: z.literal('ready') }), 503: errorBody }
+      }
+    },
+    async () => {
+      await healthService.assertReady()
+      return { status: 'ready' as const }
+    }
+  )
+}
