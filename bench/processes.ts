@@ -2,8 +2,10 @@
 // and always killed, whether the run ends, fails or is interrupted.
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { promisify } from 'node:util'
+import { freePort } from '../model/database-server.ts'
+
+export { freePort }
 
 const run = promisify(execFile)
 const children = new Set<ChildProcess>()
@@ -26,17 +28,6 @@ export function killChildrenOnExit(): void {
       process.exit(130)
     })
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolvePort(port))
-    })
-  })
 }
 
 export interface ServerProcess {

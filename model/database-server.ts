@@ -54,7 +54,8 @@ function alive(pid: number): boolean {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on loopback right now (for the private instance, and for tests and scripts). */
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer()
     server.once('error', reject)

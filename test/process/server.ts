@@ -1,7 +1,9 @@
 // Runs the real server (setup.ts) as a child process on a free port, for tests of the whole process.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
+import { freePort } from '../../model/database-server.ts'
+
+export { freePort }
 
 export interface ServerProcess {
   url: string
@@ -9,17 +11,6 @@ export interface ServerProcess {
   output: () => string
   /** Resolves with the exit code (or signal) once the process has exited. */
   exited: Promise<number | string | null>
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export const testSecret = randomBytes(32).toString('hex')
