@@ -211,7 +211,14 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   })
   // A global hook rather than the plugin's per-route one, so it also runs before authentication and for
   // unknown routes: a flood of bad tokens or 404s is throttled too.
-  if (config.rateLimit.max > 0) app.addHook('onRequest', app.rateLimit())
+  if (config.rateLimit.max > 0) {
+    const limit = app.rateLimit()
+    // Exempt routes (the health checks) skip the limiter entirely: they are the hottest, cheapest paths.
+    app.addHook('onRequest', async function (request, reply) {
+      if (request.routeOptions.config?.rateLimit === false) return
+      return limit.call(this, request, reply)
+    })
+  }
   const throttleLogin = loginThrottle(app, config.loginRateLimit)
   // --- end of security and overload protection ---
 
