@@ -57,12 +57,14 @@ export class TimelineDao {
 
   /**
    * A page of ownerId's timeline table: tweets with id below `before`, newest first. Each row also
-   * carries the owner's timeline state, which saves the hot path a second query.
+   * carries the owner's timeline state, which saves the hot path a second query. The primary key is
+   * forced: left alone, the optimizer prefers the (owner_id, author_id) index and sorts all of the
+   * owner's entries to return `limit` of them (O(entries) instead of O(limit)).
    */
   async page(ownerId: number, before: number, limit: number): Promise<TimelinePageRow[]> {
     const [rows] = await this.readPool.execute<(TimelinePageRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns}, o.timeline_horizon, o.pulled_following_count
-         FROM timeline_entries e
+         FROM timeline_entries e FORCE INDEX (PRIMARY)
          JOIN users o ON o.id = e.owner_id
          JOIN tweets t ON t.id = e.tweet_id
          JOIN users u ON u.id = t.user_id
