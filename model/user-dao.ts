@@ -1,5 +1,5 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { Queryable } from './database.ts'
+import { Transactor, type Queryable } from './database.ts'
 
 export interface UserRow {
   id: number
@@ -49,11 +49,15 @@ const userColumns = 'id, name, email, profile, profile_picture, created_at'
 const profileColumns = `${userColumns}, followers_count, following_count, tweets_count`
 
 export class UserDao {
+  private readonly transactor: Transactor
+
   /** Profile and timeline reads go to `readPool` (a replica when DATABASE_READ_URL is set). */
   constructor(
     private readonly pool: Pool,
     private readonly readPool: Pool = pool
-  ) {}
+  ) {
+    this.transactor = new Transactor(pool)
+  }
 
   /** Inserts a user; a duplicate email surfaces as mysql2's ER_DUP_ENTRY error. */
   async insertUser(user: NewUser): Promise<number> {
@@ -159,25 +163,15 @@ export class UserDao {
    * transaction so two concurrent uploads cannot both miss the old file. Undefined: no such user.
    */
   async replaceProfilePicture(id: number, key: string | null): Promise<{ previous: string | null } | undefined> {
-    const connection = await this.pool.getConnection()
-    try {
-      await connection.beginTransaction()
+    return this.transactor.run(async (connection) => {
       const [rows] = await connection.execute<RowDataPacket[]>(
         'SELECT profile_picture FROM users WHERE id = ? FOR UPDATE',
         [id]
       )
-      if (rows.length === 0) {
-        await connection.rollback()
-        return undefined
-      }
+      if (rows.length === 0) return undefined
       await connection.execute('UPDATE users SET profile_picture = ? WHERE id = ?', [key, id])
-      await connection.commit()
       return { previous: rows[0].profile_picture as string | null }
-    } catch (error) {
-      await connection.rollback().catch(() => {})
-      throw error
-    } finally {
-      connection.release()
-    }
+    })
   }
+
 }
