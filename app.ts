@@ -1,4 +1,5 @@
-// buildApp(config): pool → DAOs → services → plugins → views, wired by hand (the book's create_app).
+// The composition root, wired by hand (the book's create_app): createCore(config) builds pools → DAOs →
+// storage → services and the fan-out worker, without HTTP; buildApp(config) puts plugins and views on top.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyHelmet from '@fastify/helmet'
 import fastifyJwt from '@fastify/jwt'
@@ -17,12 +18,14 @@ import { resolve } from 'node:path'
 import type { Config } from './config.ts'
 import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
-import { HealthDao } from './model/health-dao.ts'
+import { FanoutDao } from './model/fanout-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
 import { UserDao } from './model/user-dao.ts'
 import { ServiceError, TooManyRequests } from './service/errors.ts'
+import { FanoutService } from './service/fanout-service.ts'
+import { FanoutWorker, type WorkerLog } from './service/fanout-worker.ts'
 import { FollowService } from './service/follow-service.ts'
 import { HealthService } from './service/health-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
@@ -52,6 +55,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Removes abandoned uploads and media past their grace period; setup.ts runs it. */
     purgeMedia(): Promise<PurgeReport>
+    /** Works the fan-out outbox until it is empty (tests, and operators' scripts). */
+    drainFanout(): Promise<void>
   }
 }
 
@@ -99,6 +104,78 @@ function createStorage(config: Config): Storage {
   mkdirSync(uploadDir, { recursive: true })
   return new LocalStorage(uploadDir)
 }
+
+/** Everything but HTTP: what `npm run worker` and `npm run purge` need, and what buildApp serves. */
+export interface Core {
+  storage: Storage
+  userDao: UserDao
+  followService: FollowService
+  tweetService: TweetService
+  mediaService: MediaService
+  healthService: HealthService
+  fanoutService: FanoutService
+  fanoutWorker: FanoutWorker
+  /** Stops the fan-out worker (letting it finish the row in hand), then closes the pools. */
+  close(): Promise<void>
+}
+
+export function createCore(config: AppConfig, log: WorkerLog): Core {
+  const pool = createPool(config.databaseUrl, config.databasePool)
+  const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl, config.databasePool) : pool
+
+  const userDao = new UserDao(pool, readPool)
+  const followDao = new FollowDao(readPool)
+  const tweetDao = new TweetDao(pool)
+  const timelineDao = new TimelineDao(readPool)
+  const transactor = new Transactor(pool)
+  const mediaDao = new MediaDao(pool)
+  const fanoutDao = new FanoutDao(pool)
+
+  const storage = createStorage(config)
+
+  const fanoutService = new FanoutService(transactor, fanoutDao, timelineDao, {
+    chunkSize: config.fanout.chunkSize,
+    leaseMs: config.fanout.leaseMs,
+    claimBatch: fanoutClaimBatch
+  })
+  const fanoutWorker = new FanoutWorker(fanoutService, config.fanout, log)
+  const followService = new FollowService(transactor, followDao, timelineDao, userDao, storage, {
+    fanoutMaxFollowers: config.fanoutMaxFollowers,
+    timelineBackfill: config.timelineBackfill
+  })
+  const mediaService = new MediaService(mediaDao, storage, {
+    maxMediaBytes: config.maxMediaBytes,
+    graceDays: config.mediaGraceDays
+  })
+  const tweetService = new TweetService(
+    transactor,
+    tweetDao,
+    timelineDao,
+    userDao,
+    followDao,
+    storage,
+    mediaService,
+    fanoutWorker
+  )
+  return {
+    storage,
+    userDao,
+    followService,
+    tweetService,
+    mediaService,
+    healthService: new HealthService(fanoutService),
+    fanoutService,
+    fanoutWorker,
+    async close() {
+      await fanoutWorker.stop()
+      await pool.end()
+      if (readPool !== pool) await readPool.end()
+    }
+  }
+}
+
+/** Outbox rows a worker claims at once: small, so one celebrity's chunks never hold many others back. */
+const fanoutClaimBatch = 10
 
 export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const app = Fastify({
@@ -222,21 +299,12 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const throttleLogin = loginThrottle(app, config.loginRateLimit)
   // --- end of security and overload protection ---
 
-  const pool = createPool(config.databaseUrl, config.databasePool)
-  const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl, config.databasePool) : pool
-  app.addHook('onClose', async () => {
-    await pool.end()
-    if (readPool !== pool) await readPool.end()
-  })
-
-  const userDao = new UserDao(pool, readPool)
-  const followDao = new FollowDao(readPool)
-  const tweetDao = new TweetDao(pool)
-  const timelineDao = new TimelineDao(readPool)
-  const transactor = new Transactor(pool)
-  const mediaDao = new MediaDao(pool)
-
-  const storage = createStorage(config)
+  const core = createCore(config, app.log)
+  const { storage, followService, tweetService, mediaService, fanoutService, fanoutWorker } = core
+  app.addHook('onReady', async () => fanoutWorker.start())
+  app.addHook('onClose', () => core.close())
+  app.decorate('purgeMedia', () => mediaService.purge())
+  app.decorate('drainFanout', () => fanoutService.drain())
 
   // Cross-origin access and the API document: registered before any route, so both cover every route.
   await registerCors(app, config.corsOrigins)
@@ -250,20 +318,10 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     trusted: (_request, token) => userService.exists(token.user_id)
   })
 
-  const userService = new UserService(userDao, storage, app.jwt, {
+  const userService = new UserService(core.userDao, storage, app.jwt, {
     bcryptRounds: config.bcryptRounds,
     maxUploadBytes: config.maxUploadBytes
   })
-  const followService = new FollowService(transactor, followDao, timelineDao, userDao, storage, {
-    fanoutMaxFollowers: config.fanoutMaxFollowers,
-    timelineBackfill: config.timelineBackfill
-  })
-  const mediaService = new MediaService(mediaDao, storage, {
-    maxMediaBytes: config.maxMediaBytes,
-    graceDays: config.mediaGraceDays
-  })
-  app.decorate('purgeMedia', () => mediaService.purge())
-  const tweetService = new TweetService(transactor, tweetDao, timelineDao, userDao, followDao, storage, mediaService)
 
   // One byte over the larger cap, so each service's own size check sees the excess and answers 413.
   const largestUpload = Math.max(config.maxUploadBytes, config.maxMediaBytes)
@@ -287,7 +345,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   }
 
   await app.register(pingRoutes)
-  await app.register(healthRoutes, { healthService: new HealthService(new HealthDao(pool)) })
+  await app.register(healthRoutes, { healthService: core.healthService })
   await app.register(userRoutes, { userService, throttleLogin })
   await app.register(profileRoutes, { userService, followService, publicUrl: config.publicUrl })
   await app.register(tweetRoutes, { tweetService, publicUrl: config.publicUrl })
@@ -295,7 +353,6 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   await app.register(followRoutes, { followService })
   await app.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl })
   await app.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl })
-
 
   return app
 }

@@ -127,6 +127,11 @@ const envSchema = z.object({
   TRUST_PROXY: boolean.default(false),
   FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
   TIMELINE_BACKFILL: z.coerce.number().int().min(1).max(100_000).default(800),
+  FANOUT_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  FANOUT_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  FANOUT_LEASE_MS: z.coerce.number().int().min(100).default(15_000),
+  FANOUT_POLL_MS: z.coerce.number().int().min(1).default(200),
+  FANOUT_LAG_WARN_MS: z.coerce.number().int().min(0).default(10_000),
   CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional()
 })
 
@@ -164,7 +169,20 @@ export interface Config extends OperationsConfig {
   /** Accounts with more followers are read by their followers instead of copied into each timeline. */
   fanoutMaxFollowers: number
   /** How many of a followee's newest tweets a new follow copies into the follower's timeline. */
-  timelineBackfill: number,
+  timelineBackfill: number
+  /** The fan-out workers (docs/operations.md "Sizing fan-out workers"). */
+  fanout: {
+    /** Worker loops in this process; 0: none (another process runs `npm run worker`). */
+    workers: number
+    /** Followers copied per transaction. */
+    chunkSize: number
+    /** How long a claimed outbox row stays with its worker without progress. */
+    leaseMs: number
+    /** Idle loops look at the outbox this often (posts in the same process wake them at once). */
+    pollMs: number
+    /** The backlog is logged as a warning while its oldest row is older than this. */
+    lagWarnMs: number
+  }
   /** Origins allowed cross-origin access from browsers: '*' for any, none when empty. */
   corsOrigins: '*' | string[]
 }
@@ -224,6 +242,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     fanoutMaxFollowers: e.FANOUT_MAX_FOLLOWERS,
     timelineBackfill: e.TIMELINE_BACKFILL,
+    fanout: {
+      workers: e.FANOUT_WORKERS,
+      chunkSize: e.FANOUT_CHUNK_SIZE,
+      leaseMs: e.FANOUT_LEASE_MS,
+      pollMs: e.FANOUT_POLL_MS,
+      lagWarnMs: e.FANOUT_LAG_WARN_MS
+    },
     // A production API is closed to browsers on other origins until CORS_ORIGINS names them.
     corsOrigins: e.CORS_ORIGINS ?? (e.NODE_ENV === 'production' ? [] : '*')
   }

@@ -1,12 +1,13 @@
-// The process: config, database ready and migrated, buildApp, listen, graceful close.
-// `tsx setup.ts` serves the API; `tsx setup.ts migrate [down [N]]` only migrates; `purge` only purges media.
+// The process: config, database ready and migrated, then one of: `serve` (default: buildApp, listen,
+// fan-out workers), `worker` (fan-out workers only), `migrate [down [N]]`, `purge` (media) — graceful close.
 import closeWithGrace from 'close-with-grace'
-import type { FastifyInstance } from 'fastify'
-import { buildApp } from './app.ts'
+import { pino } from 'pino'
+import { buildApp, createCore } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { createDatabase, databaseName, withDatabase } from './model/database.ts'
 import { resolveDatabaseServer, type DatabaseServer } from './model/database-server.ts'
 import { Migrator } from './model/migrator.ts'
+import type { WorkerLog } from './service/fanout-worker.ts'
 import type { PurgeReport } from './service/media-service.ts'
 
 const defaultDatabase = 'miniter'
@@ -39,32 +40,50 @@ async function serve(config: Config): Promise<void> {
   })
   await app.listen({ port: config.port, host: config.host })
   // After listen, so a slow object store delays the clean-up, never the service.
-  await purgeMedia(app).catch((err: unknown) => app.log.error({ err }, 'media purge failed'))
+  await purgeMedia(() => app.purgeMedia(), app.log).catch((err: unknown) => app.log.error({ err }, 'media purge failed'))
 }
 
-async function purgeMedia(app: FastifyInstance): Promise<PurgeReport> {
-  const report = await app.purgeMedia()
-  for (const { id, error } of report.failed) app.log.warn({ err: error, media_id: id }, 'media purge: object not removed')
-  app.log.info({ pending: report.pending, expired: report.expired, failed: report.failed.length }, 'media purged')
+async function purgeMedia(run: () => Promise<PurgeReport>, log: WorkerLog): Promise<PurgeReport> {
+  const report = await run()
+  for (const { id, error } of report.failed) log.warn({ err: error, media_id: id }, 'media purge: object not removed')
+  log.info({ pending: report.pending, expired: report.expired, failed: report.failed.length }, 'media purged')
   return report
 }
 
 async function purge(config: Config): Promise<void> {
   const { server, databaseUrl } = await prepareDatabase(config)
+  const log = pino({ level: config.logLevel })
   try {
-    const app = await buildApp({ ...config, databaseUrl })
+    const core = createCore({ ...config, databaseUrl }, log)
     try {
-      const report = await purgeMedia(app)
+      const report = await purgeMedia(() => core.mediaService.purge(), log)
       process.stdout.write(
         `purged ${report.pending} abandoned uploads and ${report.expired} expired media; ${report.failed.length} failed\n`
       )
       if (report.failed.length > 0) process.exitCode = 1
     } finally {
-      await app.close()
+      await core.close()
     }
   } finally {
     await server.stop()
   }
+}
+
+/** Fan-out workers without the HTTP API, so a deployment can scale writers and fan-out separately. */
+async function worker(config: Config): Promise<void> {
+  const { server, databaseUrl } = await prepareDatabase(config)
+  const log = pino({ level: config.logLevel })
+  // FANOUT_WORKERS=0 means "none in the API processes"; a worker process always runs at least one loop.
+  const workers = Math.max(1, config.fanout.workers)
+  const core = createCore({ ...config, databaseUrl, fanout: { ...config.fanout, workers } }, log)
+  closeWithGrace({ delay: config.shutdownGraceMs, logger: log }, async ({ err, signal }) => {
+    if (err) log.error({ err }, 'shutting down after an error')
+    else log.info({ signal }, 'shutting down: finishing the fan-out rows in hand')
+    await core.close()
+    await server.stop()
+  })
+  core.fanoutWorker.start()
+  log.info({ database: server.source, workers }, `fan-out worker running: ${workers} loops, database on the ${server.source}`)
 }
 
 async function migrate(config: Config, args: string[]): Promise<void> {
@@ -87,7 +106,8 @@ async function main(): Promise<void> {
   if (command === 'serve') return serve(config)
   if (command === 'migrate') return migrate(config, args)
   if (command === 'purge') return purge(config)
-  throw new ConfigError(`Unknown command "${command}"; use serve, migrate or purge`)
+  if (command === 'worker') return worker(config)
+  throw new ConfigError(`Unknown command "${command}"; use serve, worker, migrate or purge`)
 }
 
 main().catch((error: unknown) => {

@@ -1,19 +1,20 @@
 // Reference servers for the benchmark, each a bare node:http process with no framework:
 //   ping          answers GET /ping with "pong" (this machine's ceiling for an HTTP round trip);
 //   timeline-sql  answers GET /timeline/:user_id?limit= by running the app's own timeline query (a);
-//   pk-range      answers the same URL with the cheapest 20-tweet read there is, a primary-key range (b).
+//   pk-range      answers the same URL with the cheapest 20-tweet read there is, a primary-key range (b);
+//   insert        answers POST /tweet with one autocommit INSERT INTO tweets: the floor of a post.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { RowDataPacket } from 'mysql2/promise'
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { createPool, type Pool } from '../model/database.ts'
 import { timelineReader } from './timeline-call.ts'
 
-type Mode = 'ping' | 'timeline-sql' | 'pk-range'
+type Mode = 'ping' | 'timeline-sql' | 'pk-range' | 'insert'
 /** Answers the body of GET /timeline/:user_id?limit= */
 type Reader = (userId: number, limit: number) => Promise<unknown>
 
 const mode = process.argv[2] as Mode
-if (!['ping', 'timeline-sql', 'pk-range'].includes(mode)) {
-  process.stderr.write('usage: reference-server.ts ping|timeline-sql|pk-range (PORT, DATABASE_URL from the environment)\n')
+if (!['ping', 'timeline-sql', 'pk-range', 'insert'].includes(mode)) {
+  process.stderr.write('usage: reference-server.ts ping|timeline-sql|pk-range|insert (PORT, DATABASE_URL from the environment)\n')
   process.exit(2)
 }
 
@@ -41,20 +42,44 @@ async function pkRangeReader(pool: Pool): Promise<Reader> {
   }
 }
 
+async function body(req: IncomingMessage): Promise<string> {
+  let text = ''
+  for await (const chunk of req) text += chunk
+  return text
+}
+
+/** The user id a bearer token names, read without checking the signature: the floor does no auth work. */
+function tokenUserId(header: string | undefined): number {
+  const payload = (header ?? '').replace(/^Bearer /, '').split('.')[1] ?? ''
+  return Number(JSON.parse(Buffer.from(payload, 'base64url').toString() || '{}').user_id)
+}
+
 async function main(): Promise<void> {
   let read: Reader | undefined
   let pool: Pool | undefined
-  if (mode !== 'ping') {
-    const url = process.env.DATABASE_URL
-    if (!url) throw new Error('DATABASE_URL is required for the timeline references')
+  let release: (() => Promise<void>) | undefined
+  const url = process.env.DATABASE_URL
+  if (mode !== 'ping' && !url) throw new Error('DATABASE_URL is required for the database references')
+  const origin = `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? 0}`
+  if (mode === 'timeline-sql') {
+    const reader = timelineReader(url!, origin)
+    read = reader.read
+    release = reader.close
+  } else if (mode !== 'ping') {
     // The app's own pool factory with the app's defaults, so both sides get the same pool size.
-    pool = createPool(url)
-    const origin = `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? 0}`
-    read = mode === 'timeline-sql' ? timelineReader(pool, origin) : await pkRangeReader(pool)
+    pool = createPool(url!)
+    release = () => pool!.end()
+    if (mode === 'pk-range') read = await pkRangeReader(pool)
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/ping') return send(res, 200, 'text/plain; charset=utf-8', pong)
+    if (mode === 'insert' && req.method === 'POST' && req.url === '/tweet') {
+      const { tweet } = JSON.parse(await body(req)) as { tweet: string }
+      const userId = tokenUserId(req.headers.authorization)
+      const [result] = await pool!.execute<ResultSetHeader>('INSERT INTO tweets (user_id, tweet) VALUES (?, ?)', [userId, tweet])
+      return send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ id: result.insertId, user_id: userId, tweet }))
+    }
     const match = read && req.method === 'GET' ? timelinePath.exec(req.url ?? '') : null
     if (!match) return send(res, 404, 'application/json; charset=utf-8', '{"message":"not found"}')
     const userId = Number(match[1])
@@ -72,7 +97,7 @@ async function main(): Promise<void> {
   const close = () => {
     server.close()
     server.closeAllConnections()
-    void pool?.end()
+    void release?.()
     setTimeout(() => process.exit(0), 2000).unref()
   }
   process.on('SIGTERM', close)

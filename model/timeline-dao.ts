@@ -11,20 +11,13 @@ export class TimelineDao {
   /** Reads go to `readPool` (a replica when DATABASE_READ_URL is set); writes take a connection. */
   constructor(private readonly readPool: Pool) {}
 
-  /** Adds a new tweet to its author's timeline and, for a 'push' author, to every follower's. */
-  async fanOut(connection: Queryable, tweetId: number, authorId: number, toFollowers: boolean): Promise<number> {
-    const [result] = toFollowers
-      ? await connection.execute<ResultSetHeader>(
-          `INSERT INTO timeline_entries (owner_id, tweet_id, author_id)
-           SELECT ?, ?, ?
-           UNION ALL
-           SELECT user_id, ?, ? FROM users_follow_list WHERE follow_user_id = ?`,
-          [authorId, tweetId, authorId, tweetId, authorId, authorId]
-        )
-      : await connection.execute<ResultSetHeader>(
-          'INSERT INTO timeline_entries (owner_id, tweet_id, author_id) VALUES (?, ?, ?)',
-          [authorId, tweetId, authorId]
-        )
+  /** Copies a tweet into the given followers' timelines; a copy already there is left as it is. */
+  async addToTimelines(connection: Queryable, tweetId: number, authorId: number, ownerIds: number[]): Promise<number> {
+    if (ownerIds.length === 0) return 0
+    const [result] = await connection.query<ResultSetHeader>(
+      'INSERT IGNORE INTO timeline_entries (owner_id, tweet_id, author_id) VALUES ?',
+      [ownerIds.map((ownerId) => [ownerId, tweetId, authorId])]
+    )
     return result.affectedRows
   }
 

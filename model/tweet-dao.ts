@@ -13,18 +13,45 @@ export interface TweetRow {
   profile_picture: string | null
 }
 
+/** What posting returns: enough, with the text the caller already has, to answer without a read-back. */
+export interface PostedTweetRow {
+  id: number
+  created_at: Date
+  name: string
+  profile_picture: string | null
+}
+
 export const tweetColumns =
   't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count, u.name, u.profile_picture'
 
 export class TweetDao {
   constructor(private readonly pool: Pool) {}
 
-  async insertTweet(connection: Queryable, userId: number, tweet: string): Promise<number> {
-    const [result] = await connection.execute<ResultSetHeader>('INSERT INTO tweets (user_id, tweet) VALUES (?, ?)', [
-      userId,
-      tweet
-    ])
-    return result.insertId
+  /**
+   * Records a post in one round trip and its own transaction (migrations/004's post_tweet): the tweet,
+   * the author's counter and own timeline entry, and the fan-out record. Undefined: no such author.
+   */
+  async postTweet(userId: number, tweet: string): Promise<PostedTweetRow | undefined> {
+    return this.callPostTweet(this.pool, userId, tweet, true)
+  }
+
+  /** The same, inside the caller's transaction (a post with media attaches them before committing). */
+  async postTweetIn(connection: Queryable, userId: number, tweet: string): Promise<PostedTweetRow | undefined> {
+    return this.callPostTweet(connection, userId, tweet, false)
+  }
+
+  private async callPostTweet(
+    connection: Queryable,
+    userId: number,
+    tweet: string,
+    ownTransaction: boolean
+  ): Promise<PostedTweetRow | undefined> {
+    // A CALL answers its SELECT's rows first, then the call's own status.
+    const [[rows]] = await connection.execute<[(PostedTweetRow & RowDataPacket)[], ResultSetHeader]>(
+      'CALL post_tweet(?, ?, ?)',
+      [userId, tweet, ownTransaction]
+    )
+    return rows[0]
   }
 
   async tweetById(id: number, connection: Queryable = this.pool): Promise<TweetRow | undefined> {

@@ -115,15 +115,6 @@ export class UserDao {
     return rows[0]
   }
 
-  /** Locks the author's row, so a tweet's fan-out and a switch to 'pull' cannot interleave. */
-  async fanoutForUpdate(connection: Queryable, id: number): Promise<FanoutRow | undefined> {
-    const [rows] = await connection.execute<(FanoutRow & RowDataPacket)[]>(
-      'SELECT fanout, followers_count FROM users WHERE id = ? FOR UPDATE',
-      [id]
-    )
-    return rows[0]
-  }
-
   /**
    * Locks both users' rows in id order (so two follows between the same pair cannot deadlock) and
    * returns the fan-out state of `targetId`.

@@ -1,8 +1,9 @@
-// Tweets and timelines: posting (with fan-out to followers' timelines), editing, deleting, reading.
+// Tweets and timelines: posting (recorded in one short transaction; fan-out to followers runs behind
+// the request, see fanout-service.ts), editing, deleting, reading.
 import type { Transactor, PoolConnection } from '../model/database.ts'
 import type { FollowDao } from '../model/follow-dao.ts'
 import type { TimelineDao, TimelinePageRow } from '../model/timeline-dao.ts'
-import type { TweetDao, TweetRow } from '../model/tweet-dao.ts'
+import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
 import { Forbidden, NotFound, Unauthorized } from './errors.ts'
 import type { Storage } from './storage.ts'
@@ -41,6 +42,11 @@ export interface PageRequest {
   before?: number
 }
 
+/** Told after each post, so an idle fan-out worker in this process starts at once. */
+export interface FanoutWaker {
+  wake(): void
+}
+
 export interface TimelineSettings {
   /** Above this many followers an account's tweets are read by followers instead of copied to them. */
   fanoutMaxFollowers: number
@@ -63,25 +69,37 @@ export class TweetService {
     private readonly userDao: UserDao,
     private readonly followDao: FollowDao,
     private readonly storage: Storage,
-    private readonly media: TweetMediaSource | undefined
+    private readonly media: TweetMediaSource | undefined,
+    private readonly fanout: FanoutWaker
   ) {}
 
+  /**
+   * Records the tweet, the author's counter and own timeline entry and the fan-out record in one
+   * transaction (one round trip without media), and answers from what that returned: no read-back.
+   */
   async tweet(userId: number, text: string, mediaIds: number[] = []): Promise<TweetItem> {
-    const id = await this.transactor.run(async (connection) => {
-      // Locking the author's row orders this fan-out with concurrent follows of the author.
-      const author = await this.userDao.fanoutForUpdate(connection, userId)
-      if (!author) throw new Unauthorized('This account no longer exists')
-      const tweetId = await this.tweetDao.insertTweet(connection, userId, text)
-      if (mediaIds.length > 0) {
-        if (!this.media) throw new NotFound('Media are not available')
-        await this.media.attachToTweet(connection, tweetId, userId, mediaIds)
-        await this.tweetDao.addMediaCount(connection, tweetId, mediaIds.length)
-      }
-      await this.userDao.addTweetsCount(connection, userId, 1)
-      await this.timelineDao.fanOut(connection, tweetId, userId, author.fanout === 'push')
-      return tweetId
-    })
-    return this.tweetById(id)
+    const posted =
+      mediaIds.length === 0
+        ? await this.transactor.retrying(() => this.tweetDao.postTweet(userId, text))
+        : await this.transactor.run((connection) => this.postWithMedia(connection, userId, text, mediaIds))
+    if (!posted) throw new Unauthorized('This account no longer exists')
+    this.fanout.wake()
+    const row: TweetRow = { ...posted, user_id: userId, tweet: text, edited_at: null, media_count: mediaIds.length }
+    return (await this.toItems([row]))[0]
+  }
+
+  private async postWithMedia(
+    connection: PoolConnection,
+    userId: number,
+    text: string,
+    mediaIds: number[]
+  ): Promise<PostedTweetRow | undefined> {
+    if (!this.media) throw new NotFound('Media are not available')
+    const posted = await this.tweetDao.postTweetIn(connection, userId, text)
+    if (!posted) return undefined
+    await this.media.attachToTweet(connection, posted.id, userId, mediaIds)
+    await this.tweetDao.addMediaCount(connection, posted.id, mediaIds.length)
+    return posted
   }
 
   async tweetById(id: number): Promise<TweetItem> {

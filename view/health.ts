@@ -1,4 +1,5 @@
-// Readiness for the load balancer: 200 while the database answers, 503 while it does not.
+// Readiness for the load balancer: 200 while the database answers, 503 while it does not; the body
+// reports the fan-out backlog for operators.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { HealthService } from '../service/health-service.ts'
@@ -12,14 +13,23 @@ export const healthRoutes: FastifyPluginAsyncZod<{ healthService: HealthService 
       // an overloaded instance should get no new traffic until it recovers.
       config: { rateLimit: false },
       schema: {
-        summary: 'Readiness check: the database answers',
+        summary: 'Readiness check: the database answers; the fan-out backlog',
         tags: ['health'],
-        response: { 200: z.object({ status: z.literal('ready') }), 503: errorBody }
+        response: {
+          200: z.object({
+            status: z.literal('ready'),
+            fanout: z.object({
+              pending: z.number().int().describe('Tweets whose copy to followers is not finished'),
+              oldest_pending_seconds: z.number().describe('Age of the oldest of them; 0 when there is none')
+            })
+          }),
+          503: errorBody
+        }
       }
     },
     async () => {
-      await healthService.assertReady()
-      return { status: 'ready' as const }
+      const { fanout } = await healthService.readiness()
+      return { status: 'ready' as const, fanout }
     }
   )
 }

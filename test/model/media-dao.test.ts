@@ -8,6 +8,7 @@ t.test('MediaDao', async (t) => {
   const pool = await testPool(t)
   const users = new UserDao(pool)
   const tweets = new TweetDao(pool)
+  const insertTweet = async (userId: number, text: string) => (await tweets.postTweet(userId, text))!.id
   const media = new MediaDao(pool)
   const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob] = [await user('alice'), await user('bob')]
@@ -119,9 +120,9 @@ t.test('MediaDao', async (t) => {
 
   t.test('tweets: attach in a transaction, read back grouped by tweet in position order', async (t) => {
     const [m1, m2, m3] = [await ready(alice, 1), await ready(alice, 2), await ready(alice, 3)]
-    const first = await tweets.insertTweet(pool, alice, 'with media')
-    const second = await tweets.insertTweet(pool, alice, 'one more')
-    const bare = await tweets.insertTweet(pool, alice, 'no media')
+    const first = await insertTweet(alice, 'with media')
+    const second = await insertTweet(alice, 'one more')
+    const bare = await insertTweet(alice, 'no media')
     t.same(await inTransaction((c) => media.attachableMedia(c, alice, [m1, m2])), [
       { id: m1, tweet_id: null },
       { id: m2, tweet_id: null }

@@ -1,5 +1,7 @@
 import t from 'tap'
+import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor } from '../../model/database.ts'
+import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
@@ -13,12 +15,19 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   const follows = new FollowDao(pool)
   const timelines = new TimelineDao(pool)
   const transactor = new Transactor(pool)
+  const outbox = new FanoutDao(pool)
   const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
-  const post = async (author: number, text: string, toFollowers = true) => {
-    const id = await tweets.insertTweet(pool, author, text)
-    await timelines.fanOut(pool, id, author, toFollowers)
+  /** Posts and, as a fan-out worker would, copies the tweet to every follower. */
+  const post = async (author: number, text: string) => {
+    const { id } = (await tweets.postTweet(author, text))!
+    await timelines.addToTimelines(pool, id, author, await outbox.followerChunk(pool, author, 0, 1000))
     return id
+  }
+  const outboxRows = async () => {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT tweet_id, author_id, done_through FROM fanout_outbox ORDER BY id')
+    await pool.query('DELETE FROM fanout_outbox')
+    return rows
   }
 
   t.test('follow and unfollow are idempotent and move both counters', async (t) => {
@@ -37,14 +46,57 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.match(await tweets.tweetById(id), { id, user_id: alice, tweet: '첫 트윗 🎉', name: 'alice', edited_at: null, media_count: 0 })
   })
 
-  t.test('a tweet over 300 code points is refused by the column', async (t) => {
-    await t.rejects(tweets.insertTweet(pool, alice, 'a'.repeat(301)))
-    t.ok(await tweets.insertTweet(pool, alice, '😀'.repeat(300)))
+  t.test('a tweet over 300 code points is refused and leaves nothing behind', async (t) => {
+    const before = await users.profileById(alice)
+    await t.rejects(tweets.postTweet(alice, 'a'.repeat(301)))
+    t.same(await users.profileById(alice), before, 'the counter was rolled back')
+    t.ok(await tweets.postTweet(alice, '😀'.repeat(300)))
+    await outboxRows()
   })
 
-  t.test('fanOut copies a tweet to the author and every follower, or only the author', async (t) => {
-    t.equal(await timelines.fanOut(pool, await tweets.insertTweet(pool, bob, 'x'), bob, true), 2)
-    t.equal(await timelines.fanOut(pool, await tweets.insertTweet(pool, bob, 'y'), bob, false), 1)
+  t.test('postTweet records the tweet, counter, own entry and a fan-out row, and answers the author', async (t) => {
+    const count = (await users.profileById(bob))!.tweets_count
+    const posted = await tweets.postTweet(bob, 'recorded')
+    t.match(posted, { name: 'bob', profile_picture: null })
+    t.ok(posted!.created_at instanceof Date)
+    t.match(await tweets.tweetById(posted!.id), { user_id: bob, tweet: 'recorded', created_at: posted!.created_at })
+    t.equal((await users.profileById(bob))!.tweets_count, count + 1)
+    t.same((await timelines.page(bob, Number.MAX_SAFE_INTEGER, 1)).map((row) => row.id), [posted!.id])
+    t.notOk((await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === posted!.id), 'followers get it from a worker')
+    t.same(await outboxRows(), [{ tweet_id: posted!.id, author_id: bob, done_through: 0 }])
+    t.equal(await tweets.postTweet(999999, 'nobody'), undefined, 'an unknown author records nothing')
+  })
+
+  t.test('an author without followers needs no fan-out row', async (t) => {
+    const dave = await user('dave')
+    const posted = await tweets.postTweet(dave, 'to nobody')
+    t.same(await outboxRows(), [])
+    t.same((await timelines.page(dave, Number.MAX_SAFE_INTEGER, 10)).map((row) => row.id), [posted!.id])
+  })
+
+  t.test('postTweetIn joins the caller’s transaction: a rollback leaves nothing', async (t) => {
+    const count = (await users.profileById(bob))!.tweets_count
+    const connection = await pool.getConnection()
+    let id = 0
+    try {
+      await connection.beginTransaction()
+      id = (await tweets.postTweetIn(connection, bob, 'rolled back'))!.id
+      await connection.rollback()
+    } finally {
+      connection.release()
+    }
+    t.equal(await tweets.tweetById(id), undefined)
+    t.equal((await users.profileById(bob))!.tweets_count, count)
+    t.same(await outboxRows(), [])
+  })
+
+  t.test('addToTimelines copies a tweet once per owner, however often it runs', async (t) => {
+    const { id } = (await tweets.postTweet(bob, 'x'))!
+    t.equal(await timelines.addToTimelines(pool, id, bob, [alice, carol]), 2)
+    t.equal(await timelines.addToTimelines(pool, id, bob, [alice, carol]), 0)
+    t.equal(await timelines.addToTimelines(pool, id, bob, []), 0)
+    await timelines.removeAuthor(pool, carol, bob)
+    await outboxRows()
   })
 
   t.test('page reads one owner’s entries newest first, below the cursor', async (t) => {
@@ -102,7 +154,7 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     await follows.removePulledFollow(pool, alice, bob)
     t.same(await follows.pulledFollowees(alice), [])
     t.match(await users.timelineState(alice), { pulled_following_count: 0 })
-    t.match(await users.fanoutForUpdate(pool, bob), { fanout: 'pull' })
+    t.match(await users.lockPair(pool, alice, bob), { fanout: 'pull' })
   })
 
   t.test('follower and following lists page by user id', async (t) => {

@@ -313,13 +313,13 @@ t.test('MediaService and tweets', async (t) => {
   const tweets = new TweetDao(s.pool)
   const [alice, bob] = [await s.user('alice'), await s.user('bob')]
   const upload = async (userId: number) => (await s.service.upload(userId, bytes(pngBytes), 'p.png')).id
-  /** The attach inside a transaction, as the tweet service will call it (its tweet insert is not in it yet). */
+  /** The attach inside the post's transaction, as the tweet service calls it. */
   const attempted: number[] = []
   const postTweet = async (userId: number, mediaIds: number[]) => {
     const connection: PoolConnection = await s.pool.getConnection()
     try {
       await connection.beginTransaction()
-      const tweetId = await tweets.insertTweet(s.pool, userId, 'tweet')
+      const tweetId = (await tweets.postTweetIn(connection, userId, 'tweet'))!.id
       attempted.push(tweetId)
       await s.service.attachToTweet(connection, tweetId, userId, mediaIds)
       await connection.commit()

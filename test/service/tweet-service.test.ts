@@ -1,26 +1,35 @@
 import t from 'tap'
 import { Transactor } from '../../model/database.ts'
+import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { Forbidden, Invalid, NotFound } from '../../service/errors.ts'
+import { Forbidden, Invalid, NotFound, Unauthorized } from '../../service/errors.ts'
+import { FanoutService } from '../../service/fanout-service.ts'
 import { FollowService } from '../../service/follow-service.ts'
 import { LocalStorage } from '../../service/local-storage.ts'
 import { TweetService, type TweetItem } from '../../service/tweet-service.ts'
 import { testPool, testUploadDir } from '../helper.ts'
 
-async function services(t: { teardown(fn: () => unknown): void }, settings = { fanoutMaxFollowers: 1000, timelineBackfill: 800 }) {
+async function services(
+  t: { teardown(fn: () => unknown): void },
+  settings = { fanoutMaxFollowers: 1000, timelineBackfill: 800 },
+  fanoutSettings = { chunkSize: 1000, leaseMs: 10_000, claimBatch: 10 }
+) {
   const pool = await testPool(t)
   const storage = new LocalStorage(await testUploadDir(t))
   const users = new UserDao(pool)
   const followDao = new FollowDao(pool)
   const timelineDao = new TimelineDao(pool)
   const transactor = new Transactor(pool)
-  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, users, followDao, storage, undefined)
+  const fanout = new FanoutService(transactor, new FanoutDao(pool), timelineDao, fanoutSettings)
+  let wakes = 0
+  const waker = { wake: () => void (wakes += 1) }
+  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, users, followDao, storage, undefined, waker)
   const follows = new FollowService(transactor, followDao, timelineDao, users, storage, settings)
   const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
-  return { tweets, follows, users, user }
+  return { tweets, follows, users, user, fanout, wakes: () => wakes }
 }
 
 /** Every page of a timeline, following next_cursor. */
@@ -36,20 +45,29 @@ async function allPages(tweets: TweetService, userId: number, limit: number): Pr
 }
 
 t.test('TweetService', async (t) => {
-  const { tweets, follows, users, user } = await services(t)
+  const { tweets, follows, users, user, fanout, wakes } = await services(t)
   const alice = await user('alice')
   const bob = await user('bob')
 
-  t.test('tweet returns the stored tweet with its author and counts it', async (t) => {
+  t.test('tweet returns the stored tweet with its author, counts it and wakes the fan-out', async (t) => {
     const tweet = await tweets.tweet(alice, 'hello')
     t.match(tweet, { user_id: alice, tweet: 'hello', edited_at: null, user: { id: alice, name: 'alice', profile_picture: null }, media: [] })
     t.ok(tweet.created_at instanceof Date)
+    t.same(await tweets.tweetById(tweet.id), tweet, 'the answer equals a read-back')
     t.match(await users.profileById(alice), { tweets_count: 1 })
+    t.equal(wakes(), 1)
+  })
+
+  t.test('a tweet by an account deleted after its token was issued is Unauthorized and records nothing', async (t) => {
+    await t.rejects(tweets.tweet(999999, 'ghost'), Unauthorized)
+    t.equal(wakes(), 1)
   })
 
   t.test('timelineFor merges followed users, newest first, within the limit', async (t) => {
     await follows.follow(alice, bob)
     const fromBob = await tweets.tweet(bob, 'from bob')
+    t.same((await tweets.timelineFor(alice, { limit: 20 })).items.map((item) => item.tweet), ['hello'], 'not before the fan-out')
+    await fanout.drain()
     const page = await tweets.timelineFor(alice, { limit: 20 })
     t.same(page.items.map((item) => item.tweet), ['from bob', 'hello'])
     t.equal(page.items[0].id, fromBob.id)
@@ -78,8 +96,14 @@ t.test('TweetService', async (t) => {
 })
 
 t.test('the timeline equals the follow graph’s answer under every fan-out path', async (t) => {
-  // Tiny limits force every path: 'pull' accounts, horizons from bounded backfill, graph fallback.
-  const { tweets, follows, user } = await services(t, { fanoutMaxFollowers: 3, timelineBackfill: 2 })
+  // Tiny limits force every path: 'pull' accounts, horizons from bounded backfill, graph fallback, and
+  // fan-out in chunks of one follower that runs a batch at a time, so follows, unfollows and deletes
+  // land while tweets are still being copied.
+  const { tweets, follows, user, fanout } = await services(
+    t,
+    { fanoutMaxFollowers: 3, timelineBackfill: 2 },
+    { chunkSize: 1, leaseMs: 10_000, claimBatch: 1 }
+  )
   const ids: number[] = []
   for (let i = 0; i < 7; i++) ids.push(await user(`u${i}`))
   const following = new Map(ids.map((id) => [id, new Set<number>()]))
@@ -92,8 +116,10 @@ t.test('the timeline equals the follow graph’s answer under every fan-out path
   for (let step = 0; step < 160; step++) {
     const actor = ids[random(ids.length)]
     const target = ids[random(ids.length)]
-    const roll = random(10)
-    if (roll < 5) {
+    const roll = random(12)
+    if (roll >= 10) {
+      await fanout.runOnce()
+    } else if (roll < 5) {
       posted.push({ id: (await tweets.tweet(actor, `step ${step}`)).id, author: actor })
     } else if (roll < 8 && actor !== target) {
       await follows.follow(actor, target)
@@ -106,6 +132,7 @@ t.test('the timeline equals the follow graph’s answer under every fan-out path
       await tweets.deleteTweet(victim.author, victim.id)
     }
   }
+  await fanout.drain()
   for (const id of ids) {
     const expected = posted
       .filter((p) => p.author === id || following.get(id)!.has(p.author))

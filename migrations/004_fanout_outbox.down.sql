@@ -1,0 +1,2 @@
+DROP PROCEDURE IF EXISTS post_tweet;
+DROP TABLE IF EXISTS fanout_outbox;

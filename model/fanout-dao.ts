@@ -1,0 +1,103 @@
+// The fan-out outbox: rows written with each post (migrations/004's post_tweet), claimed by workers
+// under a lease and worked through in chunks of followers.
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Queryable } from './database.ts'
+
+export interface OutboxRow {
+  id: number
+  tweet_id: number
+  author_id: number
+  /** Every follower with a user_id up to this one already has the tweet. */
+  done_through: number
+  /** How many times the row has been claimed, this claim included. */
+  attempts: number
+}
+
+export interface BacklogRow {
+  pending: number
+  /** Milliseconds since the oldest pending row was written (by the database's clock); 0 when none. */
+  oldest_age_ms: number
+}
+
+export class FanoutDao {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Locks up to `limit` rows that no live lease holds, oldest first. SKIP LOCKED: workers claiming at
+   * the same moment take different rows instead of waiting for each other.
+   */
+  async claimable(connection: Queryable, limit: number): Promise<OutboxRow[]> {
+    const [rows] = await connection.execute<(OutboxRow & RowDataPacket)[]>(
+      `SELECT id, tweet_id, author_id, done_through, attempts + 1 AS attempts
+         FROM fanout_outbox
+        WHERE claimed_until IS NULL OR claimed_until < NOW(3)
+        ORDER BY id
+        LIMIT ?
+        FOR UPDATE SKIP LOCKED`,
+      [String(limit)]
+    )
+    return rows
+  }
+
+  /** Gives the rows to `workerId` for `leaseMs`. */
+  async lease(connection: Queryable, ids: number[], workerId: string, leaseMs: number): Promise<void> {
+    if (ids.length === 0) return
+    await connection.query(
+      `UPDATE fanout_outbox
+          SET claimed_by = ?, claimed_until = NOW(3) + INTERVAL ? MICROSECOND, attempts = attempts + 1
+        WHERE id IN (?)`,
+      [workerId, leaseMs * 1000, ids]
+    )
+  }
+
+  /**
+   * The next followers of authorId after `after`, in user_id order, share-locked: an unfollow of any of
+   * them waits until this chunk commits, and then removes what it copied.
+   */
+  async followerChunk(connection: Queryable, authorId: number, after: number, limit: number): Promise<number[]> {
+    const [rows] = await connection.execute<RowDataPacket[]>(
+      `SELECT user_id FROM users_follow_list
+        WHERE follow_user_id = ? AND user_id > ?
+        ORDER BY user_id
+        LIMIT ?
+        LOCK IN SHARE MODE`,
+      [authorId, after, String(limit)]
+    )
+    return rows.map((row) => row.user_id as number)
+  }
+
+  /** Records progress and renews the lease; false when workerId no longer holds the row. */
+  async advance(connection: Queryable, id: number, workerId: string, doneThrough: number, leaseMs: number): Promise<boolean> {
+    const [result] = await connection.execute<ResultSetHeader>(
+      `UPDATE fanout_outbox
+          SET done_through = ?, claimed_until = NOW(3) + INTERVAL ? MICROSECOND
+        WHERE id = ? AND claimed_by = ?`,
+      [doneThrough, leaseMs * 1000, id, workerId]
+    )
+    return result.affectedRows > 0
+  }
+
+  /** Removes a finished row; false when workerId no longer holds it (or its tweet was deleted). */
+  async finish(connection: Queryable, id: number, workerId: string): Promise<boolean> {
+    const [result] = await connection.execute<ResultSetHeader>(
+      'DELETE FROM fanout_outbox WHERE id = ? AND claimed_by = ?',
+      [id, workerId]
+    )
+    return result.affectedRows > 0
+  }
+
+  async release(workerId: string): Promise<void> {
+    await this.pool.execute('UPDATE fanout_outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?', [workerId])
+  }
+
+  /** Pending rows and the age of the oldest. */
+  async backlog(): Promise<BacklogRow> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT COUNT(*) AS pending,
+              COALESCE(TIMESTAMPDIFF(MICROSECOND, (SELECT created_at FROM fanout_outbox ORDER BY id LIMIT 1), NOW(3)), 0) DIV 1000
+                AS oldest_age_ms
+         FROM fanout_outbox`
+    )
+    return { pending: Number(rows[0].pending), oldest_age_ms: Number(rows[0].oldest_age_ms) }
+  }
+}
