@@ -1,5 +1,6 @@
 // Checks the invariants that multi-step writes must keep (used after crash tests and by operators):
-// each query counts the rows breaking one invariant, so a healthy database answers all zeros.
+// each query counts the rows breaking one invariant, so a healthy database answers all zeros once the
+// fan-out backlog has drained (fanout_pending).
 import type { Pool, RowDataPacket } from 'mysql2/promise'
 
 const checks = {
@@ -20,6 +21,11 @@ const checks = {
       JOIN users o ON o.id = f.user_id
      WHERE t.id >= o.timeline_horizon
        AND NOT EXISTS (SELECT 1 FROM timeline_entries e WHERE e.owner_id = f.user_id AND e.tweet_id = t.id)`,
+  timeline_entries_without_follow: `
+    SELECT COUNT(*) AS n FROM timeline_entries e
+     WHERE e.owner_id <> e.author_id
+       AND NOT EXISTS (SELECT 1 FROM users_follow_list f WHERE f.user_id = e.owner_id AND f.follow_user_id = e.author_id)`,
+  fanout_pending: `SELECT COUNT(*) AS n FROM fanout_outbox`,
   pulled_follows_mismatch: `
     SELECT COUNT(*) AS n FROM users u
      WHERE u.pulled_following_count <> (SELECT COUNT(*) FROM pulled_follows p WHERE p.user_id = u.id)`
@@ -28,7 +34,7 @@ const checks = {
 export type Invariant = keyof typeof checks
 
 // Every table that holds user data, for fingerprint().
-const dataTables = ['users', 'tweets', 'users_follow_list', 'timeline_entries', 'pulled_follows', 'media', 'tweet_media']
+const dataTables = ['users', 'tweets', 'users_follow_list', 'timeline_entries', 'pulled_follows', 'media', 'tweet_media', 'fanout_outbox']
 
 export class ConsistencyDao {
   constructor(private readonly pool: Pool) {}

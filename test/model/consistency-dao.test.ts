@@ -16,14 +16,14 @@ t.test('ConsistencyDao', async (t) => {
 
   t.test('fingerprint changes exactly when stored data changes', async (t) => {
     const before = await dao.fingerprint()
-    t.same(Object.keys(before).sort(), ['media', 'pulled_follows', 'timeline_entries', 'tweet_media', 'tweets', 'users', 'users_follow_list'])
+    t.same(Object.keys(before).sort(), ['fanout_outbox', 'media', 'pulled_follows', 'timeline_entries', 'tweet_media', 'tweets', 'users', 'users_follow_list'])
     t.same(await dao.fingerprint(), before)
     await users.updateProfile(alice, { profile: 'changed' })
     t.not((await dao.fingerprint()).users, before.users)
   })
 
   t.test('an empty or whole database has no violations', async (t) => {
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0])
   })
 
   let halfWritten = 0
@@ -39,6 +39,17 @@ t.test('ConsistencyDao', async (t) => {
     await tweets.postTweet(alice, 'whole')
     await users.addTweetsCount(pool, alice, 1)
     await timelines.addToTimelines(pool, halfWritten, alice, [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0])
+  })
+
+  t.test('a copy on the timeline of someone who does not follow the author, and pending fan-out, are reported', async (t) => {
+    const bob = await users.insertUser({ name: 'b', email: 'b@example.com', profile: '', hashedPassword: 'x' })
+    const { id } = (await tweets.postTweet(alice, 'not for bob'))!
+    await timelines.addToTimelines(pool, id, alice, [bob])
+    await pool.execute('INSERT INTO fanout_outbox (tweet_id, author_id) VALUES (?, ?)', [id, alice])
+    t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
+    await timelines.removeAuthor(pool, bob, alice)
+    await pool.query('DELETE FROM fanout_outbox')
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0])
   })
 })

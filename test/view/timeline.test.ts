@@ -19,6 +19,7 @@ t.test('timelines', async (t) => {
     posted.push(await tweet(bob, `bob ${i}`))
     posted.push(await tweet(carol, `carol ${i}`))
   }
+  await app.drainFanout()
 
   t.test('holds the user’s own tweets and their followees’, each once, newest first', async (t) => {
     const res = await app.inject({ url: `/timeline/${alice.id}` })

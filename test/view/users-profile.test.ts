@@ -65,6 +65,7 @@ t.test('profiles and follow lists', async (t) => {
     t.equal((await app.inject({ url: `/users/${bob.id}` })).json().profile_picture, url)
     t.equal((await app.inject({ url: `/users/${alice.id}/followers` })).json().users[1].profile_picture, url)
     await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: bob.token }, payload: { tweet: 'with picture' } })
+    await app.drainFanout()
     t.equal((await app.inject({ url: `/timeline/${alice.id}` })).json().timeline[0].user.profile_picture, url)
   })
 })

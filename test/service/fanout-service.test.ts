@@ -1,0 +1,167 @@
+import t from 'tap'
+import type { RowDataPacket } from 'mysql2/promise'
+import { Transactor } from '../../model/database.ts'
+import { FanoutDao } from '../../model/fanout-dao.ts'
+import { FollowDao } from '../../model/follow-dao.ts'
+import { TimelineDao } from '../../model/timeline-dao.ts'
+import { TweetDao } from '../../model/tweet-dao.ts'
+import { UserDao } from '../../model/user-dao.ts'
+import { FanoutService, type FanoutSettings } from '../../service/fanout-service.ts'
+import { FollowService } from '../../service/follow-service.ts'
+import { LocalStorage } from '../../service/local-storage.ts'
+import { TweetService } from '../../service/tweet-service.ts'
+import { testPool, testUploadDir } from '../helper.ts'
+
+async function setUp(t: { teardown(fn: () => unknown): void }) {
+  const pool = await testPool(t)
+  const storage = new LocalStorage(await testUploadDir(t))
+  const userDao = new UserDao(pool)
+  const followDao = new FollowDao(pool)
+  const timelineDao = new TimelineDao(pool)
+  const fanoutDao = new FanoutDao(pool)
+  const transactor = new Transactor(pool)
+  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, userDao, followDao, storage, undefined, { wake() {} })
+  const follows = new FollowService(transactor, followDao, timelineDao, userDao, storage, { fanoutMaxFollowers: 1000, timelineBackfill: 800 })
+  const worker = (settings: Partial<FanoutSettings> = {}) =>
+    new FanoutService(transactor, fanoutDao, timelineDao, { chunkSize: 2, leaseMs: 60_000, claimBatch: 10, ...settings })
+  const user = (name: string) => userDao.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  /** Who has the tweet on their timeline, the author included, and how often. */
+  const holders = async (tweetId: number) => {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT owner_id, COUNT(*) AS n FROM timeline_entries WHERE tweet_id = ? GROUP BY owner_id ORDER BY owner_id',
+      [tweetId]
+    )
+    return rows.map((row) => ({ owner: row.owner_id as number, n: Number(row.n) }))
+  }
+  const once = (ids: number[]) => [...ids].sort((a, b) => a - b).map((owner) => ({ owner, n: 1 }))
+  const author = await user('author')
+  const fans: number[] = []
+  for (let i = 0; i < 5; i++) {
+    fans.push(await user(`fan${i}`))
+    await follows.follow(fans[i], author)
+  }
+  return { pool, tweets, follows, worker, fanoutDao, transactor, timelineDao, holders, once, author, fans }
+}
+
+t.test('a tweet reaches every follower in chunks, and the outbox row goes when it is done', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'hello fans')
+  t.same(await s.holders(tweet.id), s.once([s.author]), 'before fan-out only the author has it')
+  const worker = s.worker()
+  const [row] = await worker.claim()
+  t.match(row, { tweet_id: tweet.id, author_id: s.author, done_through: 0, attempts: 1 })
+  t.same(await worker.fanOut(row), { copied: 5, completed: true })
+  t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans]))
+  t.same(await worker.backlog(), { pending: 0, oldest_pending_seconds: 0 })
+  t.equal(await worker.runOnce(), 0, 'nothing left to claim')
+})
+
+t.test('a fan-out resumes where the last committed chunk stopped, and a replay copies nothing twice', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'resumed')
+  // As if a worker copied to the first two followers, committed that chunk and died.
+  await s.timelineDao.addToTimelines(s.pool, tweet.id, s.author, s.fans.slice(0, 2))
+  await s.pool.query('UPDATE fanout_outbox SET done_through = ?', [s.fans[1]])
+  const worker = s.worker()
+  const [row] = await worker.claim()
+  t.equal(row.done_through, s.fans[1])
+  t.same(await worker.fanOut(row), { copied: 3, completed: true }, 'only the followers after the progress mark')
+  t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans]))
+
+  // A replay from the start (progress lost) finds every copy in place.
+  const again = await s.tweets.tweet(s.author, 'replayed')
+  const first = s.worker()
+  const [claimed] = await first.claim()
+  t.same(await first.fanOut(claimed), { copied: 5, completed: true })
+  await s.pool.query('INSERT INTO fanout_outbox (tweet_id, author_id) VALUES (?, ?)', [again.id, s.author])
+  t.same(await first.fanOut((await first.claim())[0]), { copied: 0, completed: true })
+  t.same(await s.holders(again.id), s.once([s.author, ...s.fans]))
+})
+
+t.test('an expired lease is taken over; the old holder stops without a trace and nothing is copied twice', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'contested')
+  const stalled = s.worker({ leaseMs: 100 })
+  const [mine] = await stalled.claim()
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  const successor = s.worker()
+  const [taken] = await successor.claim()
+  t.match(taken, { id: mine.id, attempts: 2 }, 'the expired row was claimed again')
+  t.same(await stalled.fanOut(mine), { copied: 0, completed: false }, 'its first chunk was rolled back')
+  t.same(await s.holders(tweet.id), s.once([s.author]))
+  t.same(await successor.fanOut(taken), { copied: 5, completed: true })
+  t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans]))
+})
+
+t.test('a worker stopping hands back the rows it claimed but did not begin', async (t) => {
+  const s = await setUp(t)
+  await s.tweets.tweet(s.author, 'one')
+  await s.tweets.tweet(s.author, 'two')
+  const stopping = s.worker()
+  t.equal(await stopping.runOnce(() => false), 2, 'claimed both, began none')
+  const other = s.worker()
+  t.same(await other.claim(), [])
+  await stopping.releaseClaims()
+  t.equal((await other.claim()).length, 2)
+})
+
+t.test('an unfollow while a chunk is copying waits for it, then removes the copy', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'racing an unfollow')
+  const [row] = await s.worker().claim()
+  const connection = await s.pool.getConnection()
+  let unfollowed = false
+  try {
+    await connection.beginTransaction()
+    const chunk = await s.fanoutDao.followerChunk(connection, s.author, row.done_through, 10)
+    const unfollow = s.follows.unfollow(s.fans[0], s.author).then(() => (unfollowed = true))
+    await s.timelineDao.addToTimelines(connection, tweet.id, s.author, chunk)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.equal(unfollowed, false, 'the unfollow waits for the chunk')
+    await connection.commit()
+    await unfollow
+  } finally {
+    connection.release()
+  }
+  t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans.slice(1)]))
+})
+
+t.test('an unfollow that commits first is seen by the next chunk', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'after an unfollow')
+  const worker = s.worker()
+  const [row] = await worker.claim()
+  await s.follows.unfollow(s.fans[3], s.author)
+  t.same(await worker.fanOut(row), { copied: 4, completed: true })
+  t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans.filter((fan) => fan !== s.fans[3])]))
+})
+
+t.test('a tweet deleted before or during its fan-out never reappears', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'regretted')
+  const worker = s.worker()
+  const [row] = await worker.claim()
+  await s.tweets.deleteTweet(s.author, tweet.id)
+  t.same(await worker.fanOut(row), { copied: 0, completed: false })
+  t.same(await s.holders(tweet.id), [])
+  t.same(await worker.backlog(), { pending: 0, oldest_pending_seconds: 0 })
+})
+
+t.test('an edit during fan-out shows on every timeline, since entries point at the tweet', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'first draft')
+  await s.tweets.editTweet(s.author, tweet.id, 'final text')
+  await s.worker().drain()
+  for (const fan of s.fans) {
+    t.equal((await s.tweets.timelineFor(fan, { limit: 1 })).items[0].tweet, 'final text')
+  }
+})
+
+t.test('two workers draining at once copy every tweet to every follower exactly once', async (t) => {
+  const s = await setUp(t)
+  const ids: number[] = []
+  for (let i = 0; i < 30; i++) ids.push((await s.tweets.tweet(s.author, `burst ${i}`)).id)
+  const [a, b] = [s.worker({ claimBatch: 3 }), s.worker({ claimBatch: 3 })]
+  await Promise.all([a.drain(), b.drain()])
+  for (const id of ids) t.same(await s.holders(id), s.once([s.author, ...s.fans]), `tweet ${id}`)
+})
