@@ -174,8 +174,8 @@ export function createCore(config: AppConfig, log: WorkerLog): Core {
   }
 }
 
-/** Outbox rows a worker claims at once: small, so one celebrity's chunks never hold many others back. */
-const fanoutClaimBatch = 10
+/** Outbox rows a worker claims at once: enough to group many small fan-outs into one statement. */
+const fanoutClaimBatch = 50
 
 export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const app = Fastify({
@@ -314,8 +314,10 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     secret: config.jwtSecret,
     sign: { algorithm: 'HS256', expiresIn: config.jwtExpiresIn },
     verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
-    // A deleted account's tokens stop working at once (one primary-key lookup per authenticated request).
-    trusted: (_request, token) => userService.exists(token.user_id)
+    // A deleted account's tokens stop working at once: one primary-key lookup per authenticated request,
+    // unless the route's own write refuses a missing account (view/auth.ts accountCheckedByService).
+    trusted: (request, token) =>
+      request.routeOptions.config.accountCheckedByService === true || userService.exists(token.user_id)
   })
 
   const userService = new UserService(core.userDao, storage, app.jwt, {

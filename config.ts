@@ -127,7 +127,7 @@ const envSchema = z.object({
   TRUST_PROXY: boolean.default(false),
   FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
   TIMELINE_BACKFILL: z.coerce.number().int().min(1).max(100_000).default(800),
-  FANOUT_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  FANOUT_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
   FANOUT_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   FANOUT_LEASE_MS: z.coerce.number().int().min(100).default(15_000),
   FANOUT_POLL_MS: z.coerce.number().int().min(1).default(200),

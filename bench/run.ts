@@ -23,6 +23,7 @@ import {
   sizeLabel,
   type SeededDatabase
 } from './dataset.ts'
+import { fanoutLag, measureDrain, timelinesEqualGraph, type Drain, type LagSample } from './fanout-lag.ts'
 import { measure, sampleLatency, type LoadSettings, type LoadSpec, type Measurement } from './load.ts'
 import { killChildrenOnExit, startServer, type ServerProcess } from './processes.ts'
 import { markdown, textTable, type Check, type ResultRow } from './report.ts'
@@ -42,6 +43,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: defaultSizes.join(',') },
     only: { type: 'string', default: scenarios.join(',') },
     'login-connections': { type: 'string', default: String(2 * threadpoolSize()) },
+    'write-connections': { type: 'string', default: '32' },
     'sample-rate': { type: 'string', default: '20' },
     output: { type: 'string', default: 'BENCHMARKS.md' },
     note: { type: 'string' },
@@ -56,6 +58,8 @@ const usage = `Usage: npm run bench -- [options]
   --database SIZE   the seeded database most runs use (default 1m)
   --sizes LIST      databases for the timeline-at-scale runs (default ${defaultSizes.join(',')})
   --only LIST       a subset of ${scenarios.join(',')}
+  --write-connections N   connections for POST /tweet by random users (default 32); celebrities post
+                    on one connection each
   --login-connections N   connections for POST /login (default 2 × libuv threadpool = ${2 * threadpoolSize()}:
                     bcrypt bounds it, more connections only queue)
   --sample-rate N   /ping requests per second sampled while /login is loaded (default 20)
@@ -76,6 +80,7 @@ const settings: LoadSettings = {
 }
 const sampleRate = positive('sample-rate', args['sample-rate'])
 const loginConnections = Math.round(positive('login-connections', args['login-connections']))
+const writeConnections = Math.round(positive('write-connections', args['write-connections']))
 const wanted = new Set(args.only.split(',').map((name) => name.trim()))
 for (const name of wanted) {
   if (!scenarios.includes(name as Scenario)) throw new Error(`Unknown scenario "${name}"; use ${scenarios.join(',')}`)
@@ -113,6 +118,18 @@ function tailCheck(name: string, m: Measurement | undefined) {
   checks.push({ name, value: `${ratio.toFixed(2)} × p50`, target: 'p99 ≤ 3 × p50', met: ratio <= 3 && clean(m) })
 }
 
+function p99Check(name: string, m: Measurement | undefined, maxMs: number) {
+  if (!m) return
+  checks.push({ name, value: `${m.p99.toFixed(1)} ms, ${m.non2xx + m.errors} failed`, target: `≤ ${maxMs} ms, none failed`, met: m.p99 <= maxMs && clean(m) })
+}
+
+const lagText = (lag: LagSample) =>
+  `p50 ${Math.round(lag.p50)} ms, p99 ${Math.round(lag.p99)} ms (${lag.lags.filter((l) => !Number.isNaN(l)).length}/${lag.lags.length} seen)`
+
+const drainText = (drain: Drain) =>
+  `${drain.tweets.toLocaleString('en')} tweets, ${drain.rows.toLocaleString('en')} rows pending at the end of the load; ` +
+  `${Math.round(drain.rowsPerSecond).toLocaleString('en')} rows/s over ${drain.seconds.toFixed(1)} s${drain.drained ? ', drained' : ', not drained (stopped watching)'}`
+
 function appServer(db: SeededDatabase, jwtSecret: string, uploadDir: string): Promise<ServerProcess> {
   return startServer({
     name: `miniter (${db.name})`,
@@ -131,7 +148,7 @@ function appServer(db: SeededDatabase, jwtSecret: string, uploadDir: string): Pr
   })
 }
 
-function reference(mode: 'ping' | 'timeline-sql' | 'pk-range', db?: SeededDatabase): Promise<ServerProcess> {
+function reference(mode: 'ping' | 'timeline-sql' | 'pk-range' | 'insert', db?: SeededDatabase): Promise<ServerProcess> {
   return startServer({
     name: `reference ${mode}`,
     args: ['--import', 'tsx', referenceServer, mode],
@@ -179,7 +196,7 @@ function plannedRuns(): number {
     timeline: 3,
     heavy: 2,
     celebrity: 2,
-    tweet: 2,
+    tweet: 3,
     login: 1,
     scale: 0
   }
@@ -278,19 +295,94 @@ async function main(): Promise<void> {
       })
     }
 
+    const tokens = Array.from({ length: users }, (_, i) => mintToken(jwtSecret, i + 1))
+    let posted = 0
+    const postAs = (userId: number) => ({
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[userId - 1]}` },
+      body: JSON.stringify({ tweet: `Benchmark post ${(posted += 1)}` })
+    })
+    const tweetSpec: LoadSpec = { path: '/tweet', method: 'POST', next: () => postAs(randomUser()) }
+    const celebrityTweets: LoadSpec = { path: '/tweet', method: 'POST', next: () => postAs(randomCelebrity()) }
+    const writeSettings = { ...settings, connections: writeConnections }
+
+    if (want('tweet')) {
+      await withServer(reference('insert', db), async (ref) => {
+        results.tweetFloor = record('POST /tweet random users', 'node:http + one INSERT (floor)', (await measure(ref, tweetSpec, writeSettings)).measurement)
+      })
+      await openSeeded(server.url, db.tweets)
+    }
+
     if (want('tweet') || want('login')) {
       await withServer(appServer(db, jwtSecret, uploadDir), async (app) => {
         if (want('tweet')) {
-          const tokens = Array.from({ length: users }, (_, i) => mintToken(jwtSecret, i + 1))
-          let posted = 0
-          const postAs = (userId: number) => ({
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[userId - 1]}` },
-            body: JSON.stringify({ tweet: `Benchmark post ${(posted += 1)}` })
-          })
-          const tweetSpec: LoadSpec = { path: '/tweet', method: 'POST', next: () => postAs(randomUser()) }
-          record('POST /tweet random users', 'miniter', (await measure(app, tweetSpec, settings)).measurement)
-          const celebrityTweets: LoadSpec = { path: '/tweet', method: 'POST', next: () => postAs(randomCelebrity()) }
-          record('POST /tweet celebrities', 'miniter', (await measure(app, celebrityTweets, settings)).measurement)
+          const pool = createPool(db.url, { connectionLimit: 2 })
+          try {
+            // A 50-follower author (an ordinary user) and a 10,000-follower one (a celebrity), each with
+            // one follower whose timeline is watched.
+            const ordinary = Math.min(5000, users)
+            const firstFollower = async (author: number) => {
+              const [rows] = await pool.query<RowDataPacket[]>(
+                'SELECT user_id, (SELECT followers_count FROM users WHERE id = ?) AS followers FROM users_follow_list WHERE follow_user_id = ? ORDER BY user_id DESC LIMIT 1',
+                [author, author]
+              )
+              return { fan: Number(rows[0].user_id), followers: Number(rows[0].followers) }
+            }
+            const small = await firstFollower(ordinary)
+            const large = await firstFollower(1)
+            const lagOf = (author: number, fan: number, count: number, spacingMs: number) =>
+              fanoutLag(app.origin, tokens[author - 1], fan, count, spacingMs)
+
+            const idleSmall = await lagOf(ordinary, small.fan, 20, 100)
+            const idleLarge = await lagOf(1, large.fan, 10, 500)
+            const { measurement, companion } = await measure(app, tweetSpec, writeSettings, () =>
+              Promise.all([
+                lagOf(ordinary, small.fan, Math.ceil(settings.duration * 2), 400),
+                lagOf(1, large.fan, Math.ceil(settings.duration), 800),
+                // The drain is watched from the moment the load stops.
+                new Promise((resolve) => setTimeout(resolve, settings.duration * 1000)).then(() => measureDrain(pool, 180))
+              ])
+            )
+            results.tweet = record('POST /tweet random users', 'miniter', measurement)
+            const [loadedSmall, loadedLarge, drain] = companion!
+            const sample = Array.from({ length: 20 }, () => randomUser())
+            const differing = drain.drained ? await timelinesEqualGraph(pool, app.origin, sample) : undefined
+
+            results.tweetCelebrities = record(
+              'POST /tweet celebrities',
+              'miniter',
+              (await measure(app, celebrityTweets, { ...settings, connections: celebrities })).measurement
+            )
+            const celebrityDrain = await measureDrain(pool, 15)
+            // What is left would take long to copy and is thrown away with the run's tweets anyway.
+            await pool.query('DELETE FROM fanout_outbox')
+
+            ratioCheck('POST /tweet random users: miniter / floor (one autocommit INSERT)', results.tweet, results.tweetFloor, 0.5)
+            p99Check('POST /tweet random users: p99', results.tweet, 50)
+            p99Check(`POST /tweet celebrities (${large.followers.toLocaleString('en')} followers, ${celebrities} at once): p99`, results.tweetCelebrities, 100)
+            checks.push({
+              name: `Fan-out lag at idle, ${large.followers.toLocaleString('en')}-follower author`,
+              value: lagText(idleLarge),
+              target: 'p99 ≤ 5000 ms',
+              met: idleLarge.p99 <= 5000 && idleLarge.lags.every((lag) => !Number.isNaN(lag))
+            })
+            checks.push({ name: `Fan-out lag at idle, ${small.followers}-follower author`, value: lagText(idleSmall), target: 'info' })
+            checks.push({ name: `Fan-out lag under the random-users write load, ${small.followers}-follower author`, value: lagText(loadedSmall), target: 'info' })
+            checks.push({
+              name: `Fan-out lag under the random-users write load, ${large.followers.toLocaleString('en')}-follower author`,
+              value: lagText(loadedLarge),
+              target: 'info'
+            })
+            checks.push({ name: 'Backlog drain after the random-users load', value: drainText(drain), target: 'info' })
+            checks.push({ name: 'Backlog drain after the celebrity load (watched 15 s)', value: drainText(celebrityDrain), target: 'info' })
+            checks.push({
+              name: `${sample.length} random users' first pages after the drain = the follow graph's answer`,
+              value: differing === undefined ? 'not drained' : differing.length === 0 ? 'all equal' : `differ: ${differing.join(', ')}`,
+              target: 'all equal',
+              met: differing !== undefined && differing.length === 0
+            })
+          } finally {
+            await pool.end()
+          }
           // Later runs and later benchmarks must see the seeded data, not this run's posts.
           await openSeeded(server.url, db.tweets)
         }

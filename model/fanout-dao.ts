@@ -66,6 +66,41 @@ export class FanoutDao {
     return rows.map((row) => row.user_id as number)
   }
 
+  /** Follower counts of the given authors (the users row's counter), to size the work of each row. */
+  async followerCounts(authorIds: number[]): Promise<Map<number, number>> {
+    if (authorIds.length === 0) return new Map()
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT id, followers_count FROM users WHERE id IN (?)', [authorIds])
+    return new Map(rows.map((row) => [row.id as number, row.followers_count as number]))
+  }
+
+  /**
+   * Copies each of the given rows' tweets to all of its author's followers in one statement, for rows
+   * whose follower counts together fit one chunk. Only rows workerId still holds are copied; follows are
+   * share-locked as in followerChunk. Returns the timeline rows written.
+   */
+  async copyToAllFollowers(connection: Queryable, ids: number[], workerId: string): Promise<number> {
+    if (ids.length === 0) return 0
+    const [result] = await connection.query<ResultSetHeader>(
+      `INSERT IGNORE INTO timeline_entries (owner_id, tweet_id, author_id)
+       SELECT f.user_id, o.tweet_id, o.author_id
+         FROM fanout_outbox o JOIN users_follow_list f ON f.follow_user_id = o.author_id
+        WHERE o.id IN (?) AND o.claimed_by = ?
+        LOCK IN SHARE MODE`,
+      [ids, workerId]
+    )
+    return result.affectedRows
+  }
+
+  /** Removes finished rows that workerId still holds; returns how many. */
+  async finishMany(connection: Queryable, ids: number[], workerId: string): Promise<number> {
+    if (ids.length === 0) return 0
+    const [result] = await connection.query<ResultSetHeader>(
+      'DELETE FROM fanout_outbox WHERE id IN (?) AND claimed_by = ?',
+      [ids, workerId]
+    )
+    return result.affectedRows
+  }
+
   /** Records progress and renews the lease; false when workerId no longer holds the row. */
   async advance(connection: Queryable, id: number, workerId: string, doneThrough: number, leaseMs: number): Promise<boolean> {
     const [result] = await connection.execute<ResultSetHeader>(

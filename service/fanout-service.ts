@@ -83,12 +83,44 @@ export class FanoutService {
   }
 
   /**
-   * Claims a batch and works through it, row by row while `proceed()` holds; returns how many rows
-   * were claimed (0: nothing to do). Rows not begun keep their lease until releaseClaims() or expiry.
+   * Claims a batch and works through it while `proceed()` holds; returns how many rows were claimed
+   * (0: nothing to do). Rows not begun keep their lease until releaseClaims() or expiry.
+   *
+   * Most authors have few followers: their rows are grouped so that each group's followers fit one
+   * chunk, and a group is copied by one statement and finished by another, in one transaction (a
+   * round trip or two per tweet would cost the database more than the posts themselves). Rows of
+   * authors with more followers than a chunk, or already begun, go chunk by chunk (fanOut).
    */
   async runOnce(proceed: () => boolean = () => true): Promise<number> {
     const rows = await this.claim()
+    const followers = await this.fanoutDao.followerCounts([...new Set(rows.map((row) => row.author_id))])
+    const large: OutboxRow[] = []
+    let group: number[] = []
+    let groupFollowers = 0
+    const groups: number[][] = []
     for (const row of rows) {
+      const count = followers.get(row.author_id) ?? 0
+      if (row.done_through > 0 || count > this.settings.chunkSize) {
+        large.push(row)
+        continue
+      }
+      if (groupFollowers + count > this.settings.chunkSize) {
+        groups.push(group)
+        group = []
+        groupFollowers = 0
+      }
+      group.push(row.id)
+      groupFollowers += count
+    }
+    if (group.length > 0) groups.push(group)
+    for (const ids of groups) {
+      if (!proceed()) return rows.length
+      await this.transactor.run(async (connection) => {
+        await this.fanoutDao.copyToAllFollowers(connection, ids, this.workerId)
+        await this.fanoutDao.finishMany(connection, ids, this.workerId)
+      })
+    }
+    for (const row of large) {
       if (!proceed()) break
       await this.fanOut(row)
     }

@@ -2,6 +2,16 @@
 import type { FastifyRequest } from 'fastify'
 import { Unauthorized } from '../service/errors.ts'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route's service refuses a deleted account itself, in the same statement as its write
+     * (POST /tweet): the per-request account lookup is skipped there, a round trip saved.
+     */
+    accountCheckedByService?: boolean
+  }
+}
+
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: { user_id: number }

@@ -165,3 +165,23 @@ t.test('two workers draining at once copy every tweet to every follower exactly 
   await Promise.all([a.drain(), b.drain()])
   for (const id of ids) t.same(await s.holders(id), s.once([s.author, ...s.fans]), `tweet ${id}`)
 })
+
+t.test('small fan-outs are copied in groups that fit a chunk; a row whose lease moved on is left to its holder', async (t) => {
+  const s = await setUp(t)
+  for (let i = 0; i < 3; i++) await s.follows.follow(s.author, s.fans[i])
+  // Three tweets with one follower each (the author) and one with five: groups of at most six followers.
+  const others: number[] = []
+  for (let i = 0; i < 3; i++) others.push((await s.tweets.tweet(s.fans[i], `fan ${i} speaks`)).id)
+  const own = (await s.tweets.tweet(s.author, 'to all five')).id
+  const ids = [...others, own]
+  const worker = s.worker({ chunkSize: 6 })
+  const [first, ...rest] = await worker.claim()
+  await s.pool.query("UPDATE fanout_outbox SET claimed_by = 'someone else' WHERE id = ?", [first.id])
+  await s.pool.query('UPDATE fanout_outbox SET claimed_by = NULL, claimed_until = NULL WHERE id <> ?', [first.id])
+  t.equal(await worker.runOnce(), rest.length, 'claimed the free rows again')
+  t.same(await s.holders(ids[0]), s.once([s.fans[0]]), 'the row held by someone else was not copied')
+  t.same(await s.holders(ids[1]), s.once([s.author, s.fans[1]]))
+  t.same(await s.holders(ids[2]), s.once([s.author, s.fans[2]]))
+  t.same(await s.holders(own), s.once([s.author, ...s.fans]))
+  t.same((await worker.backlog()).pending, 1, 'only the row held by someone else is left')
+})
