@@ -82,7 +82,7 @@ export class TweetService {
       mediaIds.length === 0
         ? await this.transactor.retrying(() => this.tweetDao.postTweet(userId, text))
         : await this.transactor.run((connection) => this.postWithMedia(connection, userId, text, mediaIds))
-    if (!posted) throw new Unauthorized('This account no longer exists')
+    if (!posted) throw new Unauthorized('The account of this token no longer exists')
     this.fanout.wake()
     const row: TweetRow = { ...posted, user_id: userId, tweet: text, edited_at: null, media_count: mediaIds.length }
     return (await this.toItems([row]))[0]

@@ -62,6 +62,11 @@ t.test('authentication', async (t) => {
     const res = await tweet(sign({ alg: 'HS256', typ: 'JWT' }, { user_id: alice.id + 1000, exp: now + 60 }))
     t.equal(res.statusCode, 401)
     t.same(res.json(), { message: 'The account of this token no longer exists' })
+    // POST /tweet refuses it in its own write; every other authenticated route by the account lookup.
+    const ghost = sign({ alg: 'HS256', typ: 'JWT' }, { user_id: alice.id + 1000, exp: now + 60 })
+    const follow = await app.inject({ method: 'POST', url: '/follow', headers: { authorization: ghost }, payload: { follow: alice.id } })
+    t.equal(follow.statusCode, 401)
+    t.same(follow.json(), { message: 'The account of this token no longer exists' })
   })
 
   t.test('a correctly signed token with a valid exp is accepted', async (t) => {
