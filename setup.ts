@@ -83,7 +83,7 @@ async function worker(config: Config): Promise<void> {
     await server.stop()
   })
   core.fanoutWorker.start()
-  log.info({ database: server.source, workers }, `fan-out worker running: ${workers} loops, database on the ${server.source}`)
+  log.info({ database: server.source, workers }, `fan-out worker running: ${workers} loop${workers === 1 ? '' : 's'}, database on the ${server.source}`)
 }
 
 async function migrate(config: Config, args: string[]): Promise<void> {
