@@ -112,7 +112,9 @@ t.test('SIGTERM finishes the request in flight, refuses new connections and exit
 
   let refusal: string | undefined
   while (!(refusal = await tryConnect(port))) await new Promise((resolve) => setTimeout(resolve, 20))
-  t.equal(refusal, 'ECONNREFUSED', 'new connections are refused')
+  // A connection that reached the kernel's accept queue as the listener closed is reset rather than
+  // refused: either way it is never served.
+  t.match(refusal, /^(ECONNREFUSED|ECONNRESET)$/, 'new connections are refused')
   t.equal(child.exitCode, null, 'while the process waits for the request in flight')
 
   inFlight.end(upload.payload.subarray(half))
