@@ -459,7 +459,9 @@ async function main(): Promise<void> {
     notes.push(
       'Reference (b) answers every timeline request with the 20 tweets below a random id, whoever the user is; ' +
         'the heavy-user and celebrity checks reuse its random-users figure.',
-      `POST /tweet runs add tweets to ${db.name}; the runner deletes them afterwards so every run reads the seeded data.`
+      `POST /tweet runs add tweets to ${db.name}; the runner deletes them afterwards so every run reads the seeded data.`,
+      'Fan-out lag is measured from sending the POST until `GET /timeline/<follower>?before=<id + 1>&limit=1` answers the tweet. ' +
+        'What limits POST /tweet against the insert floor, and the drain rate, is explained in docs/performance.md ("Results on this machine").'
     )
 
     const loadAtEnd = loadavg()
