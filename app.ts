@@ -1,7 +1,6 @@
 // The composition root, wired by hand (the book's create_app): createCore(config) builds pools → DAOs →
 // storage → services and the fan-out worker, without HTTP; buildApp(config) puts plugins and views on top.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import fastifyHelmet from '@fastify/helmet'
 import fastifyJwt from '@fastify/jwt'
 import fastifyMultipart from '@fastify/multipart'
 import fastifyRateLimit from '@fastify/rate-limit'
@@ -36,12 +35,13 @@ import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
 import { registerCors } from './view/cors.ts'
-import { registerApiDocs } from './view/docs.ts'
+import { docsPrefix, registerApiDocs } from './view/docs.ts'
 import { followRoutes } from './view/follow.ts'
 import { mediaRoutes } from './view/media.ts'
 import { healthRoutes } from './view/health.ts'
 import { loginThrottle } from './view/login-throttle.ts'
 import { pingRoutes } from './view/ping.ts'
+import { registerSecurityHeaders } from './view/security-headers.ts'
 import { serializerCompiler } from './view/serializer.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
@@ -265,13 +265,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   })
 
   // --- Security and overload protection (README "Security and operations") ---
-  await app.register(fastifyHelmet, {
-    // A JSON API loads nothing, so its pages may load nothing. Swagger UI sets its own policy on its
-    // pages (@fastify/swagger-ui staticCSP: true), which replaces this one there.
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    frameguard: { action: 'deny' },
-    strictTransportSecurity: config.hstsMaxAge > 0 ? { maxAge: config.hstsMaxAge, includeSubDomains: true } : false
-  })
+  registerSecurityHeaders(app, config.hstsMaxAge, docsPrefix)
   await app.register(fastifyUnderPressure, {
     maxEventLoopDelay: config.underPressure.maxEventLoopDelayMs,
     maxHeapUsedBytes: config.underPressure.maxHeapUsedBytes
@@ -325,12 +319,6 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     maxUploadBytes: config.maxUploadBytes
   })
 
-  // One byte over the larger cap, so each service's own size check sees the excess and answers 413.
-  const largestUpload = Math.max(config.maxUploadBytes, config.maxMediaBytes)
-  await app.register(fastifyMultipart, {
-    limits: { fileSize: largestUpload + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
-    throwFileSizeLimit: true
-  })
   // S3 objects are served by the bucket (or the CDN in front of it), not by the app.
   if (config.storage === 'local') {
     await app.register(fastifyStatic, {
@@ -341,7 +329,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       maxAge: '365d',
       index: false,
       list: false,
-      // Pictures are embedded by web clients on other origins; helmet's same-origin policy would block them.
+      // Pictures are embedded by web clients on other origins; the API's same-origin policy would block them.
       setHeaders: (reply) => reply.header('cross-origin-resource-policy', 'cross-origin')
     })
   }
@@ -353,8 +341,17 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   await app.register(tweetRoutes, { tweetService, publicUrl: config.publicUrl })
   await app.register(timelineRoutes, { tweetService, publicUrl: config.publicUrl })
   await app.register(followRoutes, { followService })
-  await app.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl })
-  await app.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl })
+  // Multipart parsing (and its per-request hooks) only where uploads are received.
+  await app.register(async (uploads) => {
+    // One byte over the larger cap, so each service's own size check sees the excess and answers 413.
+    const largestUpload = Math.max(config.maxUploadBytes, config.maxMediaBytes)
+    await uploads.register(fastifyMultipart, {
+      limits: { fileSize: largestUpload + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
+      throwFileSizeLimit: true
+    })
+    await uploads.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl })
+    await uploads.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl })
+  })
 
   return app
 }

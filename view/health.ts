@@ -10,8 +10,8 @@ export const healthRoutes: FastifyPluginAsyncZod<{ healthService: HealthService 
     '/health/ready',
     {
       // Polled by load balancers, so not rate limited; still shed under pressure, which is the point:
-      // an overloaded instance should get no new traffic until it recovers.
-      config: { rateLimit: false },
+      // an overloaded instance should get no new traffic until it recovers. Not a document: no security headers.
+      config: { rateLimit: false, securityHeaders: false },
       schema: {
         summary: 'Readiness check: the database answers; the fan-out backlog',
         tags: ['health'],

@@ -14,7 +14,8 @@ export const pingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/ping',
     {
       // A busy instance is still alive: throttling or shedding liveness checks would get it restarted.
-      config: { rateLimit: false, pressureHandler: () => {} },
+      // Only load balancers read it, so it carries no document headers.
+      config: { rateLimit: false, pressureHandler: () => {}, securityHeaders: false },
       schema: {
         summary: 'Liveness check',
         tags: ['health'],

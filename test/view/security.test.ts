@@ -5,15 +5,37 @@ import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
 t.test('security headers', async (t) => {
   const app = await buildTestApp(t, { HSTS_MAX_AGE: '600' })
 
-  t.test('every response carries them, JSON and errors alike', async (t) => {
-    for (const url of ['/ping', '/timeline/1', '/nowhere']) {
+  const apiSet = {
+    'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'strict-transport-security': 'max-age=600; includeSubDomains',
+    'cross-origin-resource-policy': 'same-origin',
+    'referrer-policy': 'no-referrer'
+  }
+
+  t.test('every API response carries them: JSON, errors, unknown routes, 405s', async (t) => {
+    const alice = await signUpAndLogin(app, 'Alice')
+    const responses = {
+      'GET /timeline/1': await app.inject({ url: '/timeline/1' }),
+      'GET /nowhere': await app.inject({ url: '/nowhere' }),
+      'DELETE /ping': await app.inject({ method: 'DELETE', url: '/ping' }),
+      'POST /tweet (400)': await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: alice.token }, payload: {} }),
+      'POST /tweet (401)': await app.inject({ method: 'POST', url: '/tweet', payload: { tweet: 'hi' } }),
+      'GET /users/me': await app.inject({ url: '/users/me', headers: { authorization: alice.token } })
+    }
+    for (const [name, res] of Object.entries(responses)) {
+      for (const [header, value] of Object.entries(apiSet)) t.equal(res.headers[header], value, `${name}: ${header}`)
+      t.notOk('x-powered-by' in res.headers, name)
+    }
+    t.equal(responses['DELETE /ping'].statusCode, 405)
+  })
+
+  t.test('the health checks are not documents: they carry none', async (t) => {
+    for (const url of ['/ping', '/health/ready']) {
       const res = await app.inject({ url })
-      t.equal(res.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'", url)
-      t.equal(res.headers['x-content-type-options'], 'nosniff', url)
-      t.equal(res.headers['x-frame-options'], 'DENY', url)
-      t.equal(res.headers['strict-transport-security'], 'max-age=600; includeSubDomains', url)
-      t.equal(res.headers['cross-origin-resource-policy'], 'same-origin', url)
-      t.notOk('x-powered-by' in res.headers, url)
+      t.equal(res.statusCode, 200, url)
+      for (const header of Object.keys(apiSet)) t.notOk(header in res.headers, `${url}: no ${header}`)
     }
   })
 
@@ -33,18 +55,22 @@ t.test('security headers', async (t) => {
 
   t.test('HSTS_MAX_AGE=0 sends no Strict-Transport-Security', async (t) => {
     const plain = await buildTestApp(t, { HSTS_MAX_AGE: '0' })
-    const res = await plain.inject({ url: '/ping' })
+    const res = await plain.inject({ url: '/timeline/1' })
     t.notOk('strict-transport-security' in res.headers)
     t.equal(res.headers['x-content-type-options'], 'nosniff')
   })
 
-  t.test('Swagger UI at /docs keeps a policy that lets its page load', async (t) => {
+  t.test('Swagger UI at /docs keeps a policy that lets its page load, and the document headers', async (t) => {
     const docs = await buildTestApp(t)
     const page = await docs.inject({ url: '/docs' })
     t.equal(page.statusCode, 200)
     t.match(page.headers['content-security-policy'], /script-src 'self'/)
     t.match(page.headers['content-security-policy'], /style-src 'self'/)
-    t.equal((await docs.inject({ url: '/ping' })).headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'")
+    t.equal(page.headers['x-frame-options'], 'DENY')
+    t.equal(page.headers['x-content-type-options'], 'nosniff')
+    t.equal(page.headers['cross-origin-opener-policy'], 'same-origin')
+    t.equal(page.headers['origin-agent-cluster'], '?1')
+    t.equal((await docs.inject({ url: '/timeline/1' })).headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'")
   })
 })
 
@@ -63,6 +89,7 @@ t.test('the global per-IP rate limit', async (t) => {
     const limited = await from('10.0.0.1')
     t.equal(limited.statusCode, 429)
     t.match(limited.headers['content-type'], /application\/json/)
+    t.equal(limited.headers['x-frame-options'], 'DENY', 'a response ended by a hook carries the security headers')
     const retryAfter = Number(limited.headers['retry-after'])
     t.ok(retryAfter > 3500 && retryAfter <= 3600, `Retry-After ${retryAfter} is about an hour`)
     t.same(limited.json(), { message: `Too many requests, retry in ${retryAfter} seconds`, retry_after: retryAfter })
