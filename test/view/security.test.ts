@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import t from 'tap'
+import { ConfigError, loadConfig } from '../../config.ts'
 import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
 
 t.test('security headers', async (t) => {
@@ -114,12 +115,87 @@ t.test('the global per-IP rate limit', async (t) => {
     t.equal((await from('10.0.0.3')).headers['x-ratelimit-remaining'], '2')
   })
 
+  t.test('IPv6 clients count by their /64', async (t) => {
+    t.equal((await from('2001:db8:1:1::1')).headers['x-ratelimit-remaining'], '2')
+    t.equal((await from('2001:db8:1:1:ffff::2')).headers['x-ratelimit-remaining'], '1')
+    t.equal((await from('2001:db8:1:2::1')).headers['x-ratelimit-remaining'], '2')
+  })
+
   t.test('the health checks are never limited', async (t) => {
     for (let i = 0; i < 5; i += 1) {
       const ping = await from('10.0.0.1', '/ping')
       t.equal(ping.statusCode, 200)
       t.notOk('x-ratelimit-limit' in ping.headers)
       t.equal((await from('10.0.0.1', '/health/ready')).statusCode, 200)
+    }
+  })
+})
+
+t.test('client addresses behind proxies', async (t) => {
+  const app = await buildTestApp(t, { TRUST_PROXY: '10.0.0.0/8, 2001:db8::/32', RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW: '1h' })
+  const from = (remoteAddress: string, forwardedFor?: string) =>
+    app.inject({ url: '/nowhere', remoteAddress, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} })
+
+  t.test('a forged X-Forwarded-For from an untrusted peer changes nothing: the peer is the client', async (t) => {
+    t.equal((await from('203.0.113.5', '198.51.100.1')).headers['x-ratelimit-remaining'], '1')
+    t.equal((await from('203.0.113.5', '198.51.100.2, 10.0.0.1')).headers['x-ratelimit-remaining'], '0')
+    t.equal((await from('203.0.113.5', '198.51.100.3')).statusCode, 429, 'a new claimed address gets no new budget')
+    t.equal((await from('203.0.113.5')).statusCode, 429)
+    t.equal((await from('10.0.0.1', '198.51.100.1')).headers['x-ratelimit-remaining'], '1', 'the claimed address was never charged')
+  })
+
+  t.test('from trusted proxies, the right-most untrusted address is the client', async (t) => {
+    // What the client wrote itself comes first; each proxy appends the address it was reached from.
+    t.equal((await from('10.0.0.1', 'forged, 192.0.2.7')).headers['x-ratelimit-remaining'], '1')
+    t.equal((await from('10.0.0.2', '192.0.2.8, 192.0.2.7, 10.1.2.3')).headers['x-ratelimit-remaining'], '0')
+    t.equal((await from('10.0.0.3', '192.0.2.7')).statusCode, 429, 'the same client through another proxy')
+    t.equal((await from('10.0.0.1', '192.0.2.7, 192.0.2.9')).headers['x-ratelimit-remaining'], '1', 'another client')
+    t.equal((await from('2001:db8::1', '192.0.2.10')).headers['x-ratelimit-remaining'], '1', 'an IPv6 proxy')
+    t.equal((await from('10.0.0.1')).headers['x-ratelimit-remaining'], '1', 'a trusted peer without the header is the client')
+  })
+})
+
+t.test('TRUST_PROXY names the proxies to trust', async (t) => {
+  t.test('none by default', async (t) => {
+    for (const value of [undefined, '', 'false', '0']) {
+      t.equal(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy, false, String(value))
+    }
+  })
+
+  t.test('as addresses, CIDRs and range names, IPv4 and IPv6', async (t) => {
+    t.same(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ,fd00::/8,::1,loopback' }).trustProxy, [
+      '10.0.0.0/8',
+      '127.0.0.1',
+      'fd00::/8',
+      '::1',
+      'loopback'
+    ])
+  })
+
+  t.test('true, which let clients choose their address, is refused with what to set instead', async (t) => {
+    for (const value of ['true', 'TRUE', 'yes']) {
+      t.throws(
+        () => loadConfig({ TRUST_PROXY: value }),
+        new ConfigError(
+          'Invalid configuration:\n  TRUST_PROXY: true trusted every hop, so any client could choose its own address ' +
+            'with X-Forwarded-For; name the proxies instead, as addresses or CIDRs (e.g. 10.0.0.0/8,127.0.0.1)'
+        ),
+        value
+      )
+    }
+  })
+
+  t.test('a hop count is refused: it cannot tell a proxy from a direct client', async (t) => {
+    t.throws(() => loadConfig({ TRUST_PROXY: '1' }), { message: /TRUST_PROXY: a hop count cannot tell a proxy/ })
+  })
+
+  t.test('anything else names the bad entry', async (t) => {
+    for (const entry of ['10.0.0.0/33', 'fd00::/129', '10.0.0', 'proxy.example', '10.0.0.0/8/1', '10.0.0.0/x', '']) {
+      t.throws(
+        () => loadConfig({ TRUST_PROXY: `127.0.0.1,${entry}` }),
+        { message: `TRUST_PROXY: "${entry}" is not an address, a CIDR` },
+        entry
+      )
     }
   })
 })
