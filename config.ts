@@ -82,7 +82,9 @@ const operationsEnvSchema = z.object({
   RATE_LIMIT_MAX: count.default(300),
   RATE_LIMIT_WINDOW: duration.default('1m'),
   LOGIN_RATE_LIMIT_PER_IP: count.default(30),
+  // Per email from one address (its name predates the email-wide ceiling below).
   LOGIN_RATE_LIMIT_PER_EMAIL: count.default(10),
+  LOGIN_RATE_LIMIT_PER_EMAIL_TOTAL: count.default(100),
   LOGIN_RATE_LIMIT_WINDOW: duration.default('15m'),
   HSTS_MAX_AGE: count.default(365 * 86400),
   CONNECTION_TIMEOUT_MS: milliseconds.default(60_000),
@@ -101,7 +103,8 @@ const operationsEnvSchema = z.object({
 export interface OperationsConfig {
   /** Per client IP, for every route but the health checks and /login. */
   rateLimit: { max: number; windowMs: number }
-  loginRateLimit: { perIp: number; perEmail: number; windowMs: number }
+  /** Per client IP; per email from one IP; per email from all IPs together. */
+  loginRateLimit: { perIp: number; perEmailPerIp: number; perEmail: number; windowMs: number }
   hstsMaxAge: number
   timeouts: { connectionMs: number; requestMs: number; keepAliveMs: number; handlerMs: number }
   databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
@@ -114,7 +117,8 @@ function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsCon
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: seconds(e.RATE_LIMIT_WINDOW) * 1000 },
     loginRateLimit: {
       perIp: e.LOGIN_RATE_LIMIT_PER_IP,
-      perEmail: e.LOGIN_RATE_LIMIT_PER_EMAIL,
+      perEmailPerIp: e.LOGIN_RATE_LIMIT_PER_EMAIL,
+      perEmail: e.LOGIN_RATE_LIMIT_PER_EMAIL_TOTAL,
       windowMs: seconds(e.LOGIN_RATE_LIMIT_WINDOW) * 1000
     },
     hstsMaxAge: e.HSTS_MAX_AGE,
