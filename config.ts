@@ -86,6 +86,9 @@ const operationsEnvSchema = z.object({
   LOGIN_RATE_LIMIT_PER_EMAIL: count.default(10),
   LOGIN_RATE_LIMIT_PER_EMAIL_TOTAL: count.default(100),
   LOGIN_RATE_LIMIT_WINDOW: duration.default('15m'),
+  SIGNUP_RATE_LIMIT_PER_IP: count.default(20),
+  SIGNUP_RATE_LIMIT_TAKEN_PER_IP: count.default(5),
+  SIGNUP_RATE_LIMIT_WINDOW: duration.default('1h'),
   HSTS_MAX_AGE: count.default(365 * 86400),
   CONNECTION_TIMEOUT_MS: milliseconds.default(60_000),
   REQUEST_TIMEOUT_MS: milliseconds.default(30_000),
@@ -105,6 +108,8 @@ export interface OperationsConfig {
   rateLimit: { max: number; windowMs: number }
   /** Per client IP; per email from one IP; per email from all IPs together. */
   loginRateLimit: { perIp: number; perEmailPerIp: number; perEmail: number; windowMs: number }
+  /** Per client IP: every sign-up attempt, and answers that an email is taken. */
+  signUpRateLimit: { perIp: number; takenPerIp: number; windowMs: number }
   hstsMaxAge: number
   timeouts: { connectionMs: number; requestMs: number; keepAliveMs: number; handlerMs: number }
   databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
@@ -120,6 +125,11 @@ function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsCon
       perEmailPerIp: e.LOGIN_RATE_LIMIT_PER_EMAIL,
       perEmail: e.LOGIN_RATE_LIMIT_PER_EMAIL_TOTAL,
       windowMs: seconds(e.LOGIN_RATE_LIMIT_WINDOW) * 1000
+    },
+    signUpRateLimit: {
+      perIp: e.SIGNUP_RATE_LIMIT_PER_IP,
+      takenPerIp: e.SIGNUP_RATE_LIMIT_TAKEN_PER_IP,
+      windowMs: seconds(e.SIGNUP_RATE_LIMIT_WINDOW) * 1000
     },
     hstsMaxAge: e.HSTS_MAX_AGE,
     timeouts: {

@@ -266,6 +266,53 @@ t.test('login throttling', async (t) => {
   })
 })
 
+t.test('sign-up throttling', async (t) => {
+  const app = await buildTestApp(t, {
+    SIGNUP_RATE_LIMIT_PER_IP: '4',
+    SIGNUP_RATE_LIMIT_TAKEN_PER_IP: '2',
+    SIGNUP_RATE_LIMIT_WINDOW: '1h'
+  })
+  const signUp = (remoteAddress: string, email: string) =>
+    app.inject({ method: 'POST', url: '/sign-up', remoteAddress, payload: { name: 'N', email, password: 'password123' } })
+  const taken = ['taken1@example.com', 'taken2@example.com', 'taken3@example.com']
+  for (const [i, email] of taken.entries()) t.equal((await signUp(`10.8.0.${i}`, email)).statusCode, 200)
+  const refusal = /^Too many sign-up attempts from this address, retry in (\d+) seconds$/
+
+  t.test('per IP: the fifth attempt from one address is refused, malformed ones included', async (t) => {
+    t.equal((await signUp('10.5.0.1', 'new1@example.com')).statusCode, 200)
+    t.equal((await signUp('10.5.0.1', 'not an email')).statusCode, 400)
+    t.equal((await signUp('10.5.0.1', 'new2@example.com')).statusCode, 200)
+    t.equal((await signUp('10.5.0.1', 'new3@example.com')).statusCode, 200)
+    const refused = await signUp('10.5.0.1', 'new4@example.com')
+    t.equal(refused.statusCode, 429)
+    t.equal(refused.headers['x-ratelimit-limit'], '4')
+    const retryAfter = Number(refused.headers['retry-after'])
+    t.ok(retryAfter > 3500 && retryAfter <= 3600, `Retry-After ${retryAfter} is about an hour`)
+    t.same(refused.json(), { message: `Too many sign-up attempts from this address, retry in ${retryAfter} seconds`, retry_after: retryAfter })
+    t.equal((await signUp('10.5.0.2', 'new4@example.com')).statusCode, 200, 'another address; the refused attempt created nothing')
+  })
+
+  t.test('taken emails: after two such answers, every sign-up from the address is refused alike', async (t) => {
+    t.match((await signUp('10.6.0.1', taken[0])).json(), { message: /already exists/, field: 'email' })
+    t.equal((await signUp('10.6.0.1', taken[1])).statusCode, 409)
+    const forTaken = await signUp('10.6.0.1', taken[2])
+    const forFree = await signUp('10.6.0.1', 'free@example.com')
+    for (const refused of [forTaken, forFree]) {
+      t.equal(refused.statusCode, 429)
+      t.equal(refused.headers['x-ratelimit-limit'], '2')
+      t.match(refused.json().message, refusal)
+    }
+    t.equal((await signUp('10.6.0.2', 'free@example.com')).statusCode, 200, 'the refused free email was not created')
+  })
+
+  t.test('taken emails probed all at once still get only two answers', async (t) => {
+    const answers = await Promise.all([...taken, 'free2@example.com'].map((email) => signUp('10.7.0.1', email)))
+    const statuses = answers.map((res) => res.statusCode)
+    t.equal(statuses.filter((status) => status === 409).length, 2, `statuses ${statuses}`)
+    t.equal(statuses.filter((status) => status === 429).length + statuses.filter((status) => status === 200).length, 2)
+  })
+})
+
 t.test('body limits per route', async (t) => {
   const app = await buildTestApp(t)
   const alice = await signUpAndLogin(app, 'Alice')
