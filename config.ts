@@ -51,7 +51,9 @@ function parseTrustProxy(value: string, ctx: z.RefinementCtx): false | string[] 
   }
   const entries = trimmed.split(',').map((entry) => entry.trim())
   for (const entry of entries) {
-    if (!isProxyAddress(entry)) {
+    if (/\/0+$/.test(entry)) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" would trust every address, as true did` })
+    } else if (!isProxyAddress(entry)) {
       ctx.addIssue({
         code: 'custom',
         message: `"${entry}" is not an address, a CIDR (e.g. 10.0.0.0/8, fd00::/8), loopback, linklocal or uniquelocal`
@@ -67,7 +69,7 @@ function isProxyAddress(entry: string): boolean {
   const family = isIP(address)
   if (family === 0 || rest.length > 0) return false
   if (prefix === undefined) return true
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128)
 }
 
 const baseUrl = z.url().transform((url) => url.replace(/\/+$/, ''))

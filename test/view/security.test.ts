@@ -189,6 +189,12 @@ t.test('TRUST_PROXY names the proxies to trust', async (t) => {
     t.throws(() => loadConfig({ TRUST_PROXY: '1' }), { message: /TRUST_PROXY: a hop count cannot tell a proxy/ })
   })
 
+  t.test('a range of every address is refused like true', async (t) => {
+    for (const entry of ['0.0.0.0/0', '::/0']) {
+      t.throws(() => loadConfig({ TRUST_PROXY: `10.0.0.0/8,${entry}` }), { message: `TRUST_PROXY: "${entry}" would trust every address, as true did` })
+    }
+  })
+
   t.test('anything else names the bad entry', async (t) => {
     for (const entry of ['10.0.0.0/33', 'fd00::/129', '10.0.0', 'proxy.example', '10.0.0.0/8/1', '10.0.0.0/x', '']) {
       t.throws(
