@@ -16,7 +16,7 @@ export interface LoginThrottle {
   preHandler: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 }
 
-export type Limiter = ReturnType<FastifyInstance['createRateLimit']>
+type Limiter = ReturnType<FastifyInstance['createRateLimit']>
 
 // The schema has trimmed and lower-cased it, so spellings of one address share a budget.
 const emailOf = (request: FastifyRequest) => (request.body as { email: string }).email
