@@ -42,6 +42,7 @@ import { healthRoutes } from './view/health.ts'
 import { loginThrottle } from './view/login-throttle.ts'
 import { pingRoutes } from './view/ping.ts'
 import { registerSecurityHeaders } from './view/security-headers.ts'
+import { signUpThrottle } from './view/sign-up-throttle.ts'
 import { serializerCompiler } from './view/serializer.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
@@ -290,6 +291,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       return limit.call(this, request, reply)
     })
   }
+  const throttleSignUp = signUpThrottle(app, config.signUpRateLimit)
   const throttleLogin = loginThrottle(app, config.loginRateLimit)
   // --- end of security and overload protection ---
 
@@ -336,7 +338,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
 
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: core.healthService })
-  await app.register(userRoutes, { userService, throttleLogin })
+  await app.register(userRoutes, { userService, throttleSignUp, throttleLogin })
   await app.register(profileRoutes, { userService, followService, publicUrl: config.publicUrl })
   await app.register(tweetRoutes, { tweetService, publicUrl: config.publicUrl })
   await app.register(timelineRoutes, { tweetService, publicUrl: config.publicUrl })

@@ -1,5 +1,6 @@
 // Typed settings, parsed once from the environment with zod. Nothing secret has a default.
 import { randomBytes } from 'node:crypto'
+import { isIP } from 'node:net'
 import { getHeapStatistics } from 'node:v8'
 import { z } from 'zod'
 
@@ -24,6 +25,53 @@ function parseCorsOrigins(value: string, ctx: z.RefinementCtx): '*' | string[] {
   return origins
 }
 
+// Names proxy-addr (Fastify's trustProxy) knows for whole private ranges.
+const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * The proxies whose X-Forwarded-* headers are believed, as addresses and CIDRs. Trusting every hop (`true`)
+ * let a client pick its own address: the left-most X-Forwarded-For entry is the client's own text.
+ */
+function parseTrustProxy(value: string, ctx: z.RefinementCtx): false | string[] {
+  const trimmed = value.trim()
+  if (trimmed === '' || trimmed === 'false' || trimmed === '0') return false
+  const refuse = (what: string) =>
+    ctx.addIssue({
+      code: 'custom',
+      message: `${what}; name the proxies instead, as addresses or CIDRs (e.g. 10.0.0.0/8,127.0.0.1)`
+    })
+  if (/^(true|yes)$/i.test(trimmed)) {
+    refuse('true trusted every hop, so any client could choose its own address with X-Forwarded-For')
+    return false
+  }
+  // Fastify 5 ignores a number too (it trusts nothing then), for the same reason.
+  if (/^\d+$/.test(trimmed)) {
+    refuse('a hop count cannot tell a proxy from a client that reaches the server directly')
+    return false
+  }
+  const entries = trimmed.split(',').map((entry) => entry.trim())
+  for (const entry of entries) {
+    if (/\/0+$/.test(entry)) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" would trust every address, as true did` })
+    } else if (!isProxyAddress(entry)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not an address, a CIDR (e.g. 10.0.0.0/8, fd00::/8), loopback, linklocal or uniquelocal`
+      })
+    }
+  }
+  return entries
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (proxyRangeNames.has(entry)) return true
+  const [address, prefix, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128)
+}
+
 const baseUrl = z.url().transform((url) => url.replace(/\/+$/, ''))
 
 const duration = z.string().regex(/^\d+\s*[smhd]?$/, 'must be seconds or a number with s, m, h or d (e.g. 15m)')
@@ -36,8 +84,13 @@ const operationsEnvSchema = z.object({
   RATE_LIMIT_MAX: count.default(300),
   RATE_LIMIT_WINDOW: duration.default('1m'),
   LOGIN_RATE_LIMIT_PER_IP: count.default(30),
+  // Per email from one address (its name predates the email-wide ceiling below).
   LOGIN_RATE_LIMIT_PER_EMAIL: count.default(10),
+  LOGIN_RATE_LIMIT_PER_EMAIL_TOTAL: count.default(100),
   LOGIN_RATE_LIMIT_WINDOW: duration.default('15m'),
+  SIGNUP_RATE_LIMIT_PER_IP: count.default(20),
+  SIGNUP_RATE_LIMIT_TAKEN_PER_IP: count.default(5),
+  SIGNUP_RATE_LIMIT_WINDOW: duration.default('1h'),
   HSTS_MAX_AGE: count.default(365 * 86400),
   CONNECTION_TIMEOUT_MS: milliseconds.default(60_000),
   REQUEST_TIMEOUT_MS: milliseconds.default(30_000),
@@ -55,7 +108,10 @@ const operationsEnvSchema = z.object({
 export interface OperationsConfig {
   /** Per client IP, for every route but the health checks and /login. */
   rateLimit: { max: number; windowMs: number }
-  loginRateLimit: { perIp: number; perEmail: number; windowMs: number }
+  /** Per client IP; per email from one IP; per email from all IPs together. */
+  loginRateLimit: { perIp: number; perEmailPerIp: number; perEmail: number; windowMs: number }
+  /** Per client IP: every sign-up attempt, and answers that an email is taken. */
+  signUpRateLimit: { perIp: number; takenPerIp: number; windowMs: number }
   hstsMaxAge: number
   timeouts: { connectionMs: number; requestMs: number; keepAliveMs: number; handlerMs: number }
   databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
@@ -68,8 +124,14 @@ function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsCon
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: seconds(e.RATE_LIMIT_WINDOW) * 1000 },
     loginRateLimit: {
       perIp: e.LOGIN_RATE_LIMIT_PER_IP,
-      perEmail: e.LOGIN_RATE_LIMIT_PER_EMAIL,
+      perEmailPerIp: e.LOGIN_RATE_LIMIT_PER_EMAIL,
+      perEmail: e.LOGIN_RATE_LIMIT_PER_EMAIL_TOTAL,
       windowMs: seconds(e.LOGIN_RATE_LIMIT_WINDOW) * 1000
+    },
+    signUpRateLimit: {
+      perIp: e.SIGNUP_RATE_LIMIT_PER_IP,
+      takenPerIp: e.SIGNUP_RATE_LIMIT_TAKEN_PER_IP,
+      windowMs: seconds(e.SIGNUP_RATE_LIMIT_WINDOW) * 1000
     },
     hstsMaxAge: e.HSTS_MAX_AGE,
     timeouts: {
@@ -124,7 +186,7 @@ const envSchema = z.object({
   MAX_MEDIA_BYTES: z.coerce.number().int().positive().default(20 * MiB),
   MEDIA_GRACE_DAYS: z.coerce.number().min(0).max(3650).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: boolean.default(false),
+  TRUST_PROXY: z.string().transform(parseTrustProxy).default(false),
   FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
   TIMELINE_BACKFILL: z.coerce.number().int().min(1).max(100_000).default(800),
   FANOUT_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
@@ -165,7 +227,8 @@ export interface Config extends OperationsConfig {
   /** 0: deleting media is final at once; otherwise it can be restored for this many days. */
   mediaGraceDays: number
   logLevel: string
-  trustProxy: boolean
+  /** Proxies (addresses, CIDRs, proxy-addr's range names) whose X-Forwarded-* headers are believed. */
+  trustProxy: false | string[]
   /** Accounts with more followers are read by their followers instead of copied into each timeline. */
   fanoutMaxFollowers: number
   /** How many of a followee's newest tweets a new follow copies into the follower's timeline. */

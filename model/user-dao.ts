@@ -102,6 +102,12 @@ export class UserDao {
     return rows[0]
   }
 
+  /** Reads the primary, which the unique index guards: a replica could miss an account just created. */
+  async emailTaken(email: string): Promise<boolean> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT 1 FROM users WHERE email = ?', [email])
+    return rows.length > 0
+  }
+
   async exists(id: number): Promise<boolean> {
     const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT 1 FROM users WHERE id = ?', [id])
     return rows.length > 0

@@ -97,7 +97,8 @@ async function main() {
 
   const s3 = await startS3Server(teardown, 'miniter-scale-out')
   // Every load-test client comes from one address, so the per-IP limits are off for this run.
-  const env = { DATABASE_URL: databaseUrl, TRUST_PROXY: 'true', RATE_LIMIT_MAX: '0', LOGIN_RATE_LIMIT_PER_IP: '0', LOGIN_RATE_LIMIT_PER_EMAIL: '0', ...s3.env }
+  // nginx reaches the instances over loopback.
+  const env = { DATABASE_URL: databaseUrl, TRUST_PROXY: '127.0.0.1', RATE_LIMIT_MAX: '0', LOGIN_RATE_LIMIT_PER_IP: '0', LOGIN_RATE_LIMIT_PER_EMAIL: '0', SIGNUP_RATE_LIMIT_PER_IP: '0', ...s3.env }
   const instances: ServerProcess[] = []
   for (let i = 0; i < 2; i++) {
     const instance = await startServer(env)

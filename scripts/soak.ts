@@ -41,7 +41,8 @@ async function main() {
     // One client address drives all the load, so the per-IP limits would only measure themselves.
     RATE_LIMIT_MAX: '0',
     LOGIN_RATE_LIMIT_PER_IP: '0',
-    LOGIN_RATE_LIMIT_PER_EMAIL: '0'
+    LOGIN_RATE_LIMIT_PER_EMAIL: '0',
+    SIGNUP_RATE_LIMIT_PER_IP: '0'
   })
   const pid = app.child.pid!
   try {

@@ -36,6 +36,14 @@ export interface SignUp {
   profile: string
 }
 
+/**
+ * Told whether the email is taken before a taken email is answered or a password is hashed; it may throw to
+ * refuse the sign-up either way (the view's per-address budget for answers that an email is taken).
+ */
+export type SignUpAdmission = (emailTaken: boolean) => Promise<void>
+
+const admitAll: SignUpAdmission = async () => {}
+
 function isDuplicate(error: unknown): boolean {
   return (error as { code?: string }).code === 'ER_DUP_ENTRY'
 }
@@ -53,16 +61,25 @@ export class UserService {
     this.dummyHash = bcrypt.hash(randomUUID(), settings.bcryptRounds)
   }
 
-  async signUp(input: SignUp): Promise<UserRow> {
+  /** A taken email is refused before hashing, since the hash is the expensive part of a sign-up. */
+  async signUp(input: SignUp, admit: SignUpAdmission = admitAll): Promise<UserRow> {
+    if (await this.userDao.emailTaken(input.email)) return this.refuseTaken(admit)
+    await admit(false)
     const hashedPassword = await bcrypt.hash(input.password, this.settings.bcryptRounds)
     let id: number
     try {
       id = await this.userDao.insertUser({ ...input, hashedPassword })
     } catch (error) {
-      if (isDuplicate(error)) throw new Conflict('A user with this email already exists', { field: 'email' })
+      // Two sign-ups for one email at once both pass the lookup: the unique index decides.
+      if (isDuplicate(error)) return this.refuseTaken(admit)
       throw error
     }
     return (await this.userDao.userById(id))!
+  }
+
+  private async refuseTaken(admit: SignUpAdmission): Promise<never> {
+    await admit(true)
+    throw new Conflict('A user with this email already exists', { field: 'email' })
   }
 
   /** Returns the user id and a signed token; the same error for an unknown email and a wrong password. */

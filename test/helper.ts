@@ -68,6 +68,9 @@ export async function testConfig(
     RATE_LIMIT_MAX: '1000000',
     LOGIN_RATE_LIMIT_PER_IP: '1000000',
     LOGIN_RATE_LIMIT_PER_EMAIL: '1000000',
+    LOGIN_RATE_LIMIT_PER_EMAIL_TOTAL: '1000000',
+    SIGNUP_RATE_LIMIT_PER_IP: '1000000',
+    SIGNUP_RATE_LIMIT_TAKEN_PER_IP: '1000000',
     MAX_EVENT_LOOP_DELAY_MS: '0',
     MAX_HEAP_USED_BYTES: '0',
     // Fan-out runs when a test says so (drainFanout), so what a timeline holds never depends on timing;

@@ -1,11 +1,12 @@
-// Login throttling on top of the global per-IP limit: a stricter per-IP budget before the body is read,
-// and a per-email budget once it is validated, so guessing is slow from one address or against one account.
-import type {} from '@fastify/rate-limit'
+// Login throttling on top of the global per-IP limit: a stricter per-IP budget before the body is read; once
+// it is validated, a budget per email from one address, then a higher one per email from all addresses.
+import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { TooManyRequests } from '../service/errors.ts'
 
 export interface LoginLimits {
   perIp: number
+  perEmailPerIp: number
   perEmail: number
   windowMs: number
 }
@@ -17,33 +18,44 @@ export interface LoginThrottle {
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>
 
-/** Route hooks for POST /login; a limit of 0 is off. @fastify/rate-limit must be registered on app. */
+// The schema has trimmed and lower-cased it, so spellings of one address share a budget.
+const emailOf = (request: FastifyRequest) => (request.body as { email: string }).email
+
+/**
+ * Route hooks for POST /login; a limit of 0 is off. @fastify/rate-limit must be registered on app.
+ * Every limit is checked before the account is looked up, so a 429 says nothing about whether it exists.
+ */
 export function loginThrottle(app: FastifyInstance, limits: LoginLimits): LoginThrottle {
-  const perIp = limits.perIp > 0 ? app.createRateLimit({ max: limits.perIp, timeWindow: limits.windowMs }) : undefined
-  const perEmail =
-    limits.perEmail > 0
-      ? app.createRateLimit({
-          max: limits.perEmail,
-          timeWindow: limits.windowMs,
-          // The schema has trimmed and lower-cased it, so spellings of one address share a budget.
-          keyGenerator: (request) => (request.body as { email: string }).email
-        })
-      : undefined
+  const limiter = (max: number, keyGenerator?: (request: FastifyRequest) => string) =>
+    // Without a keyGenerator the plugin's own applies: the client's IP, IPv6 by its /64.
+    max > 0 ? app.createRateLimit({ max, timeWindow: limits.windowMs, ...(keyGenerator && { keyGenerator }) }) : undefined
+  const perIp = limiter(limits.perIp)
+  // A stranger's guesses use up their own address's budget for the account, not its owner's.
+  const perEmailPerIp = limiter(limits.perEmailPerIp, (request) => `${normalizeIP(request.ip)} ${emailOf(request)}`)
+  // Guessing from many addresses at once still meets a ceiling; refused attempts never reach it (checked last),
+  // so one address adds at most perEmailPerIp to it.
+  const perEmail = limiter(limits.perEmail, emailOf)
   return {
-    onRequest: (request, reply) => check(perIp, request, reply, 'from this address'),
-    preHandler: (request, reply) => check(perEmail, request, reply, 'for this account')
+    onRequest: (request, reply) => check(perIp, request, reply, 'Too many login attempts from this address'),
+    preHandler: async (request, reply) => {
+      await check(perEmailPerIp, request, reply, 'Too many login attempts for this email from this address')
+      await check(perEmail, request, reply, 'Too many login attempts for this email')
+    }
   }
 }
 
-async function check(limiter: Limiter | undefined, request: FastifyRequest, reply: FastifyReply, scope: string) {
+/** Counts the request against the limiter and refuses it (429 with Retry-After) once over the limit. */
+export async function check(limiter: Limiter | undefined, request: FastifyRequest, reply: FastifyReply, message: string) {
   if (!limiter) return
   const result = await limiter(request)
   if (result.isAllowed || !result.isExceeded) return
-  reply.header('x-ratelimit-limit', result.max)
+  refuse(reply, result.max, result.ttlInSeconds, message)
+}
+
+export function refuse(reply: FastifyReply, max: number, ttlInSeconds: number, message: string): never {
+  reply.header('x-ratelimit-limit', max)
   reply.header('x-ratelimit-remaining', 0)
-  reply.header('x-ratelimit-reset', result.ttlInSeconds)
-  reply.header('retry-after', result.ttlInSeconds)
-  throw new TooManyRequests(`Too many login attempts ${scope}, retry in ${result.ttlInSeconds} seconds`, {
-    retry_after: result.ttlInSeconds
-  })
+  reply.header('x-ratelimit-reset', ttlInSeconds)
+  reply.header('retry-after', ttlInSeconds)
+  throw new TooManyRequests(`${message}, retry in ${ttlInSeconds} seconds`, { retry_after: ttlInSeconds })
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { UserService } from '../service/user-service.ts'
 import type { LoginThrottle } from './login-throttle.ts'
+import type { SignUpThrottle } from './sign-up-throttle.ts'
 import { errorBody, toUserBody, userBody } from './schemas.ts'
 
 const email = z
@@ -28,15 +29,19 @@ const loginBody = z.object({
   password: z.string().min(1, 'must not be empty').max(1024, 'is too long')
 })
 
-export const userRoutes: FastifyPluginAsyncZod<{ userService: UserService; throttleLogin: LoginThrottle }> = async (
-  app,
-  { userService, throttleLogin }
-) => {
+export interface UserRouteOptions {
+  userService: UserService
+  throttleSignUp: SignUpThrottle
+  throttleLogin: LoginThrottle
+}
+
+export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, { userService, throttleSignUp, throttleLogin }) => {
   app.post(
     '/sign-up',
     {
       // Sized for the schema's limits, with room for JSON escapes.
       bodyLimit: 16 * 1024,
+      onRequest: throttleSignUp.onRequest,
       schema: {
         summary: 'Create an account',
         tags: ['users'],
@@ -44,7 +49,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ userService: UserService; throt
         response: { 200: userBody, 400: errorBody, 409: errorBody }
       }
     },
-    async (request) => toUserBody(await userService.signUp(request.body))
+    async (request, reply) => toUserBody(await userService.signUp(request.body, throttleSignUp.admission(request, reply)))
   )
 
   app.post(

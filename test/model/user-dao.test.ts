@@ -24,6 +24,12 @@ t.test('UserDao', async (t) => {
     t.equal(await dao.credentialsByEmail('nobody@example.com'), undefined)
   })
 
+  t.test('emailTaken finds an email whatever its case, and only a stored one', async (t) => {
+    t.equal(await dao.emailTaken('eunwoo@example.com'), true)
+    t.equal(await dao.emailTaken('EunWoo@Example.com'), true)
+    t.equal(await dao.emailTaken('nobody@example.com'), false)
+  })
+
   t.test('exists and userById tell unknown ids apart', async (t) => {
     t.equal(await dao.exists(424242), false)
     t.equal(await dao.userById(424242), undefined)

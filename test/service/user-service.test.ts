@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import bcrypt from 'bcrypt'
 import t from 'tap'
 import { UserDao } from '../../model/user-dao.ts'
-import { Conflict, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from '../../service/errors.ts'
+import { Conflict, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../../service/errors.ts'
 import { LocalStorage } from '../../service/local-storage.ts'
 import { UserService } from '../../service/user-service.ts'
 import { pngBytes, testPool, testUploadDir } from '../helper.ts'
@@ -18,6 +18,8 @@ t.test('UserService', async (t) => {
     bcryptRounds: 4,
     maxUploadBytes: 1024
   })
+  // The real function, for replacements of bcrypt.hash to call.
+  const hash = bcrypt.hash.bind(bcrypt)
   const alice = await service.signUp({ name: 'Alice', email: 'alice@example.com', password: 'password123', profile: '' })
 
   t.test('signUp stores a bcrypt hash, never the password', async (t) => {
@@ -31,6 +33,61 @@ t.test('UserService', async (t) => {
       service.signUp({ name: 'A', email: 'alice@example.com', password: 'password123', profile: '' }),
       Conflict
     )
+  })
+
+  t.test('signUp tells the admission whether the email is taken, before hashing a free one', async (t) => {
+    const steps: string[] = []
+    const admit = async (taken: boolean) => void steps.push(`admit taken=${taken}`)
+    t.capture(bcrypt, 'hash', (...args: Parameters<typeof bcrypt.hash>) => (steps.push('hash'), hash(...args)))
+    await service.signUp({ name: 'Bob', email: 'bob@example.com', password: 'password123', profile: '' }, admit)
+    t.same(steps, ['admit taken=false', 'hash'])
+  })
+
+  t.test('a taken email is refused without hashing any password', async (t) => {
+    const steps: string[] = []
+    const hashes = t.capture(bcrypt, 'hash', bcrypt.hash)
+    await t.rejects(
+      service.signUp({ name: 'A', email: 'alice@example.com', password: 'password123', profile: '' }, async (taken) => {
+        steps.push(`admit taken=${taken}`)
+      }),
+      new Conflict('A user with this email already exists', { field: 'email' })
+    )
+    t.same(steps, ['admit taken=true'])
+    t.equal(hashes.args().length, 0)
+  })
+
+  t.test('an admission that refuses stops the sign-up: nothing hashed, nothing stored', async (t) => {
+    const hashes = t.capture(bcrypt, 'hash', bcrypt.hash)
+    const refusal = new TooManyRequests('not now')
+    await t.rejects(
+      service.signUp({ name: 'C', email: 'carol@example.com', password: 'password123', profile: '' }, async () => {
+        throw refusal
+      }),
+      refusal
+    )
+    t.equal(hashes.args().length, 0)
+    t.equal(await userDao.emailTaken('carol@example.com'), false)
+  })
+
+  t.test('two sign-ups for one email at once: the unique index lets one through, the other is a Conflict', async (t) => {
+    const admitted: boolean[] = []
+    // Both have passed the lookup before either inserts: each hash waits for the other to start.
+    let started = 0
+    let bothStarted: () => void
+    const together = new Promise<void>((resolve) => (bothStarted = resolve))
+    t.capture(bcrypt, 'hash', async (...args: Parameters<typeof bcrypt.hash>) => {
+      if (++started === 2) bothStarted()
+      await together
+      return hash(...args)
+    })
+    const signUp = () =>
+      service.signUp({ name: 'D', email: 'dave@example.com', password: 'password123', profile: '' }, async (taken) => {
+        admitted.push(taken)
+      })
+    const [first, second] = await Promise.allSettled([signUp(), signUp()])
+    t.same([first.status, second.status].sort(), ['fulfilled', 'rejected'])
+    t.type([first, second].find((result) => result.status === 'rejected')?.reason, Conflict)
+    t.same(admitted, [false, false, true], 'the loser is counted as having met a taken email')
   })
 
   t.test('login signs a token for the right password only', async (t) => {

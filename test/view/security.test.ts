@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import t from 'tap'
+import { ConfigError, loadConfig } from '../../config.ts'
 import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
 
 t.test('security headers', async (t) => {
@@ -114,6 +115,12 @@ t.test('the global per-IP rate limit', async (t) => {
     t.equal((await from('10.0.0.3')).headers['x-ratelimit-remaining'], '2')
   })
 
+  t.test('IPv6 clients count by their /64', async (t) => {
+    t.equal((await from('2001:db8:1:1::1')).headers['x-ratelimit-remaining'], '2')
+    t.equal((await from('2001:db8:1:1:ffff::2')).headers['x-ratelimit-remaining'], '1')
+    t.equal((await from('2001:db8:1:2::1')).headers['x-ratelimit-remaining'], '2')
+  })
+
   t.test('the health checks are never limited', async (t) => {
     for (let i = 0; i < 5; i += 1) {
       const ping = await from('10.0.0.1', '/ping')
@@ -124,34 +131,130 @@ t.test('the global per-IP rate limit', async (t) => {
   })
 })
 
+t.test('client addresses behind proxies', async (t) => {
+  const app = await buildTestApp(t, { TRUST_PROXY: '10.0.0.0/8, 2001:db8::/32', RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW: '1h' })
+  const from = (remoteAddress: string, forwardedFor?: string) =>
+    app.inject({ url: '/nowhere', remoteAddress, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} })
+
+  t.test('a forged X-Forwarded-For from an untrusted peer changes nothing: the peer is the client', async (t) => {
+    t.equal((await from('203.0.113.5', '198.51.100.1')).headers['x-ratelimit-remaining'], '1')
+    t.equal((await from('203.0.113.5', '198.51.100.2, 10.0.0.1')).headers['x-ratelimit-remaining'], '0')
+    t.equal((await from('203.0.113.5', '198.51.100.3')).statusCode, 429, 'a new claimed address gets no new budget')
+    t.equal((await from('203.0.113.5')).statusCode, 429)
+    t.equal((await from('10.0.0.1', '198.51.100.1')).headers['x-ratelimit-remaining'], '1', 'the claimed address was never charged')
+  })
+
+  t.test('from trusted proxies, the right-most untrusted address is the client', async (t) => {
+    // What the client wrote itself comes first; each proxy appends the address it was reached from.
+    t.equal((await from('10.0.0.1', 'forged, 192.0.2.7')).headers['x-ratelimit-remaining'], '1')
+    t.equal((await from('10.0.0.2', '192.0.2.8, 192.0.2.7, 10.1.2.3')).headers['x-ratelimit-remaining'], '0')
+    t.equal((await from('10.0.0.3', '192.0.2.7')).statusCode, 429, 'the same client through another proxy')
+    t.equal((await from('10.0.0.1', '192.0.2.7, 192.0.2.9')).headers['x-ratelimit-remaining'], '1', 'another client')
+    t.equal((await from('2001:db8::1', '192.0.2.10')).headers['x-ratelimit-remaining'], '1', 'an IPv6 proxy')
+    t.equal((await from('10.0.0.1')).headers['x-ratelimit-remaining'], '1', 'a trusted peer without the header is the client')
+  })
+})
+
+t.test('TRUST_PROXY names the proxies to trust', async (t) => {
+  t.test('none by default', async (t) => {
+    for (const value of [undefined, '', 'false', '0']) {
+      t.equal(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy, false, String(value))
+    }
+  })
+
+  t.test('as addresses, CIDRs and range names, IPv4 and IPv6', async (t) => {
+    t.same(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ,fd00::/8,::1,loopback' }).trustProxy, [
+      '10.0.0.0/8',
+      '127.0.0.1',
+      'fd00::/8',
+      '::1',
+      'loopback'
+    ])
+  })
+
+  t.test('true, which let clients choose their address, is refused with what to set instead', async (t) => {
+    for (const value of ['true', 'TRUE', 'yes']) {
+      t.throws(
+        () => loadConfig({ TRUST_PROXY: value }),
+        new ConfigError(
+          'Invalid configuration:\n  TRUST_PROXY: true trusted every hop, so any client could choose its own address ' +
+            'with X-Forwarded-For; name the proxies instead, as addresses or CIDRs (e.g. 10.0.0.0/8,127.0.0.1)'
+        ),
+        value
+      )
+    }
+  })
+
+  t.test('a hop count is refused: it cannot tell a proxy from a direct client', async (t) => {
+    t.throws(() => loadConfig({ TRUST_PROXY: '1' }), { message: /TRUST_PROXY: a hop count cannot tell a proxy/ })
+  })
+
+  t.test('a range of every address is refused like true', async (t) => {
+    for (const entry of ['0.0.0.0/0', '::/0']) {
+      t.throws(() => loadConfig({ TRUST_PROXY: `10.0.0.0/8,${entry}` }), { message: `TRUST_PROXY: "${entry}" would trust every address, as true did` })
+    }
+  })
+
+  t.test('anything else names the bad entry', async (t) => {
+    for (const entry of ['10.0.0.0/33', 'fd00::/129', '10.0.0', 'proxy.example', '10.0.0.0/8/1', '10.0.0.0/x', '']) {
+      t.throws(
+        () => loadConfig({ TRUST_PROXY: `127.0.0.1,${entry}` }),
+        { message: `TRUST_PROXY: "${entry}" is not an address, a CIDR` },
+        entry
+      )
+    }
+  })
+})
+
 t.test('login throttling', async (t) => {
   const app = await buildTestApp(t, {
-    LOGIN_RATE_LIMIT_PER_IP: '4',
+    LOGIN_RATE_LIMIT_PER_IP: '8',
     LOGIN_RATE_LIMIT_PER_EMAIL: '2',
+    LOGIN_RATE_LIMIT_PER_EMAIL_TOTAL: '5',
     LOGIN_RATE_LIMIT_WINDOW: '15m'
   })
-  const alice = { email: 'alice@example.com', password: 'correct horse battery' }
-  await app.inject({ method: 'POST', url: '/sign-up', payload: { name: 'Alice', ...alice } })
-  const login = (remoteAddress: string, email: string, password = 'wrong password') =>
-    app.inject({ method: 'POST', url: '/login', remoteAddress, payload: { email, password } })
+  const password = 'correct horse battery'
+  for (const name of ['alice', 'bob']) {
+    await app.inject({ method: 'POST', url: '/sign-up', payload: { name, email: `${name}@example.com`, password } })
+  }
+  const login = (remoteAddress: string, email: string, attempt = 'wrong password') =>
+    app.inject({ method: 'POST', url: '/login', remoteAddress, payload: { email, password: attempt } })
 
-  t.test('per email: the third attempt on one account is refused, from any address', async (t) => {
-    t.equal((await login('10.1.0.1', alice.email)).statusCode, 401)
-    t.equal((await login('10.1.0.2', alice.email.toUpperCase())).statusCode, 401)
-    const refused = await login('10.1.0.3', alice.email, alice.password)
-    t.equal(refused.statusCode, 429)
+  t.test("per email from one address: a stranger's guesses lock out only the stranger", async (t) => {
+    t.equal((await login('10.1.0.9', 'alice@example.com')).statusCode, 401)
+    t.equal((await login('10.1.0.9', 'ALICE@example.com')).statusCode, 401)
+    const refused = await login('10.1.0.9', 'alice@example.com', password)
+    t.equal(refused.statusCode, 429, 'even the right password')
     t.equal(refused.headers['x-ratelimit-limit'], '2')
     const retryAfter = Number(refused.headers['retry-after'])
     t.ok(retryAfter > 850 && retryAfter <= 900, `Retry-After ${retryAfter} is about 15 minutes`)
     t.same(refused.json(), {
-      message: `Too many login attempts for this account, retry in ${retryAfter} seconds`,
+      message: `Too many login attempts for this email from this address, retry in ${retryAfter} seconds`,
       retry_after: retryAfter
     })
-    t.equal((await login('10.1.0.3', 'someone-else@example.com')).statusCode, 401, 'other accounts are unaffected')
+    t.equal((await login('10.1.0.9', 'alice@example.com')).statusCode, 429)
+    t.equal((await login('10.1.0.9', 'alice@example.com')).statusCode, 429)
+    t.equal((await login('10.1.0.1', 'alice@example.com', password)).statusCode, 200, "the owner's address is not locked out")
+    t.equal((await login('10.1.0.1', 'alice@example.com', password)).statusCode, 200, 'refused guesses never reached the ceiling')
+    t.equal((await login('10.1.0.9', 'someone-else@example.com')).statusCode, 401, 'other accounts are unaffected')
   })
 
-  t.test('per IP: the fifth attempt from one address is refused, whatever the email', async (t) => {
-    for (let i = 0; i < 4; i += 1) {
+  t.test('per email from all addresses: a ceiling, the same for a known and an unknown email', async (t) => {
+    const refusals = []
+    for (const email of ['bob@example.com', 'nobody@example.com']) {
+      for (let i = 1; i <= 5; i += 1) t.equal((await login(`10.4.0.${i}`, email)).statusCode, 401)
+      const refused = await login('10.4.0.6', email, password)
+      t.equal(refused.statusCode, 429, email)
+      t.equal(refused.headers['x-ratelimit-limit'], '5')
+      const retryAfter = Number(refused.headers['retry-after'])
+      t.same(refused.json(), { message: `Too many login attempts for this email, retry in ${retryAfter} seconds`, retry_after: retryAfter })
+      refusals.push(refused.json().message.replace(/\d+/, 'N'))
+    }
+    t.equal(refusals[0], refusals[1], 'a 429 does not tell whether the account exists')
+  })
+
+  t.test('per IP: the ninth attempt from one address is refused, whatever the email', async (t) => {
+    for (let i = 0; i < 8; i += 1) {
       t.equal((await login('10.2.0.1', `guess${i}@example.com`)).statusCode, 401)
     }
     const refused = await login('10.2.0.1', 'guess9@example.com')
@@ -161,11 +264,58 @@ t.test('login throttling', async (t) => {
   })
 
   t.test('a malformed body still counts against the address', async (t) => {
-    for (let i = 0; i < 4; i += 1) {
+    for (let i = 0; i < 8; i += 1) {
       const res = await app.inject({ method: 'POST', url: '/login', remoteAddress: '10.3.0.1', payload: { email: 'x' } })
       t.equal(res.statusCode, 400)
     }
     t.equal((await login('10.3.0.1', 'guess@example.com')).statusCode, 429)
+  })
+})
+
+t.test('sign-up throttling', async (t) => {
+  const app = await buildTestApp(t, {
+    SIGNUP_RATE_LIMIT_PER_IP: '4',
+    SIGNUP_RATE_LIMIT_TAKEN_PER_IP: '2',
+    SIGNUP_RATE_LIMIT_WINDOW: '1h'
+  })
+  const signUp = (remoteAddress: string, email: string) =>
+    app.inject({ method: 'POST', url: '/sign-up', remoteAddress, payload: { name: 'N', email, password: 'password123' } })
+  const taken = ['taken1@example.com', 'taken2@example.com', 'taken3@example.com']
+  for (const [i, email] of taken.entries()) t.equal((await signUp(`10.8.0.${i}`, email)).statusCode, 200)
+  const refusal = /^Too many sign-up attempts from this address, retry in (\d+) seconds$/
+
+  t.test('per IP: the fifth attempt from one address is refused, malformed ones included', async (t) => {
+    t.equal((await signUp('10.5.0.1', 'new1@example.com')).statusCode, 200)
+    t.equal((await signUp('10.5.0.1', 'not an email')).statusCode, 400)
+    t.equal((await signUp('10.5.0.1', 'new2@example.com')).statusCode, 200)
+    t.equal((await signUp('10.5.0.1', 'new3@example.com')).statusCode, 200)
+    const refused = await signUp('10.5.0.1', 'new4@example.com')
+    t.equal(refused.statusCode, 429)
+    t.equal(refused.headers['x-ratelimit-limit'], '4')
+    const retryAfter = Number(refused.headers['retry-after'])
+    t.ok(retryAfter > 3500 && retryAfter <= 3600, `Retry-After ${retryAfter} is about an hour`)
+    t.same(refused.json(), { message: `Too many sign-up attempts from this address, retry in ${retryAfter} seconds`, retry_after: retryAfter })
+    t.equal((await signUp('10.5.0.2', 'new4@example.com')).statusCode, 200, 'another address; the refused attempt created nothing')
+  })
+
+  t.test('taken emails: after two such answers, every sign-up from the address is refused alike', async (t) => {
+    t.match((await signUp('10.6.0.1', taken[0])).json(), { message: /already exists/, field: 'email' })
+    t.equal((await signUp('10.6.0.1', taken[1])).statusCode, 409)
+    const forTaken = await signUp('10.6.0.1', taken[2])
+    const forFree = await signUp('10.6.0.1', 'free@example.com')
+    for (const refused of [forTaken, forFree]) {
+      t.equal(refused.statusCode, 429)
+      t.equal(refused.headers['x-ratelimit-limit'], '2')
+      t.match(refused.json().message, refusal)
+    }
+    t.equal((await signUp('10.6.0.2', 'free@example.com')).statusCode, 200, 'the refused free email was not created')
+  })
+
+  t.test('taken emails probed all at once still get only two answers', async (t) => {
+    const answers = await Promise.all([...taken, 'free2@example.com'].map((email) => signUp('10.7.0.1', email)))
+    const statuses = answers.map((res) => res.statusCode)
+    t.equal(statuses.filter((status) => status === 409).length, 2, `statuses ${statuses}`)
+    t.equal(statuses.filter((status) => status === 429).length + statuses.filter((status) => status === 200).length, 2)
   })
 })
 
