@@ -116,6 +116,16 @@ export function toUserSummaryBody(user: UserSummary, abs: Absolute): z.infer<typ
   return { ...user, profile_picture: user.profile_picture === null ? null : abs(user.profile_picture) }
 }
 
+/**
+ * What a tweet's body is made of, for its entity tag (view/conditional.ts): everything in toTweetBody
+ * that can change — a field added to the body must be added here, or a client keeps a stale copy.
+ * The text changes only with edited_at; created_at and a media item's url, type and size never change.
+ */
+export function tweetVersion(item: TweetItem): string {
+  const media = item.media.map((m) => m.id)
+  return JSON.stringify([item.id, item.edited_at?.getTime() ?? 0, item.user.name, item.user.profile_picture, media])
+}
+
 export function toTweetBody(item: TweetItem, abs: Absolute): z.infer<typeof tweetBody> {
   return {
     id: item.id,

@@ -1,10 +1,11 @@
 // Timelines: a user's own tweets plus those of everyone they follow, newest first, keyset-paged.
-import fastifyEtag from '@fastify/etag'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
-import { absolute, errorBody, nextCursor, pageQuery, toTweetBody, tweetBody, userIdParams } from './schemas.ts'
+import { notModified, notModifiedBody, weakTag } from './conditional.ts'
+import { absolute, errorBody, nextCursor, pageQuery, toTweetBody, tweetBody, tweetVersion, userIdParams } from './schemas.ts'
 
 const timelineBody = z.object({ user_id: z.number().int(), timeline: z.array(tweetBody), next_cursor: nextCursor })
 
@@ -12,10 +13,17 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService;
   app,
   { tweetService, publicUrl }
 ) => {
-  await app.register(fastifyEtag)
-
-  const timelineOf = async (userId: number, query: z.infer<typeof pageQuery>, abs: (url: string) => string) => {
+  // A 304 when the client's copy is current: the tag comes from the page's tweets, before any body is built.
+  const timelineOf = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    userId: number,
+    query: z.infer<typeof pageQuery>
+  ) => {
     const page = await tweetService.timelineFor(userId, query)
+    const abs = absolute(request, publicUrl)
+    const version = `${abs('')} ${userId} ${page.next_cursor} ${page.items.map(tweetVersion).join(' ')}`
+    if (notModified(request, reply, weakTag(version))) return reply.code(304).send(null)
     return {
       user_id: userId,
       timeline: page.items.map((item) => toTweetBody(item, abs)),
@@ -31,10 +39,10 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService;
         tags: ['timeline'],
         params: userIdParams,
         querystring: pageQuery,
-        response: { 200: timelineBody, 400: errorBody, 404: errorBody }
+        response: { 200: timelineBody, 304: notModifiedBody, 400: errorBody, 404: errorBody }
       }
     },
-    async (request) => timelineOf(request.params.user_id, request.query, absolute(request, publicUrl))
+    async (request, reply) => timelineOf(request, reply, request.params.user_id, request.query)
   )
 
   app.get(
@@ -46,9 +54,9 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService;
         tags: ['timeline'],
         security: bearerSecurity,
         querystring: pageQuery,
-        response: { 200: timelineBody, 400: errorBody, 401: errorBody, 404: errorBody }
+        response: { 200: timelineBody, 304: notModifiedBody, 400: errorBody, 401: errorBody, 404: errorBody }
       }
     },
-    async (request) => timelineOf(request.user.user_id, request.query, absolute(request, publicUrl))
+    async (request, reply) => timelineOf(request, reply, request.user.user_id, request.query)
   )
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildTestApp, signUpAndLogin } from '../helper.ts'
+import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
 
 t.test('timelines', async (t) => {
   const app = await buildTestApp(t)
@@ -78,12 +78,44 @@ t.test('timelines', async (t) => {
   })
 
   t.test('a timeline answers an ETag and 304 while it is unchanged', async (t) => {
-    const first = await app.inject({ url: `/timeline/${carol.id}` })
+    const url = `/timeline/${carol.id}`
+    const first = await app.inject({ url })
     const etag = first.headers.etag as string
-    t.ok(etag)
-    t.equal((await app.inject({ url: `/timeline/${carol.id}`, headers: { 'if-none-match': etag } })).statusCode, 304)
+    t.match(etag, /^W\/"[\w-]+"$/)
+    const again = await app.inject({ url, headers: { 'if-none-match': etag } })
+    t.equal(again.statusCode, 304)
+    t.equal(again.body, '')
+    t.equal(again.headers.etag, etag)
+    t.equal((await app.inject({ url, headers: { 'if-none-match': `"other", ${etag}` } })).statusCode, 304, 'in a list')
+    t.equal((await app.inject({ url, headers: { 'if-none-match': etag.slice(2) } })).statusCode, 304, 'compared weakly')
+    t.equal((await app.inject({ url, headers: { 'if-none-match': '*' } })).statusCode, 304, 'any')
+    t.equal((await app.inject({ url, headers: { 'if-none-match': '"other"' } })).statusCode, 200, 'another tag')
+    t.equal((await app.inject({ method: 'HEAD', url, headers: { 'if-none-match': etag } })).statusCode, 304, 'HEAD too')
+    t.not((await app.inject({ url: `/timeline/${carol.id}?limit=3` })).headers.etag, etag, 'another page, another tag')
     await tweet(carol, 'new')
-    t.equal((await app.inject({ url: `/timeline/${carol.id}`, headers: { 'if-none-match': etag } })).statusCode, 200)
+    t.equal((await app.inject({ url, headers: { 'if-none-match': etag } })).statusCode, 200)
+  })
+
+  t.test('the ETag changes with everything a page shows: an edit, the author’s name and picture', async (t) => {
+    const dave = await signUpAndLogin(app, 'Dave')
+    const posted = await tweet(dave, 'first words')
+    const url = `/timeline/${dave.id}`
+    const tags = [(await app.inject({ url })).headers.etag]
+    const changes = [
+      () => app.inject({ method: 'PUT', url: `/tweet/${posted.id}`, headers: { authorization: dave.token }, payload: { tweet: 'edited' } }),
+      () => app.inject({ method: 'PUT', url: '/users/me', headers: { authorization: dave.token }, payload: { name: 'David' } }),
+      () => {
+        const upload = multipart('profile_pic', 'me.png', 'image/png', pngBytes)
+        return app.inject({ method: 'POST', url: '/profile-picture', headers: { ...upload.headers, authorization: dave.token }, payload: upload.payload })
+      }
+    ]
+    for (const change of changes) {
+      t.equal((await change()).statusCode, 200)
+      const res = await app.inject({ url, headers: { 'if-none-match': tags[tags.length - 1] as string } })
+      t.equal(res.statusCode, 200, 'a client holding the previous tag gets the new page')
+      tags.push(res.headers.etag)
+    }
+    t.equal(new Set(tags).size, tags.length, 'every change gave a new tag')
   })
 
   t.test('GET /timeline (auth) answers the caller’s own timeline', async (t) => {
