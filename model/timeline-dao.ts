@@ -7,6 +7,12 @@ import type { TimelineStateRow } from './user-dao.ts'
 
 export type TimelinePageRow = TweetRow & TimelineStateRow
 
+/** An account's tweets with ids below `before`. */
+export interface AuthorRange {
+  author_id: number
+  before: number
+}
+
 export class TimelineDao {
   /** Reads go to `readPool` (a replica when DATABASE_READ_URL is set); writes take a connection. */
   constructor(private readonly readPool: Pool) {}
@@ -22,30 +28,50 @@ export class TimelineDao {
   }
 
   /**
-   * Copies the newest `keep` tweets of authorId (from `horizon` on) into ownerId's timeline, after a
-   * follow. Returns the id of the oldest one copied when more remained, i.e. the owner's new horizon.
+   * Copies the newest `keep` tweets of authorId into ownerId's timeline, after a follow. When older
+   * ones were left out, returns the id below which they are missing (the gap to record).
    */
-  async backfill(
-    connection: Queryable,
-    ownerId: number,
-    authorId: number,
-    horizon: number,
-    keep: number
-  ): Promise<number | undefined> {
+  async backfill(connection: Queryable, ownerId: number, authorId: number, keep: number): Promise<number | undefined> {
     await connection.execute(
       `INSERT IGNORE INTO timeline_entries (owner_id, tweet_id, author_id)
-       SELECT ?, id, user_id FROM tweets WHERE user_id = ? AND id >= ? ORDER BY id DESC LIMIT ?`,
-      [ownerId, authorId, horizon, String(keep)]
+       SELECT ?, id, user_id FROM tweets WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
+      [ownerId, authorId, String(keep)]
     )
     const [rows] = await connection.execute<RowDataPacket[]>(
-      'SELECT id FROM tweets WHERE user_id = ? AND id >= ? ORDER BY id DESC LIMIT 1 OFFSET ?',
-      [authorId, horizon, String(keep)]
+      'SELECT id FROM tweets WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?',
+      [authorId, String(keep)]
     )
     return rows.length > 0 ? (rows[0].id as number) + 1 : undefined
   }
 
+  /** Records that ownerId's timeline lacks authorId's tweets below belowId, and raises the horizon. */
+  async addGap(connection: Queryable, ownerId: number, authorId: number, belowId: number): Promise<void> {
+    await connection.execute(
+      `INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, ?)
+       ON DUPLICATE KEY UPDATE below_id = ?`,
+      [ownerId, authorId, belowId, belowId]
+    )
+    await this.resetHorizon(connection, ownerId)
+  }
+
+  /** Takes authorId off ownerId's timeline: its entries, and its gap (lowering the horizon it held up). */
   async removeAuthor(connection: Queryable, ownerId: number, authorId: number): Promise<void> {
     await connection.execute('DELETE FROM timeline_entries WHERE owner_id = ? AND author_id = ?', [ownerId, authorId])
+    const [result] = await connection.execute<ResultSetHeader>(
+      'DELETE FROM timeline_gaps WHERE owner_id = ? AND author_id = ?',
+      [ownerId, authorId]
+    )
+    if (result.affectedRows > 0) await this.resetHorizon(connection, ownerId)
+  }
+
+  /** The horizon is the highest gap: above it the table is complete and a page needs nothing else. */
+  private async resetHorizon(connection: Queryable, ownerId: number): Promise<void> {
+    await connection.execute(
+      `UPDATE users SET timeline_horizon =
+         (SELECT COALESCE(MAX(below_id), 0) FROM timeline_gaps WHERE owner_id = ?)
+        WHERE id = ?`,
+      [ownerId, ownerId]
+    )
   }
 
   /**
@@ -69,34 +95,45 @@ export class TimelineDao {
     return rows
   }
 
-  /** The newest tweets of a few accounts, below `before` — for the 'pull' accounts a user follows. */
-  async byAuthors(authorIds: number[], before: number, limit: number): Promise<TweetRow[]> {
-    if (authorIds.length === 0) return []
-    // One bounded index range per author: each subquery stops after `limit` rows.
+  /**
+   * The newest tweets of some accounts, each below its own bound: the 'pull' accounts a user follows,
+   * and the gaps a page reaches. One bounded index range per account: each stops after `limit` rows.
+   */
+  async byAuthors(ranges: AuthorRange[], limit: number): Promise<TweetRow[]> {
+    if (ranges.length === 0) return []
     const perAuthor = '(SELECT id FROM tweets WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
     const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns}
-         FROM (${authorIds.map(() => perAuthor).join(' UNION ALL ')}) recent
+         FROM (${ranges.map(() => perAuthor).join(' UNION ALL ')}) recent
          JOIN tweets t ON t.id = recent.id
          JOIN users u ON u.id = t.user_id
         ORDER BY t.id DESC
         LIMIT ?`,
-      [...authorIds.flatMap((id) => [id, before, String(limit)]), String(limit)]
+      [...ranges.flatMap((range) => [range.author_id, range.before, String(limit)]), String(limit)]
     )
     return rows
   }
 
-  /** Reads ownerId's timeline from the follow graph (fan-out on read), for pages older than the horizon. */
-  async fromFollowGraph(ownerId: number, before: number, limit: number): Promise<TweetRow[]> {
-    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
-      `SELECT ${tweetColumns}
-         FROM tweets t
-         JOIN users u ON u.id = t.user_id
-        WHERE t.id < ?
-          AND (t.user_id = ? OR t.user_id IN (SELECT f.follow_user_id FROM users_follow_list f WHERE f.user_id = ?))
-        ORDER BY t.id DESC
+  /**
+   * The gaps of ownerId's timeline that can reach a page of tweets below `before` whose oldest tweet
+   * so far is `floor` (0: the page is not full): the authors with a missing tweet above the floor, as
+   * ranges for byAuthors. Only the `limit` authors whose newest missing tweet is newest can place a
+   * tweet on the page (those `limit` tweets alone would fill it), so at most `limit` are returned:
+   * the cost is one index lookup per gap, not a range per gap.
+   */
+  async gapsReached(ownerId: number, before: number, floor: number, limit: number): Promise<AuthorRange[]> {
+    const [rows] = await this.readPool.execute<(AuthorRange & RowDataPacket)[]>(
+      `SELECT author_id, before_id AS \`before\`
+         FROM (SELECT g.author_id, LEAST(g.below_id, ?) AS before_id,
+                      (SELECT t.id FROM tweets t
+                        WHERE t.user_id = g.author_id AND t.id < LEAST(g.below_id, ?)
+                        ORDER BY t.id DESC LIMIT 1) AS newest_missing
+                 FROM timeline_gaps g
+                WHERE g.owner_id = ? AND g.below_id > ?) gap
+        WHERE newest_missing > ?
+        ORDER BY newest_missing DESC
         LIMIT ?`,
-      [before, ownerId, ownerId, String(limit)]
+      [before, before, ownerId, floor, floor, String(limit)]
     )
     return rows
   }

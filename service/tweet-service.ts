@@ -126,8 +126,9 @@ export class TweetService {
 
   /**
    * The user's own tweets and their followees', newest first. Normally one range read of the
-   * timeline table; plus a bounded read per followed 'pull' account; plus the follow graph for
-   * pages older than the table's horizon.
+   * timeline table; plus a bounded read per followed 'pull' account; plus, for pages reaching below
+   * the horizon, a bounded read per account whose older tweets the table lacks (its gap). No page
+   * reads more than O(limit) rows per source, whatever the number of tweets.
    */
   async timelineFor(userId: number, page: PageRequest): Promise<Page<TweetItem>> {
     const before = page.before ?? newest
@@ -139,14 +140,15 @@ export class TweetService {
     let rows = fromTable
     if (state.pulled_following_count > 0) {
       const pulled = await this.followDao.pulledFollowees(userId)
-      rows = mergeNewest(rows, await this.timelineDao.byAuthors(pulled, before, wanted), wanted)
+      const ranges = pulled.map((authorId) => ({ author_id: authorId, before }))
+      rows = mergeNewest(rows, await this.timelineDao.byAuthors(ranges, wanted), wanted)
     }
     const horizon = state.timeline_horizon
     if (horizon > 0 && (rows.length < wanted || rows[rows.length - 1].id < horizon)) {
-      // Below the horizon the table may have gaps, so that part is read from the follow graph.
-      rows = rows.filter((row) => row.id >= horizon)
-      const older = await this.timelineDao.fromFollowGraph(userId, Math.min(before, horizon), wanted - rows.length)
-      rows = [...rows, ...older]
+      // Some followees' older tweets are missing from the table below their gaps: read those directly.
+      const floor = rows.length < wanted ? 0 : rows[rows.length - 1].id
+      const gaps = await this.timelineDao.gapsReached(userId, before, floor, wanted)
+      rows = mergeNewest(rows, await this.timelineDao.byAuthors(gaps, wanted), wanted)
     }
     const items = await this.toItems(rows.slice(0, page.limit))
     return { items, next_cursor: rows.length > page.limit ? items[items.length - 1].id : null }

@@ -114,22 +114,64 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.ok(page.every((row) => row.user_id === alice))
   })
 
-  t.test('backfill copies the newest tweets and reports the new horizon when some were left out', async (t) => {
+  t.test('backfill copies the newest tweets and reports where the left-out ones begin', async (t) => {
     const ids = [await post(carol, 'c1'), await post(carol, 'c2'), await post(carol, 'c3')]
-    const horizon = await transactor.run((c) => timelines.backfill(c, alice, carol, 0, 2))
-    t.equal(horizon, ids[0] + 1)
+    const gap = await transactor.run((c) => timelines.backfill(c, alice, carol, 2))
+    t.equal(gap, ids[0] + 1)
     const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
     t.same(page.filter((row) => row.user_id === carol).map((row) => row.id), [ids[2], ids[1]])
-    t.equal(await transactor.run((c) => timelines.backfill(c, bob, carol, 0, 10)), undefined)
+    t.equal(await transactor.run((c) => timelines.backfill(c, bob, carol, 10)), undefined)
   })
 
-  t.test('byAuthors reads a few accounts directly; fromFollowGraph reads the follow graph', async (t) => {
-    const rows = await timelines.byAuthors([carol, bob], Number.MAX_SAFE_INTEGER, 3)
+  t.test('gaps set the horizon to the highest one; removing an author removes its gap', async (t) => {
+    await transactor.run(async (c) => {
+      await timelines.addGap(c, bob, carol, 50)
+      await timelines.addGap(c, bob, alice, 70)
+    })
+    t.match(await users.timelineState(bob), { timeline_horizon: 70 })
+    await timelines.removeAuthor(pool, bob, alice)
+    t.match(await users.timelineState(bob), { timeline_horizon: 50 })
+    await timelines.removeAuthor(pool, bob, alice)
+    t.match(await users.timelineState(bob), { timeline_horizon: 50 }, 'an author without a gap changes nothing')
+    await timelines.removeAuthor(pool, bob, carol)
+    t.match(await users.timelineState(bob), { timeline_horizon: 0 })
+  })
+
+  t.test('byAuthors reads each account below its own bound, newest first', async (t) => {
+    const rows = await timelines.byAuthors(
+      [
+        { author_id: carol, before: Number.MAX_SAFE_INTEGER },
+        { author_id: bob, before: Number.MAX_SAFE_INTEGER }
+      ],
+      3
+    )
     t.equal(rows.length, 3)
     t.same(rows.map((row) => row.id), [...rows.map((row) => row.id)].sort((a, b) => b - a))
-    t.same(await timelines.byAuthors([], Number.MAX_SAFE_INTEGER, 3), [])
-    const graph = await timelines.fromFollowGraph(alice, Number.MAX_SAFE_INTEGER, 100)
-    t.same(new Set(graph.map((row) => row.user_id)), new Set([alice, bob]))
+    const newestOfCarol = rows.find((row) => row.user_id === carol)!.id
+    const below = await timelines.byAuthors([{ author_id: carol, before: newestOfCarol }], 10)
+    t.ok(below.length > 0 && below.every((row) => row.user_id === carol && row.id < newestOfCarol))
+    t.same(await timelines.byAuthors([], 3), [])
+  })
+
+  t.test('gapsReached lists the gaps whose missing tweets can reach a page, newest first', async (t) => {
+    const carols = [await post(carol, 'c old'), await post(carol, 'c new')]
+    const bobs = [await post(bob, 'b old'), await post(bob, 'b new')]
+    // alice's table lacks carol's tweets below carols[1] and bob's below bobs[1].
+    await transactor.run(async (c) => {
+      await timelines.addGap(c, alice, carol, carols[1])
+      await timelines.addGap(c, alice, bob, bobs[1])
+    })
+    const all = Number.MAX_SAFE_INTEGER
+    t.same(await timelines.gapsReached(alice, all, 0, 10), [
+      { author_id: bob, before: bobs[1] },
+      { author_id: carol, before: carols[1] }
+    ])
+    t.same(await timelines.gapsReached(alice, all, 0, 1), [{ author_id: bob, before: bobs[1] }], 'only the newest can fill a page')
+    t.same(await timelines.gapsReached(alice, all, bobs[0], 10), [], 'missing tweets below the page’s floor do not matter')
+    const belowCursor = await timelines.gapsReached(alice, carols[0], 0, 10)
+    t.same(belowCursor.map((gap) => gap.before), [carols[0], carols[0]], 'the cursor bounds each gap')
+    await timelines.removeAuthor(pool, alice, carol)
+    await timelines.removeAuthor(pool, alice, bob)
   })
 
   t.test('edits set edited_at; deletes cascade to timeline entries', async (t) => {
