@@ -13,6 +13,18 @@ export interface AuthorRange {
   before: number
 }
 
+/** An account's newest tweet in a range. */
+export interface AuthorHeadRow {
+  id: number
+  user_id: number
+}
+
+/** ownerId's timeline_entries lack author_id's tweets with ids below below_id. */
+export interface GapRow {
+  author_id: number
+  below_id: number
+}
+
 export class TimelineDao {
   /** Reads go to `readPool` (a replica when DATABASE_READ_URL is set); writes take a connection. */
   constructor(private readonly readPool: Pool) {}
@@ -96,45 +108,53 @@ export class TimelineDao {
   }
 
   /**
-   * The newest tweets of some accounts, each below its own bound: the 'pull' accounts a user follows,
-   * and the gaps a page reaches. One bounded index range per account: each stops after `limit` rows.
+   * The newest tweets of some accounts, each below its own bound (the 'pull' accounts a user follows,
+   * the gaps a page reaches), newest first. One bounded index range per account.
    */
   async byAuthors(ranges: AuthorRange[], limit: number): Promise<TweetRow[]> {
     if (ranges.length === 0) return []
-    const perAuthor = '(SELECT id FROM tweets WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
     const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns}
-         FROM (${ranges.map(() => perAuthor).join(' UNION ALL ')}) recent
+         FROM (${perAuthorSql(ranges)}) recent
          JOIN tweets t ON t.id = recent.id
          JOIN users u ON u.id = t.user_id
         ORDER BY t.id DESC
         LIMIT ?`,
-      [...ranges.flatMap((range) => [range.author_id, range.before, String(limit)]), String(limit)]
+      [...perAuthorParams(ranges, limit), String(limit)]
     )
     return rows
   }
 
   /**
-   * The gaps of ownerId's timeline that can reach a page of tweets below `before` whose oldest tweet
-   * so far is `floor` (0: the page is not full): the authors with a missing tweet above the floor, as
-   * ranges for byAuthors. Only the `limit` authors whose newest missing tweet is newest can place a
-   * tweet on the page (those `limit` tweets alone would fill it), so at most `limit` are returned:
-   * the cost is one index lookup per gap, not a range per gap.
+   * The accounts whose newest tweet in their range is among the `limit` newest such tweets: one index
+   * lookup per account, where byAuthors reads up to `limit` per account.
    */
-  async gapsReached(ownerId: number, before: number, floor: number, limit: number): Promise<AuthorRange[]> {
-    const [rows] = await this.readPool.execute<(AuthorRange & RowDataPacket)[]>(
-      `SELECT author_id, before_id AS \`before\`
-         FROM (SELECT g.author_id, LEAST(g.below_id, ?) AS before_id,
-                      (SELECT t.id FROM tweets t
-                        WHERE t.user_id = g.author_id AND t.id < LEAST(g.below_id, ?)
-                        ORDER BY t.id DESC LIMIT 1) AS newest_missing
-                 FROM timeline_gaps g
-                WHERE g.owner_id = ? AND g.below_id > ?) gap
-        WHERE newest_missing > ?
-        ORDER BY newest_missing DESC
-        LIMIT ?`,
-      [before, before, ownerId, floor, floor, String(limit)]
+  async newestAuthors(ranges: AuthorRange[], limit: number): Promise<AuthorHeadRow[]> {
+    if (ranges.length === 0) return []
+    const [rows] = await this.readPool.execute<(AuthorHeadRow & RowDataPacket)[]>(
+      `SELECT id, user_id FROM (${perAuthorSql(ranges)}) head ORDER BY id DESC LIMIT ?`,
+      [...perAuthorParams(ranges, 1), String(limit)]
     )
     return rows
   }
+
+  /** The gaps of ownerId's timeline with missing tweets above `floor`: which accounts, and below what. */
+  async gaps(ownerId: number, floor: number): Promise<GapRow[]> {
+    const [rows] = await this.readPool.execute<(GapRow & RowDataPacket)[]>(
+      'SELECT author_id, below_id FROM timeline_gaps WHERE owner_id = ? AND below_id > ?',
+      [ownerId, floor + 1]
+    )
+    return rows
+  }
+}
+
+// One bounded index range per account on tweets (user_id, id): each stops after `perAuthor` rows.
+const perAuthorRange = '(SELECT id, user_id FROM tweets WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
+
+function perAuthorSql(ranges: AuthorRange[]): string {
+  return ranges.map(() => perAuthorRange).join(' UNION ALL ')
+}
+
+function perAuthorParams(ranges: AuthorRange[], perAuthor: number): (number | string)[] {
+  return ranges.flatMap((range) => [range.author_id, range.before, String(perAuthor)])
 }

@@ -153,25 +153,36 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.same(await timelines.byAuthors([], 3), [])
   })
 
-  t.test('gapsReached lists the gaps whose missing tweets can reach a page, newest first', async (t) => {
-    const carols = [await post(carol, 'c old'), await post(carol, 'c new')]
-    const bobs = [await post(bob, 'b old'), await post(bob, 'b new')]
-    // alice's table lacks carol's tweets below carols[1] and bob's below bobs[1].
+  t.test('gaps lists the accounts whose missing tweets lie above a floor', async (t) => {
     await transactor.run(async (c) => {
-      await timelines.addGap(c, alice, carol, carols[1])
-      await timelines.addGap(c, alice, bob, bobs[1])
+      await timelines.addGap(c, alice, carol, 40)
+      await timelines.addGap(c, alice, bob, 60)
     })
-    const all = Number.MAX_SAFE_INTEGER
-    t.same(await timelines.gapsReached(alice, all, 0, 10), [
-      { author_id: bob, before: bobs[1] },
-      { author_id: carol, before: carols[1] }
-    ])
-    t.same(await timelines.gapsReached(alice, all, 0, 1), [{ author_id: bob, before: bobs[1] }], 'only the newest can fill a page')
-    t.same(await timelines.gapsReached(alice, all, bobs[0], 10), [], 'missing tweets below the page’s floor do not matter')
-    const belowCursor = await timelines.gapsReached(alice, carols[0], 0, 10)
-    t.same(belowCursor.map((gap) => gap.before), [carols[0], carols[0]], 'the cursor bounds each gap')
+    const authors = async (floor: number) => (await timelines.gaps(alice, floor)).map((gap) => gap.author_id).sort()
+    t.same(await authors(0), [bob, carol].sort())
+    t.same(await authors(38), [bob, carol].sort())
+    t.same(await authors(39), [bob], 'a gap below id 40 holds nothing above 39')
+    t.same(await authors(59), [])
     await timelines.removeAuthor(pool, alice, carol)
     await timelines.removeAuthor(pool, alice, bob)
+  })
+
+  t.test('newestAuthors picks the accounts whose newest tweet in range is newest', async (t) => {
+    const c = await post(carol, 'c newest')
+    const b = await post(bob, 'b newest')
+    const all = Number.MAX_SAFE_INTEGER
+    const ranges = [
+      { author_id: carol, before: all },
+      { author_id: bob, before: all },
+      { author_id: alice, before: all }
+    ]
+    t.same(await timelines.newestAuthors(ranges, 2), [
+      { id: b, user_id: bob },
+      { id: c, user_id: carol }
+    ])
+    const belowB = await timelines.newestAuthors([{ author_id: bob, before: b }], 1)
+    t.ok(belowB[0].id < b, 'each account is read below its own bound')
+    t.same(await timelines.newestAuthors([], 2), [])
   })
 
   t.test('edits set edited_at; deletes cascade to timeline entries', async (t) => {
