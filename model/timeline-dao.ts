@@ -90,11 +90,13 @@ export class TimelineDao {
    * A page of ownerId's timeline table: tweets with id below `before`, newest first. Each row also
    * carries the owner's timeline state, which saves the hot path a second query. The primary key is
    * forced: left alone, the optimizer prefers the (owner_id, author_id) index and sorts all of the
-   * owner's entries to return `limit` of them (O(entries) instead of O(limit)).
+   * owner's entries to return `limit` of them (O(entries) instead of O(limit)). So is the join order
+   * (STRAIGHT_JOIN): with few entries below the cursor it may otherwise start from `users` and read
+   * every tweet of every user.
    */
   async page(ownerId: number, before: number, limit: number): Promise<TimelinePageRow[]> {
     const [rows] = await this.readPool.execute<(TimelinePageRow & RowDataPacket)[]>(
-      `SELECT ${tweetColumns}, o.timeline_horizon, o.pulled_following_count
+      `SELECT STRAIGHT_JOIN ${tweetColumns}, o.timeline_horizon, o.pulled_following_count
          FROM timeline_entries e FORCE INDEX (PRIMARY)
          JOIN users o ON o.id = e.owner_id
          JOIN tweets t ON t.id = e.tweet_id
@@ -109,12 +111,13 @@ export class TimelineDao {
 
   /**
    * The newest tweets of some accounts, each below its own bound (the 'pull' accounts a user follows,
-   * the gaps a page reaches), newest first. One bounded index range per account.
+   * the gaps a page reaches), newest first. One bounded index range per account, joined in that
+   * order (STRAIGHT_JOIN), never from `users` through every tweet.
    */
   async byAuthors(ranges: AuthorRange[], limit: number): Promise<TweetRow[]> {
     if (ranges.length === 0) return []
     const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
-      `SELECT ${tweetColumns}
+      `SELECT STRAIGHT_JOIN ${tweetColumns}
          FROM (${perAuthorSql(ranges)}) recent
          JOIN tweets t ON t.id = recent.id
          JOIN users u ON u.id = t.user_id
@@ -148,8 +151,11 @@ export class TimelineDao {
   }
 }
 
-// One bounded index range per account on tweets (user_id, id): each stops after `perAuthor` rows.
-const perAuthorRange = '(SELECT id, user_id FROM tweets WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
+// One bounded index range per account on tweets (user_id, id): each stops after `perAuthor` rows. The
+// index is forced: for ORDER BY id … LIMIT the optimizer may prefer walking the primary key, which
+// reads every newer tweet of every account until it has found `perAuthor` of this one.
+const perAuthorRange =
+  '(SELECT id, user_id FROM tweets FORCE INDEX (tweets_user_id) WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
 
 function perAuthorSql(ranges: AuthorRange[]): string {
   return ranges.map(() => perAuthorRange).join(' UNION ALL ')
