@@ -141,6 +141,25 @@ export class TimelineDao {
     return rows
   }
 
+  /**
+   * ownerId's timeline read from the follow graph (fan-out on read): the tweets with ids in
+   * [from, before) by the owner or an account the owner follows, newest first. Walks the primary key,
+   * so it reads at most `before - from` tweets (fewer once `limit` are found) plus the owner's follows.
+   */
+  async fromFollowGraph(ownerId: number, from: number, before: number, limit: number): Promise<TweetRow[]> {
+    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
+      `SELECT ${tweetColumns}
+         FROM tweets t FORCE INDEX (PRIMARY)
+         JOIN users u ON u.id = t.user_id
+        WHERE t.id >= ? AND t.id < ?
+          AND (t.user_id = ? OR t.user_id IN (SELECT f.follow_user_id FROM users_follow_list f WHERE f.user_id = ?))
+        ORDER BY t.id DESC
+        LIMIT ?`,
+      [from, before, ownerId, ownerId, String(limit)]
+    )
+    return rows
+  }
+
   /** The gaps of ownerId's timeline with missing tweets above `floor`: which accounts, and below what. */
   async gaps(ownerId: number, floor: number): Promise<GapRow[]> {
     const [rows] = await this.readPool.execute<(GapRow & RowDataPacket)[]>(

@@ -54,8 +54,18 @@ export interface TimelineSettings {
 
 const newest = Number.MAX_SAFE_INTEGER
 
-/** Accounts per direct-read statement: three placeholders each, far below a statement's 65,535. */
-const rangesPerStatement = 1000
+/**
+ * Accounts per direct-read statement. Each account is a subquery of a UNION, and the server's cost
+ * per subquery grows with their number: 50 measured cheapest (about 40 µs each, against 300 µs in
+ * a UNION of 1,000).
+ */
+const rangesPerStatement = 50
+
+/**
+ * Above this many accounts to read directly, a page below a cursor first walks the newest tweets
+ * themselves: with that many followees, timeline tweets are usually dense among all tweets.
+ */
+const walkAboveRanges = 100
 
 /** The newest `count` distinct tweets of two newest-first lists. */
 function mergeNewest(a: TweetRow[], b: TweetRow[], count: number): TweetRow[] {
@@ -154,7 +164,14 @@ export class TweetService {
       }
     }
     const ranges = [...direct].map(([authorId, below]) => ({ author_id: authorId, before: below }))
-    const rows = ranges.length > 0 ? mergeNewest(fromTable, await this.readDirectly(ranges, wanted), wanted) : fromTable
+    let rows: TweetRow[] | undefined
+    if (ranges.length > walkAboveRanges && page.before !== undefined) {
+      // The follow graph over the newest `wanted × accounts` tweets below the cursor: no more rows than
+      // the direct reads would cost, and exact whenever that window holds a full page.
+      const walked = await this.timelineDao.fromFollowGraph(userId, Math.max(0, before - wanted * ranges.length), before, wanted)
+      if (walked.length === wanted) rows = walked
+    }
+    rows ??= ranges.length > 0 ? mergeNewest(fromTable, await this.readDirectly(ranges, wanted), wanted) : fromTable
     const items = await this.toItems(rows.slice(0, page.limit))
     return { items, next_cursor: rows.length > page.limit ? items[items.length - 1].id : null }
   }

@@ -204,7 +204,7 @@ t.test('timeline reads stay bounded by the page, not by older tweets', async (t)
 
 })
 
-t.test('with more gaps than a page holds, one lookup per account picks the few read in full', async (t) => {
+t.test('with many gaps, pages stay exact and bounded, whether the graph walk fills them or not', async (t) => {
   const { pool, tweets, follows, user } = await services(
     t,
     { fanoutMaxFollowers: 1000, timelineBackfill: 1 },
@@ -212,16 +212,22 @@ t.test('with more gaps than a page holds, one lookup per account picks the few r
     { connectionLimit: 1 }
   )
   const reader = await user('reader')
+  const stranger = await user('stranger')
   const accounts: number[] = []
-  for (let i = 0; i < 40; i++) accounts.push(await user(`account ${i}`))
+  for (let i = 0; i < 110; i++) accounts.push(await user(`account ${i}`))
   const expected: number[] = []
-  for (let round = 0; round < 3; round++) {
-    for (const account of accounts) expected.push((await tweets.tweet(account, `round ${round}`)).id)
+  const round = async (name: string) => {
+    for (const account of accounts) expected.push((await tweets.tweet(account, name)).id)
   }
-  // Each follow copies the account's newest tweet: 40 gaps, more than a page of 3 (+1) can use.
+  await round('old')
+  // A stretch with no timeline tweet: pages crossing it are not filled by the walk, and fall back.
+  for (let i = 0; i < 500; i++) await tweets.tweet(stranger, `stranger ${i}`)
+  await round('middle')
+  await round('new')
+  // Each follow copies the account's newest tweet only: 110 gaps, more than a page can use.
   for (const account of accounts) await follows.follow(reader, account)
   const limit = 3
-  const bound = 8 * (accounts.length + (limit + 1) ** 2)
+  const bound = pageBound(limit, accounts.length)
   const seen: number[] = []
   let before: number | undefined
   for (;;) {
