@@ -185,6 +185,16 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.same(await timelines.newestAuthors([], 2), [])
   })
 
+  t.test('fromFollowGraph reads the owner’s and followees’ tweets within an id window', async (t) => {
+    const all = Number.MAX_SAFE_INTEGER
+    const graph = await timelines.fromFollowGraph(alice, 0, all, 100)
+    t.same(new Set(graph.map((row) => row.user_id)), new Set([alice, bob]), 'alice follows bob, not carol')
+    t.same(graph.map((row) => row.id), [...graph.map((row) => row.id)].sort((a, b) => b - a))
+    const [newest, second] = graph
+    t.same((await timelines.fromFollowGraph(alice, second.id, all, 100)).map((row) => row.id), [newest.id, second.id])
+    t.same((await timelines.fromFollowGraph(alice, 0, newest.id, 1)).map((row) => row.id), [second.id])
+  })
+
   t.test('edits set edited_at; deletes cascade to timeline entries', async (t) => {
     const id = await post(bob, 'to edit')
     await tweets.updateTweet(pool, id, 'edited')
