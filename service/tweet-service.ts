@@ -139,9 +139,9 @@ export class TweetService {
 
   /**
    * The user's own tweets and their followees', newest first. Normally one range read of the
-   * timeline table; plus a bounded read per followed 'pull' account; plus, for pages reaching below
-   * the horizon, a bounded read per account whose older tweets the table lacks (its gap). No page
-   * reads more than O(limit) rows per source, whatever the number of tweets.
+   * timeline table; plus direct reads of the followed 'pull' accounts and, for pages reaching below
+   * the horizon, of the accounts whose older tweets the table lacks (their gaps). No page reads more
+   * than O(limit × (followees + 1)) rows, whatever the number of tweets (docs/performance.md).
    */
   async timelineFor(userId: number, page: PageRequest): Promise<Page<TweetItem>> {
     const before = page.before ?? newest
