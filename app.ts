@@ -15,7 +15,7 @@ import {
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Config } from './config.ts'
-import { createPool, Transactor } from './model/database.ts'
+import { createPool, statementTimeoutErrnos, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { FanoutDao } from './model/fanout-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
@@ -252,6 +252,10 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     if (sheddingMessages[error.code]) {
       if (!reply.hasHeader('retry-after')) reply.header('retry-after', '5')
       return reply.code(503).send({ message: sheddingMessages[error.code] })
+    }
+    if (statementTimeoutErrnos.has((error as { errno?: number }).errno ?? 0)) {
+      request.log.warn({ err: error }, 'the database stopped a statement at its time limit')
+      return reply.code(503).header('retry-after', '5').send({ message: sheddingMessages.FST_ERR_HANDLER_TIMEOUT })
     }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'a backing service (database or storage) is unavailable')

@@ -109,8 +109,8 @@ export const seedSteps: SeedStep[] = [
     async run({ db, shape, tweets }) {
       // A live database copies each new tweet into its followers' timeline_entries. Copying every
       // seeded tweet would be ~50 rows per tweet, so only the newest window is copied and every
-      // user's timeline_horizon is set below it: pages older than that are read from the follow
-      // graph, exactly as for a user whose follow backfill was bounded.
+      // timeline gets a gap below it for the user and each followee, with timeline_horizon there:
+      // older pages read those accounts directly, exactly as after a bounded follow backfill.
       const window = Math.min(tweets, timelineWindow)
       const horizon = tweets - window + 1
       await db.query(
@@ -119,6 +119,14 @@ export const seedSteps: SeedStep[] = [
          UNION ALL
          SELECT f.user_id, t.id, t.user_id FROM tweets t JOIN users_follow_list f ON f.follow_user_id = t.user_id
           WHERE t.id >= ?
+         ORDER BY 1, 2`,
+        [horizon, horizon]
+      )
+      await db.query(
+        `INSERT INTO timeline_gaps (owner_id, author_id, below_id)
+         SELECT u.id, u.id, ? FROM users u
+         UNION ALL
+         SELECT f.user_id, f.follow_user_id, ? FROM users_follow_list f
          ORDER BY 1, 2`,
         [horizon, horizon]
       )
@@ -138,7 +146,7 @@ export const seedSteps: SeedStep[] = [
     name: 'analyze tables',
     async run({ db }) {
       // Fresh statistics, so the optimizer plans as it would on a database that grew to this size.
-      await db.query<RowDataPacket[]>('ANALYZE TABLE users, users_follow_list, tweets, timeline_entries')
+      await db.query<RowDataPacket[]>('ANALYZE TABLE users, users_follow_list, tweets, timeline_entries, timeline_gaps')
     }
   }
 ]

@@ -18,13 +18,16 @@ const checks = {
     SELECT COUNT(*) AS n FROM tweets t
       JOIN users a ON a.id = t.user_id AND a.fanout = 'push'
       JOIN users_follow_list f ON f.follow_user_id = t.user_id
-      JOIN users o ON o.id = f.user_id
-     WHERE t.id >= o.timeline_horizon
+      LEFT JOIN timeline_gaps g ON g.owner_id = f.user_id AND g.author_id = f.follow_user_id
+     WHERE t.id >= COALESCE(g.below_id, 0)
        AND NOT EXISTS (SELECT 1 FROM timeline_entries e WHERE e.owner_id = f.user_id AND e.tweet_id = t.id)`,
   timeline_entries_without_follow: `
     SELECT COUNT(*) AS n FROM timeline_entries e
      WHERE e.owner_id <> e.author_id
        AND NOT EXISTS (SELECT 1 FROM users_follow_list f WHERE f.user_id = e.owner_id AND f.follow_user_id = e.author_id)`,
+  timeline_horizon_mismatch: `
+    SELECT COUNT(*) AS n FROM users u
+     WHERE u.timeline_horizon <> (SELECT COALESCE(MAX(g.below_id), 0) FROM timeline_gaps g WHERE g.owner_id = u.id)`,
   fanout_pending: `SELECT COUNT(*) AS n FROM fanout_outbox`,
   pulled_follows_mismatch: `
     SELECT COUNT(*) AS n FROM users u
@@ -34,7 +37,7 @@ const checks = {
 export type Invariant = keyof typeof checks
 
 // Every table that holds user data, for fingerprint().
-const dataTables = ['users', 'tweets', 'users_follow_list', 'timeline_entries', 'pulled_follows', 'media', 'tweet_media', 'fanout_outbox']
+const dataTables = ['users', 'tweets', 'users_follow_list', 'timeline_entries', 'timeline_gaps', 'pulled_follows', 'media', 'tweet_media', 'fanout_outbox']
 
 export class ConsistencyDao {
   constructor(private readonly pool: Pool) {}

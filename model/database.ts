@@ -10,7 +10,8 @@ export interface PoolSettings {
   connectTimeoutMs?: number
   /**
    * How long a connection in use may wait for the server before it is destroyed, failing its statement
-   * with PROTOCOL_SEQUENCE_TIMEOUT. 0: no limit.
+   * with PROTOCOL_SEQUENCE_TIMEOUT; the server itself stops a statement after 90% of it (see
+   * limitStatementTime). 0: no limit.
    */
   queryTimeoutMs?: number
   /** Requests allowed to wait for a free connection; more fail at once with "Queue limit reached". 0: no limit. */
@@ -48,8 +49,37 @@ export function createPool(databaseUrl: string, settings: PoolSettings = {}): Po
     connection.query("SET time_zone = '+00:00'")
     connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
   })
-  if (settings.queryTimeoutMs) limitServerSilence(pool, settings.queryTimeoutMs)
+  if (settings.queryTimeoutMs) {
+    limitStatementTime(pool, Math.floor(settings.queryTimeoutMs * statementShareOfQueryTimeout))
+    limitServerSilence(pool, settings.queryTimeoutMs)
+  }
   return pool
+}
+
+/**
+ * The server's limit as a share of the client's: a statement the server stops answers with its own
+ * error before the client gives up on the connection, which stays usable.
+ */
+const statementShareOfQueryTimeout = 0.9
+
+/** Server errors of a statement stopped at its time limit: MariaDB ER_STATEMENT_TIMEOUT, MySQL ER_QUERY_TIMEOUT. */
+export const statementTimeoutErrnos: ReadonlySet<number> = new Set([1969, 3024])
+
+/**
+ * A client that gives up on a statement does not stop it: the server would run it to the end, holding
+ * its locks. So every session asks the server to stop statements after timeoutMs itself. MariaDB's
+ * max_statement_time (seconds) covers every statement; MySQL's max_execution_time (ms) covers
+ * read-only SELECTs. The flavour comes from the version string of the connection's handshake.
+ */
+function limitStatementTime(pool: Pool, timeoutMs: number): void {
+  pool.pool.on('connection', (connection) => {
+    const handshake = (connection as unknown as { _handshakePacket?: { serverVersion?: string } })._handshakePacket
+    if (/mariadb/i.test(handshake?.serverVersion ?? '')) {
+      connection.query('SET SESSION max_statement_time = ?', [timeoutMs / 1000])
+    } else {
+      connection.query('SET SESSION max_execution_time = ?', [timeoutMs])
+    }
+  })
 }
 
 /**

@@ -7,6 +7,24 @@ import type { TimelineStateRow } from './user-dao.ts'
 
 export type TimelinePageRow = TweetRow & TimelineStateRow
 
+/** An account's tweets with ids below `before`. */
+export interface AuthorRange {
+  author_id: number
+  before: number
+}
+
+/** An account's newest tweet in a range. */
+export interface AuthorHeadRow {
+  id: number
+  user_id: number
+}
+
+/** ownerId's timeline_entries lack author_id's tweets with ids below below_id. */
+export interface GapRow {
+  author_id: number
+  below_id: number
+}
+
 export class TimelineDao {
   /** Reads go to `readPool` (a replica when DATABASE_READ_URL is set); writes take a connection. */
   constructor(private readonly readPool: Pool) {}
@@ -22,41 +40,63 @@ export class TimelineDao {
   }
 
   /**
-   * Copies the newest `keep` tweets of authorId (from `horizon` on) into ownerId's timeline, after a
-   * follow. Returns the id of the oldest one copied when more remained, i.e. the owner's new horizon.
+   * Copies the newest `keep` tweets of authorId into ownerId's timeline, after a follow. When older
+   * ones were left out, returns the id below which they are missing (the gap to record).
    */
-  async backfill(
-    connection: Queryable,
-    ownerId: number,
-    authorId: number,
-    horizon: number,
-    keep: number
-  ): Promise<number | undefined> {
+  async backfill(connection: Queryable, ownerId: number, authorId: number, keep: number): Promise<number | undefined> {
     await connection.execute(
       `INSERT IGNORE INTO timeline_entries (owner_id, tweet_id, author_id)
-       SELECT ?, id, user_id FROM tweets WHERE user_id = ? AND id >= ? ORDER BY id DESC LIMIT ?`,
-      [ownerId, authorId, horizon, String(keep)]
+       SELECT ?, id, user_id FROM tweets WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
+      [ownerId, authorId, String(keep)]
     )
     const [rows] = await connection.execute<RowDataPacket[]>(
-      'SELECT id FROM tweets WHERE user_id = ? AND id >= ? ORDER BY id DESC LIMIT 1 OFFSET ?',
-      [authorId, horizon, String(keep)]
+      'SELECT id FROM tweets WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?',
+      [authorId, String(keep)]
     )
     return rows.length > 0 ? (rows[0].id as number) + 1 : undefined
   }
 
+  /** Records that ownerId's timeline lacks authorId's tweets below belowId, and raises the horizon. */
+  async addGap(connection: Queryable, ownerId: number, authorId: number, belowId: number): Promise<void> {
+    await connection.execute(
+      `INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, ?)
+       ON DUPLICATE KEY UPDATE below_id = ?`,
+      [ownerId, authorId, belowId, belowId]
+    )
+    await this.resetHorizon(connection, ownerId)
+  }
+
+  /** Takes authorId off ownerId's timeline: its entries, and its gap (lowering the horizon it held up). */
   async removeAuthor(connection: Queryable, ownerId: number, authorId: number): Promise<void> {
     await connection.execute('DELETE FROM timeline_entries WHERE owner_id = ? AND author_id = ?', [ownerId, authorId])
+    const [result] = await connection.execute<ResultSetHeader>(
+      'DELETE FROM timeline_gaps WHERE owner_id = ? AND author_id = ?',
+      [ownerId, authorId]
+    )
+    if (result.affectedRows > 0) await this.resetHorizon(connection, ownerId)
+  }
+
+  /** The horizon is the highest gap: above it the table is complete and a page needs nothing else. */
+  private async resetHorizon(connection: Queryable, ownerId: number): Promise<void> {
+    await connection.execute(
+      `UPDATE users SET timeline_horizon =
+         (SELECT COALESCE(MAX(below_id), 0) FROM timeline_gaps WHERE owner_id = ?)
+        WHERE id = ?`,
+      [ownerId, ownerId]
+    )
   }
 
   /**
    * A page of ownerId's timeline table: tweets with id below `before`, newest first. Each row also
    * carries the owner's timeline state, which saves the hot path a second query. The primary key is
    * forced: left alone, the optimizer prefers the (owner_id, author_id) index and sorts all of the
-   * owner's entries to return `limit` of them (O(entries) instead of O(limit)).
+   * owner's entries to return `limit` of them (O(entries) instead of O(limit)). So is the join order
+   * (STRAIGHT_JOIN): with few entries below the cursor it may otherwise start from `users` and read
+   * every tweet of every user.
    */
   async page(ownerId: number, before: number, limit: number): Promise<TimelinePageRow[]> {
     const [rows] = await this.readPool.execute<(TimelinePageRow & RowDataPacket)[]>(
-      `SELECT ${tweetColumns}, o.timeline_horizon, o.pulled_following_count
+      `SELECT STRAIGHT_JOIN ${tweetColumns}, o.timeline_horizon, o.pulled_following_count
          FROM timeline_entries e FORCE INDEX (PRIMARY)
          JOIN users o ON o.id = e.owner_id
          JOIN tweets t ON t.id = e.tweet_id
@@ -69,35 +109,77 @@ export class TimelineDao {
     return rows
   }
 
-  /** The newest tweets of a few accounts, below `before` — for the 'pull' accounts a user follows. */
-  async byAuthors(authorIds: number[], before: number, limit: number): Promise<TweetRow[]> {
-    if (authorIds.length === 0) return []
-    // One bounded index range per author: each subquery stops after `limit` rows.
-    const perAuthor = '(SELECT id FROM tweets WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
+  /**
+   * The newest tweets of some accounts, each below its own bound (the 'pull' accounts a user follows,
+   * the gaps a page reaches), newest first. One bounded index range per account, joined in that
+   * order (STRAIGHT_JOIN), never from `users` through every tweet.
+   */
+  async byAuthors(ranges: AuthorRange[], limit: number): Promise<TweetRow[]> {
+    if (ranges.length === 0) return []
     const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
-      `SELECT ${tweetColumns}
-         FROM (${authorIds.map(() => perAuthor).join(' UNION ALL ')}) recent
+      `SELECT STRAIGHT_JOIN ${tweetColumns}
+         FROM (${perAuthorSql(ranges)}) recent
          JOIN tweets t ON t.id = recent.id
          JOIN users u ON u.id = t.user_id
         ORDER BY t.id DESC
         LIMIT ?`,
-      [...authorIds.flatMap((id) => [id, before, String(limit)]), String(limit)]
+      [...perAuthorParams(ranges, limit), String(limit)]
     )
     return rows
   }
 
-  /** Reads ownerId's timeline from the follow graph (fan-out on read), for pages older than the horizon. */
-  async fromFollowGraph(ownerId: number, before: number, limit: number): Promise<TweetRow[]> {
-    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
-      `SELECT ${tweetColumns}
-         FROM tweets t
-         JOIN users u ON u.id = t.user_id
-        WHERE t.id < ?
-          AND (t.user_id = ? OR t.user_id IN (SELECT f.follow_user_id FROM users_follow_list f WHERE f.user_id = ?))
-        ORDER BY t.id DESC
-        LIMIT ?`,
-      [before, ownerId, ownerId, String(limit)]
+  /**
+   * The accounts whose newest tweet in their range is among the `limit` newest such tweets: one index
+   * lookup per account, where byAuthors reads up to `limit` per account.
+   */
+  async newestAuthors(ranges: AuthorRange[], limit: number): Promise<AuthorHeadRow[]> {
+    if (ranges.length === 0) return []
+    const [rows] = await this.readPool.execute<(AuthorHeadRow & RowDataPacket)[]>(
+      `SELECT id, user_id FROM (${perAuthorSql(ranges)}) head ORDER BY id DESC LIMIT ?`,
+      [...perAuthorParams(ranges, 1), String(limit)]
     )
     return rows
   }
+
+  /**
+   * ownerId's timeline read from the follow graph (fan-out on read): the tweets with ids in
+   * [from, before) by the owner or an account the owner follows, newest first. Walks the primary key,
+   * so it reads at most `before - from` tweets (fewer once `limit` are found) plus the owner's follows.
+   */
+  async fromFollowGraph(ownerId: number, from: number, before: number, limit: number): Promise<TweetRow[]> {
+    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
+      `SELECT ${tweetColumns}
+         FROM tweets t FORCE INDEX (PRIMARY)
+         JOIN users u ON u.id = t.user_id
+        WHERE t.id >= ? AND t.id < ?
+          AND (t.user_id = ? OR t.user_id IN (SELECT f.follow_user_id FROM users_follow_list f WHERE f.user_id = ?))
+        ORDER BY t.id DESC
+        LIMIT ?`,
+      [from, before, ownerId, ownerId, String(limit)]
+    )
+    return rows
+  }
+
+  /** The gaps of ownerId's timeline with missing tweets above `floor`: which accounts, and below what. */
+  async gaps(ownerId: number, floor: number): Promise<GapRow[]> {
+    const [rows] = await this.readPool.execute<(GapRow & RowDataPacket)[]>(
+      'SELECT author_id, below_id FROM timeline_gaps WHERE owner_id = ? AND below_id > ?',
+      [ownerId, floor + 1]
+    )
+    return rows
+  }
+}
+
+// One bounded index range per account on tweets (user_id, id): each stops after `perAuthor` rows. The
+// index is forced: for ORDER BY id … LIMIT the optimizer may prefer walking the primary key, which
+// reads every newer tweet of every account until it has found `perAuthor` of this one.
+const perAuthorRange =
+  '(SELECT id, user_id FROM tweets FORCE INDEX (tweets_user_id) WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
+
+function perAuthorSql(ranges: AuthorRange[]): string {
+  return ranges.map(() => perAuthorRange).join(' UNION ALL ')
+}
+
+function perAuthorParams(ranges: AuthorRange[], perAuthor: number): (number | string)[] {
+  return ranges.flatMap((range) => [range.author_id, range.before, String(perAuthor)])
 }

@@ -113,8 +113,8 @@ export class UserDao {
     return rows.length > 0
   }
 
-  async timelineState(id: number, connection: Queryable = this.readPool): Promise<TimelineStateRow | undefined> {
-    const [rows] = await connection.execute<(TimelineStateRow & RowDataPacket)[]>(
+  async timelineState(id: number): Promise<TimelineStateRow | undefined> {
+    const [rows] = await this.readPool.execute<(TimelineStateRow & RowDataPacket)[]>(
       'SELECT timeline_horizon, pulled_following_count FROM users WHERE id = ?',
       [id]
     )
@@ -140,14 +140,6 @@ export class UserDao {
 
   async addTweetsCount(connection: Queryable, id: number, delta: number): Promise<void> {
     await connection.execute('UPDATE users SET tweets_count = tweets_count + ? WHERE id = ?', [delta, id])
-  }
-
-  /** Raises the horizon (never lowers it): entries older than it may be missing from the timeline table. */
-  async raiseTimelineHorizon(connection: Queryable, id: number, horizon: number): Promise<void> {
-    await connection.execute('UPDATE users SET timeline_horizon = GREATEST(timeline_horizon, ?) WHERE id = ?', [
-      horizon,
-      id
-    ])
   }
 
   async profilePicture(id: number): Promise<string | null | undefined> {

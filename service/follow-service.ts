@@ -47,15 +47,8 @@ export class FollowService {
         await this.followDao.convertFollowersToPulled(connection, targetId)
         return
       }
-      const state = await this.userDao.timelineState(userId, connection)
-      const horizon = await this.timelineDao.backfill(
-        connection,
-        userId,
-        targetId,
-        state?.timeline_horizon ?? 0,
-        this.settings.timelineBackfill
-      )
-      if (horizon !== undefined) await this.userDao.raiseTimelineHorizon(connection, userId, horizon)
+      const gap = await this.timelineDao.backfill(connection, userId, targetId, this.settings.timelineBackfill)
+      if (gap !== undefined) await this.timelineDao.addGap(connection, userId, targetId, gap)
     })
   }
 

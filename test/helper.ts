@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../app.ts'
 import { loadConfig, type Config } from '../config.ts'
-import { createDatabase, createPool, dropDatabase, withDatabase, type Pool } from '../model/database.ts'
+import type { RowDataPacket } from 'mysql2/promise'
+import { createDatabase, createPool, dropDatabase, withDatabase, type Pool, type PoolSettings } from '../model/database.ts'
 import { resolveDatabaseServer } from '../model/database-server.ts'
 import { Migrator } from '../model/migrator.ts'
 
@@ -34,10 +35,27 @@ export async function testDatabaseUrl(t: Teardown): Promise<string> {
 }
 
 /** A pool on a fresh throwaway database, closed at teardown (before the database is dropped). */
-export async function testPool(t: Teardown): Promise<Pool> {
-  const pool = createPool(await testDatabaseUrl(t))
+export async function testPool(t: Teardown, settings: PoolSettings = {}): Promise<Pool> {
+  const pool = createPool(await testDatabaseUrl(t), settings)
   t.teardown(() => pool.end())
   return pool
+}
+
+/**
+ * Rows the server read (its session's Handler_read_* counters: index and table reads) while `work`
+ * ran. The pool must hold one connection, so that every statement of `work` runs in that session.
+ */
+export async function rowsRead(pool: Pool, work: () => Promise<unknown>): Promise<number> {
+  if ((pool.pool as unknown as { config: { connectionLimit: number } }).config.connectionLimit !== 1) {
+    throw new Error('rowsRead needs a pool of one connection')
+  }
+  const counters = async () => {
+    const [rows] = await pool.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Handler\\_read\\_%'")
+    return rows.reduce((sum, row) => sum + Number(row.Value), 0)
+  }
+  const before = await counters()
+  await work()
+  return (await counters()) - before
 }
 
 export async function testUploadDir(t: Teardown): Promise<string> {

@@ -16,14 +16,14 @@ t.test('ConsistencyDao', async (t) => {
 
   t.test('fingerprint changes exactly when stored data changes', async (t) => {
     const before = await dao.fingerprint()
-    t.same(Object.keys(before).sort(), ['fanout_outbox', 'media', 'pulled_follows', 'timeline_entries', 'tweet_media', 'tweets', 'users', 'users_follow_list'])
+    t.same(Object.keys(before).sort(), ['fanout_outbox', 'media', 'pulled_follows', 'timeline_entries', 'timeline_gaps', 'tweet_media', 'tweets', 'users', 'users_follow_list'])
     t.same(await dao.fingerprint(), before)
     await users.updateProfile(alice, { profile: 'changed' })
     t.not((await dao.fingerprint()).users, before.users)
   })
 
   t.test('an empty or whole database has no violations', async (t) => {
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   let halfWritten = 0
@@ -39,7 +39,7 @@ t.test('ConsistencyDao', async (t) => {
     await tweets.postTweet(alice, 'whole')
     await users.addTweetsCount(pool, alice, 1)
     await timelines.addToTimelines(pool, halfWritten, alice, [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test('a copy on the timeline of someone who does not follow the author, and pending fan-out, are reported', async (t) => {
@@ -50,6 +50,13 @@ t.test('ConsistencyDao', async (t) => {
     t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
     await timelines.removeAuthor(pool, bob, alice)
     await pool.query('DELETE FROM fanout_outbox')
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+  })
+
+  t.test('a horizon that is not the highest gap is reported', async (t) => {
+    await pool.execute('INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, 5)', [alice, alice])
+    t.match(await dao.violations(), { timeline_horizon_mismatch: 1 })
+    await pool.execute('DELETE FROM timeline_gaps WHERE owner_id = ?', [alice])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
   })
 })

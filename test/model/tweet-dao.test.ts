@@ -114,22 +114,85 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.ok(page.every((row) => row.user_id === alice))
   })
 
-  t.test('backfill copies the newest tweets and reports the new horizon when some were left out', async (t) => {
+  t.test('backfill copies the newest tweets and reports where the left-out ones begin', async (t) => {
     const ids = [await post(carol, 'c1'), await post(carol, 'c2'), await post(carol, 'c3')]
-    const horizon = await transactor.run((c) => timelines.backfill(c, alice, carol, 0, 2))
-    t.equal(horizon, ids[0] + 1)
+    const gap = await transactor.run((c) => timelines.backfill(c, alice, carol, 2))
+    t.equal(gap, ids[0] + 1)
     const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
     t.same(page.filter((row) => row.user_id === carol).map((row) => row.id), [ids[2], ids[1]])
-    t.equal(await transactor.run((c) => timelines.backfill(c, bob, carol, 0, 10)), undefined)
+    t.equal(await transactor.run((c) => timelines.backfill(c, bob, carol, 10)), undefined)
   })
 
-  t.test('byAuthors reads a few accounts directly; fromFollowGraph reads the follow graph', async (t) => {
-    const rows = await timelines.byAuthors([carol, bob], Number.MAX_SAFE_INTEGER, 3)
+  t.test('gaps set the horizon to the highest one; removing an author removes its gap', async (t) => {
+    await transactor.run(async (c) => {
+      await timelines.addGap(c, bob, carol, 50)
+      await timelines.addGap(c, bob, alice, 70)
+    })
+    t.match(await users.timelineState(bob), { timeline_horizon: 70 })
+    await timelines.removeAuthor(pool, bob, alice)
+    t.match(await users.timelineState(bob), { timeline_horizon: 50 })
+    await timelines.removeAuthor(pool, bob, alice)
+    t.match(await users.timelineState(bob), { timeline_horizon: 50 }, 'an author without a gap changes nothing')
+    await timelines.removeAuthor(pool, bob, carol)
+    t.match(await users.timelineState(bob), { timeline_horizon: 0 })
+  })
+
+  t.test('byAuthors reads each account below its own bound, newest first', async (t) => {
+    const rows = await timelines.byAuthors(
+      [
+        { author_id: carol, before: Number.MAX_SAFE_INTEGER },
+        { author_id: bob, before: Number.MAX_SAFE_INTEGER }
+      ],
+      3
+    )
     t.equal(rows.length, 3)
     t.same(rows.map((row) => row.id), [...rows.map((row) => row.id)].sort((a, b) => b - a))
-    t.same(await timelines.byAuthors([], Number.MAX_SAFE_INTEGER, 3), [])
-    const graph = await timelines.fromFollowGraph(alice, Number.MAX_SAFE_INTEGER, 100)
-    t.same(new Set(graph.map((row) => row.user_id)), new Set([alice, bob]))
+    const newestOfCarol = rows.find((row) => row.user_id === carol)!.id
+    const below = await timelines.byAuthors([{ author_id: carol, before: newestOfCarol }], 10)
+    t.ok(below.length > 0 && below.every((row) => row.user_id === carol && row.id < newestOfCarol))
+    t.same(await timelines.byAuthors([], 3), [])
+  })
+
+  t.test('gaps lists the accounts whose missing tweets lie above a floor', async (t) => {
+    await transactor.run(async (c) => {
+      await timelines.addGap(c, alice, carol, 40)
+      await timelines.addGap(c, alice, bob, 60)
+    })
+    const authors = async (floor: number) => (await timelines.gaps(alice, floor)).map((gap) => gap.author_id).sort()
+    t.same(await authors(0), [bob, carol].sort())
+    t.same(await authors(38), [bob, carol].sort())
+    t.same(await authors(39), [bob], 'a gap below id 40 holds nothing above 39')
+    t.same(await authors(59), [])
+    await timelines.removeAuthor(pool, alice, carol)
+    await timelines.removeAuthor(pool, alice, bob)
+  })
+
+  t.test('newestAuthors picks the accounts whose newest tweet in range is newest', async (t) => {
+    const c = await post(carol, 'c newest')
+    const b = await post(bob, 'b newest')
+    const all = Number.MAX_SAFE_INTEGER
+    const ranges = [
+      { author_id: carol, before: all },
+      { author_id: bob, before: all },
+      { author_id: alice, before: all }
+    ]
+    t.same(await timelines.newestAuthors(ranges, 2), [
+      { id: b, user_id: bob },
+      { id: c, user_id: carol }
+    ])
+    const belowB = await timelines.newestAuthors([{ author_id: bob, before: b }], 1)
+    t.ok(belowB[0].id < b, 'each account is read below its own bound')
+    t.same(await timelines.newestAuthors([], 2), [])
+  })
+
+  t.test('fromFollowGraph reads the owner’s and followees’ tweets within an id window', async (t) => {
+    const all = Number.MAX_SAFE_INTEGER
+    const graph = await timelines.fromFollowGraph(alice, 0, all, 100)
+    t.same(new Set(graph.map((row) => row.user_id)), new Set([alice, bob]), 'alice follows bob, not carol')
+    t.same(graph.map((row) => row.id), [...graph.map((row) => row.id)].sort((a, b) => b - a))
+    const [newest, second] = graph
+    t.same((await timelines.fromFollowGraph(alice, second.id, all, 100)).map((row) => row.id), [newest.id, second.id])
+    t.same((await timelines.fromFollowGraph(alice, 0, newest.id, 1)).map((row) => row.id), [second.id])
   })
 
   t.test('edits set edited_at; deletes cascade to timeline entries', async (t) => {

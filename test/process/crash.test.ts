@@ -113,6 +113,7 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
     tweets_missing_from_author_timeline: 0,
     pushed_tweets_missing_from_followers: 0,
     timeline_entries_without_follow: 0,
+    timeline_horizon_mismatch: 0,
     fanout_pending: 0,
     pulled_follows_mismatch: 0
   }, 'no half-written state, no missing or extra copies')

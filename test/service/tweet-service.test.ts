@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Transactor } from '../../model/database.ts'
+import { Transactor, type PoolSettings } from '../../model/database.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
@@ -9,15 +9,16 @@ import { Forbidden, Invalid, NotFound, Unauthorized } from '../../service/errors
 import { FanoutService } from '../../service/fanout-service.ts'
 import { FollowService } from '../../service/follow-service.ts'
 import { LocalStorage } from '../../service/local-storage.ts'
-import { TweetService, type TweetItem } from '../../service/tweet-service.ts'
-import { testPool, testUploadDir } from '../helper.ts'
+import { TweetService, type Page, type TweetItem } from '../../service/tweet-service.ts'
+import { rowsRead, testPool, testUploadDir } from '../helper.ts'
 
 async function services(
   t: { teardown(fn: () => unknown): void },
   settings = { fanoutMaxFollowers: 1000, timelineBackfill: 800 },
-  fanoutSettings = { chunkSize: 1000, leaseMs: 10_000, claimBatch: 10 }
+  fanoutSettings = { chunkSize: 1000, leaseMs: 10_000, claimBatch: 10 },
+  poolSettings: PoolSettings = {}
 ) {
-  const pool = await testPool(t)
+  const pool = await testPool(t, poolSettings)
   const storage = new LocalStorage(await testUploadDir(t))
   const users = new UserDao(pool)
   const followDao = new FollowDao(pool)
@@ -29,7 +30,7 @@ async function services(
   const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, users, followDao, storage, undefined, waker)
   const follows = new FollowService(transactor, followDao, timelineDao, users, storage, settings)
   const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
-  return { tweets, follows, users, user, fanout, wakes: () => wakes }
+  return { pool, tweets, follows, users, user, fanout, wakes: () => wakes }
 }
 
 /** Every page of a timeline, following next_cursor. */
@@ -141,6 +142,103 @@ t.test('the timeline equals the follow graph’s answer under every fan-out path
     const seen = (await allPages(tweets, id, 3)).map((item) => item.id)
     t.same(seen, expected, `timeline of user ${id}`)
   }
+})
+
+/**
+ * What a page may cost the database: a handful of row reads (index entry, tweet, author) for each
+ * of `limit + 1` tweets from each source (the timeline table, each account read directly).
+ */
+const pageBound = (limit: number, accounts: number) => 8 * (limit + 1) * (accounts + 1)
+
+t.test('timeline reads stay bounded by the page, not by older tweets', async (t) => {
+  const { pool, tweets, follows, users, user, fanout } = await services(
+    t,
+    { fanoutMaxFollowers: 1000, timelineBackfill: 5 },
+    undefined,
+    { connectionLimit: 1 }
+  )
+  const [stranger, friend, prolific] = [await user('stranger'), await user('friend'), await user('prolific')]
+  const posted = async (author: number, count: number) => {
+    const ids: number[] = []
+    for (let i = 0; i < count; i++) ids.push((await tweets.tweet(author, `${author} ${i}`)).id)
+    return ids
+  }
+  // Old tweets by someone nobody here follows: what a scan below a horizon used to read.
+  const friendsOld = await posted(friend, 2)
+  await posted(stranger, 300)
+  const prolifics = await posted(prolific, 20)
+  const friendsNew = await posted(friend, 2)
+
+  t.test('follow an account with more tweets than the backfill, unfollow it: the next read is O(limit)', async (t) => {
+    const newcomer = await user('newcomer')
+    await follows.follow(newcomer, prolific)
+    t.ok((await users.timelineState(newcomer))!.timeline_horizon > 0, 'the bounded backfill left a gap')
+    await follows.unfollow(newcomer, prolific)
+    t.match(await users.timelineState(newcomer), { timeline_horizon: 0 }, 'unfollowing removed it')
+    let page: Page<TweetItem> | undefined
+    const rows = await rowsRead(pool, async () => (page = await tweets.timelineFor(newcomer, { limit: 20 })))
+    t.same(page, { items: [], next_cursor: null })
+    t.ok(rows <= pageBound(20, 0), `${rows} rows read for an empty timeline (at most ${pageBound(20, 0)})`)
+  })
+
+  t.test('paging to the last page across a gap returns every tweet once, each page bounded', async (t) => {
+    const reader = await user('reader')
+    const own = await posted(reader, 2)
+    await follows.follow(reader, friend)
+    await follows.follow(reader, prolific)
+    await fanout.drain()
+    t.ok((await users.timelineState(reader))!.timeline_horizon > 0)
+    const expected = [...friendsOld, ...prolifics, ...friendsNew, ...own].sort((a, b) => b - a)
+    const seen: number[] = []
+    let before: number | undefined
+    for (;;) {
+      let page: Page<TweetItem> | undefined
+      const rows = await rowsRead(pool, async () => (page = await tweets.timelineFor(reader, { limit: 5, before })))
+      t.ok(rows <= pageBound(5, 2), `${rows} rows read for the page below ${before ?? 'the newest'} (at most ${pageBound(5, 2)})`)
+      seen.push(...page!.items.map((item) => item.id))
+      if (page!.next_cursor === null) break
+      before = page!.next_cursor
+    }
+    t.same(seen, expected)
+  })
+
+})
+
+t.test('with many gaps, pages stay exact and bounded, whether the graph walk fills them or not', async (t) => {
+  const { pool, tweets, follows, user } = await services(
+    t,
+    { fanoutMaxFollowers: 1000, timelineBackfill: 1 },
+    undefined,
+    { connectionLimit: 1 }
+  )
+  const reader = await user('reader')
+  const stranger = await user('stranger')
+  const accounts: number[] = []
+  for (let i = 0; i < 110; i++) accounts.push(await user(`account ${i}`))
+  const expected: number[] = []
+  const round = async (name: string) => {
+    for (const account of accounts) expected.push((await tweets.tweet(account, name)).id)
+  }
+  await round('old')
+  // A stretch with no timeline tweet: pages crossing it are not filled by the walk, and fall back.
+  for (let i = 0; i < 500; i++) await tweets.tweet(stranger, `stranger ${i}`)
+  await round('middle')
+  await round('new')
+  // Each follow copies the account's newest tweet only: 110 gaps, more than a page can use.
+  for (const account of accounts) await follows.follow(reader, account)
+  const limit = 3
+  const bound = pageBound(limit, accounts.length)
+  const seen: number[] = []
+  let before: number | undefined
+  for (;;) {
+    let page: Page<TweetItem> | undefined
+    const rows = await rowsRead(pool, async () => (page = await tweets.timelineFor(reader, { limit, before })))
+    t.ok(rows <= bound, `${rows} rows read for the page below ${before ?? 'the newest'} (at most ${bound})`)
+    seen.push(...page!.items.map((item) => item.id))
+    if (page!.next_cursor === null) break
+    before = page!.next_cursor
+  }
+  t.same(seen, expected.sort((a, b) => b - a))
 })
 
 t.test('FollowService', async (t) => {

@@ -125,3 +125,44 @@ t.test('timelines', async (t) => {
     t.equal((await app.inject({ url: '/timeline' })).statusCode, 401)
   })
 })
+
+t.test('timelines across a bounded follow backfill', async (t) => {
+  const app = await buildTestApp(t, { TIMELINE_BACKFILL: '3' })
+  const reader = await signUpAndLogin(app, 'Reader')
+  const prolific = await signUpAndLogin(app, 'Prolific')
+  const friend = await signUpAndLogin(app, 'Friend')
+  const tweet = async (user: { token: string }, text: string): Promise<number> =>
+    (await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: user.token }, payload: { tweet: text } })).json().id
+  const post = (user: { token: string }, target: number, path: 'follow' | 'unfollow') =>
+    app.inject({ method: 'POST', url: `/${path}`, headers: { authorization: user.token }, payload: { [path]: target } })
+  const ids = async (url: string): Promise<number[]> => {
+    const seen: number[] = []
+    for (let next = url; ; ) {
+      const body = (await app.inject({ url: next })).json()
+      seen.push(...body.timeline.map((item: { id: number }) => item.id))
+      if (body.next_cursor === null) return seen
+      next = `${url}&before=${body.next_cursor}`
+    }
+  }
+  const friends = [await tweet(friend, 'friend old')]
+  const prolifics: number[] = []
+  for (let i = 0; i < 10; i++) prolifics.push(await tweet(prolific, `prolific ${i}`))
+  friends.push(await tweet(friend, 'friend new'))
+  const own = [await tweet(reader, 'mine')]
+
+  t.test('following then unfollowing an account with more tweets than the backfill leaves the timeline as it was', async (t) => {
+    await post(reader, prolific.id, 'follow')
+    t.same(await ids(`/timeline/${reader.id}?limit=4`), [...prolifics, ...own].sort((a, b) => b - a))
+    await post(reader, prolific.id, 'unfollow')
+    t.same(await ids(`/timeline/${reader.id}?limit=4`), own)
+    t.same((await app.inject({ url: `/users/${reader.id}` })).json().following_count, 0)
+  })
+
+  t.test('pages reaching below the backfill return every tweet once, newest first', async (t) => {
+    await post(reader, friend.id, 'follow')
+    await post(reader, prolific.id, 'follow')
+    await app.drainFanout()
+    const expected = [...friends, ...prolifics, ...own].sort((a, b) => b - a)
+    for (const limit of [1, 2, 3, 5, 100]) t.same(await ids(`/timeline/${reader.id}?limit=${limit}`), expected, `limit ${limit}`)
+  })
+})
