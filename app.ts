@@ -21,7 +21,7 @@ import { FanoutDao } from './model/fanout-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
-import { UserDao } from './model/user-dao.ts'
+import { authorCacheEntries, UserDao } from './model/user-dao.ts'
 import { ServiceError, TooManyRequests } from './service/errors.ts'
 import { FanoutService } from './service/fanout-service.ts'
 import { FanoutWorker, type WorkerLog } from './service/fanout-worker.ts'
@@ -124,7 +124,7 @@ export function createCore(config: AppConfig, log: WorkerLog): Core {
   const pool = createPool(config.databaseUrl, config.databasePool)
   const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl, config.databasePool) : pool
 
-  const userDao = new UserDao(pool, readPool)
+  const userDao = new UserDao(pool, readPool, { ttlMs: config.authorCacheTtlMs, maxEntries: authorCacheEntries })
   const followDao = new FollowDao(readPool)
   const tweetDao = new TweetDao(pool)
   const timelineDao = new TimelineDao(readPool)
@@ -169,6 +169,7 @@ export function createCore(config: AppConfig, log: WorkerLog): Core {
     fanoutWorker,
     async close() {
       await fanoutWorker.stop()
+      await userDao.authorsSettled()
       await pool.end()
       if (readPool !== pool) await readPool.end()
     }

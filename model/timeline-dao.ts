@@ -100,7 +100,6 @@ export class TimelineDao {
          FROM timeline_entries e FORCE INDEX (PRIMARY)
          JOIN users o ON o.id = e.owner_id
          JOIN tweets t ON t.id = e.tweet_id
-         JOIN users u ON u.id = t.user_id
         WHERE e.owner_id = ? AND e.tweet_id < ?
         ORDER BY e.tweet_id DESC
         LIMIT ?`,
@@ -120,7 +119,6 @@ export class TimelineDao {
       `SELECT STRAIGHT_JOIN ${tweetColumns}
          FROM (${perAuthorSql(ranges)}) recent
          JOIN tweets t ON t.id = recent.id
-         JOIN users u ON u.id = t.user_id
         ORDER BY t.id DESC
         LIMIT ?`,
       [...perAuthorParams(ranges, limit), String(limit)]
@@ -150,7 +148,6 @@ export class TimelineDao {
     const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns}
          FROM tweets t FORCE INDEX (PRIMARY)
-         JOIN users u ON u.id = t.user_id
         WHERE t.id >= ? AND t.id < ?
           AND (t.user_id = ? OR t.user_id IN (SELECT f.follow_user_id FROM users_follow_list f WHERE f.user_id = ?))
         ORDER BY t.id DESC

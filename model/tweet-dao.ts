@@ -9,8 +9,6 @@ export interface TweetRow {
   created_at: Date
   edited_at: Date | null
   media_count: number
-  name: string
-  profile_picture: string | null
 }
 
 /** What posting returns: enough, with the text the caller already has, to answer without a read-back. */
@@ -21,8 +19,8 @@ export interface PostedTweetRow {
   profile_picture: string | null
 }
 
-export const tweetColumns =
-  't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count, u.name, u.profile_picture'
+/** A tweet's own columns; its author's name and picture come from UserDao.authors. */
+export const tweetColumns = 't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count'
 
 export class TweetDao {
   constructor(private readonly pool: Pool) {}
@@ -56,7 +54,7 @@ export class TweetDao {
 
   async tweetById(id: number, connection: Queryable = this.pool): Promise<TweetRow | undefined> {
     const [rows] = await connection.execute<(TweetRow & RowDataPacket)[]>(
-      `SELECT ${tweetColumns} FROM tweets t JOIN users u ON u.id = t.user_id WHERE t.id = ?`,
+      `SELECT ${tweetColumns} FROM tweets t WHERE t.id = ?`,
       [id]
     )
     return rows[0]

@@ -1,5 +1,8 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import { AuthorCache, type AuthorCacheOptions, type AuthorRow } from './author-cache.ts'
 import { Transactor, type Queryable } from './database.ts'
+
+export type { AuthorRow } from './author-cache.ts'
 
 export interface UserRow {
   id: number
@@ -48,15 +51,43 @@ export interface NewUser {
 const userColumns = 'id, name, email, profile, profile_picture, created_at'
 const profileColumns = `${userColumns}, followers_count, following_count, tweets_count`
 
+/** Entries of the author cache: about 10 MiB at most. */
+export const authorCacheEntries = 50_000
+
 export class UserDao {
   private readonly transactor: Transactor
+  private readonly authorCache: AuthorCache
 
-  /** Profile and timeline reads go to `readPool` (a replica when DATABASE_READ_URL is set). */
+  /** Profile, author and timeline reads go to `readPool` (a replica when DATABASE_READ_URL is set). */
   constructor(
     private readonly pool: Pool,
-    private readonly readPool: Pool = pool
+    private readonly readPool: Pool = pool,
+    // Without options every author is read every time (the app passes AUTHOR_CACHE_TTL_MS).
+    authorCache: AuthorCacheOptions = { ttlMs: 0, maxEntries: authorCacheEntries }
   ) {
     this.transactor = new Transactor(pool)
+    this.authorCache = new AuthorCache(async (ids) => {
+      const [rows] = await this.readPool.query<(AuthorRow & RowDataPacket)[]>(
+        'SELECT id, name, profile_picture FROM users WHERE id IN (?)',
+        [ids]
+      )
+      return rows.map((row) => ({ id: row.id, name: row.name, profile_picture: row.profile_picture }))
+    }, authorCache)
+  }
+
+  /** The name and picture of each of these users (model/author-cache.ts); deleted ones are absent. */
+  authors(ids: Iterable<number>): Promise<Map<number, AuthorRow>> {
+    return this.authorCache.byIds(ids)
+  }
+
+  /** Resolves once a background refresh of old authors has finished. */
+  authorsSettled(): Promise<void> {
+    return this.authorCache.settled()
+  }
+
+  /** An author as the primary has just answered it (a post returns its author). */
+  rememberAuthor(author: AuthorRow): void {
+    this.authorCache.remember(author)
   }
 
   /** Inserts a user; a duplicate email surfaces as mysql2's ER_DUP_ENTRY error. */
@@ -91,6 +122,8 @@ export class UserDao {
       'UPDATE users SET name = COALESCE(?, name), profile = COALESCE(?, profile) WHERE id = ?',
       [changes.name ?? null, changes.profile ?? null, id]
     )
+    // After the change is committed: a read racing it could otherwise cache the old name again.
+    if (changes.name !== undefined) this.authorCache.forget(id)
     return result.affectedRows > 0
   }
 
@@ -152,7 +185,7 @@ export class UserDao {
    * transaction so two concurrent uploads cannot both miss the old file. Undefined: no such user.
    */
   async replaceProfilePicture(id: number, key: string | null): Promise<{ previous: string | null } | undefined> {
-    return this.transactor.run(async (connection) => {
+    const replaced = await this.transactor.run(async (connection) => {
       const [rows] = await connection.execute<RowDataPacket[]>(
         'SELECT profile_picture FROM users WHERE id = ? FOR UPDATE',
         [id]
@@ -161,6 +194,8 @@ export class UserDao {
       await connection.execute('UPDATE users SET profile_picture = ? WHERE id = ?', [key, id])
       return { previous: rows[0].profile_picture as string | null }
     })
+    this.authorCache.forget(id)
+    return replaced
   }
 
 }

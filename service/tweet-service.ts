@@ -97,7 +97,15 @@ export class TweetService {
         : await this.transactor.run((connection) => this.postWithMedia(connection, userId, text, mediaIds))
     if (!posted) throw new Unauthorized('The account of this token no longer exists')
     this.fanout.wake()
-    const row: TweetRow = { ...posted, user_id: userId, tweet: text, edited_at: null, media_count: mediaIds.length }
+    this.userDao.rememberAuthor({ id: userId, name: posted.name, profile_picture: posted.profile_picture })
+    const row: TweetRow = {
+      id: posted.id,
+      user_id: userId,
+      tweet: text,
+      created_at: posted.created_at,
+      edited_at: null,
+      media_count: mediaIds.length
+    }
     return (await this.toItems([row]))[0]
   }
 
@@ -117,8 +125,9 @@ export class TweetService {
 
   async tweetById(id: number): Promise<TweetItem> {
     const row = await this.tweetDao.tweetById(id)
-    if (!row) throw new NotFound('Tweet not found', { tweet_id: id })
-    return (await this.toItems([row]))[0]
+    const [item] = row ? await this.toItems([row]) : []
+    if (!item) throw new NotFound('Tweet not found', { tweet_id: id })
+    return item
   }
 
   async editTweet(userId: number, id: number, text: string): Promise<TweetItem> {
@@ -173,7 +182,8 @@ export class TweetService {
     }
     rows ??= ranges.length > 0 ? mergeNewest(fromTable, await this.readDirectly(ranges, wanted), wanted) : fromTable
     const items = await this.toItems(rows.slice(0, page.limit))
-    return { items, next_cursor: rows.length > page.limit ? items[items.length - 1].id : null }
+    // The cursor is the last row read, even when its author was deleted meanwhile and it is not shown.
+    return { items, next_cursor: rows.length > page.limit ? rows[page.limit - 1].id : null }
   }
 
   /**
@@ -202,21 +212,31 @@ export class TweetService {
     if (author !== userId) throw new Forbidden('Only the author can change this tweet', { tweet_id: tweetId })
   }
 
+  /** Rows with their authors and media; a row whose author was deleted meanwhile is left out. */
   private async toItems(rows: TweetRow[]): Promise<TweetItem[]> {
     const withMedia = rows.filter((row) => row.media_count > 0).map((row) => row.id)
-    const media = withMedia.length > 0 && this.media ? await this.media.mediaForTweets(withMedia) : undefined
-    return rows.map((row) => ({
-      id: row.id,
-      user_id: row.user_id,
-      tweet: row.tweet,
-      created_at: row.created_at,
-      edited_at: row.edited_at,
-      user: {
-        id: row.user_id,
-        name: row.name,
-        profile_picture: row.profile_picture === null ? null : this.storage.url(row.profile_picture)
-      },
-      media: media?.get(row.id) ?? []
-    }))
+    const [authors, media] = await Promise.all([
+      this.userDao.authors(rows.map((row) => row.user_id)),
+      withMedia.length > 0 && this.media ? this.media.mediaForTweets(withMedia) : undefined
+    ])
+    const items: TweetItem[] = []
+    for (const row of rows) {
+      const author = authors.get(row.user_id)
+      if (!author) continue
+      items.push({
+        id: row.id,
+        user_id: row.user_id,
+        tweet: row.tweet,
+        created_at: row.created_at,
+        edited_at: row.edited_at,
+        user: {
+          id: row.user_id,
+          name: author.name,
+          profile_picture: author.profile_picture === null ? null : this.storage.url(author.profile_picture)
+        },
+        media: media?.get(row.id) ?? []
+      })
+    }
+    return items
   }
 }

@@ -44,3 +44,53 @@ t.test('UserDao', async (t) => {
     t.equal(await dao.profilePicture(424242), undefined)
   })
 })
+
+t.test('authors: names and pictures for tweets, from memory with a bounded age', async (t) => {
+  const pool = await testPool(t)
+  // Two instances of the service share the database; each has its own memory.
+  const here = new UserDao(pool, pool, { ttlMs: 60_000, maxEntries: 100 })
+  const elsewhere = new UserDao(pool)
+  const user = (name: string) => here.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const alice = await user('alice')
+  const bob = await user('bob')
+  const nameOf = async (dao: UserDao, id: number) => (await dao.authors([id])).get(id)?.name
+
+  t.test('answers every existing id once, and nothing for an unknown one', async (t) => {
+    const authors = await here.authors([alice, bob, alice, 999_999])
+    t.same([...authors.keys()].sort(), [alice, bob].sort())
+    t.same(authors.get(alice), { id: alice, name: 'alice', profile_picture: null })
+  })
+
+  t.test('a change made through this instance shows at once', async (t) => {
+    await here.updateProfile(alice, { name: 'alice 2' })
+    t.equal(await nameOf(here, alice), 'alice 2')
+    await here.replaceProfilePicture(alice, 'pictures/a.png')
+    t.equal((await here.authors([alice])).get(alice)?.profile_picture, 'pictures/a.png')
+  })
+
+  t.test('a change made elsewhere shows once the entry is older than the TTL', async (t) => {
+    const short = new UserDao(pool, pool, { ttlMs: 30, maxEntries: 100 })
+    t.equal(await nameOf(short, bob), 'bob')
+    await elsewhere.updateProfile(bob, { name: 'bob 2' })
+    t.equal(await nameOf(short, bob), 'bob', 'a fresh entry is answered from memory')
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    t.equal(await nameOf(short, bob), 'bob', 'an old entry is still answered, and refreshed behind the read')
+    await short.authorsSettled()
+    t.equal(await nameOf(short, bob), 'bob 2')
+  })
+
+  t.test('the least recently read are dropped beyond maxEntries', async (t) => {
+    const small = new UserDao(pool, pool, { ttlMs: 60_000, maxEntries: 1 })
+    t.equal(await nameOf(small, alice), 'alice 2')
+    t.equal(await nameOf(small, bob), 'bob 2')
+    await elsewhere.updateProfile(alice, { name: 'alice 3' })
+    t.equal(await nameOf(small, alice), 'alice 3', 'alice was dropped for bob, so she is read again')
+  })
+
+  t.test('TTL 0 reads every time', async (t) => {
+    await here.updateProfile(bob, { name: 'bob 3' })
+    t.equal(await nameOf(elsewhere, bob), 'bob 3')
+    await here.updateProfile(bob, { name: 'bob 4' })
+    t.equal(await nameOf(elsewhere, bob), 'bob 4')
+  })
+})
