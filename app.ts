@@ -187,11 +187,10 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
     // Slow-client protection: a whole request must arrive within requestTimeout, a socket may idle
-    // connectionTimeout, and every route must answer within handlerTimeout (503 otherwise).
+    // connectionTimeout; routes get their handler deadline below.
     connectionTimeout: config.timeouts.connectionMs,
     requestTimeout: config.timeouts.requestMs,
     keepAliveTimeout: config.timeouts.keepAliveMs,
-    handlerTimeout: config.timeouts.handlerMs,
     // Node enforces requestTimeout only with headersTimeout no longer than it, and checks only every
     // connectionsCheckingInterval (30 s by default, which would double a short timeout).
     http: config.timeouts.requestMs
@@ -208,6 +207,11 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
 
   const routes = FindMyWay()
   app.addHook('onRoute', (route) => {
+    // Every route must answer within HANDLER_TIMEOUT_MS (503 otherwise), but for one that cannot wait
+    // on anything (/ping) the deadline would be a timer and an AbortController per request for nothing.
+    if (config.timeouts.handlerMs > 0 && route.config?.waitsOnNothing !== true) {
+      route.handlerTimeout ??= config.timeouts.handlerMs
+    }
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const method of methods) {
       if (allMethods.includes(method as HTTPMethod) && !routes.hasRoute(method as HTTPMethod, route.url)) {

@@ -6,6 +6,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** @fastify/under-pressure's per-route handler; one that sends nothing lets the request through. */
     pressureHandler?: () => void
+    /** A handler that answers at once needs no handler deadline (app.ts). */
+    waitsOnNothing?: boolean
   }
 }
 
@@ -15,7 +17,7 @@ export const pingRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       // A busy instance is still alive: throttling or shedding liveness checks would get it restarted.
       // Only load balancers read it, so it carries no document headers.
-      config: { rateLimit: false, pressureHandler: () => {}, securityHeaders: false },
+      config: { rateLimit: false, pressureHandler: () => {}, securityHeaders: false, waitsOnNothing: true },
       schema: {
         summary: 'Liveness check',
         tags: ['health'],
