@@ -41,7 +41,13 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
     transformObject: jsonSchemaTransformObject
   })
   // staticCSP: the UI's pages get a policy that lets its own scripts and styles load (helmet's is 'none').
-  await app.register(fastifySwaggerUi, { routePrefix: docsPrefix, staticCSP: true })
+  // Without upgrade-insecure-requests: opened over plain HTTP at any address other than localhost, the
+  // browser would fetch the page's own assets over HTTPS, which this server does not speak: a blank page.
+  await app.register(fastifySwaggerUi, {
+    routePrefix: docsPrefix,
+    staticCSP: true,
+    transformStaticCSP: (policy) => policy.replace(/\s*upgrade-insecure-requests;?/, '')
+  })
 }
 
 /**

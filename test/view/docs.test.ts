@@ -62,6 +62,20 @@ t.test('API documentation', async (t) => {
     t.match(page.body, /swagger/i)
   })
 
+  t.test('the Swagger UI pages load their own assets over plain HTTP from any address', async (t) => {
+    const index = await app.inject({ url: `${docsPrefix}/` })
+    const assets = [...index.body.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => `${docsPrefix}/${m[1]}`)
+    t.ok(assets.length >= 2, `the page names its assets: ${assets.join(', ')}`)
+    for (const url of [docsPrefix, `${docsPrefix}/`, ...assets]) {
+      const page = await app.inject({ url, headers: { host: '192.168.1.20:5000' } })
+      t.equal(page.statusCode, 200, `${url} answers 200`)
+      const policy = String(page.headers['content-security-policy'])
+      t.notMatch(policy, /upgrade-insecure-requests/, `${url} does not send the browser to HTTPS`)
+      t.match(policy, /script-src 'self'/, `${url} lets the page run its own scripts`)
+      t.match(policy, /style-src 'self'/, `${url} lets the page use its own styles`)
+    }
+  })
+
   t.test('/docs/json is an OpenAPI 3 document about Miniter', async (t) => {
     t.equal(res.statusCode, 200)
     t.match(res.headers['content-type'], /^application\/json/)
