@@ -54,7 +54,7 @@ async function purge(config: Config): Promise<void> {
   const { server, databaseUrl } = await prepareDatabase(config)
   const log = pino({ level: config.logLevel })
   try {
-    const core = createCore({ ...config, databaseUrl }, log)
+    const core = await createCore({ ...config, databaseUrl }, log)
     try {
       const report = await purgeMedia(() => core.mediaService.purge(), log)
       process.stdout.write(
@@ -75,7 +75,7 @@ async function worker(config: Config): Promise<void> {
   const log = pino({ level: config.logLevel })
   // FANOUT_WORKERS=0 means "none in the API processes"; a worker process always runs at least one loop.
   const workers = Math.max(1, config.fanout.workers)
-  const core = createCore({ ...config, databaseUrl, fanout: { ...config.fanout, workers } }, log)
+  const core = await createCore({ ...config, databaseUrl, fanout: { ...config.fanout, workers } }, log)
   closeWithGrace({ delay: config.shutdownGraceMs, logger: log }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'shutting down after an error')
     else log.info({ signal }, 'shutting down: finishing the fan-out rows in hand')
