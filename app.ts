@@ -239,9 +239,15 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       return reply.code(error.statusCode).send({ message: error.message, ...error.details })
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
-      const errors = error.validation.map((issue) => {
+      const errors = error.validation.flatMap((issue) => {
         const field = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
-        return { location: error.validationContext, field, message: issue.message }
+        const location = error.validationContext
+        // zod reports unknown keys on the object holding them: name each key as the field at fault.
+        if (issue.keyword === 'unrecognized_keys') {
+          const keys = (issue.params as { keys: string[] }).keys
+          return keys.map((key) => ({ location, field: field ? `${field}.${key}` : key, message: 'is not a known field' }))
+        }
+        return [{ location, field, message: issue.message }]
       })
       const first = errors[0]
       const message = first.field
