@@ -210,7 +210,7 @@ export interface Config extends OperationsConfig {
   jwtExpiresIn: number
   bcryptRounds: number
   uploadDir: string
-  /** Origin used for absolute URLs; when absent, the request's own origin is used. */
+  /** Origin used for absolute file URLs; when absent (never in production with local storage), the request's own origin. */
   publicUrl?: string
   maxUploadBytes: number
   /** Where uploads go: `local` disk (one instance) or an `s3` bucket (shared by all instances). */
@@ -268,6 +268,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('JWT_SECRET must be set when NODE_ENV=production (at least 32 characters).')
+  }
+  // Without it, file URLs would take their origin from each request's Host header, which any client sets.
+  // With S3 they are the bucket's (or S3_PUBLIC_URL's) own absolute URLs and need no origin.
+  if (e.NODE_ENV === 'production' && e.STORAGE === 'local' && !e.PUBLIC_URL) {
+    throw new ConfigError(
+      'PUBLIC_URL must be set when NODE_ENV=production (the origin clients reach the server at, e.g. https://miniter.example).'
+    )
   }
   if (e.STORAGE === 's3' && !e.S3_BUCKET) {
     throw new ConfigError('S3_BUCKET must be set when STORAGE=s3.')
