@@ -59,7 +59,7 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
     // Emits schemas registered in zod's global registry as shared components.
     transformObject: jsonSchemaTransformObject
   })
-  // staticCSP: the UI's pages get a policy that lets its own scripts and styles load (helmet's is 'none').
+  // staticCSP: the UI's pages get a policy that lets its own scripts and styles load (the API's is 'none').
   // Without upgrade-insecure-requests: opened over plain HTTP at any address other than localhost, the
   // browser would fetch the page's own assets over HTTPS, which this server does not speak: a blank page.
   await app.register(fastifySwaggerUi, {
