@@ -167,7 +167,7 @@ export async function createCore(config: AppConfig, log: WorkerLog): Promise<Cor
     followService,
     tweetService,
     mediaService,
-    healthService: new HealthService(fanoutService),
+    healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
     fanoutWorker,
     async close() {

@@ -102,7 +102,8 @@ const operationsEnvSchema = z.object({
   MAX_EVENT_LOOP_DELAY_MS: milliseconds.default(1_000),
   // V8 degrades long before the hard limit: shed at 90% of it.
   MAX_HEAP_USED_BYTES: count.default(Math.floor(getHeapStatistics().heap_size_limit * 0.9)),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1).default(10_000)
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1).default(10_000),
+  READY_CACHE_MS: milliseconds.default(1_000)
 })
 
 export interface OperationsConfig {
@@ -117,6 +118,8 @@ export interface OperationsConfig {
   databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
   underPressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number }
   shutdownGraceMs: number
+  /** How long a /health/ready answer is reused; 0: every poll asks the database. */
+  readyCacheMs: number
 }
 
 function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsConfig {
@@ -146,7 +149,8 @@ function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsCon
       queueLimit: e.DATABASE_QUEUE_LIMIT
     },
     underPressure: { maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES },
-    shutdownGraceMs: e.SHUTDOWN_GRACE_MS
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    readyCacheMs: e.READY_CACHE_MS
   }
 }
 

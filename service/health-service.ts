@@ -2,13 +2,6 @@
 import type { Backlog, FanoutService } from './fanout-service.ts'
 import { Unavailable } from './errors.ts'
 
-export interface HealthSettings {
-  /** How long a successful check answers for every caller; a failed one answers only its own callers. */
-  cacheMs: number
-  /** Milliseconds on a clock that never goes back (tests pass their own). */
-  now: () => number
-}
-
 export interface Readiness {
   fanout: Backlog
 }
@@ -18,19 +11,24 @@ export class HealthService {
   checks = 0
   private last?: { startedAt: number; result: Promise<Readiness> }
 
+  /**
+   * cacheMs: how long a successful check answers every caller (a failed one answers only the callers
+   * waiting for it); 0 checks on every call. now: milliseconds on a clock that never goes back.
+   */
   constructor(
     private readonly fanout: FanoutService,
-    private readonly settings: HealthSettings = { cacheMs: 1000, now: () => performance.now() }
+    private readonly cacheMs: number,
+    private readonly now: () => number = () => performance.now()
   ) {}
 
   /**
    * The fan-out backlog, read from the database, so an answer also proves the database answers.
-   * Load balancers poll this from every instance: at most one query per cacheMs, however many polls.
+   * Load balancers poll this on every instance: at most one query per cacheMs, however many polls.
    * Throws Unavailable whatever the cause (refused, timed out, queue full), so the check never answers 500.
    */
   readiness(): Promise<Readiness> {
-    const now = this.settings.now()
-    if (this.last && now - this.last.startedAt < this.settings.cacheMs) return this.last.result
+    const now = this.now()
+    if (this.last && now - this.last.startedAt < this.cacheMs) return this.last.result
     const result = this.check()
     const last = { startedAt: now, result }
     this.last = last

@@ -17,7 +17,7 @@ function fanoutOn(pool: ReturnType<typeof createPool>): FanoutService {
 /** A HealthService on a clock the test moves by hand. */
 function healthOn(fanout: FanoutService) {
   const clock = { ms: 0 }
-  return { clock, health: new HealthService(fanout, { cacheMs: 1000, now: () => clock.ms }) }
+  return { clock, health: new HealthService(fanout, 1000, () => clock.ms) }
 }
 
 t.test('readiness is checked at most once per second, however many callers', async (t) => {
