@@ -18,6 +18,7 @@ const mediaIds = z
   .array(tweetId)
   .max(4, 'must hold at most 4 media ids')
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
+  .meta({ uniqueItems: true })
 
 export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; publicUrl?: string }> = async (
   app,

@@ -9,6 +9,9 @@ import { buildTestApp } from '../helper.ts'
 
 interface Schema {
   type?: string
+  maxItems?: number
+  uniqueItems?: boolean
+  items?: Schema
   format?: string
   minimum?: number
   maxLength?: number
@@ -194,6 +197,7 @@ t.test('API documentation', async (t) => {
       doc.paths[path][method].requestBody?.content['application/json'].schema.properties ?? {}
     t.match(json('/tweet', 'post').tweet, { type: 'string', minLength: 1, maxLength: 300 })
     t.match(json('/tweet/{id}', 'put').tweet, { type: 'string', minLength: 1, maxLength: 300 })
+    t.match(json('/tweet', 'post').media_ids, { maxItems: 4, uniqueItems: true, items: { minimum: 1 } })
     const signUp = json('/sign-up', 'post')
     t.match(signUp.email, { type: 'string', format: 'email', maxLength: 255 })
     t.match(signUp.password, { type: 'string', maxLength: 72, description: /8–72 bytes/ })
