@@ -102,7 +102,8 @@ const operationsEnvSchema = z.object({
   MAX_EVENT_LOOP_DELAY_MS: milliseconds.default(1_000),
   // V8 degrades long before the hard limit: shed at 90% of it.
   MAX_HEAP_USED_BYTES: count.default(Math.floor(getHeapStatistics().heap_size_limit * 0.9)),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1).default(10_000)
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1).default(10_000),
+  READY_CACHE_MS: milliseconds.default(1_000)
 })
 
 export interface OperationsConfig {
@@ -117,6 +118,8 @@ export interface OperationsConfig {
   databasePool: { connectTimeoutMs: number; queryTimeoutMs: number; queueLimit: number }
   underPressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number }
   shutdownGraceMs: number
+  /** How long a /health/ready answer is reused; 0: every poll asks the database. */
+  readyCacheMs: number
 }
 
 function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsConfig {
@@ -146,7 +149,8 @@ function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsCon
       queueLimit: e.DATABASE_QUEUE_LIMIT
     },
     underPressure: { maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES },
-    shutdownGraceMs: e.SHUTDOWN_GRACE_MS
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    readyCacheMs: e.READY_CACHE_MS
   }
 }
 
@@ -211,7 +215,7 @@ export interface Config extends OperationsConfig {
   jwtExpiresIn: number
   bcryptRounds: number
   uploadDir: string
-  /** Origin used for absolute URLs; when absent, the request's own origin is used. */
+  /** Origin used for absolute file URLs; when absent (never in production with local storage), the request's own origin. */
   publicUrl?: string
   maxUploadBytes: number
   /** Where uploads go: `local` disk (one instance) or an `s3` bucket (shared by all instances). */
@@ -271,6 +275,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('JWT_SECRET must be set when NODE_ENV=production (at least 32 characters).')
+  }
+  // Without it, file URLs would take their origin from each request's Host header, which any client sets.
+  // With S3 they are the bucket's (or S3_PUBLIC_URL's) own absolute URLs and need no origin.
+  if (e.NODE_ENV === 'production' && e.STORAGE === 'local' && !e.PUBLIC_URL) {
+    throw new ConfigError(
+      'PUBLIC_URL must be set when NODE_ENV=production (the origin clients reach the server at, e.g. https://miniter.example).'
+    )
   }
   if (e.STORAGE === 's3' && !e.S3_BUCKET) {
     throw new ConfigError('S3_BUCKET must be set when STORAGE=s3.')

@@ -12,25 +12,39 @@ import type { PurgeReport } from './service/media-service.ts'
 
 const defaultDatabase = 'miniter'
 
+interface PreparedDatabase {
+  server: DatabaseServer
+  databaseUrl: string
+  /** Where and what, for the start-up line: never the credentials. */
+  database: { host: string; port: number; name: string; source: DatabaseServer['source']; created: boolean; migrations_applied: number }
+}
+
 /** Finds (or starts) the server, creates the database if missing and applies pending migrations. */
-export async function prepareDatabase(config: Config): Promise<{ server: DatabaseServer; databaseUrl: string }> {
+export async function prepareDatabase(config: Config): Promise<PreparedDatabase> {
   const server = await resolveDatabaseServer(config.databaseUrl)
   const name = (config.databaseUrl && databaseName(config.databaseUrl)) || defaultDatabase
   const databaseUrl = withDatabase(server.url, name)
   try {
-    await createDatabase(server.url, name)
-    await new Migrator(databaseUrl).up()
+    const created = await createDatabase(server.url, name)
+    const applied = await new Migrator(databaseUrl).up()
+    const { hostname, port } = new URL(server.url)
+    const database = { host: hostname, port: Number(port || 3306), name, source: server.source, created, migrations_applied: applied.length }
+    return { server, databaseUrl, database }
   } catch (error) {
     await server.stop()
     throw error
   }
-  return { server, databaseUrl }
+}
+
+/** `database "miniter" on 127.0.0.1:3306 (local server): created, 7 migrations applied` */
+function describeDatabase({ host, port, name, source, created, migrations_applied: applied }: PreparedDatabase['database']): string {
+  const migrations = applied === 0 ? 'no migration pending' : `${applied} migration${applied === 1 ? '' : 's'} applied`
+  return `database "${name}" on ${host}:${port} (${source}): ${created ? 'created' : 'already there'}, ${migrations}`
 }
 
 async function serve(config: Config): Promise<void> {
-  const { server, databaseUrl } = await prepareDatabase(config)
+  const { server, databaseUrl, database } = await prepareDatabase(config)
   const app = await buildApp({ ...config, databaseUrl })
-  app.log.info({ database: server.source }, `database ready (${server.source})`)
   if (!process.env.JWT_SECRET) app.log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process')
   closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
@@ -38,7 +52,9 @@ async function serve(config: Config): Promise<void> {
     await app.close()
     await server.stop()
   })
-  await app.listen({ port: config.port, host: config.host })
+  const address = await app.listen({ port: config.port, host: config.host })
+  const everywhere = config.host === '0.0.0.0' || config.host === '::' ? ` (HOST=${config.host}: every interface)` : ''
+  app.log.info({ address, database }, `Miniter is listening at ${address}${everywhere}; ${describeDatabase(database)}`)
   // After listen, so a slow object store delays the clean-up, never the service.
   await purgeMedia(() => app.purgeMedia(), app.log).catch((err: unknown) => app.log.error({ err }, 'media purge failed'))
 }
@@ -54,7 +70,7 @@ async function purge(config: Config): Promise<void> {
   const { server, databaseUrl } = await prepareDatabase(config)
   const log = pino({ level: config.logLevel })
   try {
-    const core = createCore({ ...config, databaseUrl }, log)
+    const core = await createCore({ ...config, databaseUrl }, log)
     try {
       const report = await purgeMedia(() => core.mediaService.purge(), log)
       process.stdout.write(
@@ -71,11 +87,11 @@ async function purge(config: Config): Promise<void> {
 
 /** Fan-out workers without the HTTP API, so a deployment can scale writers and fan-out separately. */
 async function worker(config: Config): Promise<void> {
-  const { server, databaseUrl } = await prepareDatabase(config)
+  const { server, databaseUrl, database } = await prepareDatabase(config)
   const log = pino({ level: config.logLevel })
   // FANOUT_WORKERS=0 means "none in the API processes"; a worker process always runs at least one loop.
   const workers = Math.max(1, config.fanout.workers)
-  const core = createCore({ ...config, databaseUrl, fanout: { ...config.fanout, workers } }, log)
+  const core = await createCore({ ...config, databaseUrl, fanout: { ...config.fanout, workers } }, log)
   closeWithGrace({ delay: config.shutdownGraceMs, logger: log }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'shutting down after an error')
     else log.info({ signal }, 'shutting down: finishing the fan-out rows in hand')
@@ -83,7 +99,7 @@ async function worker(config: Config): Promise<void> {
     await server.stop()
   })
   core.fanoutWorker.start()
-  log.info({ database: server.source, workers }, `fan-out worker running: ${workers} loop${workers === 1 ? '' : 's'}, database on the ${server.source}`)
+  log.info({ database, workers }, `fan-out worker running: ${workers} loop${workers === 1 ? '' : 's'}; ${describeDatabase(database)}`)
 }
 
 async function migrate(config: Config, args: string[]): Promise<void> {

@@ -52,7 +52,7 @@ export async function startServer({ name, args, env, readyTimeoutMs = 60_000 }: 
   killChildrenOnExit()
   const port = await freePort()
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, PUBLIC_URL: `http://127.0.0.1:${port}`, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   children.add(child)

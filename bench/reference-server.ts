@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   if (mode !== 'ping' && !url) throw new Error('DATABASE_URL is required for the database references')
   const origin = `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? 0}`
   if (mode === 'timeline-sql') {
-    const reader = timelineReader(url!, origin)
+    const reader = await timelineReader(url!, origin)
     read = reader.read
     release = reader.close
   } else if (mode !== 'ping') {

@@ -6,11 +6,11 @@ import { toTweetBody } from '../view/schemas.ts'
 
 const quiet = { info() {}, warn() {}, error() {} }
 
-export function timelineReader(
+export async function timelineReader(
   databaseUrl: string,
   origin: string
-): { read: (userId: number, limit: number) => Promise<unknown>; close: () => Promise<void> } {
-  const core = createCore({ ...loadConfig({}), databaseUrl }, quiet)
+): Promise<{ read: (userId: number, limit: number) => Promise<unknown>; close: () => Promise<void> }> {
+  const core = await createCore({ ...loadConfig({}), databaseUrl }, quiet)
   const absolute = (url: string) => (/^https?:\/\//.test(url) ? url : `${origin}${url}`)
   const read = async (userId: number, limit: number) => {
     const page = await core.tweetService.timelineFor(userId, { limit })

@@ -1,6 +1,6 @@
 // The mysql2 pool and the server-level statements (create/drop a database) that setup and tests need.
 import type { Socket } from 'node:net'
-import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise'
+import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader } from 'mysql2/promise'
 
 export type { Pool, PoolConnection } from 'mysql2/promise'
 
@@ -122,11 +122,16 @@ function assertSafeName(name: string): void {
   if (!safeName.test(name)) throw new Error(`Unsupported database name: ${name}`)
 }
 
-export async function createDatabase(serverUrl: string, name: string): Promise<void> {
+/** Creates the database unless it exists; true when this call created it. */
+export async function createDatabase(serverUrl: string, name: string): Promise<boolean> {
   assertSafeName(name)
   const pool = createPool(withDatabase(serverUrl, undefined), { connectionLimit: 1 })
   try {
-    await pool.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
+    const [result] = await pool.query<ResultSetHeader>(
+      `CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`
+    )
+    // An existing database is a warning with nothing affected.
+    return result.affectedRows === 1
   } finally {
     await pool.end()
   }

@@ -54,8 +54,6 @@ export interface PurgeReport {
 export const maxTweetMedia = 4
 
 const mediaTypes = { ...imageTypes, ...audioTypes }
-// Only audio WebM is accepted, but its magic bytes cannot say so; call it what clients sent.
-const storedContentType: Record<string, string> = { 'video/webm': 'audio/webm' }
 
 const day = 24 * 60 * 60 * 1000
 const purgeBatch = 100
@@ -101,7 +99,7 @@ export class MediaService {
    */
   async upload(userId: number, body: Readable, originalName?: string): Promise<MediaItem> {
     const sniffed = await sniff(body, mediaTypes, this.settings.maxMediaBytes)
-    const contentType = storedContentType[sniffed.mime] ?? sniffed.mime
+    const contentType = sniffed.mime
     const storageKey = `media/${randomUUID()}.${sniffed.ext}`
     let id: number
     try {
@@ -168,7 +166,12 @@ export class MediaService {
     if (row?.status === 'ready' && row.deleted_at === null) {
       throw new Conflict('This media item is not deleted', { media_id: id })
     }
-    throw new NotFound('Media not found', { media_id: id })
+    if (this.graceMs === 0) {
+      throw new NotFound('Media not found: deleting media is final on this server (MEDIA_GRACE_DAYS=0), so nothing can be restored', {
+        media_id: id
+      })
+    }
+    throw new NotFound('Media not found, or its restore period (MEDIA_GRACE_DAYS) has ended', { media_id: id })
   }
 
   /** Removes stale pending uploads and media deleted longer ago than the grace period, with their objects. */

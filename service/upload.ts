@@ -18,7 +18,7 @@ export const imageTypes: Record<string, string> = {
 }
 
 // Keyed by what file-type reports. MPEG layers 1–3 all report audio/mpeg; WebM reports video/webm
-// whether or not it has a picture, so the caller decides what to call it.
+// whether or not it has a picture (see reportedType).
 export const audioTypes: Record<string, string> = {
   'audio/mpeg': 'mp3',
   'audio/x-m4a': 'm4a',
@@ -29,6 +29,11 @@ export const audioTypes: Record<string, string> = {
   'audio/wav': 'wav',
   'video/webm': 'webm'
 }
+
+// Only audio WebM is accepted, but its magic bytes cannot say so: it is called what clients send, in
+// answers and messages alike.
+const reportedTypes: Record<string, string> = { 'video/webm': 'audio/webm' }
+const reportedType = (mime: string): string => reportedTypes[mime] ?? mime
 
 function sizeLimit(maxBytes: number): Transform {
   let seen = 0
@@ -77,12 +82,13 @@ export async function sniff(body: Readable, allowed: Record<string, string>, max
   if (!detected || !ext) {
     stream.destroy()
     body.resume()
+    const names = [...new Set(Object.keys(allowed).map(reportedType))]
     throw new UnsupportedMediaType(
       head.length === 0
         ? 'The file is empty'
-        : `Unsupported file type${detected ? ` ${detected.mime}` : ''}; allowed: ${Object.keys(allowed).join(', ')}`,
-      { allowed: Object.keys(allowed) }
+        : `Unsupported file type${detected ? ` ${detected.mime}` : ''}; allowed: ${names.join(', ')}`,
+      { allowed: names }
     )
   }
-  return { stream: pipeline(stream, sizeLimit(maxBytes), () => {}), mime: detected.mime, ext }
+  return { stream: pipeline(stream, sizeLimit(maxBytes), () => {}), mime: reportedType(detected.mime), ext }
 }

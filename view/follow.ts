@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { FollowService } from '../service/follow-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
-import { errorBody, id } from './schemas.ts'
+import { errorBody, id, rowId } from './schemas.ts'
 
 const responses = { 400: errorBody, 401: errorBody, 404: errorBody }
 
@@ -18,7 +18,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ followService: FollowService 
         tags: ['follow'],
         security: bearerSecurity,
         body: z.object({ follow: id }),
-        response: { 200: z.object({ user_id: z.number().int(), follow: z.number().int() }), ...responses }
+        response: { 200: z.object({ user_id: rowId, follow: rowId }).describe('You follow the user'), ...responses }
       }
     },
     async (request) => {
@@ -37,7 +37,10 @@ export const followRoutes: FastifyPluginAsyncZod<{ followService: FollowService 
         tags: ['follow'],
         security: bearerSecurity,
         body: z.object({ unfollow: id }),
-        response: { 200: z.object({ user_id: z.number().int(), unfollow: z.number().int() }), ...responses }
+        response: {
+          200: z.object({ user_id: rowId, unfollow: rowId }).describe('You no longer follow the user'),
+          ...responses
+        }
       }
     },
     async (request) => {

@@ -19,11 +19,11 @@ export const healthRoutes: FastifyPluginAsyncZod<{ healthService: HealthService 
           200: z.object({
             status: z.literal('ready'),
             fanout: z.object({
-              pending: z.number().int().describe('Tweets whose copy to followers is not finished'),
-              oldest_pending_seconds: z.number().describe('Age of the oldest of them; 0 when there is none')
+              pending: z.number().int().min(0).describe('Tweets whose copy to followers is not finished'),
+              oldest_pending_seconds: z.number().min(0).describe('Age of the oldest of them; 0 when there is none')
             })
-          }),
-          503: errorBody
+          }).describe('Ready: the database answers'),
+          503: errorBody.describe('Not ready: the database is not answering, or the instance sheds load')
         }
       }
     },

@@ -5,19 +5,21 @@ import { z } from 'zod'
 import type { MediaItem, MediaService } from '../service/media-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { documentedBody } from './docs.ts'
-import { absoluteUrl, errorBody, id, nextCursor, pageQuery, timestamp } from './schemas.ts'
+import { absoluteUrl, count, errorBody, id, nextCursor, pageQuery, rowId, timestamp } from './schemas.ts'
 import { withUploadedFile } from './upload.ts'
 
 const mediaBody = z.object({
-  id: z.number().int(),
+  id: rowId,
   url: z.url(),
   content_type: z.string(),
-  size: z.number().int(),
+  size: count.describe('Bytes'),
   original_name: z.string().nullable(),
   created_at: timestamp
 })
 
-const mediaPage = z.object({ media: z.array(mediaBody), next_cursor: nextCursor })
+const mediaPage = z
+  .object({ media: z.array(mediaBody), next_cursor: nextCursor })
+  .describe('A page of your media, newest first')
 
 // For the document only: @fastify/multipart parses the upload, so Fastify never validates this.
 const mediaForm = z.object({
@@ -49,7 +51,14 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ mediaService: MediaService; pu
         tags: ['media'],
         security: bearerSecurity,
         consumes: ['multipart/form-data'],
-        response: { 201: mediaBody, 400: errorBody, 401: errorBody, 404: errorBody, 413: errorBody, 415: errorBody }
+        response: {
+          201: mediaBody.describe('The stored media item'),
+          400: errorBody,
+          401: errorBody,
+          404: errorBody,
+          413: errorBody.describe('The file is larger than MAX_MEDIA_BYTES (20 MiB by default)'),
+          415: errorBody.describe('Not an accepted image or audio type (decided by the bytes)')
+        }
       }
     },
     async (request, reply) => {
@@ -105,7 +114,13 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ mediaService: MediaService; pu
         tags: ['media'],
         security: bearerSecurity,
         params: mediaParams,
-        response: { 200: mediaBody, 400: errorBody, 401: errorBody, 404: errorBody, 409: errorBody }
+        response: {
+          200: mediaBody.describe('The restored media item'),
+          400: errorBody,
+          401: errorBody,
+          404: errorBody.describe('Unknown, not yours, or past its grace period (always, with MEDIA_GRACE_DAYS=0)'),
+          409: errorBody.describe('The media item is not deleted')
+        }
       }
     },
     async (request) => toMediaBody(request, await mediaService.restore(request.user.user_id, request.params.id))

@@ -22,7 +22,7 @@ export const pingRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Liveness check',
         tags: ['health'],
         produces: ['text/plain'],
-        response: { 200: z.literal('pong') }
+        response: { 200: z.literal('pong').describe('Alive') }
       }
     },
     async (_request, reply) => reply.type('text/plain; charset=utf-8').send('pong')

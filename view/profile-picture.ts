@@ -28,7 +28,13 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserServ
         tags: ['profile-picture'],
         security: bearerSecurity,
         consumes: ['multipart/form-data'],
-        response: { 200: imgUrl, 400: errorBody, 401: errorBody, 413: errorBody, 415: errorBody }
+        response: {
+          200: imgUrl.describe('The stored picture'),
+          400: errorBody,
+          401: errorBody,
+          413: errorBody.describe('The file is larger than MAX_UPLOAD_BYTES (5 MiB by default)'),
+          415: errorBody.describe('Not a PNG, JPEG, GIF or WebP image (decided by the bytes)')
+        }
       }
     },
     async (request) => {
@@ -63,7 +69,7 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserServ
         summary: "A user's profile picture URL",
         tags: ['profile-picture'],
         params: userIdParams,
-        response: { 200: imgUrl, 400: errorBody, 404: errorBody }
+        response: { 200: imgUrl.describe("The picture's URL"), 400: errorBody, 404: errorBody.describe('No such user, or no picture') }
       }
     },
     async (request) => ({

@@ -9,7 +9,7 @@ const positive = (max: number) =>
   z.coerce
     .number({ error: 'must be a positive integer' })
     .int('must be a positive integer')
-    .positive('must be a positive integer')
+    .min(1, 'must be a positive integer')
     .max(max, 'is too large')
 
 export const id = positive(2 ** 32 - 1)
@@ -29,6 +29,10 @@ export const pageQuery = z.object({
   before: tweetId.optional()
 })
 
+/** Ids and counts in answers: documented as what they are (the zod default allows negative values). */
+export const rowId = z.number().int().min(1)
+export const count = z.number().int().min(0)
+
 export const errorBody = z
   .object({ message: z.string() })
   .catchall(z.unknown())
@@ -37,7 +41,7 @@ export const errorBody = z
 export const timestamp = z.iso.datetime({ offset: false })
 
 export const userBody = z.object({
-  id: z.number().int(),
+  id: rowId,
   name: z.string(),
   email: z.string(),
   profile: z.string(),
@@ -45,42 +49,42 @@ export const userBody = z.object({
 })
 
 export const profileBody = z.object({
-  id: z.number().int(),
+  id: rowId,
   name: z.string(),
   email: z.string().optional().describe('Only in the user’s own profile'),
   profile: z.string(),
   profile_picture: z.url().nullable(),
   created_at: timestamp,
-  followers_count: z.number().int(),
-  following_count: z.number().int(),
-  tweets_count: z.number().int()
+  followers_count: count,
+  following_count: count,
+  tweets_count: count
 })
 
 export const userSummaryBody = z.object({
-  id: z.number().int(),
+  id: rowId,
   name: z.string(),
   profile: z.string(),
   profile_picture: z.url().nullable()
 })
 
 export const mediaItemBody = z.object({
-  id: z.number().int(),
+  id: rowId,
   url: z.url(),
   content_type: z.string(),
-  size: z.number().int()
+  size: count.describe('Bytes')
 })
 
 export const tweetBody = z.object({
-  id: z.number().int(),
-  user_id: z.number().int(),
+  id: rowId,
+  user_id: rowId,
   tweet: z.string(),
   created_at: timestamp,
   edited_at: timestamp.nullable(),
-  user: z.object({ id: z.number().int(), name: z.string(), profile_picture: z.url().nullable() }),
+  user: z.object({ id: rowId, name: z.string(), profile_picture: z.url().nullable() }),
   media: z.array(mediaItemBody)
 })
 
-export const nextCursor = z.number().int().nullable().describe('Pass as ?before= for the next page; null at the end')
+export const nextCursor = rowId.nullable().describe('Pass as ?before= for the next page; null at the end')
 
 /** Makes storage URLs absolute: PUBLIC_URL when configured, else this request's own origin. */
 export type Absolute = (url: string) => string

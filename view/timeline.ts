@@ -5,9 +5,21 @@ import { z } from 'zod'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
-import { absolute, errorBody, nextCursor, pageQuery, toTweetBody, tweetBody, tweetVersion, userIdParams } from './schemas.ts'
+import {
+  absolute,
+  errorBody,
+  nextCursor,
+  pageQuery,
+  rowId,
+  toTweetBody,
+  tweetBody,
+  tweetVersion,
+  userIdParams
+} from './schemas.ts'
 
-const timelineBody = z.object({ user_id: z.number().int(), timeline: z.array(tweetBody), next_cursor: nextCursor })
+const timelineBody = z
+  .object({ user_id: rowId, timeline: z.array(tweetBody), next_cursor: nextCursor })
+  .describe('A page of the timeline, newest first, with an ETag')
 
 export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; publicUrl?: string }> = async (
   app,

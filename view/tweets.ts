@@ -11,11 +11,14 @@ const tweetText = z
   .string()
   .refine((text) => text.trim().length > 0, 'must not be empty')
   .refine((text) => [...text].length <= 300, 'must be at most 300 characters')
+  // JSON Schema counts code points too, so maxLength states the rule exactly.
+  .meta({ minLength: 1, maxLength: 300, description: 'At most 300 characters (Unicode code points), not only spaces' })
 
 const mediaIds = z
   .array(tweetId)
   .max(4, 'must hold at most 4 media ids')
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
+  .meta({ uniqueItems: true })
 
 export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; publicUrl?: string }> = async (
   app,
@@ -33,7 +36,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
         tags: ['tweets'],
         security: bearerSecurity,
         body: z.object({ tweet: tweetText, media_ids: mediaIds.optional() }),
-        response: { 200: tweetBody, 400: errorBody, 401: errorBody }
+        response: { 200: tweetBody.describe('The stored tweet'), 400: errorBody, 401: errorBody }
       }
     },
     async (request) =>
@@ -53,7 +56,13 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
         security: bearerSecurity,
         params: idParams,
         body: z.object({ tweet: tweetText }),
-        response: { 200: tweetBody, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody }
+        response: {
+          200: tweetBody.describe('The tweet as edited'),
+          400: errorBody,
+          401: errorBody,
+          403: errorBody.describe('Not your tweet'),
+          404: errorBody
+        }
       }
     },
     async (request) =>
@@ -72,7 +81,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
         tags: ['tweets'],
         security: bearerSecurity,
         params: idParams,
-        response: { 204: z.null().describe('Deleted'), 401: errorBody, 403: errorBody, 404: errorBody }
+        response: { 204: z.null().describe('Deleted'), 401: errorBody, 403: errorBody.describe('Not your tweet'), 404: errorBody }
       }
     },
     async (request, reply) => {
@@ -89,7 +98,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
         summary: 'One tweet',
         tags: ['tweets'],
         params: idParams,
-        response: { 200: tweetBody, 304: notModifiedBody, 400: errorBody, 404: errorBody }
+        response: { 200: tweetBody.describe('The tweet, with an ETag'), 304: notModifiedBody, 400: errorBody, 404: errorBody }
       }
     },
     async (request, reply) => {

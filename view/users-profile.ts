@@ -10,6 +10,7 @@ import {
   nextCursor,
   pageQuery,
   profileBody,
+  rowId,
   toProfileBody,
   toUserSummaryBody,
   userIdParams,
@@ -24,7 +25,7 @@ const profileChanges = z
   .strict()
   .refine((body) => body.name !== undefined || body.profile !== undefined, 'give name, profile or both')
 
-const userListBody = z.object({ user_id: z.number().int(), users: z.array(userSummaryBody), next_cursor: nextCursor })
+const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor })
 
 export const profileRoutes: FastifyPluginAsyncZod<{
   userService: UserService
@@ -39,7 +40,7 @@ export const profileRoutes: FastifyPluginAsyncZod<{
         summary: 'Your own profile, with your email',
         tags: ['users'],
         security: bearerSecurity,
-        response: { 200: profileBody, 401: errorBody }
+        response: { 200: profileBody.describe('Your profile, with your email'), 401: errorBody }
       }
     },
     async (request) => toProfileBody(await userService.profile(request.user.user_id, true), absolute(request, publicUrl))
@@ -54,7 +55,7 @@ export const profileRoutes: FastifyPluginAsyncZod<{
         tags: ['users'],
         security: bearerSecurity,
         body: profileChanges,
-        response: { 200: profileBody, 400: errorBody, 401: errorBody }
+        response: { 200: profileBody.describe('Your profile as changed'), 400: errorBody, 401: errorBody }
       }
     },
     async (request) =>
@@ -71,7 +72,7 @@ export const profileRoutes: FastifyPluginAsyncZod<{
         summary: 'A public profile',
         tags: ['users'],
         params: userIdParams,
-        response: { 200: profileBody, 400: errorBody, 404: errorBody }
+        response: { 200: profileBody.describe('The profile, without the email'), 400: errorBody, 404: errorBody }
       }
     },
     async (request) =>
@@ -87,7 +88,11 @@ export const profileRoutes: FastifyPluginAsyncZod<{
           tags: ['follow'],
           params: userIdParams,
           querystring: pageQuery,
-          response: { 200: userListBody, 400: errorBody, 404: errorBody }
+          response: {
+            200: userListBody.describe(list === 'followers' ? 'A page of followers' : 'A page of followed users'),
+            400: errorBody,
+            404: errorBody
+          }
         }
       },
       async (request) => {

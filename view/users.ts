@@ -4,18 +4,24 @@ import { z } from 'zod'
 import type { UserService } from '../service/user-service.ts'
 import type { LoginThrottle } from './login-throttle.ts'
 import type { SignUpThrottle } from './sign-up-throttle.ts'
-import { errorBody, toUserBody, userBody } from './schemas.ts'
+import { errorBody, rowId, toUserBody, userBody } from './schemas.ts'
 
+// Trimmed and lower-cased before the format check (a check, not a pipe, so the document says format: email).
 const email = z
   .string()
   .trim()
   .toLowerCase()
-  .pipe(z.email('must be a valid email address').max(255, 'must be at most 255 characters'))
+  .check(z.email('must be a valid email address'))
+  .max(255, 'must be at most 255 characters')
 
+// bcrypt reads 72 bytes, so the rule is in UTF-8 bytes; 72 bytes are at most 72 characters.
 const password = z
   .string()
-  .min(8, 'must be at least 8 characters')
-  .refine((value) => Buffer.byteLength(value, 'utf8') <= 72, 'must be at most 72 bytes (bcrypt’s limit)')
+  .refine((value) => {
+    const bytes = Buffer.byteLength(value, 'utf8')
+    return bytes >= 8 && bytes <= 72
+  }, 'must be 8–72 bytes in UTF-8 (bcrypt’s limit; longer is rejected, never truncated)')
+  .meta({ maxLength: 72, description: '8–72 bytes in UTF-8 (bcrypt’s limit)' })
 
 const signUpBody = z.object({
   name: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters'),
@@ -46,7 +52,11 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
         summary: 'Create an account',
         tags: ['users'],
         body: signUpBody,
-        response: { 200: userBody, 400: errorBody, 409: errorBody }
+        response: {
+          200: userBody.describe('The new account'),
+          400: errorBody,
+          409: errorBody.describe('The email is taken')
+        }
       }
     },
     async (request, reply) => toUserBody(await userService.signUp(request.body, throttleSignUp.admission(request, reply)))
@@ -63,9 +73,11 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
         tags: ['users'],
         body: loginBody,
         response: {
-          200: z.object({ user_id: z.number().int(), access_token: z.string() }),
+          200: z
+            .object({ user_id: rowId, access_token: z.string() })
+            .describe('An access token, for the Authorization header of authenticated routes'),
           400: errorBody,
-          401: errorBody
+          401: errorBody.describe('Wrong email or password (the same answer for both)')
         }
       }
     },

@@ -26,6 +26,7 @@ export async function startServer(env: Record<string, string>, port?: number): P
       JWT_SECRET: testSecret,
       HOST: '127.0.0.1',
       PORT: String(listenPort),
+      PUBLIC_URL: `http://127.0.0.1:${listenPort}`,
       ...env
     },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -23,7 +23,7 @@ t.test('the worker process drains the outbox, then stops cleanly on SIGTERM', as
   for (let i = 0; i < 5; i++) posted.push((await tweets.postTweet(author, `queued ${i}`))!.id)
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'setup.ts', 'worker'], {
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info', JWT_SECRET: testSecret, DATABASE_URL: databaseUrl, FANOUT_WORKERS: '0', FANOUT_POLL_MS: '20' },
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info', JWT_SECRET: testSecret, PUBLIC_URL: 'http://127.0.0.1', DATABASE_URL: databaseUrl, FANOUT_WORKERS: '0', FANOUT_POLL_MS: '20' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

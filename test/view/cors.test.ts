@@ -19,8 +19,9 @@ t.test('CORS_ORIGINS', async (t) => {
   t.test('defaults to any origin outside production and to none in production', async (t) => {
     t.equal(loadConfig({}).corsOrigins, '*')
     t.equal(loadConfig({ NODE_ENV: 'test' }).corsOrigins, '*')
-    t.same(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }).corsOrigins, [])
-    t.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, CORS_ORIGINS: '*' }).corsOrigins, '*')
+    const production = { NODE_ENV: 'production', JWT_SECRET: secret, PUBLIC_URL: 'https://miniter.example' }
+    t.same(loadConfig(production).corsOrigins, [])
+    t.equal(loadConfig({ ...production, CORS_ORIGINS: '*' }).corsOrigins, '*')
   })
 
   t.test('a list is trimmed and normalized to the form browsers send', async (t) => {
@@ -143,7 +144,7 @@ t.test('CORS with a list of origins', async (t) => {
 })
 
 t.test('CORS in production without CORS_ORIGINS', async (t) => {
-  const app = await buildTestApp(t, { NODE_ENV: 'production' })
+  const app = await buildTestApp(t, { NODE_ENV: 'production', PUBLIC_URL: 'https://miniter.example' })
 
   t.test('no origin is allowed', async (t) => {
     const res = await app.inject({ url: '/ping', headers: { origin: 'https://client.example' } })

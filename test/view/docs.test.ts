@@ -7,10 +7,23 @@ import { authenticate } from '../../view/auth.ts'
 import { docsPrefix } from '../../view/docs.ts'
 import { buildTestApp } from '../helper.ts'
 
+interface Schema {
+  type?: string
+  maxItems?: number
+  uniqueItems?: boolean
+  items?: Schema
+  format?: string
+  minimum?: number
+  maxLength?: number
+  minLength?: number
+  properties?: Record<string, Schema>
+}
+
 interface Operation {
   security?: Record<string, string[]>[]
-  requestBody?: { content: Record<string, { schema: { properties?: Record<string, { type?: string; format?: string }> } }> }
-  responses: Record<string, unknown>
+  parameters?: { name: string; schema: Schema }[]
+  requestBody?: { content: Record<string, { schema: Schema }> }
+  responses: Record<string, { description: string }>
 }
 
 interface OpenApiDocument {
@@ -60,6 +73,20 @@ t.test('API documentation', async (t) => {
     t.equal(page.statusCode, 200)
     t.match(page.headers['content-type'], /^text\/html/)
     t.match(page.body, /swagger/i)
+  })
+
+  t.test('the Swagger UI pages load their own assets over plain HTTP from any address', async (t) => {
+    const index = await app.inject({ url: `${docsPrefix}/` })
+    const assets = [...index.body.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => `${docsPrefix}/${m[1]}`)
+    t.ok(assets.length >= 2, `the page names its assets: ${assets.join(', ')}`)
+    for (const url of [docsPrefix, `${docsPrefix}/`, ...assets]) {
+      const page = await app.inject({ url, headers: { host: '192.168.1.20:5000' } })
+      t.equal(page.statusCode, 200, `${url} answers 200`)
+      const policy = String(page.headers['content-security-policy'])
+      t.notMatch(policy, /upgrade-insecure-requests/, `${url} does not send the browser to HTTPS`)
+      t.match(policy, /script-src 'self'/, `${url} lets the page run its own scripts`)
+      t.match(policy, /style-src 'self'/, `${url} lets the page use its own styles`)
+    }
   })
 
   t.test('/docs/json is an OpenAPI 3 document about Miniter', async (t) => {
@@ -134,6 +161,73 @@ t.test('API documentation', async (t) => {
       type: 'string',
       format: 'binary'
     })
+  })
+
+  t.test('every response has a real description', async (t) => {
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const [status, response] of Object.entries(operation.responses)) {
+          t.not(response.description, 'Default Response', `${method.toUpperCase()} ${path} ${status} is described`)
+        }
+      }
+    }
+  })
+
+  t.test('no number anywhere in the document may be negative: ids start at 1, counts at 0', async (t) => {
+    const negative: string[] = []
+    const walk = (value: unknown, where: string) => {
+      if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${where}[${i}]`))
+      else if (value && typeof value === 'object') {
+        for (const [key, child] of Object.entries(value)) {
+          if (key === 'minimum' && typeof child === 'number' && child < 0) negative.push(where)
+          walk(child, `${where}.${key}`)
+        }
+      }
+    }
+    walk(doc.paths, 'paths')
+    t.same(negative, [])
+    const tweetIdParam = doc.paths['/tweet/{id}'].get.parameters?.find((p) => p.name === 'id')
+    t.match(tweetIdParam?.schema, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+    const userIdParam = doc.paths['/users/{user_id}'].get.parameters?.find((p) => p.name === 'user_id')
+    t.match(userIdParam?.schema, { type: 'integer', minimum: 1, maximum: 2 ** 32 - 1 })
+  })
+
+  t.test('request bodies state the limits their validators enforce', async (t) => {
+    const json = (path: string, method: string) =>
+      doc.paths[path][method].requestBody?.content['application/json'].schema.properties ?? {}
+    t.match(json('/tweet', 'post').tweet, { type: 'string', minLength: 1, maxLength: 300 })
+    t.match(json('/tweet/{id}', 'put').tweet, { type: 'string', minLength: 1, maxLength: 300 })
+    t.match(json('/tweet', 'post').media_ids, { maxItems: 4, uniqueItems: true, items: { minimum: 1 } })
+    const signUp = json('/sign-up', 'post')
+    t.match(signUp.email, { type: 'string', format: 'email', maxLength: 255 })
+    t.match(signUp.password, { type: 'string', maxLength: 72, description: /8–72 bytes/ })
+    t.match(signUp.name, { minLength: 1, maxLength: 255 })
+    t.match(signUp.profile, { maxLength: 2000 })
+    t.match(json('/login', 'post').email, { format: 'email' })
+  })
+
+  t.test('the answers of the app-wide limits and of conditional GET are listed where they happen', async (t) => {
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const name = `${method.toUpperCase()} ${path}`
+        const statuses = Object.keys(operation.responses)
+        const exempt = path === '/ping' || path === '/health/ready'
+        t.equal(statuses.includes('429'), !exempt, `${name} ${exempt ? 'is not' : 'is'} rate limited`)
+        if (operation.requestBody) t.ok(statuses.includes('413'), `${name} lists 413 for a body too large`)
+        if ((operation.security ?? []).length > 0) t.ok(statuses.includes('401'), `${name} lists 401`)
+      }
+    }
+    t.match(doc.paths['/tweet'].post.responses['413'].description, /8192 bytes/)
+    t.match(doc.paths['/media'].post.responses['413'].description, /MAX_MEDIA_BYTES/)
+    t.match(doc.paths['/profile-picture'].post.responses['413'].description, /MAX_UPLOAD_BYTES/)
+    t.match(doc.paths['/login'].post.responses['429'].description, /LOGIN_RATE_LIMIT_PER_EMAIL/)
+    for (const path of ['/tweet/{id}', '/timeline/{user_id}', '/timeline']) {
+      t.match(doc.paths[path].get.responses['304'].description, /If-None-Match/, `GET ${path} lists 304`)
+    }
+    t.ok(doc.paths['/tweet/{id}'].put.responses['403'], 'editing lists 403')
+    t.ok(doc.paths['/tweet/{id}'].delete.responses['403'], 'deleting lists 403')
+    t.ok(doc.paths['/sign-up'].post.responses['409'], 'sign-up lists 409')
+    t.ok(doc.paths['/media/{id}/restore'].post.responses['409'], 'restore lists 409')
   })
 
   t.test('the document lists only real routes, without the docs and upload routes', async (t) => {

@@ -71,6 +71,8 @@ t.test('POST /media', async (t) => {
     const text = await m.upload(alice, Buffer.from('<?php echo "hi"; ?>'.repeat(10)), { name: 'evil.png', type: 'image/png' })
     t.equal(text.statusCode, 415)
     t.match(text.json(), { message: /Unsupported file type/, allowed: Array })
+    t.ok(text.json().allowed.includes('audio/webm'), 'WebM is listed as what uploads report: audio/webm')
+    t.notMatch(text.json().message, /video\/webm/)
     const pdf = await m.upload(alice, refused.pdf, { name: 'song.mp3', type: 'audio/mpeg' })
     t.equal(pdf.statusCode, 415)
     t.match(pdf.json().message, /application\/pdf/)
@@ -206,7 +208,9 @@ t.test('DELETE /media/:id without a grace period', async (t) => {
     t.same(await m.files(), [])
     t.equal((await m.app.inject({ url: new URL(item.url).pathname })).statusCode, 404)
     t.equal((await m.remove(alice, item.id)).statusCode, 404)
-    t.equal((await m.restore(alice, item.id)).statusCode, 404, 'without a grace period a delete is final')
+    const restore = await m.restore(alice, item.id)
+    t.equal(restore.statusCode, 404, 'without a grace period a delete is final')
+    t.match(restore.json().message, /MEDIA_GRACE_DAYS=0/, 'and the answer says which setting would allow it')
   })
 
   t.test('restoring media that is not deleted answers 409', async (t) => {

@@ -39,6 +39,10 @@ t.test('profiles and follow lists', async (t) => {
     t.equal((await app.inject({ method: 'PUT', url: '/users/me', headers: { authorization: alice.token }, payload: { name: '' } })).statusCode, 400)
     const extra = await app.inject({ method: 'PUT', url: '/users/me', headers: { authorization: alice.token }, payload: { email: 'x@example.com' } })
     t.equal(extra.statusCode, 400, 'email cannot be changed here')
+    t.equal(extra.json().message, 'body email: is not a known field')
+    t.same(extra.json().errors[0], { location: 'body', field: 'email', message: 'is not a known field' })
+    const two = await app.inject({ method: 'PUT', url: '/users/me', headers: { authorization: alice.token }, payload: { name: 'A', nick: 'a', bio: 'b' } })
+    t.same(two.json().errors.map((e: { field: string }) => e.field), ['nick', 'bio'], 'each unknown key is named')
     t.equal((await app.inject({ method: 'PUT', url: '/users/me', payload: { name: 'x' } })).statusCode, 401)
   })
 

@@ -38,10 +38,16 @@ t.test('sign-up', async (t) => {
     t.match(res.json().message, /email/)
   })
 
-  t.test('a password shorter than 8 characters answers 400', async (t) => {
+  t.test('a password shorter than 8 bytes answers 400 with the rule README states', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/sign-up', payload: { ...alice, email: 'b@example.com', password: 'short' } })
     t.equal(res.statusCode, 400)
-    t.match(res.json().message, /password/)
+    t.match(res.json().message, /^body password: must be 8–72 bytes in UTF-8/)
+    const korean = await app.inject({
+      method: 'POST',
+      url: '/sign-up',
+      payload: { ...alice, email: 'b2@example.com', password: '비밀번' } // 3 characters, 9 bytes
+    })
+    t.equal(korean.statusCode, 200, 'the rule counts bytes, as bcrypt does')
   })
 
   t.test('a password over 72 bytes is rejected, not truncated', async (t) => {
