@@ -19,6 +19,7 @@ import { createPool, statementTimeoutErrnos, Transactor } from './model/database
 import { FollowDao } from './model/follow-dao.ts'
 import { FanoutDao } from './model/fanout-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
+import { PendingObjectDao } from './model/pending-object-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao } from './model/tweet-dao.ts'
 import { authorCacheEntries, UserDao } from './model/user-dao.ts'
@@ -30,6 +31,7 @@ import { HealthService } from './service/health-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
 import type { Storage } from './service/storage.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
+import { PurgeSchedule } from './service/purge-schedule.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
@@ -53,7 +55,7 @@ export type AppConfig = Config & { databaseUrl: string }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Removes abandoned uploads and media past their grace period; setup.ts runs it. */
+    /** One media purge now (tests; a listening server purges on its own schedule). */
     purgeMedia(): Promise<PurgeReport>
     /** Works the fan-out outbox until it is empty (tests, and operators' scripts). */
     drainFanout(): Promise<void>
@@ -112,14 +114,18 @@ async function createStorage(config: Config): Promise<Storage> {
 /** Everything but HTTP: what `npm run worker` and `npm run purge` need, and what buildApp serves. */
 export interface Core {
   storage: Storage
+  transactor: Transactor
   userDao: UserDao
+  pendingObjectDao: PendingObjectDao
   followService: FollowService
   tweetService: TweetService
   mediaService: MediaService
   healthService: HealthService
   fanoutService: FanoutService
   fanoutWorker: FanoutWorker
-  /** Stops the fan-out worker (letting it finish the row in hand), then closes the pools. */
+  /** Media purge at start and every PURGE_INTERVAL, started by a listening server. */
+  purgeSchedule: PurgeSchedule
+  /** Stops the purge schedule and the fan-out worker (each finishes the work in hand), then closes the pools. */
   close(): Promise<void>
 }
 
@@ -133,6 +139,7 @@ export async function createCore(config: AppConfig, log: WorkerLog): Promise<Cor
   const timelineDao = new TimelineDao(readPool)
   const transactor = new Transactor(pool)
   const mediaDao = new MediaDao(pool)
+  const pendingObjectDao = new PendingObjectDao(pool)
   const fanoutDao = new FanoutDao(pool)
 
   const storage = await createStorage(config)
@@ -147,10 +154,14 @@ export async function createCore(config: AppConfig, log: WorkerLog): Promise<Cor
     fanoutMaxFollowers: config.fanoutMaxFollowers,
     timelineBackfill: config.timelineBackfill
   })
-  const mediaService = new MediaService(mediaDao, storage, {
+  const mediaService = new MediaService(transactor, mediaDao, pendingObjectDao, storage, {
     maxMediaBytes: config.maxMediaBytes,
-    graceDays: config.mediaGraceDays
+    graceDays: config.mediaGraceDays,
+    quotaBytes: config.mediaQuotaBytes,
+    unattachedTtlMs: config.mediaUnattachedTtlMs,
+    maxImagePixels: config.maxImagePixels
   })
+  const purgeSchedule = new PurgeSchedule(mediaService, config.purgeIntervalMs, log)
   const tweetService = new TweetService(
     transactor,
     tweetDao,
@@ -163,15 +174,18 @@ export async function createCore(config: AppConfig, log: WorkerLog): Promise<Cor
   )
   return {
     storage,
+    transactor,
     userDao,
+    pendingObjectDao,
     followService,
     tweetService,
     mediaService,
     healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
     fanoutWorker,
+    purgeSchedule,
     async close() {
-      await fanoutWorker.stop()
+      await Promise.all([purgeSchedule.stop(), fanoutWorker.stop()])
       await userDao.authorsSettled()
       await pool.end()
       if (readPool !== pool) await readPool.end()
@@ -316,6 +330,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   const core = await createCore(config, app.log)
   const { storage, followService, tweetService, mediaService, fanoutService, fanoutWorker } = core
   app.addHook('onReady', async () => fanoutWorker.start())
+  // On listen, not on ready: the clean-up waits for the service, never the other way round.
+  app.addHook('onListen', async () => core.purgeSchedule.start())
   app.addHook('onClose', () => core.close())
   app.decorate('purgeMedia', () => mediaService.purge())
   app.decorate('drainFanout', () => fanoutService.drain())
@@ -334,10 +350,15 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       request.routeOptions.config.accountCheckedByService === true || userService.exists(token.user_id)
   })
 
-  const userService = new UserService(core.userDao, storage, app.jwt, {
-    bcryptRounds: config.bcryptRounds,
-    maxUploadBytes: config.maxUploadBytes
-  })
+  const userService = new UserService(
+    core.transactor,
+    core.userDao,
+    core.pendingObjectDao,
+    storage,
+    app.jwt,
+    { bcryptRounds: config.bcryptRounds, maxUploadBytes: config.maxUploadBytes, maxImagePixels: config.maxImagePixels },
+    app.log
+  )
 
   // S3 objects are served by the bucket (or the CDN in front of it), not by the app.
   if (config.storage === 'local') {

@@ -189,6 +189,10 @@ const envSchema = z.object({
   S3_PUBLIC_URL: baseUrl.optional(),
   MAX_MEDIA_BYTES: z.coerce.number().int().positive().default(20 * MiB),
   MEDIA_GRACE_DAYS: z.coerce.number().min(0).max(3650).default(0),
+  MEDIA_QUOTA_BYTES: count.default(1024 * MiB),
+  MEDIA_UNATTACHED_TTL: duration.default('24h'),
+  MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(50_000_000),
+  PURGE_INTERVAL: duration.default('10m'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z.string().transform(parseTrustProxy).default(false),
   FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
@@ -231,6 +235,14 @@ export interface Config extends OperationsConfig {
   maxMediaBytes: number
   /** 0: deleting media is final at once; otherwise it can be restored for this many days. */
   mediaGraceDays: number
+  /** Bytes each user's media may hold; 0: no quota. */
+  mediaQuotaBytes: number
+  /** Media on no tweet this long after upload are purged; 0: kept until deleted. */
+  mediaUnattachedTtlMs: number
+  /** Larger images (width × height × frames) are refused before they are decoded. */
+  maxImagePixels: number
+  /** How often a serving process purges media and stray objects; 0: only when it starts. */
+  purgeIntervalMs: number
   logLevel: string
   /** Proxies (addresses, CIDRs, proxy-addr's range names) whose X-Forwarded-* headers are believed. */
   trustProxy: false | string[]
@@ -315,6 +327,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     s3PublicUrl: e.S3_PUBLIC_URL,
     maxMediaBytes: e.MAX_MEDIA_BYTES,
     mediaGraceDays: e.MEDIA_GRACE_DAYS,
+    mediaQuotaBytes: e.MEDIA_QUOTA_BYTES,
+    mediaUnattachedTtlMs: seconds(e.MEDIA_UNATTACHED_TTL) * 1000,
+    maxImagePixels: e.MAX_IMAGE_PIXELS,
+    purgeIntervalMs: seconds(e.PURGE_INTERVAL) * 1000,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     fanoutMaxFollowers: e.FANOUT_MAX_FOLLOWERS,

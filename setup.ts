@@ -7,8 +7,6 @@ import { ConfigError, loadConfig, type Config } from './config.ts'
 import { createDatabase, databaseName, withDatabase } from './model/database.ts'
 import { resolveDatabaseServer, type DatabaseServer } from './model/database-server.ts'
 import { Migrator } from './model/migrator.ts'
-import type { WorkerLog } from './service/fanout-worker.ts'
-import type { PurgeReport } from './service/media-service.ts'
 
 const defaultDatabase = 'miniter'
 
@@ -52,18 +50,10 @@ async function serve(config: Config): Promise<void> {
     await app.close()
     await server.stop()
   })
+  // Listening also starts the media purge: now, then every PURGE_INTERVAL.
   const address = await app.listen({ port: config.port, host: config.host })
   const everywhere = config.host === '0.0.0.0' || config.host === '::' ? ` (HOST=${config.host}: every interface)` : ''
   app.log.info({ address, database }, `Miniter is listening at ${address}${everywhere}; ${describeDatabase(database)}`)
-  // After listen, so a slow object store delays the clean-up, never the service.
-  await purgeMedia(() => app.purgeMedia(), app.log).catch((err: unknown) => app.log.error({ err }, 'media purge failed'))
-}
-
-async function purgeMedia(run: () => Promise<PurgeReport>, log: WorkerLog): Promise<PurgeReport> {
-  const report = await run()
-  for (const { id, error } of report.failed) log.warn({ err: error, media_id: id }, 'media purge: object not removed')
-  log.info({ pending: report.pending, expired: report.expired, failed: report.failed.length }, 'media purged')
-  return report
 }
 
 async function purge(config: Config): Promise<void> {
@@ -72,9 +62,10 @@ async function purge(config: Config): Promise<void> {
   try {
     const core = await createCore({ ...config, databaseUrl }, log)
     try {
-      const report = await purgeMedia(() => core.mediaService.purge(), log)
+      const report = await core.purgeSchedule.runOnce()
       process.stdout.write(
-        `purged ${report.pending} abandoned uploads and ${report.expired} expired media; ${report.failed.length} failed\n`
+        `purged ${report.pending} abandoned uploads, ${report.expired} expired media (${report.unattached} never attached) ` +
+          `and ${report.objects} unreferenced objects; ${report.failed.length} failed\n`
       )
       if (report.failed.length > 0) process.exitCode = 1
     } finally {

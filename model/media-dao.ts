@@ -1,6 +1,7 @@
 // Media rows and their links to tweets. A row is pending until its object is stored, then ready;
 // deleted_at hides it (grace period, or a delete in progress) until purge removes it for good.
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Queryable } from './database.ts'
 
 export type { PoolConnection }
 
@@ -21,6 +22,10 @@ export interface NewMedia {
   storageKey: string
   contentType: string
   originalName: string | null
+  /** Bytes the upload may still take, counted against the user's quota until it is ready. */
+  reservedBytes: number
+  /** When it expires unless attached to a tweet first; null: never. */
+  expiresAt: Date | null
 }
 
 /** What purge needs to remove a row and its object. */
@@ -49,16 +54,34 @@ const mediaColumns = 'id, user_id, storage_key, content_type, size, original_nam
 export class MediaDao {
   constructor(private readonly pool: Pool) {}
 
+  /**
+   * Locks the user's row until the transaction ends, so uploads of one user reserve quota one at a
+   * time, and returns the bytes their media hold (pending rows at their reservation, deleted ones until
+   * purged). Undefined: no such user.
+   */
+  async lockStoredBytes(connection: PoolConnection, userId: number): Promise<number | undefined> {
+    const [users] = await connection.execute<RowDataPacket[]>('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId])
+    if (users.length === 0) return undefined
+    const [rows] = await connection.execute<RowDataPacket[]>(
+      'SELECT COALESCE(SUM(size), 0) AS used FROM media WHERE user_id = ?',
+      [userId]
+    )
+    return Number(rows[0].used)
+  }
+
   /** Records an upload before its object is written; a missing user surfaces as ER_NO_REFERENCED_ROW_2. */
-  async insertPending(media: NewMedia): Promise<number> {
-    const [result] = await this.pool.execute<ResultSetHeader>(
-      'INSERT INTO media (user_id, storage_key, content_type, original_name) VALUES (?, ?, ?, ?)',
-      [media.userId, media.storageKey, media.contentType, media.originalName]
+  async insertPending(connection: Queryable, media: NewMedia): Promise<number> {
+    const [result] = await connection.execute<ResultSetHeader>(
+      'INSERT INTO media (user_id, storage_key, content_type, original_name, size, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [media.userId, media.storageKey, media.contentType, media.originalName, media.reservedBytes, media.expiresAt]
     )
     return result.insertId
   }
 
-  /** False when the row is no longer pending (purged as stale while its upload ran). */
+  /**
+   * Sets the stored size, releasing the rest of the reservation. False when the row is no longer
+   * pending (purged as stale while its upload ran).
+   */
   async markReady(id: number, size: number): Promise<boolean> {
     const [result] = await this.pool.execute<ResultSetHeader>(
       "UPDATE media SET status = 'ready', size = ? WHERE id = ? AND status = 'pending'",
@@ -135,6 +158,34 @@ export class MediaDao {
       [deletedBefore, afterId, String(limit)]
     )
     return rows
+  }
+
+  /**
+   * Up to `limit` ready, undeleted rows whose expiry is at or before `now`, locked until the caller's
+   * transaction ends; rows another transaction holds (an attach in progress, another purge) are skipped.
+   */
+  async lockExpired(connection: PoolConnection, now: Date, limit: number): Promise<number[]> {
+    const [rows] = await connection.execute<RowDataPacket[]>(
+      `SELECT id FROM media
+        WHERE expires_at <= ? AND status = 'ready' AND deleted_at IS NULL
+        ORDER BY expires_at, id
+        LIMIT ?
+        FOR UPDATE SKIP LOCKED`,
+      [now, String(limit)]
+    )
+    return rows.map((row) => row.id as number)
+  }
+
+  /** Attached media never expire: clears their expiry, in the attaching transaction. */
+  async clearExpiry(connection: PoolConnection, ids: number[]): Promise<void> {
+    if (ids.length === 0) return
+    await connection.query('UPDATE media SET expires_at = NULL WHERE id IN (?)', [ids])
+  }
+
+  /** Marks the rows deleted at `at`, in the caller's transaction. */
+  async markDeletedIn(connection: PoolConnection, ids: number[], at: Date): Promise<void> {
+    if (ids.length === 0) return
+    await connection.query('UPDATE media SET deleted_at = ? WHERE id IN (?)', [at, ids])
   }
 
   /**

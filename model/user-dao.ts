@@ -1,6 +1,6 @@
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { AuthorCache, type AuthorCacheOptions, type AuthorRow } from './author-cache.ts'
-import { Transactor, type Queryable } from './database.ts'
+import type { Queryable } from './database.ts'
 
 export type { AuthorRow } from './author-cache.ts'
 
@@ -55,7 +55,6 @@ const profileColumns = `${userColumns}, followers_count, following_count, tweets
 export const authorCacheEntries = 50_000
 
 export class UserDao {
-  private readonly transactor: Transactor
   private readonly authorCache: AuthorCache
 
   /** Profile, author and timeline reads go to `readPool` (a replica when DATABASE_READ_URL is set). */
@@ -65,7 +64,6 @@ export class UserDao {
     // Without options every author is read every time (the app passes AUTHOR_CACHE_TTL_MS).
     authorCache: AuthorCacheOptions = { ttlMs: 0, maxEntries: authorCacheEntries }
   ) {
-    this.transactor = new Transactor(pool)
     this.authorCache = new AuthorCache(async (ids) => {
       const [rows] = await this.readPool.query<(AuthorRow & RowDataPacket)[]>(
         'SELECT id, name, profile_picture FROM users WHERE id IN (?)',
@@ -88,6 +86,11 @@ export class UserDao {
   /** An author as the primary has just answered it (a post returns its author). */
   rememberAuthor(author: AuthorRow): void {
     this.authorCache.remember(author)
+  }
+
+  /** An author whose picture the caller has just changed, once its transaction committed. */
+  forgetAuthor(id: number): void {
+    this.authorCache.forget(id)
   }
 
   /** Inserts a user; a duplicate email surfaces as mysql2's ER_DUP_ENTRY error. */
@@ -181,21 +184,19 @@ export class UserDao {
   }
 
   /**
-   * Sets the picture key and returns the one it replaced (null when there was none), in one
-   * transaction so two concurrent uploads cannot both miss the old file. Undefined: no such user.
+   * Sets the picture key and returns the one it replaced (null when there was none), with the row
+   * locked so two concurrent uploads cannot both miss the old file. Undefined: no such user. The
+   * caller calls forgetAuthor after its commit.
    */
-  async replaceProfilePicture(id: number, key: string | null): Promise<{ previous: string | null } | undefined> {
-    const replaced = await this.transactor.run(async (connection) => {
-      const [rows] = await connection.execute<RowDataPacket[]>(
-        'SELECT profile_picture FROM users WHERE id = ? FOR UPDATE',
-        [id]
-      )
-      if (rows.length === 0) return undefined
-      await connection.execute('UPDATE users SET profile_picture = ? WHERE id = ?', [key, id])
-      return { previous: rows[0].profile_picture as string | null }
-    })
-    this.authorCache.forget(id)
-    return replaced
+  async replaceProfilePicture(
+    connection: PoolConnection,
+    id: number,
+    key: string | null
+  ): Promise<{ previous: string | null } | undefined> {
+    const [rows] = await connection.execute<RowDataPacket[]>('SELECT profile_picture FROM users WHERE id = ? FOR UPDATE', [id])
+    if (rows.length === 0) return undefined
+    await connection.execute('UPDATE users SET profile_picture = ? WHERE id = ?', [key, id])
+    return { previous: rows[0].profile_picture as string | null }
   }
 
 }

@@ -1,11 +1,14 @@
 // Media uploads (images and audio): upload, list, delete with an optional grace period, restore,
 // purge, and what tweets need to attach media and show them.
 import { randomUUID } from 'node:crypto'
-import type { Readable } from 'node:stream'
-import type { MediaDao, MediaRow, PoolConnection, StoredMediaRow } from '../model/media-dao.ts'
-import { Conflict, Invalid, NotFound, Unavailable } from './errors.ts'
+import { pipeline, Readable } from 'node:stream'
+import type { Transactor } from '../model/database.ts'
+import type { MediaDao, MediaRow, NewMedia, PoolConnection, StoredMediaRow } from '../model/media-dao.ts'
+import type { PendingObjectDao } from '../model/pending-object-dao.ts'
+import { Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable } from './errors.ts'
+import { stripImageMetadata } from './image.ts'
 import type { Storage } from './storage.ts'
-import { audioTypes, imageTypes, sniff } from './upload.ts'
+import { audioTypes, imageTypes, sizeLimit, sniff } from './upload.ts'
 
 export type { PoolConnection }
 
@@ -13,6 +16,15 @@ export interface MediaSettings {
   maxMediaBytes: number
   /** 0: a delete is final at once. Otherwise deleted media can be restored for this many days. */
   graceDays: number
+  /**
+   * The bytes a user's media may hold, ready or pending (at their reservation) or deleted and not yet
+   * purged; 0 or absent: no quota.
+   */
+  quotaBytes?: number
+  /** Uploads not attached to a tweet this long after upload expire, for purge to remove; 0 or absent: never. */
+  unattachedTtlMs?: number
+  /** Images with more pixels are refused before they are decoded. */
+  maxImagePixels: number
   /** Pending rows older than this are uploads whose process died; purge removes them. */
   pendingTimeoutMs?: number
   clock?: () => Date
@@ -45,10 +57,14 @@ export interface TweetMedia {
 export interface PurgeReport {
   /** Uploads that never finished, removed with whatever part of their object exists. */
   pending: number
+  /** Uploads on no tweet past MEDIA_UNATTACHED_TTL, marked deleted (and counted in `expired` once removed). */
+  unattached: number
   /** Deleted media whose grace period is over, removed with their objects. */
   expired: number
-  /** Items whose object could not be removed; their rows stay for the next purge. */
-  failed: { id: number; error: unknown }[]
+  /** Objects no row references (replaced profile pictures, picture uploads that died), removed. */
+  objects: number
+  /** Objects that could not be removed (with their media id, if any); their records stay for the next purge. */
+  failed: { id?: number; key: string; error: unknown }[]
 }
 
 export const maxTweetMedia = 4
@@ -78,13 +94,22 @@ function errorCode(error: unknown): string | undefined {
   return (error as { code?: string }).code
 }
 
+function quotaExceeded(quota: number, used: number): PayloadTooLarge {
+  return new PayloadTooLarge(`This upload would exceed your media quota: ${used} of ${quota} bytes are used`, {
+    quota_bytes: quota,
+    used_bytes: used
+  })
+}
+
 export class MediaService {
   private readonly graceMs: number
   private readonly pendingTimeoutMs: number
   private readonly now: () => Date
 
   constructor(
+    private readonly transactor: Transactor,
     private readonly mediaDao: MediaDao,
+    private readonly pendingObjectDao: PendingObjectDao,
     private readonly storage: Storage,
     private readonly settings: MediaSettings
   ) {
@@ -94,32 +119,39 @@ export class MediaService {
   }
 
   /**
-   * Records the upload as pending, streams it to storage, then marks it ready: a crash at any point
-   * leaves a pending row that purge finds, never an object nobody knows about.
+   * Reserves quota and records the upload as pending, streams it to storage (images stripped of their
+   * metadata), then marks it ready with its stored size: a crash at any point leaves a pending row that
+   * purge finds, never an object nobody knows about.
    */
   async upload(userId: number, body: Readable, originalName?: string): Promise<MediaItem> {
     const sniffed = await sniff(body, mediaTypes, this.settings.maxMediaBytes)
     const contentType = sniffed.mime
     const storageKey = `media/${randomUUID()}.${sniffed.ext}`
-    let id: number
+    let reservation: { id: number; used: number; bytes: number }
     try {
-      id = await this.mediaDao.insertPending({
-        userId,
-        storageKey,
-        contentType,
-        originalName: cleanOriginalName(originalName)
-      })
+      reservation = await this.reserve({ userId, storageKey, contentType, originalName: cleanOriginalName(originalName) })
     } catch (error) {
       sniffed.stream.resume()
-      if (errorCode(error) === 'ER_NO_REFERENCED_ROW_2') throw new NotFound('User not found', { user_id: userId })
       throw error
     }
+    const { id, used, bytes } = reservation
     try {
-      const stored = await this.storage.put(storageKey, sniffed.stream, contentType)
+      const quota = this.settings.quotaBytes ?? 0
+      const overQuota = () => quotaExceeded(quota, used)
+      const capped = quota > 0 ? pipeline(sniffed.stream, sizeLimit(bytes, overQuota), () => {}) : sniffed.stream
+      let content: Readable = capped
+      if (sniffed.mime in imageTypes) {
+        const stripped = await stripImageMetadata(capped, sniffed.mime, this.settings.maxImagePixels)
+        // Re-encoding can add bytes; the reservation is all the quota has room for.
+        if (quota > 0 && stripped.length > bytes) throw overQuota()
+        content = Readable.from([stripped])
+      }
+      const stored = await this.storage.put(storageKey, content, contentType)
       if (!(await this.mediaDao.markReady(id, stored.size))) {
         throw new Unavailable('The upload took too long and was discarded; please try again')
       }
     } catch (error) {
+      sniffed.stream.destroy()
       await this.discard({ id, storage_key: storageKey })
       throw error
     }
@@ -174,15 +206,21 @@ export class MediaService {
     throw new NotFound('Media not found, or its restore period (MEDIA_GRACE_DAYS) has ended', { media_id: id })
   }
 
-  /** Removes stale pending uploads and media deleted longer ago than the grace period, with their objects. */
+  /**
+   * Removes stale pending uploads, expires uploads left off every tweet past their TTL, removes media
+   * deleted longer ago than the grace period and objects no row references, objects first. Safe to run
+   * in several processes at once: deleting an object or row twice is harmless, and expiring claims rows.
+   */
   async purge(): Promise<PurgeReport> {
     const now = this.now().getTime()
     const failed: PurgeReport['failed'] = []
     const staleBefore = new Date(now - this.pendingTimeoutMs)
     const pending = await this.purgeAll((after) => this.mediaDao.stalePending(staleBefore, after, purgeBatch), failed)
     const expiredBefore = new Date(now - this.graceMs)
+    const unattached = await this.expireUnattached(new Date(now), expiredBefore)
     const expired = await this.purgeAll((after) => this.mediaDao.expiredDeleted(expiredBefore, after, purgeBatch), failed)
-    return { pending, expired, failed }
+    const objects = await this.purgeObjects(new Date(now), failed)
+    return { pending, unattached, expired, objects, failed }
   }
 
   /**
@@ -209,6 +247,7 @@ export class MediaService {
     }
     try {
       await this.mediaDao.insertTweetMedia(connection, tweetId, mediaIds)
+      await this.mediaDao.clearExpiry(connection, mediaIds)
     } catch (error) {
       if (errorCode(error) === 'ER_DUP_ENTRY') {
         throw new Invalid('Media is already attached to a tweet', { field: 'media_ids', media_ids: mediaIds })
@@ -232,6 +271,59 @@ export class MediaService {
     return grouped
   }
 
+  /** Counts the user's stored bytes with their row locked, and records the upload with what it may take. */
+  private async reserve(media: Omit<NewMedia, 'reservedBytes' | 'expiresAt'>): Promise<{ id: number; used: number; bytes: number }> {
+    const quota = this.settings.quotaBytes ?? 0
+    const ttl = this.settings.unattachedTtlMs ?? 0
+    const expiresAt = ttl > 0 ? new Date(this.now().getTime() + ttl) : null
+    return this.transactor.run(async (connection) => {
+      const used = await this.mediaDao.lockStoredBytes(connection, media.userId)
+      if (used === undefined) throw new NotFound('User not found', { user_id: media.userId })
+      if (quota > 0 && used >= quota) throw quotaExceeded(quota, used)
+      const bytes = quota > 0 ? Math.min(this.settings.maxMediaBytes, quota - used) : 0
+      const id = await this.mediaDao.insertPending(connection, { ...media, reservedBytes: bytes, expiresAt })
+      return { id, used, bytes }
+    })
+  }
+
+  /**
+   * Marks uploads past their expiry (never attached within MEDIA_UNATTACHED_TTL) as deleted when the
+   * grace period ended: they were never shown, so there is nothing to restore. Rows are claimed with
+   * SKIP LOCKED, so concurrent purges split them and an attach in progress keeps its rows. (Marking a
+   * row re-checks its owner's row for the foreign key, so a post attaching it at that moment can
+   * deadlock with this; InnoDB picks a victim and the Transactor retries it.)
+   */
+  private async expireUnattached(now: Date, deletedAt: Date): Promise<number> {
+    let expired = 0
+    for (;;) {
+      const ids = await this.transactor.run(async (connection) => {
+        const claimed = await this.mediaDao.lockExpired(connection, now, purgeBatch)
+        await this.mediaDao.markDeletedIn(connection, claimed, deletedAt)
+        return claimed
+      })
+      expired += ids.length
+      if (ids.length < purgeBatch) return expired
+    }
+  }
+
+  private async purgeObjects(now: Date, failed: PurgeReport['failed']): Promise<number> {
+    let removed = 0
+    let afterKey = ''
+    for (;;) {
+      const keys = await this.pendingObjectDao.due(now, afterKey, purgeBatch)
+      for (const key of keys) {
+        try {
+          await this.storage.delete(key)
+          if (await this.pendingObjectDao.remove(key)) removed += 1
+        } catch (error) {
+          failed.push({ key, error })
+        }
+      }
+      if (keys.length < purgeBatch) return removed
+      afterKey = keys[keys.length - 1]
+    }
+  }
+
   private async purgeAll(
     next: (afterId: number) => Promise<StoredMediaRow[]>,
     failed: PurgeReport['failed']
@@ -245,7 +337,7 @@ export class MediaService {
           await this.storage.delete(row.storage_key)
           if (await this.mediaDao.deleteMedia(row.id)) removed += 1
         } catch (error) {
-          failed.push({ id: row.id, error })
+          failed.push({ id: row.id, key: row.storage_key, error })
         }
       }
       if (batch.length < purgeBatch) return removed

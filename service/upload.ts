@@ -35,13 +35,17 @@ export const audioTypes: Record<string, string> = {
 const reportedTypes: Record<string, string> = { 'video/webm': 'audio/webm' }
 const reportedType = (mime: string): string => reportedTypes[mime] ?? mime
 
-function sizeLimit(maxBytes: number): Transform {
+/** Passes at most `maxBytes` on; one byte more fails the stream with `tooLarge()`. */
+export function sizeLimit(
+  maxBytes: number,
+  tooLarge = () => new PayloadTooLarge(`File is larger than the ${maxBytes} byte limit`, { max_bytes: maxBytes })
+): Transform {
   let seen = 0
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length
       if (seen > maxBytes) {
-        callback(new PayloadTooLarge(`File is larger than the ${maxBytes} byte limit`, { max_bytes: maxBytes }))
+        callback(tooLarge())
       } else {
         callback(null, chunk)
       }

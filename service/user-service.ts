@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import bcrypt from 'bcrypt'
+import type { Transactor } from '../model/database.ts'
+import type { PendingObjectDao } from '../model/pending-object-dao.ts'
 import type { UserDao, UserRow } from '../model/user-dao.ts'
-import { Conflict, NotFound, Unauthorized } from './errors.ts'
+import { Conflict, NotFound, Unauthorized, Unavailable } from './errors.ts'
+import type { WorkerLog } from './fanout-worker.ts'
+import { stripImageMetadata } from './image.ts'
 import type { Storage } from './storage.ts'
 import { imageTypes, sniff } from './upload.ts'
 
@@ -27,7 +31,12 @@ export interface TokenSigner {
 export interface UserSettings {
   bcryptRounds: number
   maxUploadBytes: number
+  /** Pictures with more pixels are refused before they are decoded. */
+  maxImagePixels: number
 }
+
+// A picture upload still recorded as pending after this is one whose process died: purge removes it.
+const pendingPictureMs = 24 * 60 * 60 * 1000
 
 export interface SignUp {
   name: string
@@ -53,10 +62,13 @@ export class UserService {
   private readonly dummyHash: Promise<string>
 
   constructor(
+    private readonly transactor: Transactor,
     private readonly userDao: UserDao,
+    private readonly pendingObjectDao: PendingObjectDao,
     private readonly storage: Storage,
     private readonly tokens: TokenSigner,
-    private readonly settings: UserSettings
+    private readonly settings: UserSettings,
+    private readonly log: WorkerLog
   ) {
     this.dummyHash = bcrypt.hash(randomUUID(), settings.bcryptRounds)
   }
@@ -112,23 +124,25 @@ export class UserService {
     return this.profile(id, true)
   }
 
-  /** Stores a new picture under a generated name, then removes the one it replaces. */
+  /**
+   * Stores a new picture (stripped of its metadata) under a generated name, recorded as pending first,
+   * then switches to it; the replaced file goes after the commit. A crash at any point leaves a record
+   * that purge finds, never a file nobody knows about.
+   */
   async saveProfilePicture(userId: number, body: Readable): Promise<string> {
     const upload = await sniff(body, imageTypes, this.settings.maxUploadBytes)
+    const image = await stripImageMetadata(upload.stream, upload.mime, this.settings.maxImagePixels)
     const key = `profile/${randomUUID()}.${upload.ext}`
-    await this.storage.put(key, upload.stream, upload.mime)
-    let replaced: { previous: string | null } | undefined
+    await this.pendingObjectDao.insert(key, new Date(Date.now() + pendingPictureMs))
+    let previous: string | null
     try {
-      replaced = await this.userDao.replaceProfilePicture(userId, key)
+      await this.storage.put(key, Readable.from([image]), upload.mime)
+      previous = await this.switchProfilePicture(userId, key)
     } catch (error) {
-      await this.storage.delete(key)
+      await this.removeUnreferenced(key)
       throw error
     }
-    if (!replaced) {
-      await this.storage.delete(key)
-      throw new NotFound('User not found', { user_id: userId })
-    }
-    if (replaced.previous) await this.storage.delete(replaced.previous)
+    if (previous) await this.removeUnreferenced(previous)
     return this.storage.url(key)
   }
 
@@ -139,11 +153,39 @@ export class UserService {
     return this.storage.url(key)
   }
 
-  /** Removes the picture and its stored file. */
+  /** Removes the picture, and its stored file after the commit. */
   async deleteProfilePicture(userId: number): Promise<void> {
-    const replaced = await this.userDao.replaceProfilePicture(userId, null)
-    if (!replaced) throw new NotFound('User not found', { user_id: userId })
-    if (!replaced.previous) throw new NotFound('You have no profile picture', { user_id: userId })
-    await this.storage.delete(replaced.previous)
+    const previous = await this.switchProfilePicture(userId, null)
+    if (!previous) throw new NotFound('You have no profile picture', { user_id: userId })
+    await this.removeUnreferenced(previous)
+  }
+
+  /**
+   * Points the user's picture at `key` (claiming its pending record) and records the file it replaces
+   * for removal, in one transaction; returns that file's key.
+   */
+  private async switchProfilePicture(userId: number, key: string | null): Promise<string | null> {
+    const previous = await this.transactor.run(async (connection) => {
+      const replaced = await this.userDao.replaceProfilePicture(connection, userId, key)
+      if (!replaced) throw new NotFound('User not found', { user_id: userId })
+      if (key !== null && !(await this.pendingObjectDao.remove(key, connection))) {
+        throw new Unavailable('The upload took too long and was discarded; please try again')
+      }
+      if (replaced.previous) await this.pendingObjectDao.insert(replaced.previous, new Date(0), connection)
+      return replaced.previous
+    })
+    // After the commit: a timeline read before it would have cached the old picture again.
+    this.userDao.forgetAuthor(userId)
+    return previous
+  }
+
+  /** Removes a recorded file no user points at, then its record; on failure both stay for purge. */
+  private async removeUnreferenced(key: string): Promise<void> {
+    try {
+      await this.storage.delete(key)
+      await this.pendingObjectDao.remove(key)
+    } catch (err) {
+      this.log.warn({ err, storage_key: key }, 'profile picture: file not removed, the next media purge will')
+    }
   }
 }

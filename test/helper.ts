@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import sharp from 'sharp'
 import { buildApp } from '../app.ts'
 import { loadConfig, type Config } from '../config.ts'
 import type { RowDataPacket } from 'mysql2/promise'
@@ -94,6 +95,8 @@ export async function testConfig(
     // Fan-out runs when a test says so (drainFanout), so what a timeline holds never depends on timing;
     // test/view/fanout.test.ts runs the background workers.
     FANOUT_WORKERS: '0',
+    // A listening server purges media once at start and then never on its own: tests call purgeMedia.
+    PURGE_INTERVAL: '0',
     ...env
   })
   return { ...config, databaseUrl: options.databaseUrl ? options.databaseUrl(databaseUrl) : databaseUrl }
@@ -137,13 +140,15 @@ export async function signUpAndLogin(app: FastifyInstance, name = 'user'): Promi
   return { id: user_id, token: access_token, email, password }
 }
 
-/** A small but valid PNG (1×1 pixel). */
-export const pngBytes = Buffer.from(
-  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
-    '1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5f2a9' +
-    'c40000000049454e44ae426082',
-  'hex'
-)
+/**
+ * A valid PNG (1×1 transparent pixel) as sharp writes it: metadata stripping re-encodes it to the same
+ * bytes, so it is stored byte for byte.
+ */
+export const pngBytes = await sharp({
+  create: { width: 1, height: 1, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } }
+})
+  .png()
+  .toBuffer()
 
 /** A multipart/form-data body with one file part. */
 export function multipart(field: string, filename: string, contentType: string, bytes: Buffer) {

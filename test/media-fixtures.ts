@@ -1,6 +1,14 @@
-// The smallest byte sequences file-type recognises for each accepted media type, plus near misses.
+// The smallest byte sequences file-type recognises for each accepted media type (real images, since
+// uploads are decoded and re-encoded), plus near misses and images that test the re-encoding.
+import sharp from 'sharp'
+
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 const text = (s: string) => Buffer.from(s, 'latin1')
+
+/** An 8×4 image of one colour, as sharp's `create` input. */
+function pixels(background: string, width = 8, height = 4) {
+  return { create: { width, height, channels: 3 as const, background } }
+}
 
 export interface Sample {
   bytes: Buffer
@@ -9,9 +17,9 @@ export interface Sample {
 }
 
 export const samples: Record<string, Sample> = {
-  jpeg: { bytes: Buffer.concat([hex('ffd8ffe0 0010'), text('JFIF'), Buffer.alloc(64)]), contentType: 'image/jpeg', ext: 'jpg' },
+  jpeg: { bytes: await sharp(pixels('#c33')).jpeg().toBuffer(), contentType: 'image/jpeg', ext: 'jpg' },
   gif: { bytes: hex('474946383961010001000000002c00000000010001000002024401003b'), contentType: 'image/gif', ext: 'gif' },
-  webp: { bytes: Buffer.concat([text('RIFF'), hex('1a000000'), text('WEBPVP8 '), Buffer.alloc(18)]), contentType: 'image/webp', ext: 'webp' },
+  webp: { bytes: await sharp(pixels('#33c')).webp().toBuffer(), contentType: 'image/webp', ext: 'webp' },
   mp3: { bytes: Buffer.concat([text('ID3'), hex('0300 00 00000000 fffb9064'), Buffer.alloc(413)]), contentType: 'audio/mpeg', ext: 'mp3' },
   aac: { bytes: Buffer.concat([hex('fff15080 2f7ffc'), Buffer.alloc(200)]), contentType: 'audio/aac', ext: 'aac' },
   m4a: {
@@ -46,3 +54,29 @@ export const refused: Record<string, Buffer> = {
   pdf: Buffer.concat([text('%PDF-1.4\n'), Buffer.alloc(64, 0x20)]),
   mp4: Buffer.concat([hex('00000018'), text('ftypisom'), hex('00000200'), text('isomiso2'), Buffer.alloc(16)])
 }
+
+/** The datum recorded with the position, findable in the EXIF block as plain text. */
+export const gpsDatum = 'WGS-84'
+
+/**
+ * A phone photo: an 8×4 JPEG stored sideways with EXIF orientation 6 (shown 4×8) and EXIF that says
+ * where it was taken.
+ */
+export const photoWithGps = await sharp(pixels('#3c3'))
+  .jpeg()
+  .withExif({
+    IFD0: { Make: 'Phone', Model: 'Camera' },
+    IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '37/1 33/1 59/1', GPSLongitudeRef: 'E', GPSLongitude: '126/1 58/1 40/1', GPSMapDatum: gpsDatum }
+  })
+  .withMetadata({ orientation: 6 })
+  .toBuffer()
+
+/** A two-frame animated GIF (red, then blue; 8×4 each). */
+export const animatedGif = await sharp([await sharp(pixels('#f00')).png().toBuffer(), await sharp(pixels('#00f')).png().toBuffer()], {
+  join: { animated: true }
+})
+  .gif({ delay: [100, 100], loop: 0 })
+  .toBuffer()
+
+/** A small file that decodes to 3000×3000 pixels: a decompression bomb for a limit below nine million. */
+export const largeImage = await sharp(pixels('#fff', 3000, 3000)).png().toBuffer()

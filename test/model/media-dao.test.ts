@@ -14,7 +14,15 @@ t.test('MediaDao', async (t) => {
   const [alice, bob] = [await user('alice'), await user('bob')]
   let keys = 0
   const pending = (userId: number, extra: Partial<NewMedia> = {}) =>
-    media.insertPending({ userId, storageKey: `media/k${++keys}.png`, contentType: 'image/png', originalName: 'a.png', ...extra })
+    media.insertPending(pool, {
+      userId,
+      storageKey: `media/k${++keys}.png`,
+      contentType: 'image/png',
+      originalName: 'a.png',
+      reservedBytes: 0,
+      expiresAt: null,
+      ...extra
+    })
   const ready = async (userId: number, size = 10) => {
     const id = await pending(userId)
     await media.markReady(id, size)
@@ -53,6 +61,38 @@ t.test('MediaDao', async (t) => {
     t.ok((await media.mediaOf(alice, id))!.created_at instanceof Date)
   })
 
+  t.test('a pending row holds its reservation until it is ready with its size', async (t) => {
+    const id = await pending(alice, { reservedBytes: 5000 })
+    t.match(await media.mediaOf(alice, id), { status: 'pending', size: 5000 })
+    t.equal(await media.markReady(id, 42), true)
+    t.match(await media.mediaOf(alice, id), { status: 'ready', size: 42 })
+  })
+
+  t.test('lockStoredBytes sums every row of the user, pending and deleted included, with their row locked', async (t) => {
+    const erin = await user('erin')
+    t.equal(await inTransaction((c) => media.lockStoredBytes(c, erin)), 0)
+    await ready(erin, 100)
+    await pending(erin, { reservedBytes: 1000 })
+    const deleted = await ready(erin, 10)
+    await media.markDeleted(erin, deleted, new Date())
+    await ready(bob, 7)
+    t.equal(await inTransaction((c) => media.lockStoredBytes(c, erin)), 1110)
+    t.equal(await inTransaction((c) => media.lockStoredBytes(c, 999999)), undefined, 'no such user')
+
+    // While one transaction holds the user's row, another one's lockStoredBytes waits for it.
+    const holder = await pool.getConnection()
+    t.teardown(() => holder.release())
+    await holder.beginTransaction()
+    await media.lockStoredBytes(holder, erin)
+    const order: string[] = []
+    const waiting = inTransaction((c) => media.lockStoredBytes(c, erin)).then((used) => (order.push('waiter'), used))
+    await media.insertPending(holder, { userId: erin, storageKey: 'media/held.png', contentType: 'image/png', originalName: null, reservedBytes: 5, expiresAt: null })
+    order.push('holder')
+    await holder.commit()
+    t.equal(await waiting, 1115, 'the waiter sees the reservation committed before it')
+    t.same(order, ['holder', 'waiter'])
+  })
+
   t.test("another user's row is invisible to mediaOf", async (t) => {
     const id = await ready(alice)
     t.equal(await media.mediaOf(bob, id), undefined)
@@ -60,9 +100,10 @@ t.test('MediaDao', async (t) => {
   })
 
   t.test('a storage key cannot be recorded twice', async (t) => {
-    await media.insertPending({ userId: alice, storageKey: 'media/twice.png', contentType: 'image/png', originalName: null })
+    const twice = { storageKey: 'media/twice.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null }
+    await media.insertPending(pool, { userId: alice, ...twice })
     await t.rejects(
-      media.insertPending({ userId: bob, storageKey: 'media/twice.png', contentType: 'image/png', originalName: null }),
+      media.insertPending(pool, { userId: bob, ...twice }),
       { code: 'ER_DUP_ENTRY' }
     )
   })
@@ -116,6 +157,38 @@ t.test('MediaDao', async (t) => {
     t.same((await media.stalePending(future, 0, 1)).length, 1)
     t.same((await media.expiredDeleted(new Date('2020-01-02T00:00:00Z'), 0, 10)).map((row) => row.id), [gone])
     t.same((await media.expiredDeleted(new Date('2020-01-03T00:00:00Z'), gone, 10)).map((row) => row.id), [kept])
+  })
+
+  t.test('lockExpired claims ready, undeleted rows past their expiry, skipping rows others hold', async (t) => {
+    const frank = await user('frank')
+    const expiry = new Date('2030-01-01T00:00:00Z')
+    const readyExpiring = async () => {
+      const id = await pending(frank, { expiresAt: expiry })
+      await media.markReady(id, 1)
+      return id
+    }
+    const [old, kept, deleted, held] = [await readyExpiring(), await readyExpiring(), await readyExpiring(), await readyExpiring()]
+    await pending(frank, { expiresAt: expiry })
+    await ready(frank)
+    await media.markDeleted(frank, deleted, new Date())
+    await inTransaction((c) => media.clearExpiry(c, [kept]))
+
+    const holder = await pool.getConnection()
+    t.teardown(() => holder.release())
+    await holder.beginTransaction()
+    await media.attachableMedia(holder, frank, [held])
+    t.same(await inTransaction((c) => media.lockExpired(c, expiry, 100)), [old], 'the held row is skipped, not waited for')
+    await holder.rollback()
+    t.same(await inTransaction((c) => media.lockExpired(c, new Date(expiry.getTime() - 1), 100)), [], 'not before the expiry')
+    t.same(await inTransaction((c) => media.lockExpired(c, expiry, 100)), [old, held])
+    t.same(await inTransaction((c) => media.lockExpired(c, expiry, 1)), [old])
+
+    const at = new Date('2030-01-02T00:00:00Z')
+    await inTransaction((c) => media.markDeletedIn(c, [old, held], at))
+    t.same((await media.mediaOf(frank, old))!.deleted_at, at)
+    t.same((await media.mediaOf(frank, held))!.deleted_at, at)
+    t.equal((await media.mediaOf(frank, kept))!.deleted_at, null)
+    t.same(await inTransaction((c) => media.lockExpired(c, expiry, 100)), [])
   })
 
   t.test('tweets: attach in a transaction, read back grouped by tweet in position order', async (t) => {

@@ -1,9 +1,12 @@
 import t from 'tap'
+import { Transactor } from '../../model/database.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { testPool } from '../helper.ts'
 
 t.test('UserDao', async (t) => {
-  const dao = new UserDao(await testPool(t))
+  const pool = await testPool(t)
+  const dao = new UserDao(pool)
+  const transactor = new Transactor(pool)
   const newUser = { name: '송은우', email: 'eunwoo@example.com', profile: '백엔드 개발자 😀', hashedPassword: 'hash' }
 
   t.test('inserts a user and reads it back with utf8mb4 text intact', async (t) => {
@@ -35,18 +38,26 @@ t.test('UserDao', async (t) => {
     t.equal(await dao.userById(424242), undefined)
   })
 
-  t.test('replaceProfilePicture returns the key it replaced', async (t) => {
+  t.test('replaceProfilePicture returns the key it replaced, in the caller\'s transaction', async (t) => {
     const id = await dao.insertUser({ ...newUser, email: 'pic@example.com' })
-    t.same(await dao.replaceProfilePicture(id, 'profile/a.png'), { previous: null })
-    t.same(await dao.replaceProfilePicture(id, 'profile/b.png'), { previous: 'profile/a.png' })
-    t.equal(await dao.profilePicture(id), 'profile/b.png')
-    t.equal(await dao.replaceProfilePicture(424242, 'profile/c.png'), undefined)
+    const replace = (userId: number, key: string) =>
+      transactor.run((connection) => dao.replaceProfilePicture(connection, userId, key))
+    t.same(await replace(id, 'profile/a.png'), { previous: null })
+    t.same(await replace(id, 'profile/b.png'), { previous: 'profile/a.png' })
+    const rolledBack = transactor.run(async (connection) => {
+      t.same(await dao.replaceProfilePicture(connection, id, 'profile/c.png'), { previous: 'profile/b.png' })
+      throw new Error('rolled back')
+    })
+    await t.rejects(rolledBack, { message: 'rolled back' })
+    t.equal(await dao.profilePicture(id), 'profile/b.png', 'a rolled-back change is undone')
+    t.equal(await replace(424242, 'profile/c.png'), undefined)
     t.equal(await dao.profilePicture(424242), undefined)
   })
 })
 
 t.test('authors: names and pictures for tweets, from memory with a bounded age', async (t) => {
   const pool = await testPool(t)
+  const transactor = new Transactor(pool)
   // Two instances of the service share the database; each has its own memory.
   const here = new UserDao(pool, pool, { ttlMs: 60_000, maxEntries: 100 })
   const elsewhere = new UserDao(pool)
@@ -64,7 +75,8 @@ t.test('authors: names and pictures for tweets, from memory with a bounded age',
   t.test('a change made through this instance shows at once', async (t) => {
     await here.updateProfile(alice, { name: 'alice 2' })
     t.equal(await nameOf(here, alice), 'alice 2')
-    await here.replaceProfilePicture(alice, 'pictures/a.png')
+    await transactor.run((connection) => here.replaceProfilePicture(connection, alice, 'pictures/a.png'))
+    here.forgetAuthor(alice)
     t.equal((await here.authors([alice])).get(alice)?.profile_picture, 'pictures/a.png')
   })
 

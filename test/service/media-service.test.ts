@@ -2,17 +2,19 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import t from 'tap'
+import t, { type Test } from 'tap'
+import sharp from 'sharp'
+import { Transactor, type Pool } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
+import { PendingObjectDao } from '../../model/pending-object-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import type { Pool } from '../../model/database.ts'
 import { Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType } from '../../service/errors.ts'
 import { LocalStorage } from '../../service/local-storage.ts'
 import { cleanOriginalName, MediaService, type MediaSettings, type PoolConnection } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage.ts'
 import { pngBytes, testPool, testUploadDir } from '../helper.ts'
-import { refused, samples } from '../media-fixtures.ts'
+import { animatedGif, gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
 
 const day = 24 * 60 * 60 * 1000
 
@@ -37,6 +39,7 @@ interface Setup {
   pool: Pool
   dir: string
   dao: MediaDao
+  objects: PendingObjectDao
   storage: FlakyStorage
   service: MediaService
   users: UserDao
@@ -51,15 +54,23 @@ async function setUp(t: { teardown(fn: () => unknown): void }, settings: Partial
   const pool = await testPool(t)
   const dir = await testUploadDir(t)
   const dao = new MediaDao(pool)
+  const objects = new PendingObjectDao(pool)
   const storage = new FlakyStorage(dir)
   const clock = { now: new Date() }
-  const service = new MediaService(dao, storage, { maxMediaBytes: 1024, graceDays: 0, clock: () => clock.now, ...settings })
+  const service = new MediaService(new Transactor(pool), dao, objects, storage, {
+    maxMediaBytes: 1024,
+    graceDays: 0,
+    maxImagePixels: 1_000_000,
+    clock: () => clock.now,
+    ...settings
+  })
   const users = new UserDao(pool)
   let count = 0
   return {
     pool,
     dir,
     dao,
+    objects,
     storage,
     service,
     users,
@@ -116,7 +127,9 @@ t.test('MediaService uploads', async (t) => {
     t.test(`${name} is accepted as ${sample.contentType}`, async (t) => {
       const item = await s.service.upload(alice, bytes(sample.bytes), `file.${name}`)
       t.equal(item.content_type, sample.contentType)
-      t.equal(item.size, sample.bytes.length)
+      const stored = await readFile(join(s.dir, item.url.replace('/uploads/', '')))
+      t.equal(item.size, stored.length, 'the size is what is stored')
+      if (!sample.contentType.startsWith('image/')) t.same(stored, sample.bytes, 'audio is stored as it came')
       t.match(item.url, new RegExp(`\\.${sample.ext}$`))
     })
   }
@@ -135,8 +148,8 @@ t.test('MediaService uploads', async (t) => {
   t.test('a file over the cap is refused and leaves neither object nor row', async (t) => {
     const before = await s.files()
     await t.rejects(s.service.upload(alice, bytes(Buffer.concat([pngBytes, Buffer.alloc(2048)])), 'big.png'), PayloadTooLarge)
-    const exact = Buffer.concat([pngBytes, Buffer.alloc(1024 - pngBytes.length)])
-    t.equal((await s.service.upload(alice, bytes(exact), 'exact.png')).size, 1024, 'exactly the cap is fine')
+    const exact = Buffer.concat([samples.mp3.bytes, Buffer.alloc(1024 - samples.mp3.bytes.length)])
+    t.equal((await s.service.upload(alice, bytes(exact), 'exact.mp3')).size, 1024, 'exactly the cap is fine')
     t.equal((await s.files()).length, before.length + 1)
     t.same(await s.pendingRows(), [])
   })
@@ -241,7 +254,7 @@ t.test('MediaService delete without a grace period', async (t) => {
     const item = await s.service.upload(alice, bytes(pngBytes), 'p.png')
     await t.rejects(s.service.restore(alice, item.id), Conflict)
     await t.rejects(s.service.restore(bob, item.id), NotFound)
-    const pending = await s.dao.insertPending({ userId: alice, storageKey: 'media/pending.png', contentType: 'image/png', originalName: null })
+    const pending = await s.dao.insertPending(s.pool, { userId: alice, storageKey: 'media/pending.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null })
     await t.rejects(s.service.restore(alice, pending), NotFound)
     await t.rejects(s.service.delete(alice, pending), NotFound)
   })
@@ -294,9 +307,9 @@ t.test('MediaService grace period and purge', async (t) => {
 
   t.test('purge removes uploads a crash left pending, with what they wrote', async (t) => {
     s.clock.now = new Date()
-    const complete = await s.dao.insertPending({ userId: bob, storageKey: 'media/crash-after-write.png', contentType: 'image/png', originalName: null })
+    const complete = await s.dao.insertPending(s.pool, { userId: bob, storageKey: 'media/crash-after-write.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null })
     await s.storage.put('media/crash-after-write.png', bytes(pngBytes), 'image/png')
-    const partial = await s.dao.insertPending({ userId: bob, storageKey: 'media/crash-mid-write.png', contentType: 'image/png', originalName: null })
+    const partial = await s.dao.insertPending(s.pool, { userId: bob, storageKey: 'media/crash-mid-write.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null })
     await writeFile(join(s.dir, 'media/crash-mid-write.png.partial'), pngBytes.subarray(0, 10))
     s.clock.now = new Date(Date.now() + day - 60_000)
     t.match(await s.service.purge(), { pending: 0 }, 'uploads younger than the bound (a day) may still be running')
@@ -344,7 +357,7 @@ t.test('MediaService and tweets', async (t) => {
     await refused([mine[0], mine[0]], { media_ids: undefined })
     await refused([mine[0], bobs], { media_ids: [bobs] })
     await refused([999999], { media_ids: [999999] })
-    const pending = await s.dao.insertPending({ userId: alice, storageKey: 'media/p.png', contentType: 'image/png', originalName: null })
+    const pending = await s.dao.insertPending(s.pool, { userId: alice, storageKey: 'media/p.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null })
     await refused([pending], { media_ids: [pending] })
     await s.service.delete(alice, mine[4])
     await refused([mine[4]], { media_ids: [mine[4]] })
@@ -375,5 +388,177 @@ t.test('MediaService and tweets', async (t) => {
     t.same(await ids(), [mine[2], mine[1]])
     await s.service.restore(alice, mine[0])
     t.same(await ids(), [mine[2], mine[0], mine[1]])
+  })
+})
+
+t.test('MediaService images are stored without their metadata', async (t) => {
+  const s = await setUp(t, { maxMediaBytes: 100_000, maxImagePixels: 1_000_000 })
+  const alice = await s.user('alice')
+  const stored = (url: string) => readFile(join(s.dir, url.replace('/uploads/', '')))
+
+  t.test('a photo loses its EXIF (GPS included) and is turned upright first', async (t) => {
+    const before = await sharp(photoWithGps).metadata()
+    t.ok(before.exif?.includes(gpsDatum), 'the fixture does carry a position')
+    t.equal(before.orientation, 6)
+    const item = await s.service.upload(alice, bytes(photoWithGps), 'IMG_0001.jpg')
+    const file = await stored(item.url)
+    const after = await sharp(file).metadata()
+    t.equal(after.exif, undefined, 'no EXIF block at all')
+    t.equal(after.xmp, undefined)
+    t.equal(after.orientation, undefined)
+    t.same([after.format, after.width, after.height], ['jpeg', 4, 8], 'sideways pixels stored upright')
+    t.notOk(file.includes(gpsDatum))
+    t.match(item, { content_type: 'image/jpeg', size: file.length, url: /\.jpg$/ })
+    t.match(await s.dao.mediaOf(alice, item.id), { size: file.length })
+  })
+
+  t.test('an animated GIF keeps its frames and timing', async (t) => {
+    const item = await s.service.upload(alice, bytes(animatedGif), 'a.gif')
+    const after = await sharp(await stored(item.url), { animated: true }).metadata()
+    t.match(after, { format: 'gif', pages: 2, delay: [100, 100], width: 8, pageHeight: 4 })
+  })
+
+  t.test('an image over MAX_IMAGE_PIXELS is refused before decoding, leaving nothing', async (t) => {
+    const before = await s.files()
+    const error = await rejection(s.service.upload(alice, bytes(largeImage), 'bomb.png'))
+    t.type(error, PayloadTooLarge)
+    t.match(error, { message: /1000000 pixel limit/, details: { max_pixels: 1_000_000 } })
+    t.same(await s.files(), before)
+    t.same(await s.pendingRows(), [])
+  })
+
+  t.test('an image that does not decode is Invalid, leaving nothing', async (t) => {
+    const before = await s.files()
+    const broken = Buffer.concat([pngBytes.subarray(0, 33), Buffer.alloc(200, 7)])
+    await t.rejects(s.service.upload(alice, bytes(broken), 'broken.png'), Invalid)
+    t.same(await s.files(), before)
+    t.same(await s.pendingRows(), [])
+  })
+})
+
+t.test('MediaService quota', async (t) => {
+  const s = await setUp(t, { quotaBytes: 2000, graceDays: 1 })
+  const [alice, bob, carol] = [await s.user('alice'), await s.user('bob'), await s.user('carol')]
+  /** An MP3 of exactly `size` bytes (at least the sample's). */
+  const audio = (size: number) => bytes(Buffer.concat([samples.mp3.bytes, Buffer.alloc(size - samples.mp3.bytes.length)]))
+  const overQuota = async (t: Test, upload: Promise<unknown>, usedBytes: number) => {
+    const before = await s.files()
+    const error = await rejection(upload)
+    t.type(error, PayloadTooLarge)
+    t.match(error, { message: /media quota/, details: { quota_bytes: 2000, used_bytes: usedBytes } })
+    t.same(await s.files(), before, 'nothing stored')
+    t.same(await s.pendingRows(), [], 'no reservation left behind')
+  }
+  let first = 0
+
+  t.test('uploads fit until the next would go over it: then PayloadTooLarge naming quota and usage', async (t) => {
+    first = (await s.service.upload(alice, audio(1024), 'a.mp3')).id
+    await s.service.upload(alice, audio(500), 'b.mp3')
+    await overQuota(t, s.service.upload(alice, audio(500), 'c.mp3'), 1524)
+    t.equal((await s.service.upload(alice, audio(476), 'd.mp3')).size, 476, 'exactly up to the quota is fine')
+    await overQuota(t, s.service.upload(alice, bytes(pngBytes), 'e.png'), 2000)
+    t.equal((await s.service.upload(bob, audio(1024), 'f.mp3')).size, 1024, 'the quota is per user')
+  })
+
+  t.test('deleted media count until purge removes them', async (t) => {
+    await s.service.delete(alice, first)
+    await overQuota(t, s.service.upload(alice, bytes(pngBytes), 'g.png'), 2000)
+    s.clock.now = new Date(Date.now() + 2 * day)
+    t.teardown(() => (s.clock.now = new Date()))
+    t.match(await s.service.purge(), { expired: 1, failed: [] })
+    t.equal((await s.service.upload(alice, audio(1024), 'h.mp3')).size, 1024)
+  })
+
+  t.test('concurrent uploads cannot both take the room that is left', async (t) => {
+    await s.service.upload(carol, audio(600), 'i.mp3')
+    const results = await Promise.allSettled([
+      s.service.upload(carol, audio(1000), 'j.mp3'),
+      s.service.upload(carol, audio(1000), 'k.mp3')
+    ])
+    t.same(results.map((result) => result.status).sort(), ['fulfilled', 'rejected'])
+    t.type(results.find((result) => result.status === 'rejected')!.reason, PayloadTooLarge)
+    const sizes = (await s.service.mediaOf(carol, { limit: 10 })).media.map((item) => item.size)
+    t.same(sizes, [1000, 600])
+    t.same(await s.pendingRows(), [])
+  })
+})
+
+t.test('MediaService expires uploads left off every tweet', async (t) => {
+  const s = await setUp(t, { unattachedTtlMs: day, graceDays: 2 })
+  const tweets = new TweetDao(s.pool)
+  const transactor = new Transactor(s.pool)
+  const alice = await s.user('alice')
+  const upload = async () => (await s.service.upload(alice, bytes(pngBytes), 'p.png')).id
+  const attach = (mediaId: number) =>
+    transactor.run(async (connection) => {
+      const tweetId = (await tweets.postTweetIn(connection, alice, 'tweet'))!.id
+      await s.service.attachToTweet(connection, tweetId, alice, [mediaId])
+    })
+  const [lonely, attached, held] = [await upload(), await upload(), await upload()]
+  await attach(attached)
+  const young = await upload()
+
+  t.test('within the TTL nothing expires', async (t) => {
+    s.clock.now = new Date(Date.now() + day - 60_000)
+    t.match(await s.service.purge(), { unattached: 0, expired: 0 })
+  })
+
+  t.test('past it, unattached uploads go for good, at once, while a tweet being posted keeps its media', async (t) => {
+    // A post that has locked `held` to attach it, not yet committed: purge must not take it.
+    const connection = await s.pool.getConnection()
+    t.teardown(() => connection.release())
+    await connection.beginTransaction()
+    const tweetId = (await tweets.postTweetIn(connection, alice, 'posting'))!.id
+    await s.service.attachToTweet(connection, tweetId, alice, [held])
+    s.clock.now = new Date(Date.now() + day + 60_000)
+    const purges = Promise.all([s.service.purge(), s.service.purge()])
+    // The post commits while the purges run: they skip its row, or find it attached.
+    await connection.commit()
+    const [one, two] = await purges
+    t.equal(one.unattached + two.unattached, 2, 'each expired once, by one of two concurrent purges')
+    t.equal(one.expired + two.expired, 2)
+    t.same([...one.failed, ...two.failed], [])
+    t.equal(await s.dao.mediaOf(alice, lonely), undefined)
+    t.equal(await s.dao.mediaOf(alice, young), undefined, 'young at first, expired by now')
+    await t.rejects(s.service.restore(alice, lonely), NotFound, 'never shown, so nothing to restore')
+    t.same(
+      (await s.service.mediaOf(alice, { limit: 10 })).media.map((item) => item.id),
+      [held, attached],
+      'media on tweets stay, including the one attached while purge ran'
+    )
+    t.equal((await s.files()).length, 2)
+    t.match(await s.service.purge(), { unattached: 0, expired: 0 })
+  })
+})
+
+t.test('MediaService purges objects no row references', async (t) => {
+  const s = await setUp(t)
+  const exists = (key: string) => existsSync(join(s.dir, key))
+
+  t.test('a recorded object is removed with its record once due, and not before', async (t) => {
+    await s.storage.put('profile/replaced.png', bytes(pngBytes), 'image/png')
+    await s.objects.insert('profile/replaced.png', new Date(0))
+    await s.storage.put('profile/uploading.png', bytes(pngBytes), 'image/png')
+    await s.objects.insert('profile/uploading.png', new Date(Date.now() + day))
+    await s.objects.insert('profile/never-written.png', new Date(0))
+    t.match(await s.service.purge(), { objects: 2, failed: [] })
+    t.notOk(exists('profile/replaced.png'))
+    t.ok(exists('profile/uploading.png'), 'an upload that may still be running is left')
+    s.clock.now = new Date(Date.now() + 2 * day)
+    t.teardown(() => (s.clock.now = new Date()))
+    t.match(await s.service.purge(), { objects: 1, failed: [] })
+    t.notOk(exists('profile/uploading.png'))
+    t.same(await s.objects.due(s.clock.now, '', 10), [])
+  })
+
+  t.test('when the store fails, the record stays for the next purge', async (t) => {
+    await s.storage.put('profile/stuck.png', bytes(pngBytes), 'image/png')
+    await s.objects.insert('profile/stuck.png', new Date(0))
+    s.storage.failDeletes = true
+    const report = await s.service.purge()
+    s.storage.failDeletes = false
+    t.match(report, { objects: 0, failed: [{ key: 'profile/stuck.png', error: { message: 'object store unreachable' } }] })
+    t.match(await s.service.purge(), { objects: 1, failed: [] })
+    t.notOk(exists('profile/stuck.png'))
   })
 })

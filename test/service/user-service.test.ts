@@ -1,23 +1,56 @@
-import { readdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import bcrypt from 'bcrypt'
+import sharp from 'sharp'
 import t from 'tap'
+import { Transactor } from '../../model/database.ts'
+import { MediaDao } from '../../model/media-dao.ts'
+import { PendingObjectDao } from '../../model/pending-object-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { Conflict, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../../service/errors.ts'
+import { Conflict, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType } from '../../service/errors.ts'
 import { LocalStorage } from '../../service/local-storage.ts'
+import { MediaService } from '../../service/media-service.ts'
+import type { StoredObject } from '../../service/storage.ts'
 import { UserService } from '../../service/user-service.ts'
 import { pngBytes, testPool, testUploadDir } from '../helper.ts'
+import { gpsDatum, largeImage, photoWithGps } from '../media-fixtures.ts'
+
+/** Local storage that can fail deletes, or run something while a file is being written, for real. */
+class HookedStorage extends LocalStorage {
+  failDeletes = false
+  duringPut: ((key: string) => Promise<void>) | undefined
+  override async put(key: string, body: Readable, contentType: string): Promise<StoredObject> {
+    await this.duringPut?.(key)
+    return super.put(key, body, contentType)
+  }
+  override async delete(key: string): Promise<void> {
+    if (this.failDeletes) throw new Error('object store unreachable')
+    return super.delete(key)
+  }
+}
 
 t.test('UserService', async (t) => {
   const pool = await testPool(t)
   const uploadDir = await testUploadDir(t)
   const userDao = new UserDao(pool)
+  const transactor = new Transactor(pool)
+  const pendingObjects = new PendingObjectDao(pool)
+  const storage = new HookedStorage(uploadDir)
   const signed: { user_id: number }[] = []
   const tokens = { sign: (payload: { user_id: number }) => (signed.push(payload), `token-for-${payload.user_id}`) }
-  const service = new UserService(userDao, new LocalStorage(uploadDir), tokens, {
-    bcryptRounds: 4,
-    maxUploadBytes: 1024
-  })
+  const warnings: { details: object; message: string }[] = []
+  const log = { info() {}, error() {}, warn: (details: object, message: string) => void warnings.push({ details, message }) }
+  const service = new UserService(
+    transactor,
+    userDao,
+    pendingObjects,
+    storage,
+    tokens,
+    { bcryptRounds: 4, maxUploadBytes: 1024, maxImagePixels: 1_000_000 },
+    log
+  )
   // The real function, for replacements of bcrypt.hash to call.
   const hash = bcrypt.hash.bind(bcrypt)
   const alice = await service.signUp({ name: 'Alice', email: 'alice@example.com', password: 'password123', profile: '' })
@@ -143,5 +176,84 @@ t.test('UserService', async (t) => {
     t.same(await readdir(`${uploadDir}/profile`), [], 'deleting removes the file')
     await t.rejects(service.profilePictureUrl(alice.id), NotFound)
     await t.rejects(service.deleteProfilePicture(alice.id), NotFound)
+  })
+
+  t.test('profile pictures: stripped of their metadata, upright', async (t) => {
+    const bob = await service.signUp({ name: 'Bob', email: 'bob.pictures@example.com', password: 'password123', profile: '' })
+    const pictures = new UserService(transactor, userDao, pendingObjects, storage, tokens, {
+      bcryptRounds: 4,
+      maxUploadBytes: 100_000,
+      maxImagePixels: 1_000_000
+    }, log)
+    const url = await pictures.saveProfilePicture(bob.id, Readable.from([photoWithGps]))
+    t.match(url, /\.jpg$/)
+    const file = await readFile(join(uploadDir, url.replace('/uploads/', '')))
+    const metadata = await sharp(file).metadata()
+    t.equal(metadata.exif, undefined)
+    t.same([metadata.width, metadata.height], [4, 8])
+    t.notOk(file.includes(gpsDatum))
+    await t.rejects(pictures.saveProfilePicture(bob.id, Readable.from([largeImage])), PayloadTooLarge, 'a decompression bomb')
+    await pictures.deleteProfilePicture(bob.id)
+  })
+
+  t.test('profile pictures follow the pending protocol', async (t) => {
+    const carol = await service.signUp({ name: 'Carol', email: 'carol.pictures@example.com', password: 'password123', profile: '' })
+    const media = new MediaService(transactor, new MediaDao(pool), pendingObjects, storage, {
+      maxMediaBytes: 1024,
+      graceDays: 0,
+      maxImagePixels: 1_000_000
+    })
+    const farFuture = new Date(Date.now() + 7 * 86_400_000)
+    const recorded = () => pendingObjects.due(farFuture, '', 100)
+    const exists = (url: string) => existsSync(join(uploadDir, url.replace('/uploads/', '')))
+    t.teardown(() => {
+      storage.failDeletes = false
+      storage.duringPut = undefined
+    })
+
+    t.test('the file is recorded before it is written, and the record goes with the switch', async (t) => {
+      const seen: string[][] = []
+      storage.duringPut = async (key) => void seen.push([key, ...(await recorded())])
+      const url = await service.saveProfilePicture(carol.id, Readable.from([pngBytes]))
+      storage.duringPut = undefined
+      t.equal(seen.length, 1)
+      t.ok(url.endsWith(seen[0][0]), 'the key written')
+      t.ok(seen[0].slice(1).includes(seen[0][0]), 'was recorded while it was written')
+      t.same(await recorded(), [])
+    })
+
+    t.test('a failed removal of the old file is logged, never an error, and purge finishes it', async (t) => {
+      const old = await service.profilePictureUrl(carol.id)
+      storage.failDeletes = true
+      const url = await service.saveProfilePicture(carol.id, Readable.from([pngBytes]))
+      storage.failDeletes = false
+      t.equal(await service.profilePictureUrl(carol.id), url, 'the change stands')
+      t.ok(exists(old), 'the old file is still there')
+      t.match(warnings.at(-1), { details: { storage_key: old.replace('/uploads/', '') }, message: /purge/ })
+      t.same(await recorded(), [old.replace('/uploads/', '')], 'recorded for purge')
+      t.match(await media.purge(), { objects: 1, failed: [] })
+      t.notOk(exists(old))
+      t.ok(exists(url))
+    })
+
+    t.test('deleting the picture when the store fails still succeeds, and purge removes the file', async (t) => {
+      const url = await service.profilePictureUrl(carol.id)
+      storage.failDeletes = true
+      await service.deleteProfilePicture(carol.id)
+      storage.failDeletes = false
+      await t.rejects(service.profilePictureUrl(carol.id), NotFound)
+      t.ok(exists(url))
+      t.match(await media.purge(), { objects: 1, failed: [] })
+      t.notOk(exists(url))
+    })
+
+    t.test('an upload whose record purge took meanwhile is refused and changes nothing', async (t) => {
+      const url = await service.saveProfilePicture(carol.id, Readable.from([pngBytes]))
+      storage.duringPut = async (key) => void (await pendingObjects.remove(key))
+      await t.rejects(service.saveProfilePicture(carol.id, Readable.from([pngBytes])), Unavailable)
+      storage.duringPut = undefined
+      t.equal(await service.profilePictureUrl(carol.id), url)
+      t.same((await readdir(join(uploadDir, 'profile'))).filter((name) => !url.endsWith(name)).length, 0, 'the new file is gone')
+    })
   })
 })

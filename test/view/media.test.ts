@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs'
 import { readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import sharp from 'sharp'
 import t from 'tap'
 import { buildApp } from '../../app.ts'
 import { createPool } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
 import { multipart, pngBytes, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
-import { refused, samples } from '../media-fixtures.ts'
+import { gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
+import { startS3Server } from '../s3-server.ts'
 
 /** The app on a throwaway database, its upload folder, and a DAO on the same database to look behind the API. */
 async function mediaApp(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
@@ -282,4 +284,90 @@ t.test('after the grace period restore answers 404 and purge removes the item fo
   t.same(await m.files(), [new URL(kept.url).pathname.split('/').at(-1)])
   t.equal(await m.dao.mediaOf(alice.id, item.id), undefined)
   t.same((await m.list(alice)).json().media.map((i: { id: number }) => i.id), [kept.id])
+})
+
+t.test('MEDIA_QUOTA_BYTES', async (t) => {
+  const m = await mediaApp(t, { MEDIA_QUOTA_BYTES: '1000', MAX_MEDIA_BYTES: '4096' })
+  const alice = await signUpAndLogin(m.app, 'Alice')
+  const bob = await signUpAndLogin(m.app, 'Bob')
+  const mp3 = (size: number) => Buffer.concat([samples.mp3.bytes, Buffer.alloc(size - samples.mp3.bytes.length)])
+
+  t.test('an upload that would go over it answers 413 naming the quota and the usage, storing nothing', async (t) => {
+    t.equal((await m.upload(alice, mp3(800))).statusCode, 201)
+    const before = await m.files()
+    const res = await m.upload(alice, mp3(500))
+    t.equal(res.statusCode, 413)
+    t.same(res.json(), {
+      message: 'This upload would exceed your media quota: 800 of 1000 bytes are used',
+      quota_bytes: 1000,
+      used_bytes: 800
+    })
+    t.same(await m.files(), before)
+    t.same(await m.pendingRows(), [])
+    t.equal((await m.upload(bob, mp3(500))).statusCode, 201, "another user's quota is their own")
+  })
+
+  t.test('deleting frees the room', async (t) => {
+    const [item] = (await m.list(alice)).json().media
+    t.equal((await m.remove(alice, item.id)).statusCode, 204)
+    t.equal((await m.upload(alice, mp3(500))).statusCode, 201)
+  })
+})
+
+t.test('images are served without their metadata', async (t) => {
+  const m = await mediaApp(t, { MAX_MEDIA_BYTES: '100000', MAX_IMAGE_PIXELS: '1000000' })
+  const alice = await signUpAndLogin(m.app, 'Alice')
+
+  t.test('a photo loses its EXIF position and is served upright, with the size it is served at', async (t) => {
+    const res = await m.upload(alice, photoWithGps, { name: 'IMG_0001.jpg', type: 'image/jpeg' })
+    t.equal(res.statusCode, 201)
+    const file = await m.app.inject({ url: new URL(res.json().url).pathname })
+    t.equal(res.json().size, file.rawPayload.length)
+    const metadata = await sharp(file.rawPayload).metadata()
+    t.equal(metadata.exif, undefined)
+    t.same([metadata.format, metadata.width, metadata.height], ['jpeg', 4, 8])
+    t.notOk(file.rawPayload.includes(gpsDatum))
+  })
+
+  t.test('an image over MAX_IMAGE_PIXELS answers 413 naming the limit; one that does not decode 400', async (t) => {
+    const bomb = await m.upload(alice, largeImage, { name: 'bomb.png' })
+    t.equal(bomb.statusCode, 413)
+    t.same(bomb.json(), { message: 'Image is larger than the 1000000 pixel limit', max_pixels: 1000000 })
+    const broken = await m.upload(alice, Buffer.concat([pngBytes.subarray(0, 33), Buffer.alloc(200, 7)]), { name: 'broken.png' })
+    t.equal(broken.statusCode, 400)
+    t.same(broken.json(), { message: 'The image could not be decoded' })
+    t.same(await m.pendingRows(), [])
+  })
+})
+
+t.test('with STORAGE=s3 the bucket gets the stripped image', async (t) => {
+  const s3 = await startS3Server(t)
+  const m = await mediaApp(t, { ...s3.env, MAX_MEDIA_BYTES: '100000' })
+  const alice = await signUpAndLogin(m.app, 'Alice')
+  const res = await m.upload(alice, photoWithGps, { name: 'IMG_0001.jpg' })
+  t.equal(res.statusCode, 201)
+  const file = Buffer.from(await (await fetch(res.json().url)).arrayBuffer())
+  t.equal(file.length, res.json().size)
+  t.equal((await sharp(file).metadata()).exif, undefined)
+  t.notOk(file.includes(gpsDatum))
+})
+
+t.test('MEDIA_UNATTACHED_TTL: uploads left off every tweet are purged; a listening server purges at start', async (t) => {
+  const m = await mediaApp(t, { MEDIA_UNATTACHED_TTL: '1s' })
+  const alice = await signUpAndLogin(m.app, 'Alice')
+  const lonely = (await m.upload(alice, pngBytes)).json()
+  const posted = (await m.upload(alice, pngBytes)).json()
+  const tweet = await m.app.inject({
+    method: 'POST',
+    url: '/tweet',
+    headers: { authorization: alice.token },
+    payload: { tweet: 'with a picture', media_ids: [posted.id] }
+  })
+  t.equal(tweet.statusCode, 200)
+  await sleep(1500)
+  await m.app.listen({ port: 0, host: '127.0.0.1' })
+  for (let i = 0; i < 200 && (await m.files()).length > 1; i++) await sleep(50)
+  t.same(await m.files(), [new URL(posted.url).pathname.split('/').at(-1)], 'only the media on a tweet is left')
+  t.same((await m.list(alice)).json().media.map((item: { id: number }) => item.id), [posted.id])
+  t.equal((await m.restore(alice, lonely.id)).statusCode, 404)
 })

@@ -1,6 +1,8 @@
 // The profile-picture routes with STORAGE=s3, against a loopback s3rver: the bucket serves the files.
+import sharp from 'sharp'
 import t from 'tap'
 import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+import { gpsDatum, photoWithGps } from '../media-fixtures.ts'
 import { startS3Server } from '../s3-server.ts'
 
 const gifBytes = Buffer.from('474946383961010001000000002c00000000010001000002024401003b', 'hex')
@@ -46,7 +48,20 @@ t.test('profile pictures in S3', async (t) => {
     t.equal(after.length, 1)
     t.not(after[0], before[0])
     t.equal((await fetch(old)).status, 404)
-    t.same(Buffer.from(await (await fetch(img_url)).arrayBuffer()), gifBytes)
+    const served = await fetch(img_url)
+    t.equal(served.headers.get('content-type'), 'image/gif')
+    t.match(await sharp(Buffer.from(await served.arrayBuffer())).metadata(), { format: 'gif', width: 1, height: 1 })
+  })
+
+  t.test('a photo is stored in the bucket without its EXIF position, upright', async (t) => {
+    const res = await upload(photoWithGps, 'IMG_0001.jpg', 'image/jpeg')
+    t.equal(res.statusCode, 200)
+    const file = Buffer.from(await (await fetch(res.json().img_url)).arrayBuffer())
+    const metadata = await sharp(file).metadata()
+    t.equal(metadata.exif, undefined)
+    t.same([metadata.format, metadata.width, metadata.height], ['jpeg', 4, 8])
+    t.notOk(file.includes(gpsDatum))
+    t.equal((await s3.keys()).length, 1, 'the replaced picture is gone from the bucket')
   })
 
   t.test('a file over the size cap answers 413 and stores nothing', async (t) => {

@@ -1,0 +1,104 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t from 'tap'
+import { createCore } from '../../app.ts'
+import { createPool, Transactor } from '../../model/database.ts'
+import { MediaDao } from '../../model/media-dao.ts'
+import { PendingObjectDao } from '../../model/pending-object-dao.ts'
+import { LocalStorage } from '../../service/local-storage.ts'
+import { MediaService } from '../../service/media-service.ts'
+import { PurgeSchedule } from '../../service/purge-schedule.ts'
+import { DatabaseProxy } from '../database-proxy.ts'
+import { pngBytes, testConfig, testDatabaseUrl, testUploadDir } from '../helper.ts'
+
+/** A log that keeps what it is told. */
+function recordingLog() {
+  const lines: { level: string; details: Record<string, unknown>; message: string }[] = []
+  const at = (level: string) => (details: object, message: string) => void lines.push({ level, details: details as Record<string, unknown>, message })
+  return { lines, info: at('info'), warn: at('warn'), error: at('error') }
+}
+
+async function setUp(t: { teardown(fn: () => unknown): void }, proxy?: DatabaseProxy) {
+  const url = await testDatabaseUrl(t)
+  const pool = createPool(proxy ? proxy.route(url) : url, { connectTimeoutMs: 1000 })
+  t.teardown(() => pool.end())
+  const dir = await testUploadDir(t)
+  const storage = new LocalStorage(dir)
+  const objects = new PendingObjectDao(pool)
+  const media = new MediaService(new Transactor(pool), new MediaDao(pool), objects, storage, {
+    maxMediaBytes: 1024,
+    graceDays: 0,
+    maxImagePixels: 1_000_000
+  })
+  /** A file no row references, due for purge now: what a replaced profile picture leaves. */
+  const stray = async (name: string) => {
+    await storage.put(`profile/${name}.png`, Readable.from([pngBytes]), 'image/png')
+    await objects.insert(`profile/${name}.png`, new Date(0))
+    return join(dir, 'profile', `${name}.png`)
+  }
+  const gone = async (path: string) => {
+    for (let i = 0; i < 400 && existsSync(path); i++) await sleep(25)
+    return !existsSync(path)
+  }
+  return { media, stray, gone }
+}
+
+t.test('PurgeSchedule purges at start and then every interval until stopped', async (t) => {
+  const s = await setUp(t)
+  const log = recordingLog()
+  const schedule = new PurgeSchedule(s.media, 30, log)
+  t.teardown(() => schedule.stop())
+  const first = await s.stray('first')
+  schedule.start()
+  schedule.start()
+  t.ok(await s.gone(first), 'purged at start')
+  const second = await s.stray('second')
+  t.ok(await s.gone(second), 'purged again by the schedule')
+  t.match(log.lines.filter((line) => line.message === 'media purged'), [{ details: { objects: 1 } }, { details: { objects: 1 } }])
+
+  await schedule.stop()
+  const after = await s.stray('after-stop')
+  await sleep(300)
+  t.ok(existsSync(after), 'nothing runs after stop')
+})
+
+t.test('PurgeSchedule with interval 0 purges once, at start', async (t) => {
+  const s = await setUp(t)
+  const schedule = new PurgeSchedule(s.media, 0, recordingLog())
+  t.teardown(() => schedule.stop())
+  const first = await s.stray('first')
+  schedule.start()
+  t.ok(await s.gone(first))
+  const second = await s.stray('second')
+  await sleep(300)
+  t.ok(existsSync(second), 'no second run')
+  t.match(await schedule.runOnce(), { objects: 1, failed: [] }, 'runOnce is what `npm run purge` does')
+  t.notOk(existsSync(second))
+})
+
+t.test('PurgeSchedule logs a run that fails and keeps going', async (t) => {
+  const proxy = await DatabaseProxy.start(t)
+  const s = await setUp(t, proxy)
+  const log = recordingLog()
+  const schedule = new PurgeSchedule(s.media, 30, log)
+  t.teardown(() => schedule.stop())
+  await proxy.cut()
+  schedule.start()
+  for (let i = 0; i < 400 && !log.lines.some((line) => line.level === 'error'); i++) await sleep(25)
+  t.match(log.lines.find((line) => line.level === 'error'), { message: 'media purge failed' })
+  await proxy.restore()
+  const stray = await s.stray('later')
+  t.ok(await s.gone(stray), 'a later run works')
+})
+
+t.test("createCore's close() stops the schedule and waits for its run", async (t) => {
+  const config = await testConfig(t, { PURGE_INTERVAL: '1s' })
+  const log = recordingLog()
+  const core = await createCore(config, log)
+  core.purgeSchedule.start()
+  await core.close()
+  await sleep(1500)
+  t.same(log.lines.filter((line) => line.level !== 'info'), [], 'no run after close (it would fail on the closed pool)')
+})
