@@ -1,4 +1,4 @@
-// The STORAGE and S3_* settings as loadConfig parses and checks them.
+// The STORAGE and S3_* settings, and the media lifecycle ones, as loadConfig parses and checks them.
 import t from 'tap'
 import { ConfigError, loadConfig } from '../config.ts'
 
@@ -47,4 +47,23 @@ t.test('an unknown STORAGE or a malformed S3 URL is refused by name', async (t) 
   t.throws(() => loadConfig({ STORAGE: 'ftp' }), { message: /STORAGE/ })
   t.throws(() => loadConfig({ STORAGE: 's3', S3_BUCKET: 'pics', S3_ENDPOINT: 'not a url' }), { message: /S3_ENDPOINT/ })
   t.throws(() => loadConfig({ S3_FORCE_PATH_STYLE: 'maybe' }), { message: /S3_FORCE_PATH_STYLE/ })
+})
+
+t.test('media lifecycle settings: a 1 GiB quota, a day for unattached uploads, purge every 10 minutes', async (t) => {
+  t.match(loadConfig({}), {
+    mediaQuotaBytes: 1024 ** 3,
+    mediaUnattachedTtlMs: 86_400_000,
+    maxImagePixels: 50_000_000,
+    purgeIntervalMs: 600_000
+  })
+  t.match(loadConfig({ MEDIA_QUOTA_BYTES: '0', MEDIA_UNATTACHED_TTL: '0', PURGE_INTERVAL: '0', MAX_IMAGE_PIXELS: '1000' }), {
+    mediaQuotaBytes: 0,
+    mediaUnattachedTtlMs: 0,
+    maxImagePixels: 1000,
+    purgeIntervalMs: 0
+  })
+  t.match(loadConfig({ MEDIA_UNATTACHED_TTL: '7d', PURGE_INTERVAL: '30s' }), { mediaUnattachedTtlMs: 604_800_000, purgeIntervalMs: 30_000 })
+  t.throws(() => loadConfig({ MEDIA_UNATTACHED_TTL: 'a week' }), { message: /MEDIA_UNATTACHED_TTL/ })
+  t.throws(() => loadConfig({ MEDIA_QUOTA_BYTES: '-1' }), { message: /MEDIA_QUOTA_BYTES/ })
+  t.throws(() => loadConfig({ MAX_IMAGE_PIXELS: '0' }), { message: /MAX_IMAGE_PIXELS/ })
 })
