@@ -151,7 +151,6 @@ export class MediaService {
         throw new Unavailable('The upload took too long and was discarded; please try again')
       }
     } catch (error) {
-      sniffed.stream.destroy()
       await this.discard({ id, storage_key: storageKey })
       throw error
     }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { mkdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -42,7 +43,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }, proxy?: DatabaseP
     for (let i = 0; i < 400 && existsSync(path); i++) await sleep(25)
     return !existsSync(path)
   }
-  return { media, stray, gone }
+  return { media, objects, dir, stray, gone }
 }
 
 t.test('PurgeSchedule purges at start and then every interval until stopped', async (t) => {
@@ -91,6 +92,22 @@ t.test('PurgeSchedule logs a run that fails and keeps going', async (t) => {
   await proxy.restore()
   const stray = await s.stray('later')
   t.ok(await s.gone(stray), 'a later run works')
+})
+
+t.test('PurgeSchedule logs each object it could not remove, which stays for the next run', async (t) => {
+  const s = await setUp(t)
+  const log = recordingLog()
+  const schedule = new PurgeSchedule(s.media, 0, log)
+  // A directory where the file should be: removing it fails for real, the way a broken store would.
+  await mkdir(join(s.dir, 'profile', 'stuck.png'), { recursive: true })
+  await s.objects.insert('profile/stuck.png', new Date(0))
+  t.match(await schedule.runOnce(), { objects: 0, failed: [{ key: 'profile/stuck.png' }] })
+  t.match(log.lines, [
+    { level: 'warn', message: 'media purge: object not removed', details: { storage_key: 'profile/stuck.png', err: Error } },
+    { level: 'info', message: 'media purged', details: { objects: 0, failed: 1 } }
+  ])
+  await rmdir(join(s.dir, 'profile', 'stuck.png'))
+  t.match(await schedule.runOnce(), { objects: 1, failed: [] })
 })
 
 t.test("createCore's close() stops the schedule and waits for its run", async (t) => {

@@ -1,6 +1,8 @@
 import { readdir } from 'node:fs/promises'
+import sharp from 'sharp'
 import t from 'tap'
 import { buildTestApp, multipart, pngBytes, signUpAndLogin, testUploadDir } from '../helper.ts'
+import { gpsDatum, photoWithGps } from '../media-fixtures.ts'
 
 const gifBytes = Buffer.from('474946383961010001000000002c00000000010001000002024401003b', 'hex')
 
@@ -56,6 +58,28 @@ t.test('profile pictures', async (t) => {
     const after = await files()
     t.equal(after.length, 1)
     t.not(after[0], before[0])
+  })
+
+  t.test('a photo is served without its EXIF position, upright, and replaces the old file', async (t) => {
+    const before = await files()
+    const res = await upload(photoWithGps, { name: 'IMG_0001.jpg', type: 'image/jpeg' })
+    t.equal(res.statusCode, 200)
+    const file = await app.inject({ url: new URL(res.json().img_url).pathname })
+    const metadata = await sharp(file.rawPayload).metadata()
+    t.equal(metadata.exif, undefined)
+    t.same([metadata.format, metadata.width, metadata.height], ['jpeg', 4, 8])
+    t.notOk(file.rawPayload.includes(gpsDatum))
+    const after = await files()
+    t.equal(after.length, 1)
+    t.not(after[0], before[0])
+  })
+
+  t.test('a PNG that does not decode answers 400 and stores nothing', async (t) => {
+    const before = await files()
+    const res = await upload(Buffer.concat([pngBytes.subarray(0, 33), Buffer.alloc(200, 7)]))
+    t.equal(res.statusCode, 400)
+    t.same(res.json(), { message: 'The image could not be decoded' })
+    t.same(await files(), before)
   })
 
   t.test('the type comes from the bytes: a text file named .png answers 415', async (t) => {
