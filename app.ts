@@ -35,6 +35,7 @@ import { PurgeSchedule } from './service/purge-schedule.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { tokenFromHeader } from './view/auth.ts'
+import { closeConnectionsLeftUnread } from './view/connection-close.ts'
 import { registerCors } from './view/cors.ts'
 import { docsPrefix, registerApiDocs } from './view/docs.ts'
 import { followRoutes } from './view/follow.ts'
@@ -299,6 +300,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
 
   // --- Security and overload protection (README "Security and operations") ---
   registerSecurityHeaders(app, config.hstsMaxAge, docsPrefix)
+  closeConnectionsLeftUnread(app)
   await app.register(fastifyUnderPressure, {
     maxEventLoopDelay: config.underPressure.maxEventLoopDelayMs,
     maxHeapUsedBytes: config.underPressure.maxHeapUsedBytes
@@ -390,8 +392,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       limits: { fileSize: largestUpload + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
       throwFileSizeLimit: true
     })
-    await uploads.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl })
-    await uploads.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl })
+    await uploads.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl, maxBytes: config.maxUploadBytes })
+    await uploads.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl, maxBytes: config.maxMediaBytes })
   })
 
   return app

@@ -28,10 +28,12 @@ const mediaForm = z.object({
 
 const mediaParams = z.object({ id })
 
-export const mediaRoutes: FastifyPluginAsyncZod<{ mediaService: MediaService; publicUrl?: string }> = async (
-  app,
-  { mediaService, publicUrl }
-) => {
+export const mediaRoutes: FastifyPluginAsyncZod<{
+  mediaService: MediaService
+  publicUrl?: string
+  /** MAX_MEDIA_BYTES: a larger declared body is refused before it is read. */
+  maxBytes: number
+}> = async (app, { mediaService, publicUrl, maxBytes }) => {
   const toMediaBody = (request: FastifyRequest, item: MediaItem): z.infer<typeof mediaBody> => ({
     id: item.id,
     url: absoluteUrl(request, item.url, publicUrl),
@@ -62,7 +64,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ mediaService: MediaService; pu
       }
     },
     async (request, reply) => {
-      const item = await withUploadedFile(request, 'file', (file, filename) =>
+      const item = await withUploadedFile(request, 'file', maxBytes, (file, filename) =>
         mediaService.upload(request.user.user_id, file, filename)
       )
       return reply.code(201).send(toMediaBody(request, item))

@@ -14,10 +14,12 @@ const profilePictureForm = z.object({
   profile_pic: z.file().describe('PNG, JPEG, GIF or WebP image, at most MAX_UPLOAD_BYTES')
 })
 
-export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserService; publicUrl?: string }> = async (
-  app,
-  { userService, publicUrl }
-) => {
+export const profilePictureRoutes: FastifyPluginAsyncZod<{
+  userService: UserService
+  publicUrl?: string
+  /** MAX_UPLOAD_BYTES: a larger declared body is refused before it is read. */
+  maxBytes: number
+}> = async (app, { userService, publicUrl, maxBytes }) => {
   app.post(
     '/profile-picture',
     {
@@ -38,7 +40,7 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{ userService: UserServ
       }
     },
     async (request) => {
-      const url = await withUploadedFile(request, 'profile_pic', (file) =>
+      const url = await withUploadedFile(request, 'profile_pic', maxBytes, (file) =>
         userService.saveProfilePicture(request.user.user_id, file)
       )
       return { img_url: absoluteUrl(request, url, publicUrl) }

@@ -6,7 +6,9 @@ import t from 'tap'
 import { ConsistencyDao } from '../../model/consistency-dao.ts'
 import { createPool } from '../../model/database.ts'
 import { buildApp } from '../../app.ts'
+import { readdir } from 'node:fs/promises'
 import { multipart, pngBytes, signUpAndLogin, testConfig } from '../helper.ts'
+import { chunked, RawConnection, requestHead, within } from '../raw-http.ts'
 
 const runs = Number(process.env.FUZZ_RUNS ?? 120)
 
@@ -69,16 +71,33 @@ const rawBody = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ payload: undefined, type: undefined }) }
 )
 
-/** Multipart bodies with edge cases, for upload routes. */
-const multipartBody = fc.oneof(
-  fc.record({ field: fc.constantFrom('profile_pic', 'file', 'x', ''), name: hostileString, bytes: fc.oneof(fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)), fc.constant(pngBytes), fc.constant(Buffer.alloc(0))) }).map(({ field, name, bytes }) => {
-    const form = multipart(field, name.replace(/["\r\n]/g, ''), 'image/png', bytes)
-    return { payload: form.payload, type: form.headers['content-type'] }
-  }),
-  fc.constant({ payload: Buffer.from('--nope\r\n\r\n'), type: 'multipart/form-data; boundary=other' }),
-  fc.constant({ payload: Buffer.from('no boundary at all'), type: 'multipart/form-data' }),
-  fc.string().map((s) => ({ payload: Buffer.from(`--b\r\nContent-Disposition: form-data; name="file"; filename="${s.replace(/["\r\n]/g, '')}"\r\n\r\n`), type: 'multipart/form-data; boundary=b' }))
-)
+/** A well-formed upload of `bytes` in `field`, cut short at `cut` bytes: before its closing boundary. */
+function truncatedUpload(field: string, bytes: Buffer, cut: number) {
+  const form = multipart(field, 'me.png', 'image/png', bytes)
+  // The closing delimiter is "--boundary--\r\n"; a body that keeps its "--" is whole.
+  return { payload: form.payload.subarray(0, cut % (form.payload.length - 3)), type: form.headers['content-type'] }
+}
+
+/** Multipart bodies with edge cases, for an upload route whose file goes in `field`. */
+const multipartBody = (field: string) =>
+  fc.oneof(
+    fc.record({ field: fc.constantFrom(field, 'profile_pic', 'file', 'x', ''), name: hostileString, bytes: fc.oneof(fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)), fc.constant(pngBytes), fc.constant(Buffer.alloc(0))) }).map(({ field, name, bytes }) => {
+      const form = multipart(field, name.replace(/["\r\n]/g, ''), 'image/png', bytes)
+      return { payload: form.payload, type: form.headers['content-type'] }
+    }),
+    fc.nat().map((cut) => truncatedUpload(field, pngBytes, cut)),
+    fc.constant({ payload: Buffer.from('--nope\r\n\r\n'), type: 'multipart/form-data; boundary=other' }),
+    fc.constant({ payload: Buffer.from('no boundary at all'), type: 'multipart/form-data' }),
+    fc.string().map((s) => ({ payload: Buffer.from(`--b\r\nContent-Disposition: form-data; name="file"; filename="${s.replace(/["\r\n]/g, '')}"\r\n\r\n`), type: 'multipart/form-data; boundary=b' }))
+  )
+
+/** The upload routes of the API document, each with the multipart field its file goes in. */
+function uploadRoutes(doc: OpenApiDocument): { url: string; field: string }[] {
+  return Object.entries(doc.paths).flatMap(([url, operations]) => {
+    const form = operations.post?.requestBody?.content['multipart/form-data'] as { schema: { properties: object } } | undefined
+    return form ? [{ url, field: Object.keys(form.schema.properties)[0] }] : []
+  })
+}
 
 t.test('every route survives hostile input', async (t) => {
   const config = await testConfig(t)
@@ -102,15 +121,15 @@ t.test('every route survives hostile input', async (t) => {
   const query = fc.dictionary(fc.constantFrom('limit', 'before', 'x', '__proto__'), fc.oneof(hostileString, fc.integer()).map(String), { maxKeys: 3 })
 
   for (const [path, operations] of Object.entries(doc.paths)) {
-    for (const [method, operation] of Object.entries(operations)) {
-      const upload = Boolean(operation.requestBody?.content['multipart/form-data'])
+    for (const method of Object.keys(operations)) {
+      const upload = uploadRoutes(doc).find((route) => route.url === path && method === 'post')
       t.test(`${method.toUpperCase()} ${path}`, async (t) => {
         let checked = 0
         await fc.assert(
           fc.asyncProperty(
             fc.array(paramValue, { minLength: 2, maxLength: 2 }),
             query,
-            upload ? multipartBody : rawBody,
+            upload ? multipartBody(upload.field) : rawBody,
             authorization,
             async ([first, second], q, body, auth) => {
               let n = 0
@@ -142,4 +161,164 @@ t.test('every route survives hostile input', async (t) => {
       })
     }
   }
+})
+
+t.test('upload routes over real connections: truncated, slow and refused bodies', async (t) => {
+  const config = await testConfig(t, { MAX_UPLOAD_BYTES: '65536', MAX_MEDIA_BYTES: '131072' })
+  const app = await buildApp(config)
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  const user = await signUpAndLogin(app, 'Uploader')
+  const doc = (await app.inject({ url: '/docs/json' })).json() as OpenApiDocument
+  const routes = uploadRoutes(doc)
+  t.same(routes.map((route) => route.url).sort(), ['/media', '/profile-picture'], 'every upload route is covered')
+  const stored = async () => (await readdir(config.uploadDir, { recursive: true })).filter((name) => name.includes('.'))
+  const connection = (t: { teardown(fn: () => unknown): void }) => {
+    const raw = new RawConnection(port)
+    t.teardown(() => raw.close())
+    return raw
+  }
+  // Far beyond every cap: a client that sends it all would be at it for minutes.
+  const hugeLength = 1024 * 1024 * 1024
+  const filler = Buffer.alloc(16 * 1024, 0x61)
+
+  for (const { url, field } of routes) {
+    const form = (bytes: Buffer) => multipart(field, 'me.png', 'image/png', bytes)
+    const authorized = (type: string, length?: number) =>
+      requestHead('POST', url, {
+        authorization: user.token,
+        'content-type': type,
+        ...(length === undefined ? { 'transfer-encoding': 'chunked' } : { 'content-length': length })
+      })
+
+    t.test(`POST ${url}`, async (t) => {
+      t.test('a body cut short anywhere answers 400 naming the problem, and stores nothing', async (t) => {
+        const before = await stored()
+        let checked = 0
+        await fc.assert(
+          fc.asyncProperty(fc.nat(), async (cut) => {
+            const body = truncatedUpload(field, Buffer.concat([pngBytes, Buffer.alloc(2048)]), cut)
+            const res = await app.inject({
+              method: 'POST',
+              url,
+              headers: { authorization: user.token, 'content-type': body.type },
+              payload: body.payload
+            })
+            checked++
+            if (res.statusCode !== 400) throw new Error(`${res.statusCode} for ${body.payload.length} bytes: ${res.body}`)
+            const { message } = res.json() as { message: string }
+            if (!/multipart|file is required/.test(message)) throw new Error(`message names no problem: ${message}`)
+          }),
+          { numRuns: runs }
+        )
+        t.equal(checked, runs)
+        t.same(await stored(), before)
+      })
+
+      t.test('slow bodies: a truncated one answers 400, a whole one is stored, on one connection', async (t) => {
+        const raw = connection(t)
+        const whole = form(pngBytes).payload
+        const cut = truncatedUpload(field, pngBytes, whole.length - 10)
+        raw.write(authorized(cut.type))
+        await raw.writeSlowly(chunked(cut.payload), 8, 20)
+        const truncated = await within(raw.response(), 5000, 'the answer to a slow truncated body')
+        t.equal(truncated.status, 400)
+        t.match(JSON.parse(truncated.body), { message: /ended before its closing boundary/ })
+        t.not(truncated.headers.connection, 'close', 'the body was read to its end: the connection stays')
+
+        const valid = form(pngBytes)
+        raw.write(authorized(valid.headers['content-type'], valid.payload.length))
+        await raw.writeSlowly(valid.payload, 8, 20)
+        const ok = await within(raw.response(), 5000, 'the answer to a slow whole body')
+        t.ok(ok.status === 200 || ok.status === 201, `stored (${ok.status})`)
+      })
+
+      t.test('two uploads on one connection: both answered, the connection kept', async (t) => {
+        const raw = connection(t)
+        for (let i = 0; i < 2; i += 1) {
+          const valid = form(pngBytes)
+          raw.write(authorized(valid.headers['content-type'], valid.payload.length))
+          raw.write(valid.payload)
+          const res = await within(raw.response(), 5000, `the answer to upload ${i + 1}`)
+          t.ok(res.status === 200 || res.status === 201, `upload ${i + 1} stored (${res.status})`)
+          t.equal(res.headers.connection, 'keep-alive')
+        }
+        t.notOk(raw.socket.destroyed, 'the connection is still open')
+      })
+
+      const growing = form(pngBytes)
+      const chunk = (bytes: Buffer) => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
+      const refusals: { name: string; status: number; head: () => string; first: () => Buffer }[] = [
+        {
+          name: 'a Content-Length over the cap',
+          status: 413,
+          head: () => authorized(form(Buffer.alloc(0)).headers['content-type'], hugeLength),
+          first: () => filler
+        },
+        {
+          name: 'a streamed body (no length) that outgrows the cap',
+          status: 413,
+          head: () => authorized(growing.headers['content-type']),
+          // The file's first bytes, then (below) more than any cap: the size check answers mid-body.
+          first: () => chunk(growing.payload.subarray(0, -50))
+        },
+        {
+          name: 'no token',
+          status: 401,
+          head: () => requestHead('POST', url, { 'content-type': 'multipart/form-data; boundary=x', 'content-length': hugeLength }),
+          first: () => filler
+        },
+        {
+          name: 'a body that is not multipart',
+          status: 415,
+          head: () => requestHead('POST', url, { authorization: user.token, 'content-type': 'image/png', 'content-length': hugeLength }),
+          first: () => pngBytes
+        }
+      ]
+      for (const refusal of refusals) {
+        t.test(`${refusal.name}: ${refusal.status} at once to a client still sending, then the connection closes`, async (t) => {
+          const raw = connection(t)
+          raw.write(refusal.head())
+          raw.write(refusal.first())
+          // Without Expect: 100-continue the client just goes on sending, chunked or not.
+          const more = refusal.head().includes('chunked') ? chunk(filler) : filler
+          raw.keepSending(more)
+          const res = await within(raw.response(), 5000, `the ${refusal.status} answer`)
+          t.equal(res.status, refusal.status)
+          t.equal(res.headers.connection, 'close')
+          t.type(JSON.parse(res.body).message, 'string')
+          await within(raw.closed, 5000, 'the server closing the connection')
+          t.ok(raw.socket.destroyed)
+        })
+      }
+    })
+  }
+
+  t.test('a JSON body over the 64 KiB limit: 413 at once, then the connection closes', async (t) => {
+    const raw = connection(t)
+    raw.write(requestHead('POST', '/tweet', { authorization: user.token, 'content-type': 'application/json', 'content-length': hugeLength }))
+    raw.write('{"tweet":"')
+    raw.keepSending(filler)
+    const res = await within(raw.response(), 5000, 'the 413 answer')
+    t.equal(res.status, 413)
+    t.equal(res.headers.connection, 'close')
+    await within(raw.closed, 5000, 'the server closing the connection')
+  })
+
+  t.test('over the rate limit: 429 at once to an upload still sending, then the connection closes', async (t) => {
+    const limited = await buildApp(await testConfig(t, { RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW: '1h' }))
+    t.teardown(() => limited.close())
+    await limited.listen({ port: 0, host: '127.0.0.1' })
+    const limitedPort = (limited.server.address() as { port: number }).port
+    t.equal((await fetch(`http://127.0.0.1:${limitedPort}/timeline/1`)).status, 404, 'the only request the budget allows')
+    const raw = new RawConnection(limitedPort)
+    t.teardown(() => raw.close())
+    raw.write(requestHead('POST', routes[0].url, { authorization: user.token, 'content-type': 'multipart/form-data; boundary=x', 'content-length': hugeLength }))
+    raw.keepSending(filler)
+    const res = await within(raw.response(), 5000, 'the 429 answer')
+    t.equal(res.status, 429)
+    t.equal(res.headers.connection, 'close')
+    await within(raw.closed, 5000, 'the server closing the connection')
+  })
 })
