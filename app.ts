@@ -29,7 +29,7 @@ import { FanoutWorker, type WorkerLog } from './service/fanout-worker.ts'
 import { FollowService } from './service/follow-service.ts'
 import { HealthService } from './service/health-service.ts'
 import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
-import type { Storage } from './service/storage.ts'
+import { isStorageKey, type Storage } from './service/storage.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { TweetService } from './service/tweet-service.ts'
@@ -316,13 +316,19 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     }
   })
   // A global hook rather than the plugin's per-route one, so it also runs before authentication and for
-  // unknown routes: a flood of bad tokens or 404s is throttled too.
-  if (config.rateLimit.max > 0) {
-    const limit = app.rateLimit()
+  // unknown routes: a flood of bad tokens or 404s is throttled too. Stored files have a budget of their
+  // own: a page of avatars is many requests, and must not use up the API's.
+  const apiLimit = config.rateLimit.max > 0 ? app.rateLimit() : undefined
+  const uploadsLimit =
+    config.rateLimit.uploadsMax > 0 && config.storage === 'local'
+      ? app.rateLimit({ max: config.rateLimit.uploadsMax, timeWindow: config.rateLimit.windowMs })
+      : undefined
+  if (apiLimit || uploadsLimit) {
     // Exempt routes (the health checks) skip the limiter entirely: they are the hottest, cheapest paths.
     app.addHook('onRequest', async function (request, reply) {
       if (request.routeOptions.config?.rateLimit === false) return
-      return limit.call(this, request, reply)
+      const limit = request.routeOptions.url?.startsWith(localUploadsPrefix) ? uploadsLimit : apiLimit
+      return limit?.call(this, request, reply)
     })
   }
   const throttleSignUp = signUpThrottle(app, config.signUpRateLimit)
@@ -372,6 +378,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       maxAge: '365d',
       index: false,
       list: false,
+      // Only stored objects: no dotfiles, no half-written `.partial` files, nothing else under UPLOAD_DIR.
+      allowedPath: (path) => isStorageKey(path.slice(1)),
       // Pictures are embedded by web clients on other origins; the API's same-origin policy would block them.
       setHeaders: (reply) => reply.header('cross-origin-resource-policy', 'cross-origin')
     })

@@ -83,6 +83,8 @@ const milliseconds = z.coerce.number().int().min(0)
 const operationsEnvSchema = z.object({
   RATE_LIMIT_MAX: count.default(300),
   RATE_LIMIT_WINDOW: duration.default('1m'),
+  // Unset: ten times RATE_LIMIT_MAX (a page of avatars from one NAT must not use up the API's budget).
+  UPLOADS_RATE_LIMIT_MAX: count.optional(),
   LOGIN_RATE_LIMIT_PER_IP: count.default(30),
   // Per email from one address (its name predates the email-wide ceiling below).
   LOGIN_RATE_LIMIT_PER_EMAIL: count.default(10),
@@ -107,8 +109,8 @@ const operationsEnvSchema = z.object({
 })
 
 export interface OperationsConfig {
-  /** Per client IP, for every route but the health checks and /login. */
-  rateLimit: { max: number; windowMs: number }
+  /** Per client IP, for every route but the health checks; `uploadsMax` for files under /uploads/ instead. */
+  rateLimit: { max: number; windowMs: number; uploadsMax: number }
   /** Per client IP; per email from one IP; per email from all IPs together. */
   loginRateLimit: { perIp: number; perEmailPerIp: number; perEmail: number; windowMs: number }
   /** Per client IP: every sign-up attempt, and answers that an email is taken. */
@@ -124,7 +126,11 @@ export interface OperationsConfig {
 
 function operationsConfig(e: z.infer<typeof operationsEnvSchema>): OperationsConfig {
   return {
-    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: seconds(e.RATE_LIMIT_WINDOW) * 1000 },
+    rateLimit: {
+      max: e.RATE_LIMIT_MAX,
+      windowMs: seconds(e.RATE_LIMIT_WINDOW) * 1000,
+      uploadsMax: e.UPLOADS_RATE_LIMIT_MAX ?? 10 * e.RATE_LIMIT_MAX
+    },
     loginRateLimit: {
       perIp: e.LOGIN_RATE_LIMIT_PER_IP,
       perEmailPerIp: e.LOGIN_RATE_LIMIT_PER_EMAIL,

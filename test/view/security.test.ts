@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
+import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../config.ts'
-import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+import { buildTestApp, multipart, pngBytes, signUpAndLogin, testUploadDir } from '../helper.ts'
 
 t.test('security headers', async (t) => {
   const app = await buildTestApp(t, { HSTS_MAX_AGE: '600' })
@@ -203,6 +206,67 @@ t.test('TRUST_PROXY names the proxies to trust', async (t) => {
         entry
       )
     }
+  })
+})
+
+t.test('files under /uploads/', async (t) => {
+  const uploadDir = await testUploadDir(t)
+  const app = await buildTestApp(t, {
+    UPLOAD_DIR: uploadDir,
+    RATE_LIMIT_MAX: '2',
+    UPLOADS_RATE_LIMIT_MAX: '5',
+    RATE_LIMIT_WINDOW: '1h'
+  })
+  const stored = `profile/${randomUUID()}.png`
+  await mkdir(join(uploadDir, 'profile'), { recursive: true })
+  await mkdir(join(uploadDir, 'media'), { recursive: true })
+  for (const name of [stored, '.env', 'profile/.hidden.png', `media/${randomUUID()}.png.partial`, 'notes', 'profile/x.tar.gz']) {
+    await writeFile(join(uploadDir, name), pngBytes)
+  }
+  const get = (path: string, remoteAddress: string) => app.inject({ url: `/uploads/${path}`, remoteAddress })
+
+  t.test('a stored object is served with its caching and cross-origin headers', async (t) => {
+    const res = await get(stored, '10.5.0.1')
+    t.equal(res.statusCode, 200)
+    t.same(res.rawPayload, pngBytes)
+    t.match(res.headers['cache-control'], /immutable/)
+    t.equal(res.headers['cross-origin-resource-policy'], 'cross-origin')
+  })
+
+  t.test('dotfiles, half-written .partial files and other names the storage never makes answer 404', async (t) => {
+    const partials = (await readdir(join(uploadDir, 'media'))).map((file) => `media/${file}`)
+    const names = ['.env', '%2eenv', 'profile/.hidden.png', 'media/', 'notes', 'profile/x.tar.gz', ...partials]
+    // From an address each, so the budget for files never answers first.
+    for (const [i, name] of names.entries()) {
+      const res = await get(name, `10.5.1.${i}`)
+      t.equal(res.statusCode, 404, name)
+      t.type(res.json().message, 'string', name)
+    }
+  })
+
+  t.test('files have a per-IP budget of their own, apart from the API', async (t) => {
+    for (let i = 0; i < 2; i += 1) t.equal((await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.3' })).statusCode, 404)
+    t.equal((await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.3' })).statusCode, 429, 'the API budget is spent')
+    for (let i = 0; i < 5; i += 1) {
+      const res = await get(stored, '10.5.0.3')
+      t.equal(res.statusCode, 200, `file ${i + 1} still served`)
+      t.equal(res.headers['x-ratelimit-limit'], '5')
+    }
+    const limited = await get(stored, '10.5.0.3')
+    t.equal(limited.statusCode, 429)
+    t.match(limited.json(), { message: /Too many requests/, retry_after: Number })
+    t.equal((await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.4' })).statusCode, 404, 'nor do files spend the API budget')
+  })
+
+  t.test('UPLOADS_RATE_LIMIT_MAX=0 leaves files unlimited; unset, it is ten times the API limit', async (t) => {
+    const open = await buildTestApp(t, { RATE_LIMIT_MAX: '1', UPLOADS_RATE_LIMIT_MAX: '0', UPLOAD_DIR: uploadDir })
+    for (let i = 0; i < 3; i += 1) {
+      const res = await open.inject({ url: `/uploads/${stored}` })
+      t.equal(res.statusCode, 200)
+      t.notOk('x-ratelimit-limit' in res.headers)
+    }
+    const derived = await buildTestApp(t, { RATE_LIMIT_MAX: '7', UPLOAD_DIR: uploadDir })
+    t.equal((await derived.inject({ url: `/uploads/${stored}` })).headers['x-ratelimit-limit'], '70')
   })
 })
 
