@@ -68,7 +68,12 @@ export async function withUploadedFile<T>(
     if (part.file.truncated) return file.destroy(tooLarge(maxBytes, 'File'))
     restOfBody(parts).then(
       () => file.end(),
-      (error: unknown) => file.destroy(asClientError(error) as Error)
+      (error: { code?: string }) =>
+        file.destroy(
+          error.code === 'FST_FILES_LIMIT'
+            ? new Invalid(`Send one file only, in the multipart field ${field}`, { field })
+            : (asClientError(error) as Error)
+        )
     )
   })
   part.file.pipe(file, { end: false })

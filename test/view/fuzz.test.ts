@@ -216,6 +216,22 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
         t.same(await stored(), before)
       })
 
+      t.test('a second file answers 400 and stores nothing', async (t) => {
+        const before = await stored()
+        const one = form(pngBytes)
+        const boundary = one.headers['content-type'].split('boundary=')[1]
+        const part = one.payload.subarray(0, one.payload.indexOf(`\r\n--${boundary}--`))
+        const res = await app.inject({
+          method: 'POST',
+          url,
+          headers: { authorization: user.token, 'content-type': one.headers['content-type'] },
+          payload: Buffer.concat([part, Buffer.from('\r\n'), part, Buffer.from(`\r\n--${boundary}--\r\n`)])
+        })
+        t.equal(res.statusCode, 400)
+        t.match(res.json(), { message: /one file only/, field })
+        t.same(await stored(), before)
+      })
+
       t.test('slow bodies: a truncated one answers 400, a whole one is stored, on one connection', async (t) => {
         const raw = connection(t)
         const whole = form(pngBytes).payload
