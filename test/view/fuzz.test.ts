@@ -264,6 +264,7 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
       })
 
       const growing = form(pngBytes)
+      const misplaced = multipart(`not-${field}`, 'me.png', 'image/png', pngBytes)
       const chunk = (bytes: Buffer) => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
       const refusals: { name: string; status: number; head: () => string; first: () => Buffer }[] = [
         {
@@ -278,6 +279,13 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
           head: () => authorized(growing.headers['content-type']),
           // The file's first bytes, then (below) more than any cap: the size check answers mid-body.
           first: () => chunk(growing.payload.subarray(0, -50))
+        },
+        {
+          name: 'the file in another field',
+          status: 400,
+          // Streamed, so the declared length is not what refuses it.
+          head: () => authorized(misplaced.headers['content-type']),
+          first: () => chunk(misplaced.payload.subarray(0, -50))
         },
         {
           name: 'no token',
