@@ -21,7 +21,7 @@ import { FanoutDao } from './model/fanout-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
 import { PendingObjectDao } from './model/pending-object-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
-import { TweetDao } from './model/tweet-dao.ts'
+import { TweetDao, tweetCacheEntries } from './model/tweet-dao.ts'
 import { authorCacheEntries, UserDao } from './model/user-dao.ts'
 import { ServiceError, TooManyRequests } from './service/errors.ts'
 import { FanoutService } from './service/fanout-service.ts'
@@ -134,9 +134,9 @@ export async function createCore(config: AppConfig, log: WorkerLog): Promise<Cor
   const pool = createPool(config.databaseUrl, config.databasePool)
   const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl, config.databasePool) : pool
 
-  const userDao = new UserDao(pool, readPool, { ttlMs: config.authorCacheTtlMs, maxEntries: authorCacheEntries })
+  const userDao = new UserDao(pool, readPool, { ttlMs: config.readCacheTtlMs, maxEntries: authorCacheEntries })
   const followDao = new FollowDao(readPool)
-  const tweetDao = new TweetDao(pool)
+  const tweetDao = new TweetDao(pool, readPool, { ttlMs: config.readCacheTtlMs, maxEntries: tweetCacheEntries })
   const timelineDao = new TimelineDao(readPool)
   const transactor = new Transactor(pool)
   const mediaDao = new MediaDao(pool)
@@ -187,7 +187,7 @@ export async function createCore(config: AppConfig, log: WorkerLog): Promise<Cor
     purgeSchedule,
     async close() {
       await Promise.all([purgeSchedule.stop(), fanoutWorker.stop()])
-      await userDao.authorsSettled()
+      await Promise.all([userDao.authorsSettled(), tweetDao.tweetsSettled()])
       await pool.end()
       if (readPool !== pool) await readPool.end()
     }

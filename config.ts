@@ -203,7 +203,7 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().transform(parseTrustProxy).default(false),
   FANOUT_MAX_FOLLOWERS: z.coerce.number().int().min(0).default(25_000),
   TIMELINE_BACKFILL: z.coerce.number().int().min(1).max(100_000).default(800),
-  AUTHOR_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
+  READ_CACHE_TTL_MS: z.coerce.number().int().min(0).default(10_000),
   FANOUT_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
   FANOUT_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   FANOUT_LEASE_MS: z.coerce.number().int().min(100).default(15_000),
@@ -256,8 +256,8 @@ export interface Config extends OperationsConfig {
   fanoutMaxFollowers: number
   /** How many of a followee's newest tweets a new follow copies into the follower's timeline. */
   timelineBackfill: number
-  /** How long an author's name and picture are shown from memory before being read again; 0: always read. */
-  authorCacheTtlMs: number
+  /** How long timeline tweets and their authors are shown from memory before being read again; 0: always read. */
+  readCacheTtlMs: number
   /** The fan-out workers (docs/operations.md "Sizing fan-out workers"). */
   fanout: {
     /** Worker loops in this process; 0: none (another process runs `npm run worker`). */
@@ -341,7 +341,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     fanoutMaxFollowers: e.FANOUT_MAX_FOLLOWERS,
     timelineBackfill: e.TIMELINE_BACKFILL,
-    authorCacheTtlMs: e.AUTHOR_CACHE_TTL_MS,
+    readCacheTtlMs: e.READ_CACHE_TTL_MS,
     fanout: {
       workers: e.FANOUT_WORKERS,
       chunkSize: e.FANOUT_CHUNK_SIZE,

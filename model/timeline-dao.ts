@@ -5,7 +5,8 @@ import type { Queryable } from './database.ts'
 import { tweetColumns, type TweetRow } from './tweet-dao.ts'
 import type { TimelineStateRow } from './user-dao.ts'
 
-export type TimelinePageRow = TweetRow & TimelineStateRow
+/** An entry of a timeline page: the tweet's id and author, and the owner's timeline state. */
+export type TimelineEntryRow = { id: number; user_id: number } & TimelineStateRow
 
 /** An account's tweets with ids below `before`. */
 export interface AuthorRange {
@@ -87,19 +88,18 @@ export class TimelineDao {
   }
 
   /**
-   * A page of ownerId's timeline table: tweets with id below `before`, newest first. Each row also
-   * carries the owner's timeline state, which saves the hot path a second query. The primary key is
+   * A page of ownerId's timeline table: the ids and authors of the tweets with id below `before`, newest
+   * first, read from the index alone (the tweets themselves come from TweetDao.tweetsByIds). Each row
+   * also carries the owner's timeline state, which saves the hot path a second query. The primary key is
    * forced: left alone, the optimizer prefers the (owner_id, author_id) index and sorts all of the
    * owner's entries to return `limit` of them (O(entries) instead of O(limit)). So is the join order
-   * (STRAIGHT_JOIN): with few entries below the cursor it may otherwise start from `users` and read
-   * every tweet of every user.
+   * (STRAIGHT_JOIN), from the entries to the owner's row.
    */
-  async page(ownerId: number, before: number, limit: number): Promise<TimelinePageRow[]> {
-    const [rows] = await this.readPool.execute<(TimelinePageRow & RowDataPacket)[]>(
-      `SELECT STRAIGHT_JOIN ${tweetColumns}, o.timeline_horizon, o.pulled_following_count
+  async page(ownerId: number, before: number, limit: number): Promise<TimelineEntryRow[]> {
+    const [rows] = await this.readPool.execute<(TimelineEntryRow & RowDataPacket)[]>(
+      `SELECT STRAIGHT_JOIN e.tweet_id AS id, e.author_id AS user_id, o.timeline_horizon, o.pulled_following_count
          FROM timeline_entries e FORCE INDEX (PRIMARY)
          JOIN users o ON o.id = e.owner_id
-         JOIN tweets t ON t.id = e.tweet_id
         WHERE e.owner_id = ? AND e.tweet_id < ?
         ORDER BY e.tweet_id DESC
         LIMIT ?`,

@@ -1,7 +1,8 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
+import { RowCache, type RowCacheOptions } from './row-cache.ts'
 
-/** A tweet with the author fields every API shape of a tweet carries. */
+/** A tweet's own row; its author's name and picture come from UserDao.authors. */
 export interface TweetRow {
   id: number
   user_id: number
@@ -19,11 +20,49 @@ export interface PostedTweetRow {
   profile_picture: string | null
 }
 
-/** A tweet's own columns; its author's name and picture come from UserDao.authors. */
 export const tweetColumns = 't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count'
 
+/** Entries of the tweet cache: at most about 100 MiB of 300-character texts, typically a fifth of it. */
+export const tweetCacheEntries = 100_000
+
 export class TweetDao {
-  constructor(private readonly pool: Pool) {}
+  private readonly cache: RowCache<TweetRow>
+
+  /** Timeline reads of tweets go to `readPool` (a replica when DATABASE_READ_URL is set). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly readPool: Pool = pool,
+    // Without options every tweet is read every time (the app passes READ_CACHE_TTL_MS).
+    cache: RowCacheOptions = { ttlMs: 0, maxEntries: tweetCacheEntries }
+  ) {
+    this.cache = new RowCache<TweetRow>(async (ids) => {
+      const [rows] = await this.readPool.query<(TweetRow & RowDataPacket)[]>(
+        `SELECT ${tweetColumns} FROM tweets t WHERE t.id IN (?)`,
+        [ids]
+      )
+      return rows
+    }, cache)
+  }
+
+  /** The tweets of a timeline page (model/row-cache.ts); an id with no tweet (deleted meanwhile) is absent. */
+  tweetsByIds(ids: Iterable<number>): Promise<Map<number, TweetRow>> {
+    return this.cache.byIds(ids)
+  }
+
+  /** A tweet as its post has just written it, for its followers' pages. */
+  rememberTweet(row: TweetRow): void {
+    this.cache.remember(row)
+  }
+
+  /** A tweet the caller has just edited or deleted, once its transaction committed. */
+  forgetTweet(id: number): void {
+    this.cache.forget(id)
+  }
+
+  /** Resolves once a background refresh of old tweets has finished. */
+  tweetsSettled(): Promise<void> {
+    return this.cache.settled()
+  }
 
   /**
    * Records a post in one round trip and its own transaction (migrations/004's post_tweet): the tweet,
@@ -52,6 +91,7 @@ export class TweetDao {
     return rows[0]
   }
 
+  /** One tweet, read from the primary: its author sees an edit at once. */
   async tweetById(id: number, connection: Queryable = this.pool): Promise<TweetRow | undefined> {
     const [rows] = await connection.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns} FROM tweets t WHERE t.id = ?`,

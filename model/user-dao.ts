@@ -1,8 +1,7 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import { AuthorCache, type AuthorCacheOptions, type AuthorRow } from './author-cache.ts'
+import { RowCache, type RowCacheOptions } from './row-cache.ts'
 import type { Queryable } from './database.ts'
 
-export type { AuthorRow } from './author-cache.ts'
 
 export interface UserRow {
   id: number
@@ -51,20 +50,27 @@ export interface NewUser {
 const userColumns = 'id, name, email, profile, profile_picture, created_at'
 const profileColumns = `${userColumns}, followers_count, following_count, tweets_count`
 
+/** What a tweet shows of its author. */
+export interface AuthorRow {
+  id: number
+  name: string
+  profile_picture: string | null
+}
+
 /** Entries of the author cache: about 10 MiB at most. */
 export const authorCacheEntries = 50_000
 
 export class UserDao {
-  private readonly authorCache: AuthorCache
+  private readonly authorCache: RowCache<AuthorRow>
 
   /** Profile, author and timeline reads go to `readPool` (a replica when DATABASE_READ_URL is set). */
   constructor(
     private readonly pool: Pool,
     private readonly readPool: Pool = pool,
-    // Without options every author is read every time (the app passes AUTHOR_CACHE_TTL_MS).
-    authorCache: AuthorCacheOptions = { ttlMs: 0, maxEntries: authorCacheEntries }
+    // Without options every author is read every time (the app passes READ_CACHE_TTL_MS).
+    authorCache: RowCacheOptions = { ttlMs: 0, maxEntries: authorCacheEntries }
   ) {
-    this.authorCache = new AuthorCache(async (ids) => {
+    this.authorCache = new RowCache<AuthorRow>(async (ids) => {
       const [rows] = await this.readPool.query<(AuthorRow & RowDataPacket)[]>(
         'SELECT id, name, profile_picture FROM users WHERE id IN (?)',
         [ids]
@@ -73,7 +79,7 @@ export class UserDao {
     }, authorCache)
   }
 
-  /** The name and picture of each of these users (model/author-cache.ts); deleted ones are absent. */
+  /** The name and picture of each of these users (model/row-cache.ts); deleted ones are absent. */
   authors(ids: Iterable<number>): Promise<Map<number, AuthorRow>> {
     return this.authorCache.byIds(ids)
   }

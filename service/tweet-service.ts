@@ -2,7 +2,7 @@
 // the request, see fanout-service.ts), editing, deleting, reading.
 import type { Transactor, PoolConnection } from '../model/database.ts'
 import type { FollowDao } from '../model/follow-dao.ts'
-import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelinePageRow } from '../model/timeline-dao.ts'
+import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow } from '../model/timeline-dao.ts'
 import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
 import { Forbidden, NotFound, Unauthorized } from './errors.ts'
@@ -106,6 +106,7 @@ export class TweetService {
       edited_at: null,
       media_count: mediaIds.length
     }
+    this.tweetDao.rememberTweet(row)
     return (await this.toItems([row]))[0]
   }
 
@@ -135,6 +136,7 @@ export class TweetService {
       await this.assertAuthor(connection, userId, id)
       await this.tweetDao.updateTweet(connection, id, text)
     })
+    this.tweetDao.forgetTweet(id)
     return this.tweetById(id)
   }
 
@@ -144,6 +146,7 @@ export class TweetService {
       await this.tweetDao.deleteTweet(connection, id)
       await this.userDao.addTweetsCount(connection, userId, -1)
     })
+    this.tweetDao.forgetTweet(id)
   }
 
   /**
@@ -155,9 +158,9 @@ export class TweetService {
   async timelineFor(userId: number, page: PageRequest): Promise<Page<TweetItem>> {
     const before = page.before ?? newest
     const wanted = page.limit + 1
-    const fromTable: TweetRow[] = await this.timelineDao.page(userId, before, wanted)
-    // Rows carry the owner's state; an empty page needs it (and the user's existence) asked separately.
-    const state = fromTable.length > 0 ? (fromTable[0] as TimelinePageRow) : await this.userDao.timelineState(userId)
+    const { entries, tweets: fromTable } = await this.tablePage(userId, before, wanted)
+    // Entries carry the owner's state; an empty page needs it (and the user's existence) asked separately.
+    const state = entries[0] ?? (await this.userDao.timelineState(userId))
     if (!state) throw new NotFound('User not found', { user_id: userId })
     // Accounts read directly, each below its own bound (a gap's below_id, or the cursor).
     const direct = new Map<number, number>()
@@ -165,9 +168,9 @@ export class TweetService {
       for (const authorId of await this.followDao.pulledFollowees(userId)) direct.set(authorId, before)
     }
     const horizon = state.timeline_horizon
-    if (horizon > 0 && (fromTable.length < wanted || fromTable[fromTable.length - 1].id < horizon)) {
+    if (horizon > 0 && (entries.length < wanted || entries[entries.length - 1].id < horizon)) {
       // The table lacks some followees' tweets below their gaps; gaps entirely below a full page cannot matter.
-      const floor = fromTable.length < wanted ? 0 : fromTable[fromTable.length - 1].id
+      const floor = entries.length < wanted ? 0 : entries[entries.length - 1].id
       for (const gap of await this.timelineDao.gaps(userId, floor)) {
         direct.set(gap.author_id, Math.max(direct.get(gap.author_id) ?? 0, Math.min(before, gap.below_id)))
       }
@@ -184,6 +187,26 @@ export class TweetService {
     const items = await this.toItems(rows.slice(0, page.limit))
     // The cursor is the last row read, even when its author was deleted meanwhile and it is not shown.
     return { items, next_cursor: rows.length > page.limit ? rows[page.limit - 1].id : null }
+  }
+
+  /**
+   * A page of the timeline table: its entries, and their tweets (from TweetDao's cache). A tweet deleted
+   * between the two reads takes its entries with it, so the page is read once more; what is still
+   * missing then is left out.
+   */
+  private async tablePage(
+    userId: number,
+    before: number,
+    wanted: number
+  ): Promise<{ entries: TimelineEntryRow[]; tweets: TweetRow[] }> {
+    let entries: TimelineEntryRow[] = []
+    let tweets = new Map<number, TweetRow>()
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      entries = await this.timelineDao.page(userId, before, wanted)
+      tweets = await this.tweetDao.tweetsByIds(entries.map((entry) => entry.id))
+      if (tweets.size === entries.length) break
+    }
+    return { entries, tweets: entries.flatMap((entry) => tweets.get(entry.id) ?? []) }
   }
 
   /**

@@ -227,3 +227,24 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.same((await follows.following(carol, Number.MAX_SAFE_INTEGER, 10)).map((u) => u.id), [bob])
   })
 })
+
+t.test('tweetsByIds: a page of tweets from memory, forgotten when this process changes one', async (t) => {
+  const pool = await testPool(t)
+  const users = new UserDao(pool)
+  const author = await users.insertUser({ name: 'alice', email: 'alice@example.com', profile: '', hashedPassword: 'x' })
+  const cached = new TweetDao(pool, pool, { ttlMs: 60_000, maxEntries: 100 })
+  const direct = new TweetDao(pool)
+  const transactor = new Transactor(pool)
+  const [first, second] = [(await direct.postTweet(author, 'one'))!.id, (await direct.postTweet(author, 'two'))!.id]
+  const texts = async (dao: TweetDao) => [...(await dao.tweetsByIds([first, second, 999_999])).values()].map((row) => row.tweet).sort()
+
+  t.same(await texts(cached), ['one', 'two'], 'unknown ids are absent')
+  await transactor.run((connection) => direct.updateTweet(connection, first, 'one, edited'))
+  t.same(await texts(cached), ['one', 'two'], 'an edit made elsewhere is not seen before the entry is old')
+  t.same(await texts(direct), ['one, edited', 'two'], 'without a TTL every read asks the database')
+  cached.forgetTweet(first)
+  t.same(await texts(cached), ['one, edited', 'two'], 'forgotten, it is read again')
+  await transactor.run((connection) => direct.deleteTweet(connection, second))
+  cached.forgetTweet(second)
+  t.same(await texts(cached), ['one, edited'], 'a deleted tweet is gone once forgotten')
+})
