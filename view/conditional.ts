@@ -1,7 +1,7 @@
 // Conditional GET (RFC 9110 §13.1.2) without hashing response bodies: a read's entity tag is derived
 // from what its answer is made of (ids and change stamps), so it is known before the body is built and a
 // 304 skips serializing it altogether.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 
@@ -9,7 +9,7 @@ export const notModifiedBody = z.null().describe('Not modified: the copy named i
 
 /** A weak tag: equal versions give equal tags; the body may differ in bytes (header order, spacing). */
 export function weakTag(version: string): string {
-  return `W/"${createHash('sha1').update(version).digest('base64url')}"`
+  return `W/"${hash('sha1', version, 'base64url')}"`
 }
 
 const opaque = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag)

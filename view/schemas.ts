@@ -126,8 +126,10 @@ export function toUserSummaryBody(user: UserSummary, abs: Absolute): z.infer<typ
  * The text changes only with edited_at; created_at and a media item's url, type and size never change.
  */
 export function tweetVersion(item: TweetItem): string {
-  const media = item.media.map((m) => m.id)
-  return JSON.stringify([item.id, item.edited_at?.getTime() ?? 0, item.user.name, item.user.profile_picture, media])
+  // Texts carry their length, so no two different tweets can spell the same version.
+  const { name, profile_picture: picture } = item.user
+  const media = item.media.map((m) => m.id).join(',')
+  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${media}`
 }
 
 export function toTweetBody(item: TweetItem, abs: Absolute): z.infer<typeof tweetBody> {
