@@ -33,20 +33,22 @@ export class RowCache<T extends { id: number }> {
   ) {}
 
   /** The rows with these ids; an id with no row (deleted meanwhile) is absent from the map. */
-  async byIds(ids: Iterable<number>): Promise<Map<number, T>> {
+  async byIds(ids: readonly number[]): Promise<Map<number, T>> {
     const found = new Map<number, T>()
-    const missing: number[] = []
+    const missing = new Set<number>()
+    const { ttlMs } = this.options
     const now = Date.now()
-    for (const id of new Set(ids)) {
-      const entry = this.options.ttlMs > 0 ? this.entries.get(id) : undefined
-      if (!entry) {
-        missing.push(id)
-        continue
+    // Every page calls this twice: a plain loop, and a Set only for what is missing.
+    for (let i = 0; i < ids.length; i += 1) {
+      const id = ids[i]
+      const entry = ttlMs > 0 ? this.entries.get(id) : undefined
+      if (entry === undefined) missing.add(id)
+      else {
+        found.set(id, entry.row)
+        if (now - entry.fetchedAt > ttlMs) this.stale.add(id)
       }
-      found.set(id, entry.row)
-      if (now - entry.fetchedAt > this.options.ttlMs) this.stale.add(id)
     }
-    if (missing.length > 0) for (const row of await this.fetch(missing)) found.set(row.id, row)
+    if (missing.size > 0) for (const row of await this.fetch([...missing])) found.set(row.id, row)
     if (this.stale.size > 0) this.refreshing ??= this.refresh()
     return found
   }

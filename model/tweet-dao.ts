@@ -45,7 +45,7 @@ export class TweetDao {
   }
 
   /** The tweets of a timeline page (model/row-cache.ts); an id with no tweet (deleted meanwhile) is absent. */
-  tweetsByIds(ids: Iterable<number>): Promise<Map<number, TweetRow>> {
+  tweetsByIds(ids: readonly number[]): Promise<Map<number, TweetRow>> {
     return this.cache.byIds(ids)
   }
 

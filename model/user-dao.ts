@@ -80,7 +80,7 @@ export class UserDao {
   }
 
   /** The name and picture of each of these users (model/row-cache.ts); deleted ones are absent. */
-  authors(ids: Iterable<number>): Promise<Map<number, AuthorRow>> {
+  authors(ids: readonly number[]): Promise<Map<number, AuthorRow>> {
     return this.authorCache.byIds(ids)
   }
 

@@ -206,7 +206,12 @@ export class TweetService {
       tweets = await this.tweetDao.tweetsByIds(entries.map((entry) => entry.id))
       if (tweets.size === entries.length) break
     }
-    return { entries, tweets: entries.flatMap((entry) => tweets.get(entry.id) ?? []) }
+    const rows: TweetRow[] = []
+    for (const entry of entries) {
+      const tweet = tweets.get(entry.id)
+      if (tweet) rows.push(tweet)
+    }
+    return { entries, tweets: rows }
   }
 
   /**
