@@ -15,9 +15,14 @@ export interface ServerProcess {
 
 export const testSecret = randomBytes(32).toString('hex')
 
-export async function startServer(env: Record<string, string>, port?: number): Promise<ServerProcess> {
+/** `args`: what node runs; the TypeScript entry through tsx unless a test runs the compiled build. */
+export async function startServer(
+  env: Record<string, string>,
+  port?: number,
+  args: string[] = ['--import', 'tsx', 'setup.ts']
+): Promise<ServerProcess> {
   const listenPort = port ?? (await freePort())
-  const child = spawn(process.execPath, ['--import', 'tsx', 'setup.ts'], {
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       NODE_ENV: 'production',
