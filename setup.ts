@@ -5,7 +5,7 @@ import { pino } from 'pino'
 import { buildApp, createCore } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { createDatabase, databaseName, withDatabase } from './model/database.ts'
-import { resolveDatabaseServer, type DatabaseServer } from './model/database-server.ts'
+import type { DatabaseServer } from './model/database-server.ts'
 import { Migrator } from './model/migrator.ts'
 
 const defaultDatabase = 'miniter'
@@ -17,9 +17,25 @@ interface PreparedDatabase {
   database: { host: string; port: number; name: string; source: DatabaseServer['source']; created: boolean; migrations_applied: number }
 }
 
+/**
+ * DATABASE_URL's server. Without it, outside production only, a development convenience finds the
+ * local server or starts a private one (model/database-server.ts, loaded only then); production never
+ * guesses or spawns a database.
+ */
+async function databaseServer(config: Config): Promise<DatabaseServer> {
+  if (config.databaseUrl) {
+    return { url: withDatabase(config.databaseUrl, undefined), source: 'DATABASE_URL', stop: async () => {} }
+  }
+  if (config.env === 'production') {
+    throw new ConfigError('DATABASE_URL must be set when NODE_ENV=production (mysql://user:pass@host:port/db).')
+  }
+  const { resolveDatabaseServer } = await import('./model/database-server.ts')
+  return resolveDatabaseServer(undefined)
+}
+
 /** Finds (or starts) the server, creates the database if missing and applies pending migrations. */
 export async function prepareDatabase(config: Config): Promise<PreparedDatabase> {
-  const server = await resolveDatabaseServer(config.databaseUrl)
+  const server = await databaseServer(config)
   const name = (config.databaseUrl && databaseName(config.databaseUrl)) || defaultDatabase
   const databaseUrl = withDatabase(server.url, name)
   try {

@@ -1,4 +1,5 @@
 // What `npm start` says when it is up: where it listens, which database, created or not, migrations applied.
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { createPool, dropDatabase, withDatabase } from '../../model/database.ts'
@@ -54,4 +55,23 @@ t.test('start-up says where it listens, which database, whether it was created, 
   t.teardown(() => second.child.kill('SIGKILL'))
   t.equal((await startupLine(second)).msg, `Miniter is listening at ${second.url}; ${where}: already there, no migration pending`)
   await stop(second)
+})
+
+t.test('production refuses to start without DATABASE_URL rather than guess or spawn a database', async (t) => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    PUBLIC_URL: 'https://miniter.example',
+    PORT: '0'
+  }
+  delete env.DATABASE_URL
+  const child = spawn(process.execPath, ['--import', 'tsx', 'setup.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  t.equal(code, 1)
+  t.match(output, 'DATABASE_URL must be set when NODE_ENV=production')
+  t.notMatch(output, /listening/i)
 })
