@@ -7,11 +7,7 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
-import {
-  hasZodFastifySchemaValidationErrors,
-  validatorCompiler,
-  type ZodTypeProvider
-} from 'fastify-type-provider-zod'
+import { hasZodFastifySchemaValidationErrors, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Config } from './config.ts'
@@ -84,7 +80,11 @@ const sheddingMessages: Record<string, string> = {
 
 function isDatabaseUnavailable(error: FastifyError & { fatal?: boolean }): boolean {
   // mysql2 marks errors that killed the connection as fatal; the pool's own errors carry no code.
-  return unavailableCodes.has(error.code) || error.fatal === true || /Pool is closed|Queue limit reached/.test(error.message ?? '')
+  return (
+    unavailableCodes.has(error.code) ||
+    error.fatal === true ||
+    /Pool is closed|Queue limit reached/.test(error.message ?? '')
+  )
 }
 
 const allMethods: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
@@ -265,7 +265,11 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
         // zod reports unknown keys on the object holding them: name each key as the field at fault.
         if (issue.keyword === 'unrecognized_keys') {
           const keys = (issue.params as { keys: string[] }).keys
-          return keys.map((key) => ({ location, field: field ? `${field}.${key}` : key, message: 'is not a known field' }))
+          return keys.map((key) => ({
+            location,
+            field: field ? `${field}.${key}` : key,
+            message: 'is not a known field'
+          }))
         }
         return [{ location, field, message: issue.message }]
       })
@@ -355,7 +359,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     // A deleted account's tokens stop working at once: one primary-key lookup per authenticated request,
     // unless the route's own write refuses a missing account (view/auth.ts accountCheckedByService).
     trusted: (request, token) =>
-      request.routeOptions.config.accountCheckedByService === true || userService.exists(token.user_id)
+      request.routeOptions.config.accountCheckedByService === true || userService.exists(Number(token.user_id))
   })
 
   const userService = new UserService(
@@ -381,7 +385,9 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       // Only stored objects: no dotfiles, no half-written `.partial` files, nothing else under UPLOAD_DIR.
       allowedPath: (path) => isStorageKey(path.slice(1)),
       // Pictures are embedded by web clients on other origins; the API's same-origin policy would block them.
-      setHeaders: (reply) => reply.header('cross-origin-resource-policy', 'cross-origin')
+      setHeaders: (reply) => {
+        reply.header('cross-origin-resource-policy', 'cross-origin')
+      }
     })
   }
 
@@ -400,7 +406,11 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       limits: { fileSize: largestUpload + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
       throwFileSizeLimit: true
     })
-    await uploads.register(profilePictureRoutes, { userService, publicUrl: config.publicUrl, maxBytes: config.maxUploadBytes })
+    await uploads.register(profilePictureRoutes, {
+      userService,
+      publicUrl: config.publicUrl,
+      maxBytes: config.maxUploadBytes
+    })
     await uploads.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl, maxBytes: config.maxMediaBytes })
   })
 

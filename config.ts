@@ -13,7 +13,10 @@ const boolean = z
 /** A browser sends Origin as scheme://host[:port]; only entries of that form can ever match. */
 function parseCorsOrigins(value: string, ctx: z.RefinementCtx): '*' | string[] {
   if (value.trim() === '*') return '*'
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean)
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
   const origins: string[] = []
   for (const entry of entries) {
     const url = URL.canParse(entry) ? new URL(entry) : undefined
@@ -184,7 +187,11 @@ const envSchema = z.object({
     .url()
     .transform((url) => url.replace(/\/+$/, ''))
     .optional(),
-  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(5 * MiB),
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * MiB),
   STORAGE: z.enum(['local', 's3']).default('local'),
   S3_BUCKET: z.string().min(1).optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -193,7 +200,11 @@ const envSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: boolean.default(false),
   S3_PUBLIC_URL: baseUrl.optional(),
-  MAX_MEDIA_BYTES: z.coerce.number().int().positive().default(20 * MiB),
+  MAX_MEDIA_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * MiB),
   MEDIA_GRACE_DAYS: z.coerce.number().min(0).max(3650).default(0),
   MEDIA_QUOTA_BYTES: count.default(1024 * MiB),
   MEDIA_UNATTACHED_TTL: duration.default('24h'),

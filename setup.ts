@@ -14,7 +14,14 @@ interface PreparedDatabase {
   server: DatabaseServer
   databaseUrl: string
   /** Where and what, for the start-up line: never the credentials. */
-  database: { host: string; port: number; name: string; source: DatabaseServer['source']; created: boolean; migrations_applied: number }
+  database: {
+    host: string
+    port: number
+    name: string
+    source: DatabaseServer['source']
+    created: boolean
+    migrations_applied: number
+  }
 }
 
 /**
@@ -42,7 +49,14 @@ export async function prepareDatabase(config: Config): Promise<PreparedDatabase>
     const created = await createDatabase(server.url, name)
     const applied = await new Migrator(databaseUrl).up()
     const { hostname, port } = new URL(server.url)
-    const database = { host: hostname, port: Number(port || 3306), name, source: server.source, created, migrations_applied: applied.length }
+    const database = {
+      host: hostname,
+      port: Number(port || 3306),
+      name,
+      source: server.source,
+      created,
+      migrations_applied: applied.length
+    }
     return { server, databaseUrl, database }
   } catch (error) {
     await server.stop()
@@ -51,7 +65,14 @@ export async function prepareDatabase(config: Config): Promise<PreparedDatabase>
 }
 
 /** `database "miniter" on 127.0.0.1:3306 (local server): created, 7 migrations applied` */
-function describeDatabase({ host, port, name, source, created, migrations_applied: applied }: PreparedDatabase['database']): string {
+function describeDatabase({
+  host,
+  port,
+  name,
+  source,
+  created,
+  migrations_applied: applied
+}: PreparedDatabase['database']): string {
   const migrations = applied === 0 ? 'no migration pending' : `${applied} migration${applied === 1 ? '' : 's'} applied`
   return `database "${name}" on ${host}:${port} (${source}): ${created ? 'created' : 'already there'}, ${migrations}`
 }
@@ -59,7 +80,8 @@ function describeDatabase({ host, port, name, source, created, migrations_applie
 async function serve(config: Config): Promise<void> {
   const { server, databaseUrl, database } = await prepareDatabase(config)
   const app = await buildApp({ ...config, databaseUrl })
-  if (!process.env.JWT_SECRET) app.log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process')
+  if (!process.env.JWT_SECRET)
+    app.log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process')
   closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down: no new connections, finishing requests in flight')
@@ -106,7 +128,10 @@ async function worker(config: Config): Promise<void> {
     await server.stop()
   })
   core.fanoutWorker.start()
-  log.info({ database, workers }, `fan-out worker running: ${workers} loop${workers === 1 ? '' : 's'}; ${describeDatabase(database)}`)
+  log.info(
+    { database, workers },
+    `fan-out worker running: ${workers} loop${workers === 1 ? '' : 's'}; ${describeDatabase(database)}`
+  )
 }
 
 async function migrate(config: Config, args: string[]): Promise<void> {

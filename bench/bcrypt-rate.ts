@@ -15,7 +15,12 @@ export function bcryptCost(hash: string): number {
 }
 
 /** Compares per second with `parallelism` compares always in flight, over about `seconds`. */
-export async function bcryptComparesPerSecond(hash: string, password: string, seconds: number, parallelism = threadpoolSize()) {
+export async function bcryptComparesPerSecond(
+  hash: string,
+  password: string,
+  seconds: number,
+  parallelism = threadpoolSize()
+) {
   const deadline = performance.now() + seconds * 1000
   let done = 0
   const worker = async () => {

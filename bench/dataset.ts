@@ -51,7 +51,10 @@ export function sizeLabel(count: number): string {
 }
 
 export function parseSizes(text: string): number[] {
-  const sizes = text.split(',').filter((part) => part.trim() !== '').map(parseSize)
+  const sizes = text
+    .split(',')
+    .filter((part) => part.trim() !== '')
+    .map(parseSize)
   if (sizes.length === 0) throw new Error('--sizes needs at least one size, e.g. 100k,1m')
   return [...new Set(sizes)]
 }

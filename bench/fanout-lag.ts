@@ -93,7 +93,13 @@ export async function measureDrain(pool: Pool, limitSeconds: number): Promise<Dr
   }
   const seconds = (performance.now() - started) / 1000
   const copied = start.rows - left.rows
-  return { tweets: start.tweets, rows: start.rows, seconds, drained: left.tweets === 0, rowsPerSecond: copied / seconds }
+  return {
+    tweets: start.tweets,
+    rows: start.rows,
+    seconds,
+    drained: left.tweets === 0,
+    rowsPerSecond: copied / seconds
+  }
 }
 
 /**
@@ -111,7 +117,7 @@ export async function timelinesEqualGraph(pool: Pool, origin: string, users: num
     )
     const res = await fetch(`${origin}/timeline/${user}?limit=20`)
     const ids = ((await res.json()) as { timeline: { id: number }[] }).timeline.map((item) => item.id)
-    if (JSON.stringify(ids) !== JSON.stringify(rows.map((row) => row.id))) differing.push(user)
+    if (JSON.stringify(ids) !== JSON.stringify(rows.map((row) => Number(row.id)))) differing.push(user)
   }
   return differing
 }

@@ -56,7 +56,7 @@ function fire(origin: string, spec: LoadSpec, connections: number, duration: num
         // A slow answer is a finding, not an error: only a hung server should reach this.
         timeout: 30
       },
-      (error, result) => (error ? reject(error) : resolveRun({ result, latencies }))
+      (error: Error | null, result) => (error ? reject(error) : resolveRun({ result, latencies }))
     )
     // autocannon's own histogram has 1 ms resolution, too coarse for /ping; these are hrtime-based.
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
@@ -108,6 +108,11 @@ export async function measure<T = undefined>(
 }
 
 /** Light, paced load (e.g. /ping at 20 req/s over one connection) to watch latency, not throughput. */
-export async function sampleLatency(origin: string, path: string, rate: number, duration: number): Promise<Measurement> {
+export async function sampleLatency(
+  origin: string,
+  path: string,
+  rate: number,
+  duration: number
+): Promise<Measurement> {
   return summarise(await fire(origin, { path, connections: 1, rate }, 1, duration))
 }

@@ -61,10 +61,10 @@ export async function startServer({ name, args, env, readyTimeoutMs = 60_000 }: 
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4096)
   }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)))
-  exited.then(() => children.delete(child))
+  void exited.then(() => children.delete(child))
 
   const origin = `http://127.0.0.1:${port}`
   const deadline = Date.now() + readyTimeoutMs

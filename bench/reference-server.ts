@@ -14,7 +14,9 @@ type Reader = (userId: number, limit: number) => Promise<unknown>
 
 const mode = process.argv[2] as Mode
 if (!['ping', 'timeline-sql', 'pk-range', 'insert'].includes(mode)) {
-  process.stderr.write('usage: reference-server.ts ping|timeline-sql|pk-range|insert (PORT, DATABASE_URL from the environment)\n')
+  process.stderr.write(
+    'usage: reference-server.ts ping|timeline-sql|pk-range|insert (PORT, DATABASE_URL from the environment)\n'
+  )
   process.exit(2)
 }
 
@@ -31,13 +33,17 @@ async function pkRangeReader(pool: Pool): Promise<Reader> {
   const newest = Number(maxId)
   return async (userId, limit) => {
     const from = limit + Math.floor(Math.random() * Math.max(1, newest - limit))
-    const [rows] = await pool.execute<RowDataPacket[]>(
-      'SELECT id, user_id, tweet, created_at FROM tweets WHERE id <= ? ORDER BY id DESC LIMIT 20',
-      [from]
-    )
+    const [rows] = await pool.execute<
+      (RowDataPacket & { id: number; user_id: number; tweet: string; created_at: Date })[]
+    >('SELECT id, user_id, tweet, created_at FROM tweets WHERE id <= ? ORDER BY id DESC LIMIT 20', [from])
     return {
       user_id: userId,
-      timeline: rows.map((row) => ({ id: row.id, user_id: row.user_id, tweet: row.tweet, created_at: (row.created_at as Date).toISOString() }))
+      timeline: rows.map((row) => ({
+        id: row.id,
+        user_id: row.user_id,
+        tweet: row.tweet,
+        created_at: row.created_at.toISOString()
+      }))
     }
   }
 }
@@ -51,7 +57,8 @@ async function body(req: IncomingMessage): Promise<string> {
 /** The user id a bearer token names, read without checking the signature: the floor does no auth work. */
 function tokenUserId(header: string | undefined): number {
   const payload = (header ?? '').replace(/^Bearer /, '').split('.')[1] ?? ''
-  return Number(JSON.parse(Buffer.from(payload, 'base64url').toString() || '{}').user_id)
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString() || '{}') as { user_id?: unknown }
+  return Number(claims.user_id)
 }
 
 async function main(): Promise<void> {
@@ -77,8 +84,16 @@ async function main(): Promise<void> {
     if (mode === 'insert' && req.method === 'POST' && req.url === '/tweet') {
       const { tweet } = JSON.parse(await body(req)) as { tweet: string }
       const userId = tokenUserId(req.headers.authorization)
-      const [result] = await pool!.execute<ResultSetHeader>('INSERT INTO tweets (user_id, tweet) VALUES (?, ?)', [userId, tweet])
-      return send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ id: result.insertId, user_id: userId, tweet }))
+      const [result] = await pool!.execute<ResultSetHeader>('INSERT INTO tweets (user_id, tweet) VALUES (?, ?)', [
+        userId,
+        tweet
+      ])
+      return send(
+        res,
+        200,
+        'application/json; charset=utf-8',
+        JSON.stringify({ id: result.insertId, user_id: userId, tweet })
+      )
     }
     const match = read && req.method === 'GET' ? timelinePath.exec(req.url ?? '') : null
     if (!match) return send(res, 404, 'application/json; charset=utf-8', '{"message":"not found"}')

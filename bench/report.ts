@@ -63,7 +63,10 @@ export function markdown(report: Report): string {
   const lines = [
     '# Benchmarks',
     '',
-    `Written by \`npm run bench\` on ${report.date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}. ` +
+    `Written by \`npm run bench\` on ${report.date
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' UTC')}. ` +
       'The method, and what each reference server stands for, is in [docs/performance.md](docs/performance.md).',
     ''
   ]

@@ -120,7 +120,12 @@ function tailCheck(name: string, m: Measurement | undefined) {
 
 function p99Check(name: string, m: Measurement | undefined, maxMs: number) {
   if (!m) return
-  checks.push({ name, value: `${m.p99.toFixed(1)} ms, ${m.non2xx + m.errors} failed`, target: `≤ ${maxMs} ms, none failed`, met: m.p99 <= maxMs && clean(m) })
+  checks.push({
+    name,
+    value: `${m.p99.toFixed(1)} ms, ${m.non2xx + m.errors} failed`,
+    target: `≤ ${maxMs} ms, none failed`,
+    met: m.p99 <= maxMs && clean(m)
+  })
 }
 
 const lagText = (lag: LagSample) =>
@@ -248,14 +253,22 @@ async function main(): Promise<void> {
       next: () => ({ path: `/timeline/${randomCelebrity()}?limit=20` })
     }
     // The same handful of timelines is fetched from the app and from reference (a) to prove they match.
-    const probePaths = [`/timeline/${heavy}?limit=20`, '/timeline/1?limit=20', `/timeline/${Math.min(4242, users)}?limit=20`]
+    const probePaths = [
+      `/timeline/${heavy}?limit=20`,
+      '/timeline/1?limit=20',
+      `/timeline/${Math.min(4242, users)}?limit=20`
+    ]
     let appBodies: string[] = []
 
     const results: Partial<Record<string, Measurement>> = {}
 
     if (want('ping')) {
       await withServer(reference('ping'), async (bare) => {
-        results.pingBare = record('GET /ping', 'bare node:http', (await measure(bare, { path: '/ping' }, settings)).measurement)
+        results.pingBare = record(
+          'GET /ping',
+          'bare node:http',
+          (await measure(bare, { path: '/ping' }, settings)).measurement
+        )
       })
     }
 
@@ -266,13 +279,25 @@ async function main(): Promise<void> {
         }
         appBodies = await Promise.all(probePaths.map((path) => body(app.origin, path)))
         if (want('timeline')) {
-          results.timeline = record('GET /timeline random users', 'miniter', (await measure(app, timelineSpec, settings)).measurement)
+          results.timeline = record(
+            'GET /timeline random users',
+            'miniter',
+            (await measure(app, timelineSpec, settings)).measurement
+          )
         }
         if (want('heavy')) {
-          results.heavy = record(`GET /timeline heavy user`, 'miniter', (await measure(app, heavySpec, settings)).measurement)
+          results.heavy = record(
+            `GET /timeline heavy user`,
+            'miniter',
+            (await measure(app, heavySpec, settings)).measurement
+          )
         }
         if (want('celebrity')) {
-          results.celebrity = record('GET /timeline celebrity', 'miniter', (await measure(app, celebritySpec, settings)).measurement)
+          results.celebrity = record(
+            'GET /timeline celebrity',
+            'miniter',
+            (await measure(app, celebritySpec, settings)).measurement
+          )
         }
       })
     }
@@ -282,16 +307,37 @@ async function main(): Promise<void> {
         const refBodies = await Promise.all(probePaths.map((path) => body(ref.origin, path)))
         const differing = probePaths.filter((_, i) => refBodies[i] !== appBodies[i])
         if (differing.length > 0) {
-          notes.push(`Reference (a) answered differently from the app for ${differing.join(', ')}: adapt bench/timeline-call.ts.`)
+          notes.push(
+            `Reference (a) answered differently from the app for ${differing.join(', ')}: adapt bench/timeline-call.ts.`
+          )
           process.stdout.write(`  warning: reference (a) and the app disagree on ${differing.join(', ')}\n`)
         }
         const name = 'node:http + app SQL (a)'
-        if (want('timeline')) results.timelineA = record('GET /timeline random users', name, (await measure(ref, timelineSpec, settings)).measurement)
-        if (want('heavy')) results.heavyA = record('GET /timeline heavy user', name, (await measure(ref, heavySpec, settings)).measurement)
-        if (want('celebrity')) results.celebrityA = record('GET /timeline celebrity', name, (await measure(ref, celebritySpec, settings)).measurement)
+        if (want('timeline'))
+          results.timelineA = record(
+            'GET /timeline random users',
+            name,
+            (await measure(ref, timelineSpec, settings)).measurement
+          )
+        if (want('heavy'))
+          results.heavyA = record(
+            'GET /timeline heavy user',
+            name,
+            (await measure(ref, heavySpec, settings)).measurement
+          )
+        if (want('celebrity'))
+          results.celebrityA = record(
+            'GET /timeline celebrity',
+            name,
+            (await measure(ref, celebritySpec, settings)).measurement
+          )
       })
       await withServer(reference('pk-range', db), async (ref) => {
-        results.timelineB = record('GET /timeline random users', 'node:http + PK range (b)', (await measure(ref, timelineSpec, settings)).measurement)
+        results.timelineB = record(
+          'GET /timeline random users',
+          'node:http + PK range (b)',
+          (await measure(ref, timelineSpec, settings)).measurement
+        )
       })
     }
 
@@ -307,7 +353,11 @@ async function main(): Promise<void> {
 
     if (want('tweet')) {
       await withServer(reference('insert', db), async (ref) => {
-        results.tweetFloor = record('POST /tweet random users', 'node:http + one INSERT (floor)', (await measure(ref, tweetSpec, writeSettings)).measurement)
+        results.tweetFloor = record(
+          'POST /tweet random users',
+          'node:http + one INSERT (floor)',
+          (await measure(ref, tweetSpec, writeSettings)).measurement
+        )
       })
       await openSeeded(server.url, db.tweets)
     }
@@ -339,7 +389,9 @@ async function main(): Promise<void> {
                 lagOf(ordinary, small.fan, Math.ceil(settings.duration * 2), 400),
                 lagOf(1, large.fan, Math.ceil(settings.duration), 800),
                 // The drain is watched from the moment the load stops.
-                new Promise((resolve) => setTimeout(resolve, settings.duration * 1000)).then(() => measureDrain(pool, 180))
+                new Promise((resolve) => setTimeout(resolve, settings.duration * 1000)).then(() =>
+                  measureDrain(pool, 180)
+                )
               ])
             )
             results.tweet = record('POST /tweet random users', 'miniter', measurement)
@@ -356,27 +408,53 @@ async function main(): Promise<void> {
             // What is left would take long to copy and is thrown away with the run's tweets anyway.
             await pool.query('DELETE FROM fanout_outbox')
 
-            ratioCheck('POST /tweet random users: miniter / floor (one autocommit INSERT)', results.tweet, results.tweetFloor, 0.5)
+            ratioCheck(
+              'POST /tweet random users: miniter / floor (one autocommit INSERT)',
+              results.tweet,
+              results.tweetFloor,
+              0.5
+            )
             p99Check('POST /tweet random users: p99', results.tweet, 50)
-            p99Check(`POST /tweet celebrities (${large.followers.toLocaleString('en')} followers, ${celebrities} at once): p99`, results.tweetCelebrities, 100)
+            p99Check(
+              `POST /tweet celebrities (${large.followers.toLocaleString('en')} followers, ${celebrities} at once): p99`,
+              results.tweetCelebrities,
+              100
+            )
             checks.push({
               name: `Fan-out lag at idle, ${large.followers.toLocaleString('en')}-follower author`,
               value: lagText(idleLarge),
               target: 'p99 ≤ 5000 ms',
               met: idleLarge.p99 <= 5000 && idleLarge.lags.every((lag) => !Number.isNaN(lag))
             })
-            checks.push({ name: `Fan-out lag at idle, ${small.followers}-follower author`, value: lagText(idleSmall), target: 'info' })
-            checks.push({ name: `Fan-out lag under the random-users write load, ${small.followers}-follower author`, value: lagText(loadedSmall), target: 'info' })
+            checks.push({
+              name: `Fan-out lag at idle, ${small.followers}-follower author`,
+              value: lagText(idleSmall),
+              target: 'info'
+            })
+            checks.push({
+              name: `Fan-out lag under the random-users write load, ${small.followers}-follower author`,
+              value: lagText(loadedSmall),
+              target: 'info'
+            })
             checks.push({
               name: `Fan-out lag under the random-users write load, ${large.followers.toLocaleString('en')}-follower author`,
               value: lagText(loadedLarge),
               target: 'info'
             })
             checks.push({ name: 'Backlog drain after the random-users load', value: drainText(drain), target: 'info' })
-            checks.push({ name: 'Backlog drain after the celebrity load (watched 15 s)', value: drainText(celebrityDrain), target: 'info' })
+            checks.push({
+              name: 'Backlog drain after the celebrity load (watched 15 s)',
+              value: drainText(celebrityDrain),
+              target: 'info'
+            })
             checks.push({
               name: `${sample.length} random users' first pages after the drain = the follow graph's answer`,
-              value: differing === undefined ? 'not drained' : differing.length === 0 ? 'all equal' : `differ: ${differing.join(', ')}`,
+              value:
+                differing === undefined
+                  ? 'not drained'
+                  : differing.length === 0
+                    ? 'all equal'
+                    : `differ: ${differing.join(', ')}`,
               target: 'all equal',
               met: differing !== undefined && differing.length === 0
             })
@@ -389,7 +467,11 @@ async function main(): Promise<void> {
         if (want('login')) {
           const cost = bcryptCost(facts.hash)
           const bcryptRate = await bcryptComparesPerSecond(facts.hash, benchPassword, Math.min(5, settings.duration))
-          const idle = record('GET /ping sampled, idle', 'miniter', await sampleLatency(app.origin, '/ping', sampleRate, Math.min(5, settings.duration)))
+          const idle = record(
+            'GET /ping sampled, idle',
+            'miniter',
+            await sampleLatency(app.origin, '/ping', sampleRate, Math.min(5, settings.duration))
+          )
           const loginSpec: LoadSpec = {
             path: '/login',
             method: 'POST',
@@ -425,7 +507,11 @@ async function main(): Promise<void> {
         continue
       }
       await withServer(appServer(scaleDb, jwtSecret, uploadDir), async (app) => {
-        const m = record(`GET /timeline random users, ${sizeLabel(scaleDb.tweets)} tweets`, 'miniter', (await measure(app, timelineSpec, settings)).measurement)
+        const m = record(
+          `GET /timeline random users, ${sizeLabel(scaleDb.tweets)} tweets`,
+          'miniter',
+          (await measure(app, timelineSpec, settings)).measurement
+        )
         scaleResults.push({ size: scaleDb.tweets, m })
       })
     }
@@ -480,7 +566,7 @@ async function main(): Promise<void> {
         `autocannon: ${settings.connections} connections (POST /login: ${loginConnections}), ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured, one run at a time`,
         `Database ${db.name}: ${users.toLocaleString('en')} users, ${db.tweets.toLocaleString('en')} tweets, ~${defaultShape.followsPerUser} followees each incl. ${celebrities} celebrities (ids 1–${celebrities}); heavy user ${heavy} follows ${facts.heavyFollows.toLocaleString('en')}`,
         scaleDbs.length > 0 ? `Scale series: ${scaleDbs.map((s) => s.name).join(', ')}` : 'Scale series: not run',
-        'Servers: miniter is `node --import tsx setup.ts` with NODE_ENV=production, LOG_LEVEL=warn; references are bare node:http in their own processes with the app\'s createPool() defaults',
+        "Servers: miniter is `node --import tsx setup.ts` with NODE_ENV=production, LOG_LEVEL=warn; references are bare node:http in their own processes with the app's createPool() defaults",
         `Timeline requests: GET /timeline/:user_id?limit=20 with a random user per request; /ping sampled at ${sampleRate} req/s over one connection`,
         `bcrypt cost ${bcryptCost(facts.hash)}, libuv threadpool ${threadpoolSize()}`
       ],

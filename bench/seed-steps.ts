@@ -12,9 +12,9 @@ export interface SeedContext {
   /** Tweet n is created n seconds after this instant, so ids and created_at ascend together. */
   epoch: Date
   /** SQL for a derived table whose one column `seq` holds 1..n (alias it: `${sequence(n)} AS s`). */
-  sequence(n: number): string
+  sequence: (n: number) => string
   /** Drops the table's secondary indexes and foreign keys around `fill` when that is the faster way. */
-  bulkLoad(table: string, fill: () => Promise<void>): Promise<void>
+  bulkLoad: (table: string, fill: () => Promise<void>) => Promise<void>
 }
 
 export interface SeedStep {

@@ -72,8 +72,14 @@ async function hasSequenceEngine(serverUrl: string): Promise<boolean> {
   }
 }
 
-async function seedOne(serverUrl: string, tweets: number, shape: DatasetShape, passwordHash: string,
-  sequence: (n: number) => string, keepIndexes: boolean): Promise<void> {
+async function seedOne(
+  serverUrl: string,
+  tweets: number,
+  shape: DatasetShape,
+  passwordHash: string,
+  sequence: (n: number) => string,
+  keepIndexes: boolean
+): Promise<void> {
   const name = benchDatabaseName(tweets)
   const url = withDatabase(serverUrl, name)
   process.stdout.write(`${name}: ${tweets.toLocaleString('en')} tweets, ${shape.users.toLocaleString('en')} users\n`)
@@ -129,7 +135,14 @@ async function main(): Promise<void> {
     )
     const started = performance.now()
     for (const tweets of sizes) {
-      await seedOne(server.url, tweets, shape, passwordHash, engine ? engineSequence : cteSequence, args['keep-indexes'])
+      await seedOne(
+        server.url,
+        tweets,
+        shape,
+        passwordHash,
+        engine ? engineSequence : cteSequence,
+        args['keep-indexes']
+      )
     }
     process.stdout.write(`All ${sizes.length} database(s) seeded in ${seconds(performance.now() - started).trim()}\n`)
   } finally {

@@ -37,7 +37,17 @@ const checks = {
 export type Invariant = keyof typeof checks
 
 // Every table that holds user data, for fingerprint().
-const dataTables = ['users', 'tweets', 'users_follow_list', 'timeline_entries', 'timeline_gaps', 'pulled_follows', 'media', 'tweet_media', 'fanout_outbox']
+const dataTables = [
+  'users',
+  'tweets',
+  'users_follow_list',
+  'timeline_entries',
+  'timeline_gaps',
+  'pulled_follows',
+  'media',
+  'tweet_media',
+  'fanout_outbox'
+]
 
 export class ConsistencyDao {
   constructor(private readonly pool: Pool) {}
@@ -45,7 +55,7 @@ export class ConsistencyDao {
   /** A checksum per data table: equal fingerprints mean nothing stored has changed. */
   async fingerprint(): Promise<Record<string, number>> {
     const [rows] = await this.pool.query<RowDataPacket[]>(`CHECKSUM TABLE ${dataTables.join(', ')}`)
-    return Object.fromEntries(rows.map((row) => [String(row.Table).split('.').pop(), Number(row.Checksum)]))
+    return Object.fromEntries(rows.map((row) => [String(row.Table).split('.').pop() ?? '', Number(row.Checksum)]))
   }
 
   /** Rows breaking each invariant; all zeros when the data is whole. */

@@ -26,7 +26,14 @@ interface PrivateState {
   port: number
 }
 
-const searchPath = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/usr/libexec', '/usr/local/mysql/bin']
+const searchPath = [
+  '/usr/sbin',
+  '/usr/bin',
+  '/usr/local/sbin',
+  '/usr/local/bin',
+  '/usr/libexec',
+  '/usr/local/mysql/bin'
+]
 
 function findBinary(names: string[]): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...searchPath]

@@ -69,7 +69,9 @@ export class FanoutDao {
   /** Follower counts of the given authors (the users row's counter), to size the work of each row. */
   async followerCounts(authorIds: number[]): Promise<Map<number, number>> {
     if (authorIds.length === 0) return new Map()
-    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT id, followers_count FROM users WHERE id IN (?)', [authorIds])
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT id, followers_count FROM users WHERE id IN (?)', [
+      authorIds
+    ])
     return new Map(rows.map((row) => [row.id as number, row.followers_count as number]))
   }
 
@@ -102,7 +104,13 @@ export class FanoutDao {
   }
 
   /** Records progress and renews the lease; false when workerId no longer holds the row. */
-  async advance(connection: Queryable, id: number, workerId: string, doneThrough: number, leaseMs: number): Promise<boolean> {
+  async advance(
+    connection: Queryable,
+    id: number,
+    workerId: string,
+    doneThrough: number,
+    leaseMs: number
+  ): Promise<boolean> {
     const [result] = await connection.execute<ResultSetHeader>(
       `UPDATE fanout_outbox
           SET done_through = ?, claimed_until = NOW(3) + INTERVAL ? MICROSECOND
@@ -122,7 +130,9 @@ export class FanoutDao {
   }
 
   async release(workerId: string): Promise<void> {
-    await this.pool.execute('UPDATE fanout_outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?', [workerId])
+    await this.pool.execute('UPDATE fanout_outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?', [
+      workerId
+    ])
   }
 
   /** Pending rows and the age of the oldest. */

@@ -91,7 +91,9 @@ export class Migrator {
     // One connection, so the named lock and the statements share a session.
     const pool = createPool(this.databaseUrl, { connectionLimit: 1, multipleStatements: true })
     try {
-      const [rows] = await pool.query<RowDataPacket[]>("SELECT GET_LOCK(CONCAT('miniter_migrate:', DATABASE()), 120) AS locked")
+      const [rows] = await pool.query<RowDataPacket[]>(
+        "SELECT GET_LOCK(CONCAT('miniter_migrate:', DATABASE()), 120) AS locked"
+      )
       if (rows[0].locked !== 1) throw new Error('Timed out waiting for another process to finish migrating')
       try {
         return await work(pool)

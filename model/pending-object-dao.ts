@@ -18,7 +18,9 @@ export class PendingObjectDao {
 
   /** Drops the record of `key` (its object is referenced now, or gone); false when there was none. */
   async remove(key: string, connection: Queryable = this.pool): Promise<boolean> {
-    const [result] = await connection.execute<ResultSetHeader>('DELETE FROM pending_objects WHERE storage_key = ?', [key])
+    const [result] = await connection.execute<ResultSetHeader>('DELETE FROM pending_objects WHERE storage_key = ?', [
+      key
+    ])
     return result.affectedRows > 0
   }
 

@@ -2,7 +2,6 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import { RowCache, type RowCacheOptions } from './row-cache.ts'
 import type { Queryable } from './database.ts'
 
-
 export interface UserRow {
   id: number
   name: string
@@ -199,10 +198,12 @@ export class UserDao {
     id: number,
     key: string | null
   ): Promise<{ previous: string | null } | undefined> {
-    const [rows] = await connection.execute<RowDataPacket[]>('SELECT profile_picture FROM users WHERE id = ? FOR UPDATE', [id])
+    const [rows] = await connection.execute<RowDataPacket[]>(
+      'SELECT profile_picture FROM users WHERE id = ? FOR UPDATE',
+      [id]
+    )
     if (rows.length === 0) return undefined
     await connection.execute('UPDATE users SET profile_picture = ? WHERE id = ?', [key, id])
     return { previous: rows[0].profile_picture as string | null }
   }
-
 }

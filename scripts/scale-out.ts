@@ -32,7 +32,10 @@ function findNginx(): string {
   }
   if (process.getuid?.() === 0) {
     process.stdout.write('nginx is not installed: installing the Debian package (apt-get install nginx)\n')
-    execFileSync('apt-get', ['install', '-y', '-q', 'nginx'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    execFileSync('apt-get', ['install', '-y', '-q', 'nginx'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    })
     return '/usr/sbin/nginx'
   }
   throw new Error('nginx is not installed; install it (Debian/Ubuntu: sudo apt-get install nginx) and run again')
@@ -98,7 +101,15 @@ async function main() {
   const s3 = await startS3Server(teardown, 'miniter-scale-out')
   // Every load-test client comes from one address, so the per-IP limits are off for this run.
   // nginx reaches the instances over loopback.
-  const env = { DATABASE_URL: databaseUrl, TRUST_PROXY: '127.0.0.1', RATE_LIMIT_MAX: '0', LOGIN_RATE_LIMIT_PER_IP: '0', LOGIN_RATE_LIMIT_PER_EMAIL: '0', SIGNUP_RATE_LIMIT_PER_IP: '0', ...s3.env }
+  const env = {
+    DATABASE_URL: databaseUrl,
+    TRUST_PROXY: '127.0.0.1',
+    RATE_LIMIT_MAX: '0',
+    LOGIN_RATE_LIMIT_PER_IP: '0',
+    LOGIN_RATE_LIMIT_PER_EMAIL: '0',
+    SIGNUP_RATE_LIMIT_PER_IP: '0',
+    ...s3.env
+  }
   const instances: ServerProcess[] = []
   for (let i = 0; i < 2; i++) {
     const instance = await startServer(env)
@@ -107,11 +118,26 @@ async function main() {
   }
 
   const port = await freePort()
-  await writeFile(join(dir, 'nginx.conf'), nginxConfig(dir, port, instances.map((i) => new URL(i.url).host)))
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    nginxConfig(
+      dir,
+      port,
+      instances.map((i) => new URL(i.url).host)
+    )
+  )
   const proxy: ChildProcess = spawn(nginx, ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' })
   teardown.teardown(() => proxy.kill('SIGTERM'))
   const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 50 && !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); i++) {
+  for (
+    let i = 0;
+    i < 50 &&
+    !(await fetch(`${base}/health/ready`).then(
+      (r) => r.ok,
+      () => false
+    ));
+    i++
+  ) {
     await new Promise((r) => setTimeout(r, 100))
   }
 
@@ -119,7 +145,10 @@ async function main() {
   for (let i = 0; i < 20; i++) {
     const email = `scale${i}@example.com`
     await postJson(`${base}/sign-up`, { name: `user ${i}`, email, password: 'password123', profile: '' })
-    const login = (await (await postJson(`${base}/login`, { email, password: 'password123' })).json()) as { user_id: number; access_token: string }
+    const login = (await (await postJson(`${base}/login`, { email, password: 'password123' })).json()) as {
+      user_id: number
+      access_token: string
+    }
     users.push({ id: login.user_id, token: login.access_token })
   }
   for (const user of users) await postJson(`${base}/follow`, { follow: users[0].id }, user.token).catch(() => {})
@@ -167,7 +196,11 @@ async function main() {
   ]
   process.stdout.write(`${report.join('\n')}\n`)
   const ok = failed.length <= inFlightAtKill && after.every((o) => o.ok) && before.every((o) => o.ok)
-  process.stdout.write(ok ? 'PASS: only requests in flight on the killed instance failed\n' : 'FAIL: requests failed beyond those in flight\n')
+  process.stdout.write(
+    ok
+      ? 'PASS: only requests in flight on the killed instance failed\n'
+      : 'FAIL: requests failed beyond those in flight\n'
+  )
   await cleanUp()
   process.exit(ok ? 0 : 1)
 }

@@ -50,7 +50,10 @@ async function main() {
     for (let i = 0; i < 100; i++) {
       const email = `soak${i}@example.com`
       await postJson(`${app.url}/sign-up`, { name: `soak ${i}`, email, password: 'password123', profile: '' })
-      const login = (await (await postJson(`${app.url}/login`, { email, password: 'password123' })).json()) as { user_id: number; access_token: string }
+      const login = (await (await postJson(`${app.url}/login`, { email, password: 'password123' })).json()) as {
+        user_id: number
+        access_token: string
+      }
       users.push({ id: login.user_id, token: login.access_token, email })
     }
 
@@ -71,9 +74,19 @@ async function main() {
           let res: Response
           if (roll < 50) res = await fetch(`${app.url}/timeline/${user.id}?limit=20`)
           else if (roll < 70) res = await postJson(`${app.url}/tweet`, { tweet: `soak ${n}/${i}` }, user.token)
-          else if (roll < 80) res = await postJson(`${app.url}/${i % 2 ? 'follow' : 'unfollow'}`, { [i % 2 ? 'follow' : 'unfollow']: other.id }, user.token)
+          else if (roll < 80)
+            res = await postJson(
+              `${app.url}/${i % 2 ? 'follow' : 'unfollow'}`,
+              { [i % 2 ? 'follow' : 'unfollow']: other.id },
+              user.token
+            )
           else if (roll < 85) res = await postJson(`${app.url}/login`, { email: user.email, password: 'password123' })
-          else if (roll < 90) res = await fetch(`${app.url}/profile-picture`, { method: 'POST', headers: { ...picture.headers, authorization: user.token }, body: picture.payload })
+          else if (roll < 90)
+            res = await fetch(`${app.url}/profile-picture`, {
+              method: 'POST',
+              headers: { ...picture.headers, authorization: user.token },
+              body: picture.payload
+            })
           else res = await fetch(`${app.url}/users/${other.id}`)
           await res.arrayBuffer()
           status = res.status
@@ -96,7 +109,10 @@ async function main() {
     process.stdout.write(
       [
         `${latencies.length} requests in ${seconds}s with ${concurrency} clients (${(latencies.length / seconds).toFixed(0)} req/s)`,
-        `statuses: ${[...statuses].sort(([a], [b]) => a - b).map(([s, c]) => `${s || 'network error'}: ${c}`).join(', ')}`,
+        `statuses: ${[...statuses]
+          .sort(([a], [b]) => a - b)
+          .map(([s, c]) => `${s || 'network error'}: ${c}`)
+          .join(', ')}`,
         `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
         `server RSS MiB: start ${memory[0]?.toFixed(0)}, max ${Math.max(...memory).toFixed(0)}, end ${memory.at(-1)?.toFixed(0)}; second half grew ${(growth * 100).toFixed(1)}%`,
         `5xx other than load shedding: ${serverErrors}; shed (503): ${shed}; network errors: ${failed}`

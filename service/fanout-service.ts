@@ -45,7 +45,12 @@ export class FanoutService {
   async claim(limit = this.settings.claimBatch): Promise<OutboxRow[]> {
     return this.transactor.run(async (connection) => {
       const rows = await this.fanoutDao.claimable(connection, limit)
-      await this.fanoutDao.lease(connection, rows.map((row) => row.id), this.workerId, this.settings.leaseMs)
+      await this.fanoutDao.lease(
+        connection,
+        rows.map((row) => row.id),
+        this.workerId,
+        this.settings.leaseMs
+      )
       return rows
     })
   }
@@ -62,7 +67,12 @@ export class FanoutService {
       let chunk: { written: number; last: boolean; through: number }
       try {
         chunk = await this.transactor.run(async (connection) => {
-          const followers = await this.fanoutDao.followerChunk(connection, row.author_id, after, this.settings.chunkSize)
+          const followers = await this.fanoutDao.followerChunk(
+            connection,
+            row.author_id,
+            after,
+            this.settings.chunkSize
+          )
           const written = await this.timelineDao.addToTimelines(connection, row.tweet_id, row.author_id, followers)
           const last = followers.length < this.settings.chunkSize
           const through = followers.at(-1) ?? after

@@ -52,7 +52,9 @@ export class FanoutWorker {
     clearInterval(this.monitor)
     this.wake()
     await Promise.all(this.loops)
-    await this.fanout.releaseClaims().catch((err: unknown) => this.log.warn({ err }, 'fan-out: claims not released, they expire'))
+    await this.fanout
+      .releaseClaims()
+      .catch((err: unknown) => this.log.warn({ err }, 'fan-out: claims not released, they expire'))
   }
 
   private async loop(): Promise<void> {
@@ -86,7 +88,10 @@ export class FanoutWorker {
       const backlog = await this.fanout.backlog()
       if (backlog.oldest_pending_seconds * 1000 > this.settings.lagWarnMs) {
         this.lagging = true
-        this.log.warn({ fanout: backlog }, `fan-out backlog: ${backlog.pending} tweets pending, oldest ${backlog.oldest_pending_seconds} s`)
+        this.log.warn(
+          { fanout: backlog },
+          `fan-out backlog: ${backlog.pending} tweets pending, oldest ${backlog.oldest_pending_seconds} s`
+        )
       } else if (this.lagging) {
         this.lagging = false
         this.log.info({ fanout: backlog }, 'fan-out backlog caught up')

@@ -18,7 +18,11 @@ export async function stripImageMetadata(stream: Readable, mime: string, maxPixe
     return await encode(sharp(input, options), mime, metadata.isPalette).toBuffer()
   } catch (error) {
     if (/pixel limit/.test((error as Error).message)) {
-      throw new PayloadTooLarge(`Image is larger than the ${maxPixels} pixel limit`, { max_pixels: maxPixels }, { cause: error })
+      throw new PayloadTooLarge(
+        `Image is larger than the ${maxPixels} pixel limit`,
+        { max_pixels: maxPixels },
+        { cause: error }
+      )
     }
     throw new Invalid('The image could not be decoded', {}, { cause: error })
   }

@@ -129,7 +129,12 @@ export class MediaService {
     const storageKey = `media/${randomUUID()}.${sniffed.ext}`
     let reservation: { id: number; used: number; bytes: number }
     try {
-      reservation = await this.reserve({ userId, storageKey, contentType, originalName: cleanOriginalName(originalName) })
+      reservation = await this.reserve({
+        userId,
+        storageKey,
+        contentType,
+        originalName: cleanOriginalName(originalName)
+      })
     } catch (error) {
       sniffed.stream.resume()
       throw error
@@ -179,9 +184,12 @@ export class MediaService {
     } catch (error) {
       // If even this fails the row stays hidden and the next purge finishes the delete.
       await this.mediaDao.restore(userId, id, new Date(0)).catch(() => false)
-      const unavailable = new Unavailable('The file store is unavailable; the media was not deleted, please try again', {
-        media_id: id
-      })
+      const unavailable = new Unavailable(
+        'The file store is unavailable; the media was not deleted, please try again',
+        {
+          media_id: id
+        }
+      )
       throw Object.assign(unavailable, { cause: error })
     }
     await this.mediaDao.deleteMedia(id)
@@ -198,9 +206,12 @@ export class MediaService {
       throw new Conflict('This media item is not deleted', { media_id: id })
     }
     if (this.graceMs === 0) {
-      throw new NotFound('Media not found: deleting media is final on this server (MEDIA_GRACE_DAYS=0), so nothing can be restored', {
-        media_id: id
-      })
+      throw new NotFound(
+        'Media not found: deleting media is final on this server (MEDIA_GRACE_DAYS=0), so nothing can be restored',
+        {
+          media_id: id
+        }
+      )
     }
     throw new NotFound('Media not found, or its restore period (MEDIA_GRACE_DAYS) has ended', { media_id: id })
   }
@@ -217,7 +228,10 @@ export class MediaService {
     const pending = await this.purgeAll((after) => this.mediaDao.stalePending(staleBefore, after, purgeBatch), failed)
     const expiredBefore = new Date(now - this.graceMs)
     const unattached = await this.expireUnattached(new Date(now), expiredBefore)
-    const expired = await this.purgeAll((after) => this.mediaDao.expiredDeleted(expiredBefore, after, purgeBatch), failed)
+    const expired = await this.purgeAll(
+      (after) => this.mediaDao.expiredDeleted(expiredBefore, after, purgeBatch),
+      failed
+    )
     const objects = await this.purgeObjects(new Date(now), failed)
     return { pending, unattached, expired, objects, failed }
   }
@@ -271,7 +285,9 @@ export class MediaService {
   }
 
   /** Counts the user's stored bytes with their row locked, and records the upload with what it may take. */
-  private async reserve(media: Omit<NewMedia, 'reservedBytes' | 'expiresAt'>): Promise<{ id: number; used: number; bytes: number }> {
+  private async reserve(
+    media: Omit<NewMedia, 'reservedBytes' | 'expiresAt'>
+  ): Promise<{ id: number; used: number; bytes: number }> {
     const quota = this.settings.quotaBytes ?? 0
     const ttl = this.settings.unattachedTtlMs ?? 0
     const expiresAt = ttl > 0 ? new Date(this.now().getTime() + ttl) : null

@@ -180,7 +180,12 @@ export class TweetService {
     if (ranges.length > walkAboveRanges && page.before !== undefined) {
       // The follow graph over the newest `wanted × accounts` tweets below the cursor: no more rows than
       // the direct reads would cost, and exact whenever that window holds a full page.
-      const walked = await this.timelineDao.fromFollowGraph(userId, Math.max(0, before - wanted * ranges.length), before, wanted)
+      const walked = await this.timelineDao.fromFollowGraph(
+        userId,
+        Math.max(0, before - wanted * ranges.length),
+        before,
+        wanted
+      )
       if (walked.length === wanted) rows = walked
     }
     rows ??= ranges.length > 0 ? mergeNewest(fromTable, await this.readDirectly(ranges, wanted), wanted) : fromTable

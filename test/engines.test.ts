@@ -12,7 +12,10 @@ t.test('every locked package accepts every Node version that package.json allows
   const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { engines: { node: string } }
   const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as Lockfile
   const ours = pkg.engines.node
-  t.ok(semver.satisfies(process.version, ours), `the running Node ${process.version} is one package.json allows (${ours})`)
+  t.ok(
+    semver.satisfies(process.version, ours),
+    `the running Node ${process.version} is one package.json allows (${ours})`
+  )
   const refusing = Object.entries(lock.packages)
     .filter(([path]) => path !== '')
     .flatMap(([path, entry]) => {

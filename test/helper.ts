@@ -8,7 +8,14 @@ import sharp from 'sharp'
 import { buildApp } from '../app.ts'
 import { loadConfig, type Config } from '../config.ts'
 import type { RowDataPacket } from 'mysql2/promise'
-import { createDatabase, createPool, dropDatabase, withDatabase, type Pool, type PoolSettings } from '../model/database.ts'
+import {
+  createDatabase,
+  createPool,
+  dropDatabase,
+  withDatabase,
+  type Pool,
+  type PoolSettings
+} from '../model/database.ts'
 import { resolveDatabaseServer } from '../model/database-server.ts'
 import { Migrator } from '../model/migrator.ts'
 

@@ -56,13 +56,19 @@ t.test('media lifecycle settings: a 1 GiB quota, a day for unattached uploads, p
     maxImagePixels: 50_000_000,
     purgeIntervalMs: 600_000
   })
-  t.match(loadConfig({ MEDIA_QUOTA_BYTES: '0', MEDIA_UNATTACHED_TTL: '0', PURGE_INTERVAL: '0', MAX_IMAGE_PIXELS: '1000' }), {
-    mediaQuotaBytes: 0,
-    mediaUnattachedTtlMs: 0,
-    maxImagePixels: 1000,
-    purgeIntervalMs: 0
+  t.match(
+    loadConfig({ MEDIA_QUOTA_BYTES: '0', MEDIA_UNATTACHED_TTL: '0', PURGE_INTERVAL: '0', MAX_IMAGE_PIXELS: '1000' }),
+    {
+      mediaQuotaBytes: 0,
+      mediaUnattachedTtlMs: 0,
+      maxImagePixels: 1000,
+      purgeIntervalMs: 0
+    }
+  )
+  t.match(loadConfig({ MEDIA_UNATTACHED_TTL: '7d', PURGE_INTERVAL: '30s' }), {
+    mediaUnattachedTtlMs: 604_800_000,
+    purgeIntervalMs: 30_000
   })
-  t.match(loadConfig({ MEDIA_UNATTACHED_TTL: '7d', PURGE_INTERVAL: '30s' }), { mediaUnattachedTtlMs: 604_800_000, purgeIntervalMs: 30_000 })
   t.throws(() => loadConfig({ MEDIA_UNATTACHED_TTL: 'a week' }), { message: /MEDIA_UNATTACHED_TTL/ })
   t.throws(() => loadConfig({ MEDIA_QUOTA_BYTES: '-1' }), { message: /MEDIA_QUOTA_BYTES/ })
   t.throws(() => loadConfig({ MAX_IMAGE_PIXELS: '0' }), { message: /MAX_IMAGE_PIXELS/ })

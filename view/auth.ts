@@ -36,7 +36,8 @@ export async function authenticate(request: FastifyRequest): Promise<void> {
     // Only a bad token is the caller's fault: a failed account lookup (database down) must stay a 503.
     if (!/^(FST|FAST)_JWT_/.test(code)) throw error
     if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw new Unauthorized('Authorization token has expired')
-    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED') throw new Unauthorized('The account of this token no longer exists')
+    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED')
+      throw new Unauthorized('The account of this token no longer exists')
     throw new Unauthorized('Authorization token is invalid')
   }
 }

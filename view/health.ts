@@ -16,13 +16,15 @@ export const healthRoutes: FastifyPluginAsyncZod<{ healthService: HealthService 
         summary: 'Readiness check: the database answers; the fan-out backlog',
         tags: ['health'],
         response: {
-          200: z.object({
-            status: z.literal('ready'),
-            fanout: z.object({
-              pending: z.number().int().min(0).describe('Tweets whose copy to followers is not finished'),
-              oldest_pending_seconds: z.number().min(0).describe('Age of the oldest of them; 0 when there is none')
+          200: z
+            .object({
+              status: z.literal('ready'),
+              fanout: z.object({
+                pending: z.number().int().min(0).describe('Tweets whose copy to followers is not finished'),
+                oldest_pending_seconds: z.number().min(0).describe('Age of the oldest of them; 0 when there is none')
+              })
             })
-          }).describe('Ready: the database answers'),
+            .describe('Ready: the database answers'),
           503: errorBody.describe('Not ready: the database is not answering, or the instance sheds load')
         }
       }

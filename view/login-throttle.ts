@@ -28,7 +28,9 @@ const emailOf = (request: FastifyRequest) => (request.body as { email: string })
 export function loginThrottle(app: FastifyInstance, limits: LoginLimits): LoginThrottle {
   const limiter = (max: number, keyGenerator?: (request: FastifyRequest) => string) =>
     // Without a keyGenerator the plugin's own applies: the client's IP, IPv6 by its /64.
-    max > 0 ? app.createRateLimit({ max, timeWindow: limits.windowMs, ...(keyGenerator && { keyGenerator }) }) : undefined
+    max > 0
+      ? app.createRateLimit({ max, timeWindow: limits.windowMs, ...(keyGenerator && { keyGenerator }) })
+      : undefined
   const perIp = limiter(limits.perIp)
   // A stranger's guesses use up their own address's budget for the account, not its owner's.
   const perEmailPerIp = limiter(limits.perEmailPerIp, (request) => `${normalizeIP(request.ip)} ${emailOf(request)}`)
@@ -45,7 +47,12 @@ export function loginThrottle(app: FastifyInstance, limits: LoginLimits): LoginT
 }
 
 /** Counts the request against the limiter and refuses it (429 with Retry-After) once over the limit. */
-export async function check(limiter: Limiter | undefined, request: FastifyRequest, reply: FastifyReply, message: string) {
+export async function check(
+  limiter: Limiter | undefined,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  message: string
+) {
   if (!limiter) return
   const result = await limiter(request)
   if (result.isAllowed || !result.isExceeded) return

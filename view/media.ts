@@ -23,7 +23,9 @@ const mediaPage = z
 
 // For the document only: @fastify/multipart parses the upload, so Fastify never validates this.
 const mediaForm = z.object({
-  file: z.file().describe('An image (PNG, JPEG, GIF, WebP) or audio file (MP3, M4A/AAC, Ogg, WAV, WebM), at most MAX_MEDIA_BYTES')
+  file: z
+    .file()
+    .describe('An image (PNG, JPEG, GIF, WebP) or audio file (MP3, M4A/AAC, Ogg, WAV, WebM), at most MAX_MEDIA_BYTES')
 })
 
 const mediaParams = z.object({ id })

@@ -71,7 +71,11 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{
         summary: "A user's profile picture URL",
         tags: ['profile-picture'],
         params: userIdParams,
-        response: { 200: imgUrl.describe("The picture's URL"), 400: errorBody, 404: errorBody.describe('No such user, or no picture') }
+        response: {
+          200: imgUrl.describe("The picture's URL"),
+          400: errorBody,
+          404: errorBody.describe('No such user, or no picture')
+        }
       }
     },
     async (request) => ({

@@ -5,7 +5,8 @@ import type { FastifySerializerCompiler } from 'fastify/types/schema.js'
 import { z } from 'zod'
 
 export const serializerCompiler: FastifySerializerCompiler<unknown> = ({ schema }) => {
-  const jsonSchema = schema instanceof z.ZodType ? z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) : schema
+  const jsonSchema =
+    schema instanceof z.ZodType ? z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) : schema
   const { $schema: _dialect, ...rest } = jsonSchema as Record<string, unknown>
   return fastJson(rest)
 }

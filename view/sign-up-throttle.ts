@@ -32,7 +32,8 @@ export function signUpThrottle(app: FastifyInstance, limits: SignUpLimits): Sign
       // budget is spent, so a 429 never tells a taken email from a free one, even for requests sent at once.
       const result = await taken(request, { increment: emailTaken })
       if (result.isAllowed) return
-      if (emailTaken ? result.isExceeded : result.remaining === 0) refuse(reply, result.max, result.ttlInSeconds, message)
+      if (emailTaken ? result.isExceeded : result.remaining === 0)
+        refuse(reply, result.max, result.ttlInSeconds, message)
     }
   }
 }

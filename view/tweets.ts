@@ -81,7 +81,12 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
         tags: ['tweets'],
         security: bearerSecurity,
         params: idParams,
-        response: { 204: z.null().describe('Deleted'), 401: errorBody, 403: errorBody.describe('Not your tweet'), 404: errorBody }
+        response: {
+          204: z.null().describe('Deleted'),
+          401: errorBody,
+          403: errorBody.describe('Not your tweet'),
+          404: errorBody
+        }
       }
     },
     async (request, reply) => {
@@ -98,7 +103,12 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
         summary: 'One tweet',
         tags: ['tweets'],
         params: idParams,
-        response: { 200: tweetBody.describe('The tweet, with an ETag'), 304: notModifiedBody, 400: errorBody, 404: errorBody }
+        response: {
+          200: tweetBody.describe('The tweet, with an ETag'),
+          304: notModifiedBody,
+          400: errorBody,
+          404: errorBody
+        }
       }
     },
     async (request, reply) => {

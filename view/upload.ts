@@ -1,6 +1,7 @@
 // Reading one uploaded file from a multipart/form-data request, for the upload routes. Every fault of
 // the body itself (oversized, truncated, malformed) is answered 4xx here, whichever route reads it.
 import { PassThrough, type Readable } from 'node:stream'
+import type { MultipartFile } from '@fastify/multipart'
 import type { FastifyRequest } from 'fastify'
 import { Invalid, PayloadTooLarge, ServiceError } from '../service/errors.ts'
 
@@ -46,10 +47,14 @@ export async function withUploadedFile<T>(
 ): Promise<T> {
   refuseDeclaredOversize(request, maxBytes)
   const parts = request.parts()
-  let part: Awaited<ReturnType<typeof parts.next>>['value']
+  let part: MultipartFile | undefined
   try {
-    do part = (await parts.next()).value
-    while (part && part.type !== 'file')
+    for (let next = await parts.next(); !next.done; next = await parts.next()) {
+      if (next.value.type === 'file') {
+        part = next.value
+        break
+      }
+    }
   } catch (error) {
     throw asClientError(error)
   }

@@ -43,7 +43,8 @@ export const profileRoutes: FastifyPluginAsyncZod<{
         response: { 200: profileBody.describe('Your profile, with your email'), 401: errorBody }
       }
     },
-    async (request) => toProfileBody(await userService.profile(request.user.user_id, true), absolute(request, publicUrl))
+    async (request) =>
+      toProfileBody(await userService.profile(request.user.user_id, true), absolute(request, publicUrl))
   )
 
   app.put(
@@ -59,10 +60,7 @@ export const profileRoutes: FastifyPluginAsyncZod<{
       }
     },
     async (request) =>
-      toProfileBody(
-        await userService.updateProfile(request.user.user_id, request.body),
-        absolute(request, publicUrl)
-      )
+      toProfileBody(await userService.updateProfile(request.user.user_id, request.body), absolute(request, publicUrl))
   )
 
   app.get(

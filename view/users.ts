@@ -41,7 +41,10 @@ export interface UserRouteOptions {
   throttleLogin: LoginThrottle
 }
 
-export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, { userService, throttleSignUp, throttleLogin }) => {
+export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
+  app,
+  { userService, throttleSignUp, throttleLogin }
+) => {
   app.post(
     '/sign-up',
     {
@@ -59,7 +62,8 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (app, {
         }
       }
     },
-    async (request, reply) => toUserBody(await userService.signUp(request.body, throttleSignUp.admission(request, reply)))
+    async (request, reply) =>
+      toUserBody(await userService.signUp(request.body, throttleSignUp.admission(request, reply)))
   )
 
   app.post(

@@ -16,7 +16,17 @@ t.test('ConsistencyDao', async (t) => {
 
   t.test('fingerprint changes exactly when stored data changes', async (t) => {
     const before = await dao.fingerprint()
-    t.same(Object.keys(before).sort(), ['fanout_outbox', 'media', 'pulled_follows', 'timeline_entries', 'timeline_gaps', 'tweet_media', 'tweets', 'users', 'users_follow_list'])
+    t.same(Object.keys(before).sort(), [
+      'fanout_outbox',
+      'media',
+      'pulled_follows',
+      'timeline_entries',
+      'timeline_gaps',
+      'tweet_media',
+      'tweets',
+      'users',
+      'users_follow_list'
+    ])
     t.same(await dao.fingerprint(), before)
     await users.updateProfile(alice, { profile: 'changed' })
     t.not((await dao.fingerprint()).users, before.users)
@@ -28,7 +38,10 @@ t.test('ConsistencyDao', async (t) => {
 
   let halfWritten = 0
   t.test('a tweet written without its counter and timeline entry is reported', async (t) => {
-    const [result] = await pool.execute<ResultSetHeader>('INSERT INTO tweets (user_id, tweet) VALUES (?, ?)', [alice, 'half-written'])
+    const [result] = await pool.execute<ResultSetHeader>('INSERT INTO tweets (user_id, tweet) VALUES (?, ?)', [
+      alice,
+      'half-written'
+    ])
     halfWritten = result.insertId
     const found = await dao.violations()
     t.equal(found.tweets_count_mismatch, 1)
@@ -42,16 +55,19 @@ t.test('ConsistencyDao', async (t) => {
     t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
   })
 
-  t.test('a copy on the timeline of someone who does not follow the author, and pending fan-out, are reported', async (t) => {
-    const bob = await users.insertUser({ name: 'b', email: 'b@example.com', profile: '', hashedPassword: 'x' })
-    const { id } = (await tweets.postTweet(alice, 'not for bob'))!
-    await timelines.addToTimelines(pool, id, alice, [bob])
-    await pool.execute('INSERT INTO fanout_outbox (tweet_id, author_id) VALUES (?, ?)', [id, alice])
-    t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
-    await timelines.removeAuthor(pool, bob, alice)
-    await pool.query('DELETE FROM fanout_outbox')
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
-  })
+  t.test(
+    'a copy on the timeline of someone who does not follow the author, and pending fan-out, are reported',
+    async (t) => {
+      const bob = await users.insertUser({ name: 'b', email: 'b@example.com', profile: '', hashedPassword: 'x' })
+      const { id } = (await tweets.postTweet(alice, 'not for bob'))!
+      await timelines.addToTimelines(pool, id, alice, [bob])
+      await pool.execute('INSERT INTO fanout_outbox (tweet_id, author_id) VALUES (?, ?)', [id, alice])
+      t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
+      await timelines.removeAuthor(pool, bob, alice)
+      await pool.query('DELETE FROM fanout_outbox')
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+    }
+  )
 
   t.test('a horizon that is not the highest gap is reported', async (t) => {
     await pool.execute('INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, 5)', [alice, alice])

@@ -33,6 +33,10 @@ t.test('the server stops a statement at 90% of the query timeout', async (t) => 
       (failure: { errno?: number }) => failure
     )
     t.ok(error && statementTimeoutErrnos.has(error.errno ?? 0), `stopped with errno ${error?.errno}`)
-    t.equal((await one(pool, 'SELECT CONNECTION_ID() AS id')).id, session, 'the same session answers: the server stopped it')
+    t.equal(
+      (await one(pool, 'SELECT CONNECTION_ID() AS id')).id,
+      session,
+      'the same session answers: the server stopped it'
+    )
   })
 })

@@ -14,7 +14,8 @@ t.test('FanoutDao', async (t) => {
   const follows = new FollowDao(pool)
   const outbox = new FanoutDao(pool)
   const transactor = new Transactor(pool)
-  const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const user = (name: string) =>
+    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const author = await user('author')
   const fans: number[] = []
   for (let i = 0; i < 5; i++) {
@@ -28,11 +29,18 @@ t.test('FanoutDao', async (t) => {
   const claim = (limit: number, worker: string, leaseMs = 60_000) =>
     transactor.run(async (c) => {
       const rows = await outbox.claimable(c, limit)
-      await outbox.lease(c, rows.map((row) => row.id), worker, leaseMs)
+      await outbox.lease(
+        c,
+        rows.map((row) => row.id),
+        worker,
+        leaseMs
+      )
       return rows
     })
   const leases = async () => {
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT tweet_id, claimed_by, attempts FROM fanout_outbox ORDER BY id')
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT tweet_id, claimed_by, attempts FROM fanout_outbox ORDER BY id'
+    )
     return rows
   }
 
@@ -74,7 +82,9 @@ t.test('FanoutDao', async (t) => {
     t.equal(await outbox.finish(pool, row.id, 'dead'), false)
     t.equal(await outbox.advance(pool, row.id, 'alive', fans[1], 60_000), true)
     t.same(await claim(1, 'third'), [], 'progress renewed the lease')
-    const [[progress]] = await pool.query<RowDataPacket[]>('SELECT done_through FROM fanout_outbox WHERE id = ?', [row.id])
+    const [[progress]] = await pool.query<RowDataPacket[]>('SELECT done_through FROM fanout_outbox WHERE id = ?', [
+      row.id
+    ])
     t.equal(progress.done_through, fans[1])
     t.equal(await outbox.finish(pool, row.id, 'alive'), true)
     t.same(await leases(), [])

@@ -10,7 +10,8 @@ t.test('MediaDao', async (t) => {
   const tweets = new TweetDao(pool)
   const insertTweet = async (userId: number, text: string) => (await tweets.postTweet(userId, text))!.id
   const media = new MediaDao(pool)
-  const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const user = (name: string) =>
+    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob] = [await user('alice'), await user('bob')]
   let keys = 0
   const pending = (userId: number, extra: Partial<NewMedia> = {}) =>
@@ -54,7 +55,10 @@ t.test('MediaDao', async (t) => {
       content_type: 'audio/x-m4a',
       deleted_at: null
     })
-    t.notOk((await media.readyMedia(alice, 100)).some((row) => row.id === id), 'pending rows are not listed')
+    t.notOk(
+      (await media.readyMedia(alice, 100)).some((row) => row.id === id),
+      'pending rows are not listed'
+    )
     t.equal(await media.markReady(id, 1234), true)
     t.equal(await media.markReady(id, 99), false, 'only a pending row can be marked ready')
     t.match(await media.mediaOf(alice, id), { status: 'ready', size: 1234 })
@@ -68,30 +72,40 @@ t.test('MediaDao', async (t) => {
     t.match(await media.mediaOf(alice, id), { status: 'ready', size: 42 })
   })
 
-  t.test('lockStoredBytes sums every row of the user, pending and deleted included, with their row locked', async (t) => {
-    const erin = await user('erin')
-    t.equal(await inTransaction((c) => media.lockStoredBytes(c, erin)), 0)
-    await ready(erin, 100)
-    await pending(erin, { reservedBytes: 1000 })
-    const deleted = await ready(erin, 10)
-    await media.markDeleted(erin, deleted, new Date())
-    await ready(bob, 7)
-    t.equal(await inTransaction((c) => media.lockStoredBytes(c, erin)), 1110)
-    t.equal(await inTransaction((c) => media.lockStoredBytes(c, 999999)), undefined, 'no such user')
+  t.test(
+    'lockStoredBytes sums every row of the user, pending and deleted included, with their row locked',
+    async (t) => {
+      const erin = await user('erin')
+      t.equal(await inTransaction((c) => media.lockStoredBytes(c, erin)), 0)
+      await ready(erin, 100)
+      await pending(erin, { reservedBytes: 1000 })
+      const deleted = await ready(erin, 10)
+      await media.markDeleted(erin, deleted, new Date())
+      await ready(bob, 7)
+      t.equal(await inTransaction((c) => media.lockStoredBytes(c, erin)), 1110)
+      t.equal(await inTransaction((c) => media.lockStoredBytes(c, 999999)), undefined, 'no such user')
 
-    // While one transaction holds the user's row, another one's lockStoredBytes waits for it.
-    const holder = await pool.getConnection()
-    t.teardown(() => holder.release())
-    await holder.beginTransaction()
-    await media.lockStoredBytes(holder, erin)
-    const order: string[] = []
-    const waiting = inTransaction((c) => media.lockStoredBytes(c, erin)).then((used) => (order.push('waiter'), used))
-    await media.insertPending(holder, { userId: erin, storageKey: 'media/held.png', contentType: 'image/png', originalName: null, reservedBytes: 5, expiresAt: null })
-    order.push('holder')
-    await holder.commit()
-    t.equal(await waiting, 1115, 'the waiter sees the reservation committed before it')
-    t.same(order, ['holder', 'waiter'])
-  })
+      // While one transaction holds the user's row, another one's lockStoredBytes waits for it.
+      const holder = await pool.getConnection()
+      t.teardown(() => holder.release())
+      await holder.beginTransaction()
+      await media.lockStoredBytes(holder, erin)
+      const order: string[] = []
+      const waiting = inTransaction((c) => media.lockStoredBytes(c, erin)).then((used) => (order.push('waiter'), used))
+      await media.insertPending(holder, {
+        userId: erin,
+        storageKey: 'media/held.png',
+        contentType: 'image/png',
+        originalName: null,
+        reservedBytes: 5,
+        expiresAt: null
+      })
+      order.push('holder')
+      await holder.commit()
+      t.equal(await waiting, 1115, 'the waiter sees the reservation committed before it')
+      t.same(order, ['holder', 'waiter'])
+    }
+  )
 
   t.test("another user's row is invisible to mediaOf", async (t) => {
     const id = await ready(alice)
@@ -100,12 +114,15 @@ t.test('MediaDao', async (t) => {
   })
 
   t.test('a storage key cannot be recorded twice', async (t) => {
-    const twice = { storageKey: 'media/twice.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null }
+    const twice = {
+      storageKey: 'media/twice.png',
+      contentType: 'image/png',
+      originalName: null,
+      reservedBytes: 0,
+      expiresAt: null
+    }
     await media.insertPending(pool, { userId: alice, ...twice })
-    await t.rejects(
-      media.insertPending(pool, { userId: bob, ...twice }),
-      { code: 'ER_DUP_ENTRY' }
-    )
+    await t.rejects(media.insertPending(pool, { userId: bob, ...twice }), { code: 'ER_DUP_ENTRY' })
   })
 
   t.test('an unknown user is refused by the foreign key', async (t) => {
@@ -119,9 +136,18 @@ t.test('MediaDao', async (t) => {
     await pending(carol)
     const hidden = await ready(carol)
     t.equal(await media.markDeleted(carol, hidden, new Date()), true)
-    t.same((await media.readyMedia(carol, 100)).map((row) => row.id), [...ids].reverse())
-    t.same((await media.readyMedia(carol, 2)).map((row) => row.id), [ids[3], ids[2]])
-    t.same((await media.readyMedia(carol, 2, ids[2])).map((row) => row.id), [ids[1], ids[0]])
+    t.same(
+      (await media.readyMedia(carol, 100)).map((row) => row.id),
+      [...ids].reverse()
+    )
+    t.same(
+      (await media.readyMedia(carol, 2)).map((row) => row.id),
+      [ids[3], ids[2]]
+    )
+    t.same(
+      (await media.readyMedia(carol, 2, ids[2])).map((row) => row.id),
+      [ids[1], ids[0]]
+    )
     t.same(await media.readyMedia(carol, 2, ids[0]), [])
   })
 
@@ -150,13 +176,28 @@ t.test('MediaDao', async (t) => {
     await media.markDeleted(dave, kept, new Date('2020-01-03T00:00:00Z'))
     const future = new Date(Date.now() + 60_000)
     const stale = (await media.stalePending(future, 0, 1000)).filter((row) => row.id === p1 || row.id === p2)
-    t.same(stale.map((row) => row.id), [p1, p2])
+    t.same(
+      stale.map((row) => row.id),
+      [p1, p2]
+    )
     t.match(stale[0], { storage_key: /^media\/k\d+\.png$/ })
-    t.notOk((await media.stalePending(new Date(Date.now() - 60_000), 0, 1000)).some((row) => row.id === p1), 'fresh rows are not stale')
-    t.same((await media.stalePending(future, p1, 1000)).filter((row) => row.id === p1 || row.id === p2).map((row) => row.id), [p2])
+    t.notOk(
+      (await media.stalePending(new Date(Date.now() - 60_000), 0, 1000)).some((row) => row.id === p1),
+      'fresh rows are not stale'
+    )
+    t.same(
+      (await media.stalePending(future, p1, 1000)).filter((row) => row.id === p1 || row.id === p2).map((row) => row.id),
+      [p2]
+    )
     t.same((await media.stalePending(future, 0, 1)).length, 1)
-    t.same((await media.expiredDeleted(new Date('2020-01-02T00:00:00Z'), 0, 10)).map((row) => row.id), [gone])
-    t.same((await media.expiredDeleted(new Date('2020-01-03T00:00:00Z'), gone, 10)).map((row) => row.id), [kept])
+    t.same(
+      (await media.expiredDeleted(new Date('2020-01-02T00:00:00Z'), 0, 10)).map((row) => row.id),
+      [gone]
+    )
+    t.same(
+      (await media.expiredDeleted(new Date('2020-01-03T00:00:00Z'), gone, 10)).map((row) => row.id),
+      [kept]
+    )
   })
 
   t.test('lockExpired claims ready, undeleted rows past their expiry, skipping rows others hold', async (t) => {
@@ -167,7 +208,12 @@ t.test('MediaDao', async (t) => {
       await media.markReady(id, 1)
       return id
     }
-    const [old, kept, deleted, held] = [await readyExpiring(), await readyExpiring(), await readyExpiring(), await readyExpiring()]
+    const [old, kept, deleted, held] = [
+      await readyExpiring(),
+      await readyExpiring(),
+      await readyExpiring(),
+      await readyExpiring()
+    ]
     await pending(frank, { expiresAt: expiry })
     await ready(frank)
     await media.markDeleted(frank, deleted, new Date())
@@ -177,9 +223,17 @@ t.test('MediaDao', async (t) => {
     t.teardown(() => holder.release())
     await holder.beginTransaction()
     await media.attachableMedia(holder, frank, [held])
-    t.same(await inTransaction((c) => media.lockExpired(c, expiry, 100)), [old], 'the held row is skipped, not waited for')
+    t.same(
+      await inTransaction((c) => media.lockExpired(c, expiry, 100)),
+      [old],
+      'the held row is skipped, not waited for'
+    )
     await holder.rollback()
-    t.same(await inTransaction((c) => media.lockExpired(c, new Date(expiry.getTime() - 1), 100)), [], 'not before the expiry')
+    t.same(
+      await inTransaction((c) => media.lockExpired(c, new Date(expiry.getTime() - 1), 100)),
+      [],
+      'not before the expiry'
+    )
     t.same(await inTransaction((c) => media.lockExpired(c, expiry, 100)), [old, held])
     t.same(await inTransaction((c) => media.lockExpired(c, expiry, 1)), [old])
 
@@ -204,24 +258,47 @@ t.test('MediaDao', async (t) => {
     await inTransaction((c) => media.insertTweetMedia(c, second, [m3]))
     t.same(
       (await inTransaction((c) => media.attachableMedia(c, alice, [m1, m3]))).map((row) => [row.id, row.tweet_id]),
-      [[m1, first], [m3, second]]
+      [
+        [m1, first],
+        [m3, second]
+      ]
     )
-    t.same(await inTransaction((c) => media.attachableMedia(c, bob, [m1])), [], "someone else's media is not attachable")
+    t.same(
+      await inTransaction((c) => media.attachableMedia(c, bob, [m1])),
+      [],
+      "someone else's media is not attachable"
+    )
     const rows = await media.mediaForTweets([bare, second, first])
     t.same(
       rows.map((row) => [row.tweet_id, row.position, row.id, row.size]),
-      [[first, 0, m2, 2], [first, 1, m1, 1], [second, 0, m3, 3]]
+      [
+        [first, 0, m2, 2],
+        [first, 1, m1, 1],
+        [second, 0, m3, 3]
+      ]
     )
     t.match(rows[0], { content_type: 'image/png', storage_key: /^media\// })
     t.same(await media.mediaForTweets([]), [])
-    await t.rejects(inTransaction((c) => media.insertTweetMedia(c, bare, [m1])), { code: 'ER_DUP_ENTRY' }, 'a media item is on one tweet only')
+    await t.rejects(
+      inTransaction((c) => media.insertTweetMedia(c, bare, [m1])),
+      { code: 'ER_DUP_ENTRY' },
+      'a media item is on one tweet only'
+    )
 
     await media.markDeleted(alice, m2, new Date())
-    t.same((await media.mediaForTweets([first])).map((row) => row.id), [m1], 'hidden media leave the tweet at once')
+    t.same(
+      (await media.mediaForTweets([first])).map((row) => row.id),
+      [m1],
+      'hidden media leave the tweet at once'
+    )
     await media.restore(alice, m2, new Date(0))
     t.equal(await media.deleteMedia(m1), true)
     t.equal(await media.deleteMedia(m1), false)
-    t.same((await media.mediaForTweets([first])).map((row) => row.id), [m2], 'deleting a media item removes it from its tweet')
+    t.same(
+      (await media.mediaForTweets([first])).map((row) => row.id),
+      [m2],
+      'deleting a media item removes it from its tweet'
+    )
     t.match(await tweets.tweetById(first), { tweet: 'with media' }, 'the tweet stays')
   })
 })

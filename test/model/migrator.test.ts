@@ -9,7 +9,9 @@ t.test('Migrator', async (t) => {
   const pool = createPool(url)
   t.teardown(() => pool.end())
   const tables = async () => {
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()')
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()'
+    )
     return rows.map((row) => row.name as string).sort()
   }
   const migrations = await readMigrations()
@@ -23,7 +25,10 @@ t.test('Migrator', async (t) => {
     const reverted = await new Migrator(url).down(migrations.length)
     t.same(reverted, migrations.map((m) => m.version).reverse())
     t.same(await tables(), ['schema_migrations'])
-    t.same(await new Migrator(url).up(), migrations.map((m) => m.version))
+    t.same(
+      await new Migrator(url).up(),
+      migrations.map((m) => m.version)
+    )
   })
 
   t.test('tables use utf8mb4', async (t) => {

@@ -16,7 +16,8 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   const timelines = new TimelineDao(pool)
   const transactor = new Transactor(pool)
   const outbox = new FanoutDao(pool)
-  const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const user = (name: string) =>
+    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
   /** Posts and, as a fan-out worker would, copies the tweet to every follower. */
   const post = async (author: number, text: string) => {
@@ -25,7 +26,9 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     return id
   }
   const outboxRows = async () => {
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT tweet_id, author_id, done_through FROM fanout_outbox ORDER BY id')
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT tweet_id, author_id, done_through FROM fanout_outbox ORDER BY id'
+    )
     await pool.query('DELETE FROM fanout_outbox')
     return rows
   }
@@ -61,8 +64,14 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.ok(posted!.created_at instanceof Date)
     t.match(await tweets.tweetById(posted!.id), { user_id: bob, tweet: 'recorded', created_at: posted!.created_at })
     t.equal((await users.profileById(bob))!.tweets_count, count + 1)
-    t.same((await timelines.page(bob, Number.MAX_SAFE_INTEGER, 1)).map((row) => row.id), [posted!.id])
-    t.notOk((await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === posted!.id), 'followers get it from a worker')
+    t.same(
+      (await timelines.page(bob, Number.MAX_SAFE_INTEGER, 1)).map((row) => row.id),
+      [posted!.id]
+    )
+    t.notOk(
+      (await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === posted!.id),
+      'followers get it from a worker'
+    )
     t.same(await outboxRows(), [{ tweet_id: posted!.id, author_id: bob, done_through: 0 }])
     t.equal(await tweets.postTweet(999999, 'nobody'), undefined, 'an unknown author records nothing')
   })
@@ -71,7 +80,10 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     const dave = await user('dave')
     const posted = await tweets.postTweet(dave, 'to nobody')
     t.same(await outboxRows(), [])
-    t.same((await timelines.page(dave, Number.MAX_SAFE_INTEGER, 10)).map((row) => row.id), [posted!.id])
+    t.same(
+      (await timelines.page(dave, Number.MAX_SAFE_INTEGER, 10)).map((row) => row.id),
+      [posted!.id]
+    )
   })
 
   t.test('postTweetIn joins the caller’s transaction: a rollback leaves nothing', async (t) => {
@@ -103,9 +115,15 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     const a = await post(bob, 'bob 1')
     const b = await post(bob, 'bob 2')
     const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 2)
-    t.same(page.map((row) => row.id), [b, a])
-    t.same((await timelines.page(alice, b, 1)).map((row) => row.id), [a])
-    t.same((await timelines.page(carol, Number.MAX_SAFE_INTEGER, 10)), [])
+    t.same(
+      page.map((row) => row.id),
+      [b, a]
+    )
+    t.same(
+      (await timelines.page(alice, b, 1)).map((row) => row.id),
+      [a]
+    )
+    t.same(await timelines.page(carol, Number.MAX_SAFE_INTEGER, 10), [])
   })
 
   t.test('removeAuthor drops an author’s entries from one timeline', async (t) => {
@@ -119,7 +137,10 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     const gap = await transactor.run((c) => timelines.backfill(c, alice, carol, 2))
     t.equal(gap, ids[0] + 1)
     const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
-    t.same(page.filter((row) => row.user_id === carol).map((row) => row.id), [ids[2], ids[1]])
+    t.same(
+      page.filter((row) => row.user_id === carol).map((row) => row.id),
+      [ids[2], ids[1]]
+    )
     t.equal(await transactor.run((c) => timelines.backfill(c, bob, carol, 10)), undefined)
   })
 
@@ -146,7 +167,10 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
       3
     )
     t.equal(rows.length, 3)
-    t.same(rows.map((row) => row.id), [...rows.map((row) => row.id)].sort((a, b) => b - a))
+    t.same(
+      rows.map((row) => row.id),
+      [...rows.map((row) => row.id)].sort((a, b) => b - a)
+    )
     const newestOfCarol = rows.find((row) => row.user_id === carol)!.id
     const below = await timelines.byAuthors([{ author_id: carol, before: newestOfCarol }], 10)
     t.ok(below.length > 0 && below.every((row) => row.user_id === carol && row.id < newestOfCarol))
@@ -189,10 +213,19 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     const all = Number.MAX_SAFE_INTEGER
     const graph = await timelines.fromFollowGraph(alice, 0, all, 100)
     t.same(new Set(graph.map((row) => row.user_id)), new Set([alice, bob]), 'alice follows bob, not carol')
-    t.same(graph.map((row) => row.id), [...graph.map((row) => row.id)].sort((a, b) => b - a))
+    t.same(
+      graph.map((row) => row.id),
+      [...graph.map((row) => row.id)].sort((a, b) => b - a)
+    )
     const [newest, second] = graph
-    t.same((await timelines.fromFollowGraph(alice, second.id, all, 100)).map((row) => row.id), [newest.id, second.id])
-    t.same((await timelines.fromFollowGraph(alice, 0, newest.id, 1)).map((row) => row.id), [second.id])
+    t.same(
+      (await timelines.fromFollowGraph(alice, second.id, all, 100)).map((row) => row.id),
+      [newest.id, second.id]
+    )
+    t.same(
+      (await timelines.fromFollowGraph(alice, 0, newest.id, 1)).map((row) => row.id),
+      [second.id]
+    )
   })
 
   t.test('edits set edited_at; deletes cascade to timeline entries', async (t) => {
@@ -222,9 +255,18 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
 
   t.test('follower and following lists page by user id', async (t) => {
     await follows.follow(pool, carol, bob)
-    t.same((await follows.followers(bob, Number.MAX_SAFE_INTEGER, 10)).map((u) => u.id), [carol, alice])
-    t.same((await follows.followers(bob, carol, 10)).map((u) => u.id), [alice])
-    t.same((await follows.following(carol, Number.MAX_SAFE_INTEGER, 10)).map((u) => u.id), [bob])
+    t.same(
+      (await follows.followers(bob, Number.MAX_SAFE_INTEGER, 10)).map((u) => u.id),
+      [carol, alice]
+    )
+    t.same(
+      (await follows.followers(bob, carol, 10)).map((u) => u.id),
+      [alice]
+    )
+    t.same(
+      (await follows.following(carol, Number.MAX_SAFE_INTEGER, 10)).map((u) => u.id),
+      [bob]
+    )
   })
 })
 
@@ -236,7 +278,8 @@ t.test('tweetsByIds: a page of tweets from memory, forgotten when this process c
   const direct = new TweetDao(pool)
   const transactor = new Transactor(pool)
   const [first, second] = [(await direct.postTweet(author, 'one'))!.id, (await direct.postTweet(author, 'two'))!.id]
-  const texts = async (dao: TweetDao) => [...(await dao.tweetsByIds([first, second, 999_999])).values()].map((row) => row.tweet).sort()
+  const texts = async (dao: TweetDao) =>
+    [...(await dao.tweetsByIds([first, second, 999_999])).values()].map((row) => row.tweet).sort()
 
   t.same(await texts(cached), ['one', 'two'], 'unknown ids are absent')
   await transactor.run((connection) => direct.updateTweet(connection, first, 'one, edited'))

@@ -12,7 +12,13 @@ t.test('UserDao', async (t) => {
   t.test('inserts a user and reads it back with utf8mb4 text intact', async (t) => {
     const id = await dao.insertUser(newUser)
     const user = await dao.userById(id)
-    t.match(user, { id, name: '송은우', email: 'eunwoo@example.com', profile: '백엔드 개발자 😀', profile_picture: null })
+    t.match(user, {
+      id,
+      name: '송은우',
+      email: 'eunwoo@example.com',
+      profile: '백엔드 개발자 😀',
+      profile_picture: null
+    })
     t.ok(user!.created_at instanceof Date)
     t.ok(Math.abs(user!.created_at.getTime() - Date.now()) < 60_000, 'created_at is stored in UTC')
     t.notOk('hashed_password' in user!)
@@ -38,7 +44,7 @@ t.test('UserDao', async (t) => {
     t.equal(await dao.userById(424242), undefined)
   })
 
-  t.test('replaceProfilePicture returns the key it replaced, in the caller\'s transaction', async (t) => {
+  t.test("replaceProfilePicture returns the key it replaced, in the caller's transaction", async (t) => {
     const id = await dao.insertUser({ ...newUser, email: 'pic@example.com' })
     const replace = (userId: number, key: string) =>
       transactor.run((connection) => dao.replaceProfilePicture(connection, userId, key))
@@ -61,7 +67,8 @@ t.test('authors: names and pictures for tweets, from memory with a bounded age',
   // Two instances of the service share the database; each has its own memory.
   const here = new UserDao(pool, pool, { ttlMs: 60_000, maxEntries: 100 })
   const elsewhere = new UserDao(pool)
-  const user = (name: string) => here.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const user = (name: string) =>
+    here.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const alice = await user('alice')
   const bob = await user('bob')
   const nameOf = async (dao: UserDao, id: number) => (await dao.authors([id])).get(id)?.name

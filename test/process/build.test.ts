@@ -19,7 +19,15 @@ t.test('the compiled build serves the API', async (t) => {
   t.teardown(() => rmSync(out, { recursive: true, force: true }))
   // The same compiler settings as npm run build, written elsewhere so dist/ is left alone.
   const tsc = join('node_modules', 'typescript', 'bin', 'tsc')
-  await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out, '--tsBuildInfoFile', join(out, '.tsbuildinfo')])
+  await run(process.execPath, [
+    tsc,
+    '-p',
+    'tsconfig.build.json',
+    '--outDir',
+    out,
+    '--tsBuildInfoFile',
+    join(out, '.tsbuildinfo')
+  ])
   cpSync('migrations', join(out, 'migrations'), { recursive: true })
   t.ok(existsSync(join(out, 'setup.js')), 'setup.js is compiled')
 
@@ -40,7 +48,11 @@ t.test('the compiled build serves the API', async (t) => {
   t.match(app.output(), /Miniter is listening/)
   const migrations = readdirSync('migrations').filter((file) => file.endsWith('.up.sql')).length
   t.match(app.output(), `"migrations_applied":${migrations}`, 'the compiled migrator found and applied every migration')
-  const signUp = await postJson(`${app.url}/sign-up`, { name: 'Built', email: 'built@example.com', password: 'password123' })
+  const signUp = await postJson(`${app.url}/sign-up`, {
+    name: 'Built',
+    email: 'built@example.com',
+    password: 'password123'
+  })
   t.equal(signUp.status, 200)
   const document = await fetch(`${app.url}/docs/json`)
   t.equal(document.status, 200)

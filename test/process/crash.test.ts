@@ -39,10 +39,10 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
     `INSERT INTO users_follow_list (user_id, follow_user_id) SELECT id, ? FROM users WHERE email LIKE 'fan%@example.com'`,
     [celebrity]
   )
-  await pool.query(
-    `UPDATE users SET followers_count = followers_count + ? WHERE id = ?`,
-    [celebrityFollowers, celebrity]
-  )
+  await pool.query(`UPDATE users SET followers_count = followers_count + ? WHERE id = ?`, [
+    celebrityFollowers,
+    celebrity
+  ])
   await pool.query(`UPDATE users SET following_count = 1 WHERE email LIKE 'fan%@example.com'`)
 
   const acknowledged = new Map<number, string>()
@@ -68,7 +68,11 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
   const follower = async () => {
     for (let i = 0; !stop; i++) {
       try {
-        await postJson(`${first.url}/${i % 2 ? 'follow' : 'unfollow'}`, { [i % 2 ? 'follow' : 'unfollow']: users[1].id }, users[0].token)
+        await postJson(
+          `${first.url}/${i % 2 ? 'follow' : 'unfollow'}`,
+          { [i % 2 ? 'follow' : 'unfollow']: users[1].id },
+          users[0].token
+        )
       } catch {
         return
       }
@@ -107,23 +111,30 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 
-  t.same(await new ConsistencyDao(pool).violations(), {
-    tweets_count_mismatch: 0,
-    follow_counts_mismatch: 0,
-    tweets_missing_from_author_timeline: 0,
-    pushed_tweets_missing_from_followers: 0,
-    timeline_entries_without_follow: 0,
-    timeline_horizon_mismatch: 0,
-    fanout_pending: 0,
-    pulled_follows_mismatch: 0
-  }, 'no half-written state, no missing or extra copies')
+  t.same(
+    await new ConsistencyDao(pool).violations(),
+    {
+      tweets_count_mismatch: 0,
+      follow_counts_mismatch: 0,
+      tweets_missing_from_author_timeline: 0,
+      pushed_tweets_missing_from_followers: 0,
+      timeline_entries_without_follow: 0,
+      timeline_horizon_mismatch: 0,
+      fanout_pending: 0,
+      pulled_follows_mismatch: 0
+    },
+    'no half-written state, no missing or extra copies'
+  )
 
   // Through the API: sampled followers' first pages equal the follow graph's answer (the celebrity's
   // newest stored tweets: the kill may have cut off the answer to a committed one), each tweet once.
   const [fans] = await pool.query<RowDataPacket[]>(
     `SELECT id FROM users WHERE email LIKE 'fan%@example.com' ORDER BY RAND() LIMIT 5`
   )
-  const [newest] = await pool.query<RowDataPacket[]>('SELECT id FROM tweets WHERE user_id = ? ORDER BY id DESC LIMIT 20', [celebrity])
+  const [newest] = await pool.query<RowDataPacket[]>(
+    'SELECT id FROM tweets WHERE user_id = ? ORDER BY id DESC LIMIT 20',
+    [celebrity]
+  )
   const expected = newest.map((row) => row.id as number)
   for (const { id } of fans) {
     const res = await fetch(`${second.url}/timeline/${id}?limit=20`)

@@ -20,11 +20,22 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
   const timelineDao = new TimelineDao(pool)
   const fanoutDao = new FanoutDao(pool)
   const transactor = new Transactor(pool)
-  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, userDao, followDao, storage, undefined, { wake() {} })
-  const follows = new FollowService(transactor, followDao, timelineDao, userDao, storage, { fanoutMaxFollowers: 1000, timelineBackfill: 800 })
+  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, userDao, followDao, storage, undefined, {
+    wake() {}
+  })
+  const follows = new FollowService(transactor, followDao, timelineDao, userDao, storage, {
+    fanoutMaxFollowers: 1000,
+    timelineBackfill: 800
+  })
   const worker = (settings: Partial<FanoutSettings> = {}) =>
-    new FanoutService(transactor, fanoutDao, timelineDao, { chunkSize: 2, leaseMs: 60_000, claimBatch: 10, ...settings })
-  const user = (name: string) => userDao.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    new FanoutService(transactor, fanoutDao, timelineDao, {
+      chunkSize: 2,
+      leaseMs: 60_000,
+      claimBatch: 10,
+      ...settings
+    })
+  const user = (name: string) =>
+    userDao.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   /** Who has the tweet on their timeline, the author included, and how often. */
   const holders = async (tweetId: number) => {
     const [rows] = await pool.query<RowDataPacket[]>(
@@ -78,20 +89,23 @@ t.test('a fan-out resumes where the last committed chunk stopped, and a replay c
   t.same(await s.holders(again.id), s.once([s.author, ...s.fans]))
 })
 
-t.test('an expired lease is taken over; the old holder stops without a trace and nothing is copied twice', async (t) => {
-  const s = await setUp(t)
-  const tweet = await s.tweets.tweet(s.author, 'contested')
-  const stalled = s.worker({ leaseMs: 100 })
-  const [mine] = await stalled.claim()
-  await new Promise((resolve) => setTimeout(resolve, 150))
-  const successor = s.worker()
-  const [taken] = await successor.claim()
-  t.match(taken, { id: mine.id, attempts: 2 }, 'the expired row was claimed again')
-  t.same(await stalled.fanOut(mine), { copied: 0, completed: false }, 'its first chunk was rolled back')
-  t.same(await s.holders(tweet.id), s.once([s.author]))
-  t.same(await successor.fanOut(taken), { copied: 5, completed: true })
-  t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans]))
-})
+t.test(
+  'an expired lease is taken over; the old holder stops without a trace and nothing is copied twice',
+  async (t) => {
+    const s = await setUp(t)
+    const tweet = await s.tweets.tweet(s.author, 'contested')
+    const stalled = s.worker({ leaseMs: 100 })
+    const [mine] = await stalled.claim()
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const successor = s.worker()
+    const [taken] = await successor.claim()
+    t.match(taken, { id: mine.id, attempts: 2 }, 'the expired row was claimed again')
+    t.same(await stalled.fanOut(mine), { copied: 0, completed: false }, 'its first chunk was rolled back')
+    t.same(await s.holders(tweet.id), s.once([s.author]))
+    t.same(await successor.fanOut(taken), { copied: 5, completed: true })
+    t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans]))
+  }
+)
 
 t.test('a worker stopping hands back the rows it claimed but did not begin', async (t) => {
   const s = await setUp(t)
@@ -166,22 +180,25 @@ t.test('two workers draining at once copy every tweet to every follower exactly 
   for (const id of ids) t.same(await s.holders(id), s.once([s.author, ...s.fans]), `tweet ${id}`)
 })
 
-t.test('small fan-outs are copied in groups that fit a chunk; a row whose lease moved on is left to its holder', async (t) => {
-  const s = await setUp(t)
-  for (let i = 0; i < 3; i++) await s.follows.follow(s.author, s.fans[i])
-  // Three tweets with one follower each (the author) and one with five: groups of at most six followers.
-  const others: number[] = []
-  for (let i = 0; i < 3; i++) others.push((await s.tweets.tweet(s.fans[i], `fan ${i} speaks`)).id)
-  const own = (await s.tweets.tweet(s.author, 'to all five')).id
-  const ids = [...others, own]
-  const worker = s.worker({ chunkSize: 6 })
-  const [first, ...rest] = await worker.claim()
-  await s.pool.query("UPDATE fanout_outbox SET claimed_by = 'someone else' WHERE id = ?", [first.id])
-  await s.pool.query('UPDATE fanout_outbox SET claimed_by = NULL, claimed_until = NULL WHERE id <> ?', [first.id])
-  t.equal(await worker.runOnce(), rest.length, 'claimed the free rows again')
-  t.same(await s.holders(ids[0]), s.once([s.fans[0]]), 'the row held by someone else was not copied')
-  t.same(await s.holders(ids[1]), s.once([s.author, s.fans[1]]))
-  t.same(await s.holders(ids[2]), s.once([s.author, s.fans[2]]))
-  t.same(await s.holders(own), s.once([s.author, ...s.fans]))
-  t.same((await worker.backlog()).pending, 1, 'only the row held by someone else is left')
-})
+t.test(
+  'small fan-outs are copied in groups that fit a chunk; a row whose lease moved on is left to its holder',
+  async (t) => {
+    const s = await setUp(t)
+    for (let i = 0; i < 3; i++) await s.follows.follow(s.author, s.fans[i])
+    // Three tweets with one follower each (the author) and one with five: groups of at most six followers.
+    const others: number[] = []
+    for (let i = 0; i < 3; i++) others.push((await s.tweets.tweet(s.fans[i], `fan ${i} speaks`)).id)
+    const own = (await s.tweets.tweet(s.author, 'to all five')).id
+    const ids = [...others, own]
+    const worker = s.worker({ chunkSize: 6 })
+    const [first, ...rest] = await worker.claim()
+    await s.pool.query("UPDATE fanout_outbox SET claimed_by = 'someone else' WHERE id = ?", [first.id])
+    await s.pool.query('UPDATE fanout_outbox SET claimed_by = NULL, claimed_until = NULL WHERE id <> ?', [first.id])
+    t.equal(await worker.runOnce(), rest.length, 'claimed the free rows again')
+    t.same(await s.holders(ids[0]), s.once([s.fans[0]]), 'the row held by someone else was not copied')
+    t.same(await s.holders(ids[1]), s.once([s.author, s.fans[1]]))
+    t.same(await s.holders(ids[2]), s.once([s.author, s.fans[2]]))
+    t.same(await s.holders(own), s.once([s.author, ...s.fans]))
+    t.same((await worker.backlog()).pending, 1, 'only the row held by someone else is left')
+  }
+)

@@ -26,7 +26,10 @@ t.test('readiness is checked at most once per second, however many callers', asy
   const answers = await Promise.all(Array.from({ length: 50 }, () => health.readiness()))
   t.equal(health.checks, 1, '50 concurrent callers share one database check')
   t.same(answers[0], { fanout: { pending: 0, oldest_pending_seconds: 0 } })
-  t.ok(answers.every((answer) => answer === answers[0]), 'and all get its answer')
+  t.ok(
+    answers.every((answer) => answer === answers[0]),
+    'and all get its answer'
+  )
 
   clock.ms = 999
   for (let i = 0; i < 20; i++) await health.readiness()
@@ -43,7 +46,10 @@ t.test('a failed check is shared by its concurrent callers, then forgotten', asy
   const { health } = healthOn(fanoutOn(pool))
 
   const failures = await Promise.allSettled(Array.from({ length: 10 }, () => health.readiness()))
-  t.ok(failures.every((f) => f.status === 'rejected' && f.reason instanceof Unavailable), 'every caller gets Unavailable')
+  t.ok(
+    failures.every((f) => f.status === 'rejected' && f.reason instanceof Unavailable),
+    'every caller gets Unavailable'
+  )
   t.equal(health.checks, 1, 'from one database check')
 
   await t.rejects(health.readiness(), Unavailable)

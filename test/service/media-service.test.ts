@@ -9,9 +9,21 @@ import { MediaDao } from '../../model/media-dao.ts'
 import { PendingObjectDao } from '../../model/pending-object-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType } from '../../service/errors.ts'
+import {
+  Conflict,
+  Invalid,
+  NotFound,
+  PayloadTooLarge,
+  Unavailable,
+  UnsupportedMediaType
+} from '../../service/errors.ts'
 import { LocalStorage } from '../../service/local-storage.ts'
-import { cleanOriginalName, MediaService, type MediaSettings, type PoolConnection } from '../../service/media-service.ts'
+import {
+  cleanOriginalName,
+  MediaService,
+  type MediaSettings,
+  type PoolConnection
+} from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage.ts'
 import { pngBytes, testPool, testUploadDir } from '../helper.ts'
 import { animatedGif, gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
@@ -75,7 +87,8 @@ async function setUp(t: { teardown(fn: () => unknown): void }, settings: Partial
     service,
     users,
     clock,
-    user: (name) => users.insertUser({ name, email: `${name}${++count}@example.com`, profile: '', hashedPassword: 'x' }),
+    user: (name) =>
+      users.insertUser({ name, email: `${name}${++count}@example.com`, profile: '', hashedPassword: 'x' }),
     files: async () => (existsSync(join(dir, 'media')) ? (await readdir(join(dir, 'media'))).sort() : []),
     pendingRows: async () => (await dao.stalePending(new Date(Date.now() + day), 0, 1000)).map((row) => row.id)
   }
@@ -139,7 +152,10 @@ t.test('MediaService uploads', async (t) => {
     for (const [name, body] of Object.entries(refused)) {
       await t.rejects(s.service.upload(alice, bytes(body), `x.${name}`), UnsupportedMediaType, name)
     }
-    await t.rejects(s.service.upload(alice, bytes(Buffer.from('plain text, named like a song')), 'song.mp3'), UnsupportedMediaType)
+    await t.rejects(
+      s.service.upload(alice, bytes(Buffer.from('plain text, named like a song')), 'song.mp3'),
+      UnsupportedMediaType
+    )
     await t.rejects(s.service.upload(alice, bytes(Buffer.alloc(0)), 'empty.png'), UnsupportedMediaType)
     t.same(await s.files(), before)
     t.same(await s.pendingRows(), [])
@@ -147,7 +163,10 @@ t.test('MediaService uploads', async (t) => {
 
   t.test('a file over the cap is refused and leaves neither object nor row', async (t) => {
     const before = await s.files()
-    await t.rejects(s.service.upload(alice, bytes(Buffer.concat([pngBytes, Buffer.alloc(2048)])), 'big.png'), PayloadTooLarge)
+    await t.rejects(
+      s.service.upload(alice, bytes(Buffer.concat([pngBytes, Buffer.alloc(2048)])), 'big.png'),
+      PayloadTooLarge
+    )
     const exact = Buffer.concat([samples.mp3.bytes, Buffer.alloc(1024 - samples.mp3.bytes.length)])
     t.equal((await s.service.upload(alice, bytes(exact), 'exact.mp3')).size, 1024, 'exactly the cap is fine')
     t.equal((await s.files()).length, before.length + 1)
@@ -211,7 +230,10 @@ t.test('MediaService listing', async (t) => {
     const carol = await s.user('carol')
     const ids = [await upload(carol), await upload(carol)]
     const page = await s.service.mediaOf(carol, { limit: 2 })
-    t.same(page.media.map((item) => item.id), [ids[1], ids[0]])
+    t.same(
+      page.media.map((item) => item.id),
+      [ids[1], ids[0]]
+    )
     t.equal(page.next_cursor, null)
     t.same(await s.service.mediaOf(await s.user('dave'), { limit: 20 }), { media: [], next_cursor: null })
   })
@@ -221,7 +243,7 @@ t.test('MediaService delete without a grace period', async (t) => {
   const s = await setUp(t)
   const [alice, bob] = [await s.user('alice'), await s.user('bob')]
 
-  t.test("only the owner can delete; others and unknown ids are NotFound", async (t) => {
+  t.test('only the owner can delete; others and unknown ids are NotFound', async (t) => {
     const item = await s.service.upload(alice, bytes(pngBytes), 'p.png')
     await t.rejects(s.service.delete(bob, item.id), NotFound)
     await t.rejects(s.service.delete(alice, 999999), NotFound)
@@ -242,7 +264,11 @@ t.test('MediaService delete without a grace period', async (t) => {
     const item = await s.service.upload(alice, bytes(pngBytes), 'p.png')
     s.storage.failDeletes = true
     await t.rejects(s.service.delete(alice, item.id), Unavailable)
-    t.same((await s.service.mediaOf(alice, { limit: 20 })).media.map((m) => m.id), [item.id], 'still listed')
+    t.same(
+      (await s.service.mediaOf(alice, { limit: 20 })).media.map((m) => m.id),
+      [item.id],
+      'still listed'
+    )
     t.equal((await s.files()).length, 1, 'the object is still there')
     s.storage.failDeletes = false
     await s.service.delete(alice, item.id)
@@ -254,7 +280,14 @@ t.test('MediaService delete without a grace period', async (t) => {
     const item = await s.service.upload(alice, bytes(pngBytes), 'p.png')
     await t.rejects(s.service.restore(alice, item.id), Conflict)
     await t.rejects(s.service.restore(bob, item.id), NotFound)
-    const pending = await s.dao.insertPending(s.pool, { userId: alice, storageKey: 'media/pending.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null })
+    const pending = await s.dao.insertPending(s.pool, {
+      userId: alice,
+      storageKey: 'media/pending.png',
+      contentType: 'image/png',
+      originalName: null,
+      reservedBytes: 0,
+      expiresAt: null
+    })
     await t.rejects(s.service.restore(alice, pending), NotFound)
     await t.rejects(s.service.delete(alice, pending), NotFound)
   })
@@ -275,7 +308,10 @@ t.test('MediaService grace period and purge', async (t) => {
     await t.rejects(s.service.restore(bob, item.id), NotFound, "not someone else's")
     s.clock.now = new Date(start.getTime() + 2 * day - 1000)
     t.match(await s.service.restore(alice, item.id), { id: item.id, url: item.url, original_name: 'keep.png' })
-    t.same((await s.service.mediaOf(alice, { limit: 20 })).media.map((m) => m.id), [item.id])
+    t.same(
+      (await s.service.mediaOf(alice, { limit: 20 })).media.map((m) => m.id),
+      [item.id]
+    )
     await t.rejects(s.service.restore(alice, item.id), Conflict, 'restoring twice')
     t.match(await s.service.purge(), { pending: 0, expired: 0 })
     await s.service.delete(alice, item.id)
@@ -299,7 +335,10 @@ t.test('MediaService grace period and purge', async (t) => {
     const report = await s.service.purge()
     s.storage.failDeletes = false
     t.equal(report.expired, 0)
-    t.same(report.failed.map((failure) => failure.id), [item.id])
+    t.same(
+      report.failed.map((failure) => failure.id),
+      [item.id]
+    )
     t.match(report.failed[0].error, { message: 'object store unreachable' })
     t.match(await s.service.purge(), { expired: 1, failed: [] })
     t.equal(await s.dao.mediaOf(alice, item.id), undefined)
@@ -307,9 +346,23 @@ t.test('MediaService grace period and purge', async (t) => {
 
   t.test('purge removes uploads a crash left pending, with what they wrote', async (t) => {
     s.clock.now = new Date()
-    const complete = await s.dao.insertPending(s.pool, { userId: bob, storageKey: 'media/crash-after-write.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null })
+    const complete = await s.dao.insertPending(s.pool, {
+      userId: bob,
+      storageKey: 'media/crash-after-write.png',
+      contentType: 'image/png',
+      originalName: null,
+      reservedBytes: 0,
+      expiresAt: null
+    })
     await s.storage.put('media/crash-after-write.png', bytes(pngBytes), 'image/png')
-    const partial = await s.dao.insertPending(s.pool, { userId: bob, storageKey: 'media/crash-mid-write.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null })
+    const partial = await s.dao.insertPending(s.pool, {
+      userId: bob,
+      storageKey: 'media/crash-mid-write.png',
+      contentType: 'image/png',
+      originalName: null,
+      reservedBytes: 0,
+      expiresAt: null
+    })
     await writeFile(join(s.dir, 'media/crash-mid-write.png.partial'), pngBytes.subarray(0, 10))
     s.clock.now = new Date(Date.now() + day - 60_000)
     t.match(await s.service.purge(), { pending: 0 }, 'uploads younger than the bound (a day) may still be running')
@@ -357,7 +410,14 @@ t.test('MediaService and tweets', async (t) => {
     await refused([mine[0], mine[0]], { media_ids: undefined })
     await refused([mine[0], bobs], { media_ids: [bobs] })
     await refused([999999], { media_ids: [999999] })
-    const pending = await s.dao.insertPending(s.pool, { userId: alice, storageKey: 'media/p.png', contentType: 'image/png', originalName: null, reservedBytes: 0, expiresAt: null })
+    const pending = await s.dao.insertPending(s.pool, {
+      userId: alice,
+      storageKey: 'media/p.png',
+      contentType: 'image/png',
+      originalName: null,
+      reservedBytes: 0,
+      expiresAt: null
+    })
     await refused([pending], { media_ids: [pending] })
     await s.service.delete(alice, mine[4])
     await refused([mine[4]], { media_ids: [mine[4]] })
@@ -375,8 +435,19 @@ t.test('MediaService and tweets', async (t) => {
     t.match(again, { message: /already attached/, details: { field: 'media_ids', media_ids: [mine[0]] } })
     const grouped = await s.service.mediaForTweets([first, plain, 424242])
     t.same([...grouped.keys()], [first, plain, 424242])
-    t.same(grouped.get(first)!.map((m) => [m.id, m.position]), [[mine[2], 0], [mine[0], 1], [mine[1], 2]])
-    t.match(grouped.get(first)![0], { url: /^\/uploads\/media\/.+\.png$/, content_type: 'image/png', size: pngBytes.length })
+    t.same(
+      grouped.get(first)!.map((m) => [m.id, m.position]),
+      [
+        [mine[2], 0],
+        [mine[0], 1],
+        [mine[1], 2]
+      ]
+    )
+    t.match(grouped.get(first)![0], {
+      url: /^\/uploads\/media\/.+\.png$/,
+      content_type: 'image/png',
+      size: pngBytes.length
+    })
     t.same(grouped.get(plain), [])
     t.same(grouped.get(424242), [])
     t.same(await s.service.mediaForTweets([]), new Map())
@@ -440,7 +511,8 @@ t.test('MediaService quota', async (t) => {
   const s = await setUp(t, { quotaBytes: 2000, graceDays: 1 })
   const [alice, bob, carol] = [await s.user('alice'), await s.user('bob'), await s.user('carol')]
   /** An MP3 of exactly `size` bytes (at least the sample's). */
-  const audio = (size: number) => bytes(Buffer.concat([samples.mp3.bytes, Buffer.alloc(size - samples.mp3.bytes.length)]))
+  const audio = (size: number) =>
+    bytes(Buffer.concat([samples.mp3.bytes, Buffer.alloc(size - samples.mp3.bytes.length)]))
   const overQuota = async (t: Test, upload: Promise<unknown>, usedBytes: number) => {
     const before = await s.files()
     const error = await rejection(upload)
@@ -557,7 +629,10 @@ t.test('MediaService purges objects no row references', async (t) => {
     s.storage.failDeletes = true
     const report = await s.service.purge()
     s.storage.failDeletes = false
-    t.match(report, { objects: 0, failed: [{ key: 'profile/stuck.png', error: { message: 'object store unreachable' } }] })
+    t.match(report, {
+      objects: 0,
+      failed: [{ key: 'profile/stuck.png', error: { message: 'object store unreachable' } }]
+    })
     t.match(await s.service.purge(), { objects: 1, failed: [] })
     t.notOk(exists('profile/stuck.png'))
   })

@@ -17,7 +17,8 @@ import { pngBytes, testConfig, testDatabaseUrl, testUploadDir } from '../helper.
 /** A log that keeps what it is told. */
 function recordingLog() {
   const lines: { level: string; details: Record<string, unknown>; message: string }[] = []
-  const at = (level: string) => (details: object, message: string) => void lines.push({ level, details: details as Record<string, unknown>, message })
+  const at = (level: string) => (details: object, message: string) =>
+    void lines.push({ level, details: details as Record<string, unknown>, message })
   return { lines, info: at('info'), warn: at('warn'), error: at('error') }
 }
 
@@ -57,7 +58,10 @@ t.test('PurgeSchedule purges at start and then every interval until stopped', as
   t.ok(await s.gone(first), 'purged at start')
   const second = await s.stray('second')
   t.ok(await s.gone(second), 'purged again by the schedule')
-  t.match(log.lines.filter((line) => line.message === 'media purged'), [{ details: { objects: 1 } }, { details: { objects: 1 } }])
+  t.match(
+    log.lines.filter((line) => line.message === 'media purged'),
+    [{ details: { objects: 1 } }, { details: { objects: 1 } }]
+  )
 
   await schedule.stop()
   const after = await s.stray('after-stop')
@@ -88,7 +92,10 @@ t.test('PurgeSchedule logs a run that fails and keeps going', async (t) => {
   await proxy.cut()
   schedule.start()
   for (let i = 0; i < 400 && !log.lines.some((line) => line.level === 'error'); i++) await sleep(25)
-  t.match(log.lines.find((line) => line.level === 'error'), { message: 'media purge failed' })
+  t.match(
+    log.lines.find((line) => line.level === 'error'),
+    { message: 'media purge failed' }
+  )
   await proxy.restore()
   const stray = await s.stray('later')
   t.ok(await s.gone(stray), 'a later run works')
@@ -103,7 +110,11 @@ t.test('PurgeSchedule logs each object it could not remove, which stays for the 
   await s.objects.insert('profile/stuck.png', new Date(0))
   t.match(await schedule.runOnce(), { objects: 0, failed: [{ key: 'profile/stuck.png' }] })
   t.match(log.lines, [
-    { level: 'warn', message: 'media purge: object not removed', details: { storage_key: 'profile/stuck.png', err: Error } },
+    {
+      level: 'warn',
+      message: 'media purge: object not removed',
+      details: { storage_key: 'profile/stuck.png', err: Error }
+    },
     { level: 'info', message: 'media purged', details: { objects: 0, failed: 1 } }
   ])
   await rmdir(join(s.dir, 'profile', 'stuck.png'))
@@ -117,5 +128,9 @@ t.test("createCore's close() stops the schedule and waits for its run", async (t
   core.purgeSchedule.start()
   await core.close()
   await sleep(1500)
-  t.same(log.lines.filter((line) => line.level !== 'info'), [], 'no run after close (it would fail on the closed pool)')
+  t.same(
+    log.lines.filter((line) => line.level !== 'info'),
+    [],
+    'no run after close (it would fail on the closed pool)'
+  )
 })

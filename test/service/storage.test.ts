@@ -115,7 +115,11 @@ for (const [name, makeBackend] of Object.entries(backends)) {
 
     t.test('put stores the streamed bytes and reports their size', async (t) => {
       const bytes = Buffer.concat([pngBytes, Buffer.alloc(100_000, 1), Buffer.from('end')])
-      const stored = await storage.put('profile/put-1.png', streamOf(pngBytes, Buffer.alloc(100_000, 1), Buffer.from('end')), 'image/png')
+      const stored = await storage.put(
+        'profile/put-1.png',
+        streamOf(pngBytes, Buffer.alloc(100_000, 1), Buffer.from('end')),
+        'image/png'
+      )
       t.same(stored, { key: 'profile/put-1.png', size: bytes.length })
       t.same(await backend.read('profile/put-1.png'), bytes)
       t.ok(storage.url('profile/put-1.png').endsWith('/profile/put-1.png'))
@@ -157,8 +161,19 @@ for (const [name, makeBackend] of Object.entries(backends)) {
 
     t.test('an unsafe key is refused before anything is stored', async (t) => {
       const before = await backend.keys()
-      for (const key of ['../escape.png', '/absolute.png', 'profile/../../escape.png', 'Profile/Upper.PNG', 'no-extension', '']) {
-        await t.rejects(storage.put(key, streamOf(pngBytes), 'image/png'), /Unsafe storage key/, `put ${JSON.stringify(key)}`)
+      for (const key of [
+        '../escape.png',
+        '/absolute.png',
+        'profile/../../escape.png',
+        'Profile/Upper.PNG',
+        'no-extension',
+        ''
+      ]) {
+        await t.rejects(
+          storage.put(key, streamOf(pngBytes), 'image/png'),
+          /Unsafe storage key/,
+          `put ${JSON.stringify(key)}`
+        )
         await t.rejects(storage.delete(key), /Unsafe storage key/, `delete ${JSON.stringify(key)}`)
       }
       t.same(await backend.keys(), before)

@@ -27,9 +27,19 @@ async function services(
   const fanout = new FanoutService(transactor, new FanoutDao(pool), timelineDao, fanoutSettings)
   let wakes = 0
   const waker = { wake: () => void (wakes += 1) }
-  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, users, followDao, storage, undefined, waker)
+  const tweets = new TweetService(
+    transactor,
+    new TweetDao(pool),
+    timelineDao,
+    users,
+    followDao,
+    storage,
+    undefined,
+    waker
+  )
   const follows = new FollowService(transactor, followDao, timelineDao, users, storage, settings)
-  const user = (name: string) => users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const user = (name: string) =>
+    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   return { pool, tweets, follows, users, user, fanout, wakes: () => wakes }
 }
 
@@ -52,7 +62,13 @@ t.test('TweetService', async (t) => {
 
   t.test('tweet returns the stored tweet with its author, counts it and wakes the fan-out', async (t) => {
     const tweet = await tweets.tweet(alice, 'hello')
-    t.match(tweet, { user_id: alice, tweet: 'hello', edited_at: null, user: { id: alice, name: 'alice', profile_picture: null }, media: [] })
+    t.match(tweet, {
+      user_id: alice,
+      tweet: 'hello',
+      edited_at: null,
+      user: { id: alice, name: 'alice', profile_picture: null },
+      media: []
+    })
     t.ok(tweet.created_at instanceof Date)
     t.same(await tweets.tweetById(tweet.id), tweet, 'the answer equals a read-back')
     t.match(await users.profileById(alice), { tweets_count: 1 })
@@ -67,14 +83,24 @@ t.test('TweetService', async (t) => {
   t.test('timelineFor merges followed users, newest first, within the limit', async (t) => {
     await follows.follow(alice, bob)
     const fromBob = await tweets.tweet(bob, 'from bob')
-    t.same((await tweets.timelineFor(alice, { limit: 20 })).items.map((item) => item.tweet), ['hello'], 'not before the fan-out')
+    t.same(
+      (await tweets.timelineFor(alice, { limit: 20 })).items.map((item) => item.tweet),
+      ['hello'],
+      'not before the fan-out'
+    )
     await fanout.drain()
     const page = await tweets.timelineFor(alice, { limit: 20 })
-    t.same(page.items.map((item) => item.tweet), ['from bob', 'hello'])
+    t.same(
+      page.items.map((item) => item.tweet),
+      ['from bob', 'hello']
+    )
     t.equal(page.items[0].id, fromBob.id)
     t.equal(page.next_cursor, null)
     const first = await tweets.timelineFor(alice, { limit: 1 })
-    t.same(first.items.map((item) => item.tweet), ['from bob'])
+    t.same(
+      first.items.map((item) => item.tweet),
+      ['from bob']
+    )
     t.equal(first.next_cursor, fromBob.id)
   })
 
@@ -194,14 +220,16 @@ t.test('timeline reads stay bounded by the page, not by older tweets', async (t)
     for (;;) {
       let page: Page<TweetItem> | undefined
       const rows = await rowsRead(pool, async () => (page = await tweets.timelineFor(reader, { limit: 5, before })))
-      t.ok(rows <= pageBound(5, 2), `${rows} rows read for the page below ${before ?? 'the newest'} (at most ${pageBound(5, 2)})`)
+      t.ok(
+        rows <= pageBound(5, 2),
+        `${rows} rows read for the page below ${before ?? 'the newest'} (at most ${pageBound(5, 2)})`
+      )
       seen.push(...page!.items.map((item) => item.id))
       if (page!.next_cursor === null) break
       before = page!.next_cursor
     }
     t.same(seen, expected)
   })
-
 })
 
 t.test('with many gaps, pages stay exact and bounded, whether the graph walk fills them or not', async (t) => {
@@ -238,7 +266,10 @@ t.test('with many gaps, pages stay exact and bounded, whether the graph walk fil
     if (page!.next_cursor === null) break
     before = page!.next_cursor
   }
-  t.same(seen, expected.sort((a, b) => b - a))
+  t.same(
+    seen,
+    expected.sort((a, b) => b - a)
+  )
 })
 
 t.test('FollowService', async (t) => {
@@ -252,7 +283,10 @@ t.test('FollowService', async (t) => {
     await t.rejects(follows.unfollow(alice, 999999), NotFound)
     await follows.follow(alice, bob)
     await follows.follow(alice, bob)
-    t.same((await follows.followers(bob, { limit: 10 })).items.map((u) => u.id), [alice])
+    t.same(
+      (await follows.followers(bob, { limit: 10 })).items.map((u) => u.id),
+      [alice]
+    )
     await follows.unfollow(alice, bob)
     await follows.unfollow(alice, bob)
     t.same((await follows.followers(bob, { limit: 10 })).items, [])

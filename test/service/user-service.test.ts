@@ -9,7 +9,15 @@ import { Transactor } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
 import { PendingObjectDao } from '../../model/pending-object-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { Conflict, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType } from '../../service/errors.ts'
+import {
+  Conflict,
+  NotFound,
+  PayloadTooLarge,
+  TooManyRequests,
+  Unauthorized,
+  Unavailable,
+  UnsupportedMediaType
+} from '../../service/errors.ts'
 import { LocalStorage } from '../../service/local-storage.ts'
 import { MediaService } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage.ts'
@@ -41,7 +49,11 @@ t.test('UserService', async (t) => {
   const signed: { user_id: number }[] = []
   const tokens = { sign: (payload: { user_id: number }) => (signed.push(payload), `token-for-${payload.user_id}`) }
   const warnings: { details: object; message: string }[] = []
-  const log = { info() {}, error() {}, warn: (details: object, message: string) => void warnings.push({ details, message }) }
+  const log = {
+    info() {},
+    error() {},
+    warn: (details: object, message: string) => void warnings.push({ details, message })
+  }
   const service = new UserService(
     transactor,
     userDao,
@@ -53,7 +65,12 @@ t.test('UserService', async (t) => {
   )
   // The real function, for replacements of bcrypt.hash to call.
   const hash = bcrypt.hash.bind(bcrypt)
-  const alice = await service.signUp({ name: 'Alice', email: 'alice@example.com', password: 'password123', profile: '' })
+  const alice = await service.signUp({
+    name: 'Alice',
+    email: 'alice@example.com',
+    password: 'password123',
+    profile: ''
+  })
 
   t.test('signUp stores a bcrypt hash, never the password', async (t) => {
     const credentials = await userDao.credentialsByEmail('alice@example.com')
@@ -102,29 +119,38 @@ t.test('UserService', async (t) => {
     t.equal(await userDao.emailTaken('carol@example.com'), false)
   })
 
-  t.test('two sign-ups for one email at once: the unique index lets one through, the other is a Conflict', async (t) => {
-    const admitted: boolean[] = []
-    // Both have passed the lookup before either inserts: each hash waits for the other to start.
-    let started = 0
-    let bothStarted: () => void
-    const together = new Promise<void>((resolve) => (bothStarted = resolve))
-    t.capture(bcrypt, 'hash', async (...args: Parameters<typeof bcrypt.hash>) => {
-      if (++started === 2) bothStarted()
-      await together
-      return hash(...args)
-    })
-    const signUp = () =>
-      service.signUp({ name: 'D', email: 'dave@example.com', password: 'password123', profile: '' }, async (taken) => {
-        admitted.push(taken)
+  t.test(
+    'two sign-ups for one email at once: the unique index lets one through, the other is a Conflict',
+    async (t) => {
+      const admitted: boolean[] = []
+      // Both have passed the lookup before either inserts: each hash waits for the other to start.
+      let started = 0
+      let bothStarted: () => void
+      const together = new Promise<void>((resolve) => (bothStarted = resolve))
+      t.capture(bcrypt, 'hash', async (...args: Parameters<typeof bcrypt.hash>) => {
+        if (++started === 2) bothStarted()
+        await together
+        return hash(...args)
       })
-    const [first, second] = await Promise.allSettled([signUp(), signUp()])
-    t.same([first.status, second.status].sort(), ['fulfilled', 'rejected'])
-    t.type([first, second].find((result) => result.status === 'rejected')?.reason, Conflict)
-    t.same(admitted, [false, false, true], 'the loser is counted as having met a taken email')
-  })
+      const signUp = () =>
+        service.signUp(
+          { name: 'D', email: 'dave@example.com', password: 'password123', profile: '' },
+          async (taken) => {
+            admitted.push(taken)
+          }
+        )
+      const [first, second] = await Promise.allSettled([signUp(), signUp()])
+      t.same([first.status, second.status].sort(), ['fulfilled', 'rejected'])
+      t.type([first, second].find((result) => result.status === 'rejected')?.reason, Conflict)
+      t.same(admitted, [false, false, true], 'the loser is counted as having met a taken email')
+    }
+  )
 
   t.test('login signs a token for the right password only', async (t) => {
-    t.same(await service.login('alice@example.com', 'password123'), { user_id: alice.id, access_token: `token-for-${alice.id}` })
+    t.same(await service.login('alice@example.com', 'password123'), {
+      user_id: alice.id,
+      access_token: `token-for-${alice.id}`
+    })
     t.same(signed.at(-1), { user_id: alice.id })
     await t.rejects(service.login('alice@example.com', 'wrong-password'), Unauthorized)
     await t.rejects(service.login('nobody@example.com', 'password123'), Unauthorized)
@@ -164,7 +190,10 @@ t.test('UserService', async (t) => {
     const second = await service.saveProfilePicture(alice.id, Readable.from([pngBytes]))
     t.not(second, first)
     t.same(await readdir(`${uploadDir}/profile`), [second.split('/').at(-1)])
-    await t.rejects(service.saveProfilePicture(alice.id, Readable.from([Buffer.from('just some text here')])), UnsupportedMediaType)
+    await t.rejects(
+      service.saveProfilePicture(alice.id, Readable.from([Buffer.from('just some text here')])),
+      UnsupportedMediaType
+    )
     await t.rejects(
       service.saveProfilePicture(alice.id, Readable.from([pngBytes, Buffer.alloc(2048)])),
       PayloadTooLarge
@@ -179,12 +208,25 @@ t.test('UserService', async (t) => {
   })
 
   t.test('profile pictures: stripped of their metadata, upright', async (t) => {
-    const bob = await service.signUp({ name: 'Bob', email: 'bob.pictures@example.com', password: 'password123', profile: '' })
-    const pictures = new UserService(transactor, userDao, pendingObjects, storage, tokens, {
-      bcryptRounds: 4,
-      maxUploadBytes: 100_000,
-      maxImagePixels: 1_000_000
-    }, log)
+    const bob = await service.signUp({
+      name: 'Bob',
+      email: 'bob.pictures@example.com',
+      password: 'password123',
+      profile: ''
+    })
+    const pictures = new UserService(
+      transactor,
+      userDao,
+      pendingObjects,
+      storage,
+      tokens,
+      {
+        bcryptRounds: 4,
+        maxUploadBytes: 100_000,
+        maxImagePixels: 1_000_000
+      },
+      log
+    )
     const url = await pictures.saveProfilePicture(bob.id, Readable.from([photoWithGps]))
     t.match(url, /\.jpg$/)
     const file = await readFile(join(uploadDir, url.replace('/uploads/', '')))
@@ -192,12 +234,21 @@ t.test('UserService', async (t) => {
     t.equal(metadata.exif, undefined)
     t.same([metadata.width, metadata.height], [4, 8])
     t.notOk(file.includes(gpsDatum))
-    await t.rejects(pictures.saveProfilePicture(bob.id, Readable.from([largeImage])), PayloadTooLarge, 'a decompression bomb')
+    await t.rejects(
+      pictures.saveProfilePicture(bob.id, Readable.from([largeImage])),
+      PayloadTooLarge,
+      'a decompression bomb'
+    )
     await pictures.deleteProfilePicture(bob.id)
   })
 
   t.test('profile pictures follow the pending protocol', async (t) => {
-    const carol = await service.signUp({ name: 'Carol', email: 'carol.pictures@example.com', password: 'password123', profile: '' })
+    const carol = await service.signUp({
+      name: 'Carol',
+      email: 'carol.pictures@example.com',
+      password: 'password123',
+      profile: ''
+    })
     const media = new MediaService(transactor, new MediaDao(pool), pendingObjects, storage, {
       maxMediaBytes: 1024,
       graceDays: 0,
@@ -253,7 +304,11 @@ t.test('UserService', async (t) => {
       await t.rejects(service.saveProfilePicture(carol.id, Readable.from([pngBytes])), Unavailable)
       storage.duringPut = undefined
       t.equal(await service.profilePictureUrl(carol.id), url)
-      t.same((await readdir(join(uploadDir, 'profile'))).filter((name) => !url.endsWith(name)).length, 0, 'the new file is gone')
+      t.same(
+        (await readdir(join(uploadDir, 'profile'))).filter((name) => !url.endsWith(name)).length,
+        0,
+        'the new file is gone'
+      )
     })
   })
 })

@@ -40,7 +40,10 @@ t.test('authentication', async (t) => {
   })
 
   t.test('a token signed with another key answers 401', async (t) => {
-    t.equal((await tweet(sign({ alg: 'HS256', typ: 'JWT' }, { user_id: alice.id, exp: now + 3600 }, 'other-key'))).statusCode, 401)
+    t.equal(
+      (await tweet(sign({ alg: 'HS256', typ: 'JWT' }, { user_id: alice.id, exp: now + 3600 }, 'other-key'))).statusCode,
+      401
+    )
   })
 
   t.test('an alg "none" token answers 401', async (t) => {
@@ -64,7 +67,12 @@ t.test('authentication', async (t) => {
     t.same(res.json(), { message: 'The account of this token no longer exists' })
     // POST /tweet refuses it in its own write; every other authenticated route by the account lookup.
     const ghost = sign({ alg: 'HS256', typ: 'JWT' }, { user_id: alice.id + 1000, exp: now + 60 })
-    const follow = await app.inject({ method: 'POST', url: '/follow', headers: { authorization: ghost }, payload: { follow: alice.id } })
+    const follow = await app.inject({
+      method: 'POST',
+      url: '/follow',
+      headers: { authorization: ghost },
+      payload: { follow: alice.id }
+    })
     t.equal(follow.statusCode, 401)
     t.same(follow.json(), { message: 'The account of this token no longer exists' })
   })

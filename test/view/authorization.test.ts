@@ -10,18 +10,48 @@ t.test('user A cannot act on user B’s resources', async (t) => {
   const as = (token: string) => ({ authorization: token })
   const uploadMedia = async (token: string) => {
     const form = multipart('file', 'p.png', 'image/png', pngBytes)
-    return (await app.inject({ method: 'POST', url: '/media', headers: { ...form.headers, ...as(token) }, payload: form.payload })).json().id as number
+    return (
+      await app.inject({
+        method: 'POST',
+        url: '/media',
+        headers: { ...form.headers, ...as(token) },
+        payload: form.payload
+      })
+    ).json().id as number
   }
   const form = multipart('profile_pic', 'me.png', 'image/png', pngBytes)
-  const bPicture = (await app.inject({ method: 'POST', url: '/profile-picture', headers: { ...form.headers, ...as(b.token) }, payload: form.payload })).json().img_url
-  const bTweet = (await app.inject({ method: 'POST', url: '/tweet', headers: as(b.token), payload: { tweet: 'B’s tweet' } })).json().id as number
+  const bPicture = (
+    await app.inject({
+      method: 'POST',
+      url: '/profile-picture',
+      headers: { ...form.headers, ...as(b.token) },
+      payload: form.payload
+    })
+  ).json().img_url
+  const bTweet = (
+    await app.inject({ method: 'POST', url: '/tweet', headers: as(b.token), payload: { tweet: 'B’s tweet' } })
+  ).json().id as number
   const bMedia = await uploadMedia(b.token)
   const bDeletedMedia = await uploadMedia(b.token)
   await app.inject({ method: 'DELETE', url: `/media/${bDeletedMedia}`, headers: as(b.token) })
 
-  const cases: { name: string; request: () => Promise<{ statusCode: number; json(): unknown }>; status: number; sameAsUnknown?: () => Promise<{ statusCode: number; json(): unknown }> }[] = [
-    { name: 'PUT /tweet/:id', status: 403, request: () => app.inject({ method: 'PUT', url: `/tweet/${bTweet}`, headers: as(a.token), payload: { tweet: 'hacked' } }) },
-    { name: 'DELETE /tweet/:id', status: 403, request: () => app.inject({ method: 'DELETE', url: `/tweet/${bTweet}`, headers: as(a.token) }) },
+  const cases: {
+    name: string
+    request: () => Promise<{ statusCode: number; json(): unknown }>
+    status: number
+    sameAsUnknown?: () => Promise<{ statusCode: number; json(): unknown }>
+  }[] = [
+    {
+      name: 'PUT /tweet/:id',
+      status: 403,
+      request: () =>
+        app.inject({ method: 'PUT', url: `/tweet/${bTweet}`, headers: as(a.token), payload: { tweet: 'hacked' } })
+    },
+    {
+      name: 'DELETE /tweet/:id',
+      status: 403,
+      request: () => app.inject({ method: 'DELETE', url: `/tweet/${bTweet}`, headers: as(a.token) })
+    },
     {
       name: 'DELETE /media/:id',
       status: 404,
@@ -34,7 +64,17 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       request: () => app.inject({ method: 'POST', url: `/media/${bDeletedMedia}/restore`, headers: as(a.token) }),
       sameAsUnknown: () => app.inject({ method: 'POST', url: '/media/999999/restore', headers: as(a.token) })
     },
-    { name: 'POST /tweet with B’s media_ids', status: 400, request: () => app.inject({ method: 'POST', url: '/tweet', headers: as(a.token), payload: { tweet: 'x', media_ids: [bMedia] } }) }
+    {
+      name: 'POST /tweet with B’s media_ids',
+      status: 400,
+      request: () =>
+        app.inject({
+          method: 'POST',
+          url: '/tweet',
+          headers: as(a.token),
+          payload: { tweet: 'x', media_ids: [bMedia] }
+        })
+    }
   ]
 
   for (const c of cases) {
@@ -45,14 +85,20 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       if (c.sameAsUnknown) {
         const unknown = await c.sameAsUnknown()
         t.equal(unknown.statusCode, res.statusCode)
-        t.same(Object.keys(res.json() as object).sort(), Object.keys(unknown.json() as object).sort(), 'the refusal has the shape of an unknown id')
+        t.same(
+          Object.keys(res.json() as object).sort(),
+          Object.keys(unknown.json() as object).sort(),
+          'the refusal has the shape of an unknown id'
+        )
       }
     })
   }
 
   t.test('B’s resources are unchanged', async (t) => {
     t.equal((await app.inject({ url: `/tweet/${bTweet}` })).json().tweet, 'B’s tweet')
-    const bList = (await app.inject({ url: '/media', headers: as(b.token) })).json().media.map((m: { id: number }) => m.id)
+    const bList = (await app.inject({ url: '/media', headers: as(b.token) }))
+      .json()
+      .media.map((m: { id: number }) => m.id)
     t.same(bList, [bMedia])
     t.equal((await app.inject({ url: `/profile-picture/${b.id}` })).json().img_url, bPicture)
   })
@@ -60,7 +106,11 @@ t.test('user A cannot act on user B’s resources', async (t) => {
   t.test('routes on "my" resources act only on the caller', async (t) => {
     t.same((await app.inject({ url: '/media', headers: as(a.token) })).json().media, [], 'A lists none of B’s media')
     t.equal((await app.inject({ method: 'DELETE', url: '/profile-picture', headers: as(a.token) })).statusCode, 404)
-    t.equal((await app.inject({ url: `/profile-picture/${b.id}` })).json().img_url, bPicture, 'B’s picture survives A’s delete')
+    t.equal(
+      (await app.inject({ url: `/profile-picture/${b.id}` })).json().img_url,
+      bPicture,
+      'B’s picture survives A’s delete'
+    )
     await app.inject({ method: 'PUT', url: '/users/me', headers: as(a.token), payload: { name: 'Mallory' } })
     t.equal((await app.inject({ url: `/users/${b.id}` })).json().name, 'Bob')
     t.equal((await app.inject({ url: '/users/me', headers: as(a.token) })).json().email, a.email)

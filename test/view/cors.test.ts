@@ -25,12 +25,20 @@ t.test('CORS_ORIGINS', async (t) => {
   })
 
   t.test('a list is trimmed and normalized to the form browsers send', async (t) => {
-    const { corsOrigins } = loadConfig({ CORS_ORIGINS: ' https://App.example/ , http://localhost:3000,https://b.example:443' })
+    const { corsOrigins } = loadConfig({
+      CORS_ORIGINS: ' https://App.example/ , http://localhost:3000,https://b.example:443'
+    })
     t.same(corsOrigins, ['https://app.example', 'http://localhost:3000', 'https://b.example'])
   })
 
   t.test('anything that is not an origin stops the start with a message naming it', async (t) => {
-    for (const value of ['https://app.example/path', 'app.example', 'ftp://app.example', 'https://a.example?x=1', ' , ']) {
+    for (const value of [
+      'https://app.example/path',
+      'app.example',
+      'ftp://app.example',
+      'https://a.example?x=1',
+      ' , '
+    ]) {
       t.throws(() => loadConfig({ CORS_ORIGINS: value }), /^Invalid configuration:\n {2}CORS_ORIGINS: /, value)
     }
     let error: unknown
@@ -88,7 +96,12 @@ t.test('CORS with any origin allowed (the default outside production)', async (t
   })
 
   t.test('errors carry the CORS headers, so a browser client can read them', async (t) => {
-    const unauthorized = await app.inject({ method: 'POST', url: '/tweet', headers: { origin }, payload: { tweet: 'hi' } })
+    const unauthorized = await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: { origin },
+      payload: { tweet: 'hi' }
+    })
     t.equal(unauthorized.statusCode, 401)
     t.equal(unauthorized.headers['access-control-allow-origin'], '*')
     t.match(unauthorized.json(), { message: /Authorization/ })

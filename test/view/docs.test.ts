@@ -56,7 +56,8 @@ async function buildRecordingRoutes(t: Test): Promise<{ app: FastifyInstance; ro
 }
 
 const openApiPath = (url: string) => url.replace(/:(\w+)(\([^)]*\))?/g, '{$1}')
-const hidden = (url: string) => url === docsPrefix || url.startsWith(`${docsPrefix}/`) || url.startsWith(localUploadsPrefix)
+const hidden = (url: string) =>
+  url === docsPrefix || url.startsWith(`${docsPrefix}/`) || url.startsWith(localUploadsPrefix)
 const usesAuthenticate = ({ onRequest, preParsing, preValidation, preHandler }: RouteOptions) =>
   ([onRequest, preParsing, preValidation, preHandler].flat() as unknown[]).includes(authenticate)
 const sample = (url: string) => url.replace(/:(\w+)(\([^)]*\))?/g, '1').replace('*', 'x')
@@ -64,7 +65,7 @@ const sample = (url: string) => url.replace(/:(\w+)(\([^)]*\))?/g, '1').replace(
 t.test('API documentation', async (t) => {
   const { app, routes } = await buildRecordingRoutes(t)
   const res = await app.inject({ url: `${docsPrefix}/json` })
-  const doc = res.json() as OpenApiDocument
+  const doc = res.json<OpenApiDocument>()
   const documented = routes.filter(({ method, url }) => method !== 'HEAD' && method !== 'OPTIONS' && !hidden(url))
   const operationOf = ({ method, url }: RegisteredRoute) => doc.paths[openApiPath(url)]?.[method.toLowerCase()]
 
@@ -103,8 +104,14 @@ t.test('API documentation', async (t) => {
     const names = documented.map(({ method, url }) => `${method} ${url}`)
     t.ok(names.includes('GET /ping'), 'GET /ping was recorded')
     t.ok(names.includes('POST /profile-picture'), 'POST /profile-picture was recorded')
-    t.ok(routes.some(({ url }) => url.startsWith(localUploadsPrefix)), 'the uploads route was recorded')
-    t.ok(routes.some(({ url }) => url === `${docsPrefix}/json`), 'the document route was recorded')
+    t.ok(
+      routes.some(({ url }) => url.startsWith(localUploadsPrefix)),
+      'the uploads route was recorded'
+    )
+    t.ok(
+      routes.some(({ url }) => url === `${docsPrefix}/json`),
+      'the document route was recorded'
+    )
   })
 
   t.test('every registered route is in the document with its responses', async (t) => {
@@ -116,7 +123,10 @@ t.test('API documentation', async (t) => {
         continue
       }
       const declared = Object.keys(registered.route.schema?.response ?? {})
-      t.ok(declared.some((status) => /^2/.test(status)), `${name} declares a success response`)
+      t.ok(
+        declared.some((status) => /^2/.test(status)),
+        `${name} declares a success response`
+      )
       for (const status of declared) t.ok(operation.responses[status], `${name} documents response ${status}`)
     }
   })

@@ -13,8 +13,15 @@ t.test('follow and unfollow', async (t) => {
       payload: { [url.slice(1)]: target }
     })
   const timelineIds = async () =>
-    (await app.inject({ url: `/timeline/${alice.id}` })).json().timeline.map((item: { user_id: number }) => item.user_id)
-  await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: bob.token }, payload: { tweet: 'from bob' } })
+    (await app.inject({ url: `/timeline/${alice.id}` }))
+      .json()
+      .timeline.map((item: { user_id: number }) => item.user_id)
+  await app.inject({
+    method: 'POST',
+    url: '/tweet',
+    headers: { authorization: bob.token },
+    payload: { tweet: 'from bob' }
+  })
 
   t.test('following adds the user’s tweets to the timeline, and repeating it is not an error', async (t) => {
     const first = await call('/follow', bob.id)

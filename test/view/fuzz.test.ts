@@ -57,17 +57,55 @@ const deep = fc.integer({ min: 50, max: 3000 }).map((depth) => {
 })
 
 const json = fc.oneof(
-  { weight: 4, arbitrary: fc.dictionary(fc.constantFrom('tweet', 'email', 'password', 'name', 'profile', 'follow', 'unfollow', 'media_ids', '__proto__', 'constructor', 'x'), fc.oneof(scalar, fc.array(scalar, { maxLength: 6 }), fc.dictionary(fc.string(), scalar))) },
+  {
+    weight: 4,
+    arbitrary: fc.dictionary(
+      fc.constantFrom(
+        'tweet',
+        'email',
+        'password',
+        'name',
+        'profile',
+        'follow',
+        'unfollow',
+        'media_ids',
+        '__proto__',
+        'constructor',
+        'x'
+      ),
+      fc.oneof(scalar, fc.array(scalar, { maxLength: 6 }), fc.dictionary(fc.string(), scalar))
+    )
+  },
   { weight: 1, arbitrary: fc.anything() },
   { weight: 1, arbitrary: deep }
 )
 
 /** A raw body: valid JSON, broken JSON, invalid UTF-8, or nothing. */
 const rawBody = fc.oneof(
-  { weight: 5, arbitrary: json.map((value) => ({ payload: JSON.stringify(value) ?? 'null', type: 'application/json' })) },
+  {
+    weight: 5,
+    arbitrary: json.map((value) => ({ payload: JSON.stringify(value) ?? 'null', type: 'application/json' }))
+  },
   { weight: 1, arbitrary: fc.string().map((s) => ({ payload: `{${s}`, type: 'application/json' })) },
-  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({ payload: Buffer.concat([Buffer.from('{"tweet":"'), Buffer.from([0xff, 0xfe, ...bytes]), Buffer.from('"}')]), type: 'application/json' })) },
-  { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/json; charset=latin1').map((type) => ({ payload: 'a=1&b=2', type })) },
+  {
+    weight: 1,
+    arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({
+      payload: Buffer.concat([Buffer.from('{"tweet":"'), Buffer.from([0xff, 0xfe, ...bytes]), Buffer.from('"}')]),
+      type: 'application/json'
+    }))
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(
+        'text/plain',
+        'application/xml',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data',
+        'application/json; charset=latin1'
+      )
+      .map((type) => ({ payload: 'a=1&b=2', type }))
+  },
   { weight: 1, arbitrary: fc.constant({ payload: undefined, type: undefined }) }
 )
 
@@ -81,20 +119,36 @@ function truncatedUpload(field: string, bytes: Buffer, cut: number) {
 /** Multipart bodies with edge cases, for an upload route whose file goes in `field`. */
 const multipartBody = (field: string) =>
   fc.oneof(
-    fc.record({ field: fc.constantFrom(field, 'profile_pic', 'file', 'x', ''), name: hostileString, bytes: fc.oneof(fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)), fc.constant(pngBytes), fc.constant(Buffer.alloc(0))) }).map(({ field, name, bytes }) => {
-      const form = multipart(field, name.replace(/["\r\n]/g, ''), 'image/png', bytes)
-      return { payload: form.payload, type: form.headers['content-type'] }
-    }),
+    fc
+      .record({
+        field: fc.constantFrom(field, 'profile_pic', 'file', 'x', ''),
+        name: hostileString,
+        bytes: fc.oneof(
+          fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)),
+          fc.constant(pngBytes),
+          fc.constant(Buffer.alloc(0))
+        )
+      })
+      .map(({ field, name, bytes }) => {
+        const form = multipart(field, name.replace(/["\r\n]/g, ''), 'image/png', bytes)
+        return { payload: form.payload, type: form.headers['content-type'] }
+      }),
     fc.nat().map((cut) => truncatedUpload(field, pngBytes, cut)),
     fc.constant({ payload: Buffer.from('--nope\r\n\r\n'), type: 'multipart/form-data; boundary=other' }),
     fc.constant({ payload: Buffer.from('no boundary at all'), type: 'multipart/form-data' }),
-    fc.string().map((s) => ({ payload: Buffer.from(`--b\r\nContent-Disposition: form-data; name="file"; filename="${s.replace(/["\r\n]/g, '')}"\r\n\r\n`), type: 'multipart/form-data; boundary=b' }))
+    fc.string().map((s) => ({
+      payload: Buffer.from(
+        `--b\r\nContent-Disposition: form-data; name="file"; filename="${s.replace(/["\r\n]/g, '')}"\r\n\r\n`
+      ),
+      type: 'multipart/form-data; boundary=b'
+    }))
   )
 
 /** The upload routes of the API document, each with the multipart field its file goes in. */
 function uploadRoutes(doc: OpenApiDocument): { url: string; field: string }[] {
   return Object.entries(doc.paths).flatMap(([url, operations]) => {
-    const form = operations.post?.requestBody?.content['multipart/form-data'] as { schema: { properties: object } } | undefined
+    const form = operations.post?.requestBody?.content['multipart/form-data'] as
+      { schema: { properties: object } } | undefined
     return form ? [{ url, field: Object.keys(form.schema.properties)[0] }] : []
   })
 }
@@ -107,8 +161,13 @@ t.test('every route survives hostile input', async (t) => {
   t.teardown(() => pool.end())
   const consistency = new ConsistencyDao(pool)
   const user = await signUpAndLogin(app, 'Fuzzer')
-  await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: user.token }, payload: { tweet: 'seed' } })
-  const doc = (await app.inject({ url: '/docs/json' })).json() as OpenApiDocument
+  await app.inject({
+    method: 'POST',
+    url: '/tweet',
+    headers: { authorization: user.token },
+    payload: { tweet: 'seed' }
+  })
+  const doc = (await app.inject({ url: '/docs/json' })).json<OpenApiDocument>()
 
   const authorization = fc.oneof(
     fc.constant(user.token),
@@ -117,8 +176,27 @@ t.test('every route survives hostile input', async (t) => {
     hostileString,
     fc.constant(`${user.token.slice(0, -2)}xx`)
   )
-  const paramValue = fc.oneof(fc.constantFrom('1', '2', '999999', '0', '-1', '1.5', '99999999999999999999', 'me', '%00', '%2e%2e', 'x'.repeat(300)), fc.string({ maxLength: 40 }).map(encodeURIComponent))
-  const query = fc.dictionary(fc.constantFrom('limit', 'before', 'x', '__proto__'), fc.oneof(hostileString, fc.integer()).map(String), { maxKeys: 3 })
+  const paramValue = fc.oneof(
+    fc.constantFrom(
+      '1',
+      '2',
+      '999999',
+      '0',
+      '-1',
+      '1.5',
+      '99999999999999999999',
+      'me',
+      '%00',
+      '%2e%2e',
+      'x'.repeat(300)
+    ),
+    fc.string({ maxLength: 40 }).map(encodeURIComponent)
+  )
+  const query = fc.dictionary(
+    fc.constantFrom('limit', 'before', 'x', '__proto__'),
+    fc.oneof(hostileString, fc.integer()).map(String),
+    { maxKeys: 3 }
+  )
 
   for (const [path, operations] of Object.entries(doc.paths)) {
     for (const method of Object.keys(operations)) {
@@ -139,14 +217,19 @@ t.test('every route survives hostile input', async (t) => {
                 method: method.toUpperCase() as 'GET',
                 url,
                 query: q,
-                headers: { ...(auth === undefined ? {} : { authorization: auth }), ...(body.type ? { 'content-type': body.type } : {}) },
+                headers: {
+                  ...(auth === undefined ? {} : { authorization: auth }),
+                  ...(body.type ? { 'content-type': body.type } : {})
+                },
                 payload: method === 'get' || method === 'delete' ? undefined : body.payload
               })
               checked++
-              if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${method} ${url}: ${res.body.slice(0, 300)}`)
+              if (res.statusCode >= 500)
+                throw new Error(`${res.statusCode} for ${method} ${url}: ${res.body.slice(0, 300)}`)
               if (res.statusCode >= 400) {
-                const parsed = res.json() as { message?: unknown }
-                if (typeof parsed.message !== 'string') throw new Error(`no JSON message for ${res.statusCode} ${method} ${url}`)
+                const parsed = res.json<{ message?: unknown }>()
+                if (typeof parsed.message !== 'string')
+                  throw new Error(`no JSON message for ${res.statusCode} ${method} ${url}`)
                 if (JSON.stringify(await consistency.fingerprint()) !== JSON.stringify(before)) {
                   throw new Error(`rejected ${method} ${url} (${res.statusCode}) changed stored data`)
                 }
@@ -170,7 +253,7 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   const user = await signUpAndLogin(app, 'Uploader')
-  const doc = (await app.inject({ url: '/docs/json' })).json() as OpenApiDocument
+  const doc = (await app.inject({ url: '/docs/json' })).json<OpenApiDocument>()
   const routes = uploadRoutes(doc)
   t.same(routes.map((route) => route.url).sort(), ['/media', '/profile-picture'], 'every upload route is covered')
   const stored = async () => (await readdir(config.uploadDir, { recursive: true })).filter((name) => name.includes('.'))
@@ -206,8 +289,9 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
               payload: body.payload
             })
             checked++
-            if (res.statusCode !== 400) throw new Error(`${res.statusCode} for ${body.payload.length} bytes: ${res.body}`)
-            const { message } = res.json() as { message: string }
+            if (res.statusCode !== 400)
+              throw new Error(`${res.statusCode} for ${body.payload.length} bytes: ${res.body}`)
+            const { message } = res.json<{ message: string }>()
             if (!/multipart|file is required/.test(message)) throw new Error(`message names no problem: ${message}`)
           }),
           { numRuns: runs }
@@ -265,7 +349,8 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
 
       const growing = form(pngBytes)
       const misplaced = multipart(`not-${field}`, 'me.png', 'image/png', pngBytes)
-      const chunk = (bytes: Buffer) => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
+      const chunk = (bytes: Buffer) =>
+        Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
       const refusals: { name: string; status: number; head: () => string; first: () => Buffer }[] = [
         {
           name: 'a Content-Length over the cap',
@@ -290,38 +375,56 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
         {
           name: 'no token',
           status: 401,
-          head: () => requestHead('POST', url, { 'content-type': 'multipart/form-data; boundary=x', 'content-length': hugeLength }),
+          head: () =>
+            requestHead('POST', url, {
+              'content-type': 'multipart/form-data; boundary=x',
+              'content-length': hugeLength
+            }),
           first: () => filler
         },
         {
           name: 'a body that is not multipart',
           status: 415,
-          head: () => requestHead('POST', url, { authorization: user.token, 'content-type': 'image/png', 'content-length': hugeLength }),
+          head: () =>
+            requestHead('POST', url, {
+              authorization: user.token,
+              'content-type': 'image/png',
+              'content-length': hugeLength
+            }),
           first: () => pngBytes
         }
       ]
       for (const refusal of refusals) {
-        t.test(`${refusal.name}: ${refusal.status} at once to a client still sending, then the connection closes`, async (t) => {
-          const raw = connection(t)
-          raw.write(refusal.head())
-          raw.write(refusal.first())
-          // Without Expect: 100-continue the client just goes on sending, chunked or not.
-          const more = refusal.head().includes('chunked') ? chunk(filler) : filler
-          raw.keepSending(more)
-          const res = await within(raw.response(), 5000, `the ${refusal.status} answer`)
-          t.equal(res.status, refusal.status)
-          t.equal(res.headers.connection, 'close')
-          t.type(JSON.parse(res.body).message, 'string')
-          await within(raw.closed, 5000, 'the server closing the connection')
-          t.ok(raw.socket.destroyed)
-        })
+        t.test(
+          `${refusal.name}: ${refusal.status} at once to a client still sending, then the connection closes`,
+          async (t) => {
+            const raw = connection(t)
+            raw.write(refusal.head())
+            raw.write(refusal.first())
+            // Without Expect: 100-continue the client just goes on sending, chunked or not.
+            const more = refusal.head().includes('chunked') ? chunk(filler) : filler
+            raw.keepSending(more)
+            const res = await within(raw.response(), 5000, `the ${refusal.status} answer`)
+            t.equal(res.status, refusal.status)
+            t.equal(res.headers.connection, 'close')
+            t.type(JSON.parse(res.body).message, 'string')
+            await within(raw.closed, 5000, 'the server closing the connection')
+            t.ok(raw.socket.destroyed)
+          }
+        )
       }
     })
   }
 
   t.test('a JSON body over the 64 KiB limit: 413 at once, then the connection closes', async (t) => {
     const raw = connection(t)
-    raw.write(requestHead('POST', '/tweet', { authorization: user.token, 'content-type': 'application/json', 'content-length': hugeLength }))
+    raw.write(
+      requestHead('POST', '/tweet', {
+        authorization: user.token,
+        'content-type': 'application/json',
+        'content-length': hugeLength
+      })
+    )
     raw.write('{"tweet":"')
     raw.keepSending(filler)
     const res = await within(raw.response(), 5000, 'the 413 answer')
@@ -335,10 +438,20 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
     t.teardown(() => limited.close())
     await limited.listen({ port: 0, host: '127.0.0.1' })
     const limitedPort = (limited.server.address() as { port: number }).port
-    t.equal((await fetch(`http://127.0.0.1:${limitedPort}/timeline/1`)).status, 404, 'the only request the budget allows')
+    t.equal(
+      (await fetch(`http://127.0.0.1:${limitedPort}/timeline/1`)).status,
+      404,
+      'the only request the budget allows'
+    )
     const raw = new RawConnection(limitedPort)
     t.teardown(() => raw.close())
-    raw.write(requestHead('POST', routes[0].url, { authorization: user.token, 'content-type': 'multipart/form-data; boundary=x', 'content-length': hugeLength }))
+    raw.write(
+      requestHead('POST', routes[0].url, {
+        authorization: user.token,
+        'content-type': 'multipart/form-data; boundary=x',
+        'content-length': hugeLength
+      })
+    )
     raw.keepSending(filler)
     const res = await within(raw.response(), 5000, 'the 429 answer')
     t.equal(res.status, 429)

@@ -91,56 +91,81 @@ t.test('a database that stops answering', bounded, async (t) => {
   })
 })
 
-t.test('without database timeouts, the request deadline and the queue limit still bound a hung database', bounded, async (t) => {
-  const proxy = await DatabaseProxy.start(t)
-  const app = await buildTestApp(
-    t,
-    {
-      DATABASE_CONNECT_TIMEOUT_MS: '60000',
-      DATABASE_QUERY_TIMEOUT_MS: '0',
-      DATABASE_QUEUE_LIMIT: '1',
-      HANDLER_TIMEOUT_MS: '300'
-    },
-    { databaseUrl: (url) => proxy.route(url) }
-  )
-  const alice = await signUpAndLogin(app, 'Alice')
-  proxy.stall()
-  t.teardown(() => proxy.restore())
+t.test(
+  'without database timeouts, the request deadline and the queue limit still bound a hung database',
+  bounded,
+  async (t) => {
+    const proxy = await DatabaseProxy.start(t)
+    const app = await buildTestApp(
+      t,
+      {
+        DATABASE_CONNECT_TIMEOUT_MS: '60000',
+        DATABASE_QUERY_TIMEOUT_MS: '0',
+        DATABASE_QUEUE_LIMIT: '1',
+        HANDLER_TIMEOUT_MS: '300'
+      },
+      { databaseUrl: (url) => proxy.route(url) }
+    )
+    const alice = await signUpAndLogin(app, 'Alice')
+    proxy.stall()
+    t.teardown(() => proxy.restore())
 
-  // Ten requests hold the pool's ten connections, one waits in the queue, the twelfth is turned away.
-  const responses = await Promise.all(Array.from({ length: 12 }, () => app.inject({ url: `/timeline/${alice.id}` })))
-  t.same(
-    responses.map((res) => res.statusCode),
-    Array(12).fill(503)
-  )
-  const messages = responses.map((res) => res.json().message)
-  t.equal(messages.filter((message) => message === 'Service temporarily unavailable').length, 1, 'one over the queue limit')
-  t.equal(messages.filter((message) => message === 'The request took too long, retry later').length, 11, 'the rest at the deadline')
-})
+    // Ten requests hold the pool's ten connections, one waits in the queue, the twelfth is turned away.
+    const responses = await Promise.all(Array.from({ length: 12 }, () => app.inject({ url: `/timeline/${alice.id}` })))
+    t.same(
+      responses.map((res) => res.statusCode),
+      Array(12).fill(503)
+    )
+    const messages = responses.map((res) => res.json().message)
+    t.equal(
+      messages.filter((message) => message === 'Service temporarily unavailable').length,
+      1,
+      'one over the queue limit'
+    )
+    t.equal(
+      messages.filter((message) => message === 'The request took too long, retry later').length,
+      11,
+      'the rest at the deadline'
+    )
+  }
+)
 
-t.test('a statement the database stops at its time limit answers 503, and the lock it waited on is free again', bounded, async (t) => {
-  let databaseUrl = ''
-  const app = await buildTestApp(t, { DATABASE_QUERY_TIMEOUT_MS: '1000' }, { databaseUrl: (url) => (databaseUrl = url) })
-  const alice = await signUpAndLogin(app, 'Alice')
-  const bob = await signUpAndLogin(app, 'Bob')
-  const other = createPool(databaseUrl, { connectionLimit: 1 })
-  t.teardown(() => other.end())
-  const [[{ version }]] = await other.query<RowDataPacket[]>('SELECT VERSION() AS version')
-  // MySQL's limit covers read-only SELECTs only; there the client's query timeout answers 503 instead.
-  const mariadb = /mariadb/i.test(version as string)
-  const follow = () =>
-    app.inject({ method: 'POST', url: '/follow', headers: { authorization: alice.token }, payload: { follow: bob.id } })
+t.test(
+  'a statement the database stops at its time limit answers 503, and the lock it waited on is free again',
+  bounded,
+  async (t) => {
+    let databaseUrl = ''
+    const app = await buildTestApp(
+      t,
+      { DATABASE_QUERY_TIMEOUT_MS: '1000' },
+      { databaseUrl: (url) => (databaseUrl = url) }
+    )
+    const alice = await signUpAndLogin(app, 'Alice')
+    const bob = await signUpAndLogin(app, 'Bob')
+    const other = createPool(databaseUrl, { connectionLimit: 1 })
+    t.teardown(() => other.end())
+    const [[{ version }]] = await other.query<RowDataPacket[]>('SELECT VERSION() AS version')
+    // MySQL's limit covers read-only SELECTs only; there the client's query timeout answers 503 instead.
+    const mariadb = /mariadb/i.test(version as string)
+    const follow = () =>
+      app.inject({
+        method: 'POST',
+        url: '/follow',
+        headers: { authorization: alice.token },
+        payload: { follow: bob.id }
+      })
 
-  // Another session holds Bob's row, so the follow's lock wait outlasts the statement's time limit.
-  const holder = await other.getConnection()
-  await holder.beginTransaction()
-  await holder.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [bob.id])
-  const res = await follow()
-  await holder.rollback()
-  holder.release()
-  t.equal(res.statusCode, 503)
-  t.equal(res.headers['retry-after'], '5')
-  if (mariadb) t.same(res.json(), { message: 'The request took too long, retry later' })
-  t.equal((await follow()).statusCode, 200, 'the same request succeeds once the lock is released')
-  t.match((await app.inject({ url: `/users/${alice.id}` })).json(), { following_count: 1 })
-})
+    // Another session holds Bob's row, so the follow's lock wait outlasts the statement's time limit.
+    const holder = await other.getConnection()
+    await holder.beginTransaction()
+    await holder.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [bob.id])
+    const res = await follow()
+    await holder.rollback()
+    holder.release()
+    t.equal(res.statusCode, 503)
+    t.equal(res.headers['retry-after'], '5')
+    if (mariadb) t.same(res.json(), { message: 'The request took too long, retry later' })
+    t.equal((await follow()).statusCode, 200, 'the same request succeeds once the lock is released')
+    t.match((await app.inject({ url: `/users/${alice.id}` })).json(), { following_count: 1 })
+  }
+)

@@ -21,11 +21,22 @@ async function mediaApp(t: { teardown(fn: () => unknown): void }, env: Record<st
   const pool = createPool(config.databaseUrl)
   t.teardown(() => pool.end())
   const dao = new MediaDao(pool)
-  const files = async () => (existsSync(join(uploadDir, 'media')) ? (await readdir(join(uploadDir, 'media'))).sort() : [])
+  const files = async () =>
+    existsSync(join(uploadDir, 'media')) ? (await readdir(join(uploadDir, 'media'))).sort() : []
   const pendingRows = async () => dao.stalePending(new Date(Date.now() + 86_400_000), 0, 1000)
   const upload = (user: TestUser, bytes: Buffer, opts: { field?: string; name?: string; type?: string } = {}) => {
-    const form = multipart(opts.field ?? 'file', opts.name ?? 'upload.png', opts.type ?? 'application/octet-stream', bytes)
-    return app.inject({ method: 'POST', url: '/media', headers: { ...form.headers, authorization: user.token }, payload: form.payload })
+    const form = multipart(
+      opts.field ?? 'file',
+      opts.name ?? 'upload.png',
+      opts.type ?? 'application/octet-stream',
+      bytes
+    )
+    return app.inject({
+      method: 'POST',
+      url: '/media',
+      headers: { ...form.headers, authorization: user.token },
+      payload: form.payload
+    })
   }
   const list = (user: TestUser, query = '') =>
     app.inject({ url: `/media${query}`, headers: { authorization: user.token } })
@@ -70,7 +81,10 @@ t.test('POST /media', async (t) => {
 
   t.test('a file that is no accepted image or audio answers 415 and stores nothing', async (t) => {
     const before = await m.files()
-    const text = await m.upload(alice, Buffer.from('<?php echo "hi"; ?>'.repeat(10)), { name: 'evil.png', type: 'image/png' })
+    const text = await m.upload(alice, Buffer.from('<?php echo "hi"; ?>'.repeat(10)), {
+      name: 'evil.png',
+      type: 'image/png'
+    })
     t.equal(text.statusCode, 415)
     t.match(text.json(), { message: /Unsupported file type/, allowed: Array })
     t.ok(text.json().allowed.includes('audio/webm'), 'WebM is listed as what uploads report: audio/webm')
@@ -108,7 +122,12 @@ t.test('POST /media', async (t) => {
     const wrong = await m.upload(alice, pngBytes, { field: 'media' })
     t.equal(wrong.statusCode, 400)
     t.match(wrong.json(), { field: 'file' })
-    const json = await m.app.inject({ method: 'POST', url: '/media', headers: { authorization: alice.token }, payload: { file: 'x' } })
+    const json = await m.app.inject({
+      method: 'POST',
+      url: '/media',
+      headers: { authorization: alice.token },
+      payload: { file: 'x' }
+    })
     t.equal(json.statusCode, 415)
   })
 
@@ -153,19 +172,31 @@ t.test('GET /media', async (t) => {
   t.test("lists only the caller's own media, newest first, 20 by default", async (t) => {
     const res = await m.list(alice)
     t.equal(res.statusCode, 200)
-    t.same(res.json().media.map((item: { id: number }) => item.id), [...ids].reverse())
+    t.same(
+      res.json().media.map((item: { id: number }) => item.id),
+      [...ids].reverse()
+    )
     t.equal(res.json().next_cursor, null)
     t.match(res.json().media[0], { url: /^http:\/\/localhost/, content_type: 'image/png', original_name: 'upload.png' })
-    t.same((await m.list(bob)).json().media.map((item: { id: number }) => item.id), [bobs])
+    t.same(
+      (await m.list(bob)).json().media.map((item: { id: number }) => item.id),
+      [bobs]
+    )
   })
 
   t.test('pages by limit and before without repeating or skipping as uploads arrive', async (t) => {
     const first = (await m.list(alice, '?limit=2')).json()
-    t.same(first.media.map((item: { id: number }) => item.id), [ids[4], ids[3]])
+    t.same(
+      first.media.map((item: { id: number }) => item.id),
+      [ids[4], ids[3]]
+    )
     t.equal(first.next_cursor, ids[3])
     await uploadId(alice)
     const second = (await m.list(alice, `?limit=2&before=${first.next_cursor}`)).json()
-    t.same(second.media.map((item: { id: number }) => item.id), [ids[2], ids[1]])
+    t.same(
+      second.media.map((item: { id: number }) => item.id),
+      [ids[2], ids[1]]
+    )
     await uploadId(alice)
     const third = (await m.list(alice, `?limit=2&before=${second.next_cursor}`)).json()
     t.same(third, { media: [third.media[0]], next_cursor: null })
@@ -235,7 +266,10 @@ t.test('DELETE /media/:id without a grace period', async (t) => {
     t.equal(failed.statusCode, 503)
     t.match(failed.json(), { message: /try again/, media_id: item.id })
     t.notMatch(failed.body, /ENOTDIR|uploads|\/tmp/, 'no internals in the answer')
-    t.same((await m.list(alice)).json().media.map((i: { id: number }) => i.id), [item.id])
+    t.same(
+      (await m.list(alice)).json().media.map((i: { id: number }) => i.id),
+      [item.id]
+    )
     t.equal((await m.app.inject({ url: new URL(item.url).pathname })).statusCode, 200)
     t.equal((await m.remove(alice, item.id)).statusCode, 204)
     t.same(await m.files(), [])
@@ -283,7 +317,10 @@ t.test('after the grace period restore answers 404 and purge removes the item fo
   t.match(await m.app.purgeMedia(), { pending: 0, expired: 1, failed: [] })
   t.same(await m.files(), [new URL(kept.url).pathname.split('/').at(-1)])
   t.equal(await m.dao.mediaOf(alice.id, item.id), undefined)
-  t.same((await m.list(alice)).json().media.map((i: { id: number }) => i.id), [kept.id])
+  t.same(
+    (await m.list(alice)).json().media.map((i: { id: number }) => i.id),
+    [kept.id]
+  )
 })
 
 t.test('MEDIA_QUOTA_BYTES', async (t) => {
@@ -333,7 +370,9 @@ t.test('images are served without their metadata', async (t) => {
     const bomb = await m.upload(alice, largeImage, { name: 'bomb.png' })
     t.equal(bomb.statusCode, 413)
     t.same(bomb.json(), { message: 'Image is larger than the 1000000 pixel limit', max_pixels: 1000000 })
-    const broken = await m.upload(alice, Buffer.concat([pngBytes.subarray(0, 33), Buffer.alloc(200, 7)]), { name: 'broken.png' })
+    const broken = await m.upload(alice, Buffer.concat([pngBytes.subarray(0, 33), Buffer.alloc(200, 7)]), {
+      name: 'broken.png'
+    })
     t.equal(broken.statusCode, 400)
     t.same(broken.json(), { message: 'The image could not be decoded' })
     t.same(await m.pendingRows(), [])
@@ -352,22 +391,28 @@ t.test('with STORAGE=s3 the bucket gets the stripped image', async (t) => {
   t.notOk(file.includes(gpsDatum))
 })
 
-t.test('MEDIA_UNATTACHED_TTL: uploads left off every tweet are purged; a listening server purges at start', async (t) => {
-  const m = await mediaApp(t, { MEDIA_UNATTACHED_TTL: '1s' })
-  const alice = await signUpAndLogin(m.app, 'Alice')
-  const lonely = (await m.upload(alice, pngBytes)).json()
-  const posted = (await m.upload(alice, pngBytes)).json()
-  const tweet = await m.app.inject({
-    method: 'POST',
-    url: '/tweet',
-    headers: { authorization: alice.token },
-    payload: { tweet: 'with a picture', media_ids: [posted.id] }
-  })
-  t.equal(tweet.statusCode, 200)
-  await sleep(1500)
-  await m.app.listen({ port: 0, host: '127.0.0.1' })
-  for (let i = 0; i < 200 && (await m.files()).length > 1; i++) await sleep(50)
-  t.same(await m.files(), [new URL(posted.url).pathname.split('/').at(-1)], 'only the media on a tweet is left')
-  t.same((await m.list(alice)).json().media.map((item: { id: number }) => item.id), [posted.id])
-  t.equal((await m.restore(alice, lonely.id)).statusCode, 404)
-})
+t.test(
+  'MEDIA_UNATTACHED_TTL: uploads left off every tweet are purged; a listening server purges at start',
+  async (t) => {
+    const m = await mediaApp(t, { MEDIA_UNATTACHED_TTL: '1s' })
+    const alice = await signUpAndLogin(m.app, 'Alice')
+    const lonely = (await m.upload(alice, pngBytes)).json()
+    const posted = (await m.upload(alice, pngBytes)).json()
+    const tweet = await m.app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: { authorization: alice.token },
+      payload: { tweet: 'with a picture', media_ids: [posted.id] }
+    })
+    t.equal(tweet.statusCode, 200)
+    await sleep(1500)
+    await m.app.listen({ port: 0, host: '127.0.0.1' })
+    for (let i = 0; i < 200 && (await m.files()).length > 1; i++) await sleep(50)
+    t.same(await m.files(), [new URL(posted.url).pathname.split('/').at(-1)], 'only the media on a tweet is left')
+    t.same(
+      (await m.list(alice)).json().media.map((item: { id: number }) => item.id),
+      [posted.id]
+    )
+    t.equal((await m.restore(alice, lonely.id)).statusCode, 404)
+  }
+)

@@ -56,7 +56,11 @@ t.test('ping and routing', async (t) => {
       requestHead('GET', '/ping', {}),
       requestHead('GET', '/ping', {}),
       requestHead('GET', `/timeline/${alice.id}`, {}),
-      requestHead('POST', '/tweet', { authorization: alice.token, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }) + json,
+      requestHead('POST', '/tweet', {
+        authorization: alice.token,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(json)
+      }) + json,
       requestHead('GET', '/nowhere', {})
     ]
     for (const request of requests) {

@@ -129,7 +129,11 @@ t.test('profile pictures', async (t) => {
   })
 
   t.test('user B cannot remove user A’s picture: DELETE acts on the caller’s own only', async (t) => {
-    t.equal((await app.inject({ method: 'DELETE', url: '/profile-picture', headers: { authorization: bob.token } })).statusCode, 404)
+    t.equal(
+      (await app.inject({ method: 'DELETE', url: '/profile-picture', headers: { authorization: bob.token } }))
+        .statusCode,
+      404
+    )
     t.equal((await app.inject({ url: `/profile-picture/${alice.id}` })).statusCode, 200)
   })
 
@@ -139,7 +143,11 @@ t.test('profile pictures', async (t) => {
     t.equal(res.statusCode, 204)
     t.same(await files(), [])
     t.equal((await app.inject({ url: `/profile-picture/${alice.id}` })).statusCode, 404)
-    t.equal((await app.inject({ method: 'DELETE', url: '/profile-picture', headers: { authorization: alice.token } })).statusCode, 404)
+    t.equal(
+      (await app.inject({ method: 'DELETE', url: '/profile-picture', headers: { authorization: alice.token } }))
+        .statusCode,
+      404
+    )
     t.equal((await app.inject({ method: 'DELETE', url: '/profile-picture' })).statusCode, 401)
   })
 })

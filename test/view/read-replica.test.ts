@@ -15,11 +15,21 @@ t.test('DATABASE_READ_URL routes timeline, profile and follow-list reads to the 
   const replicaUsers = new UserDao(replica)
 
   const alice = await signUpAndLogin(app, 'Alice')
-  const tweet = await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: alice.token }, payload: { tweet: 'on the primary' } })
+  const tweet = await app.inject({
+    method: 'POST',
+    url: '/tweet',
+    headers: { authorization: alice.token },
+    payload: { tweet: 'on the primary' }
+  })
   t.equal(tweet.statusCode, 200, 'writes go to the primary')
 
   t.test('a user only the replica has is visible through profile and timeline reads', async (t) => {
-    const onlyOnReplica = await replicaUsers.insertUser({ name: 'Replica', email: 'r@example.com', profile: '', hashedPassword: 'x' })
+    const onlyOnReplica = await replicaUsers.insertUser({
+      name: 'Replica',
+      email: 'r@example.com',
+      profile: '',
+      hashedPassword: 'x'
+    })
     const profile = await app.inject({ url: `/users/${onlyOnReplica}` })
     t.equal(profile.statusCode, 200)
     t.equal(profile.json().name, 'Replica')
@@ -33,6 +43,10 @@ t.test('DATABASE_READ_URL routes timeline, profile and follow-list reads to the 
     const me = await app.inject({ url: '/users/me', headers: { authorization: alice.token } })
     t.equal(me.statusCode, 200)
     t.equal(me.json().tweets_count, 1)
-    t.equal((await app.inject({ url: `/tweet/${tweet.json().id}` })).statusCode, 200, 'a tweet just written is read from the primary')
+    t.equal(
+      (await app.inject({ url: `/tweet/${tweet.json().id}` })).statusCode,
+      200,
+      'a tweet just written is read from the primary'
+    )
   })
 })

@@ -24,7 +24,12 @@ t.test('security headers', async (t) => {
       'GET /timeline/1': await app.inject({ url: '/timeline/1' }),
       'GET /nowhere': await app.inject({ url: '/nowhere' }),
       'DELETE /ping': await app.inject({ method: 'DELETE', url: '/ping' }),
-      'POST /tweet (400)': await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: alice.token }, payload: {} }),
+      'POST /tweet (400)': await app.inject({
+        method: 'POST',
+        url: '/tweet',
+        headers: { authorization: alice.token },
+        payload: {}
+      }),
       'POST /tweet (401)': await app.inject({ method: 'POST', url: '/tweet', payload: { tweet: 'hi' } }),
       'GET /users/me': await app.inject({ url: '/users/me', headers: { authorization: alice.token } })
     }
@@ -74,7 +79,10 @@ t.test('security headers', async (t) => {
     t.equal(page.headers['x-content-type-options'], 'nosniff')
     t.equal(page.headers['cross-origin-opener-policy'], 'same-origin')
     t.equal(page.headers['origin-agent-cluster'], '?1')
-    t.equal((await docs.inject({ url: '/timeline/1' })).headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'")
+    t.equal(
+      (await docs.inject({ url: '/timeline/1' })).headers['content-security-policy'],
+      "default-src 'none';frame-ancestors 'none'"
+    )
   })
 })
 
@@ -135,7 +143,11 @@ t.test('the global per-IP rate limit', async (t) => {
 })
 
 t.test('client addresses behind proxies', async (t) => {
-  const app = await buildTestApp(t, { TRUST_PROXY: '10.0.0.0/8, 2001:db8::/32', RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW: '1h' })
+  const app = await buildTestApp(t, {
+    TRUST_PROXY: '10.0.0.0/8, 2001:db8::/32',
+    RATE_LIMIT_MAX: '2',
+    RATE_LIMIT_WINDOW: '1h'
+  })
   const from = (remoteAddress: string, forwardedFor?: string) =>
     app.inject({ url: '/nowhere', remoteAddress, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} })
 
@@ -144,7 +156,11 @@ t.test('client addresses behind proxies', async (t) => {
     t.equal((await from('203.0.113.5', '198.51.100.2, 10.0.0.1')).headers['x-ratelimit-remaining'], '0')
     t.equal((await from('203.0.113.5', '198.51.100.3')).statusCode, 429, 'a new claimed address gets no new budget')
     t.equal((await from('203.0.113.5')).statusCode, 429)
-    t.equal((await from('10.0.0.1', '198.51.100.1')).headers['x-ratelimit-remaining'], '1', 'the claimed address was never charged')
+    t.equal(
+      (await from('10.0.0.1', '198.51.100.1')).headers['x-ratelimit-remaining'],
+      '1',
+      'the claimed address was never charged'
+    )
   })
 
   t.test('from trusted proxies, the right-most untrusted address is the client', async (t) => {
@@ -154,7 +170,11 @@ t.test('client addresses behind proxies', async (t) => {
     t.equal((await from('10.0.0.3', '192.0.2.7')).statusCode, 429, 'the same client through another proxy')
     t.equal((await from('10.0.0.1', '192.0.2.7, 192.0.2.9')).headers['x-ratelimit-remaining'], '1', 'another client')
     t.equal((await from('2001:db8::1', '192.0.2.10')).headers['x-ratelimit-remaining'], '1', 'an IPv6 proxy')
-    t.equal((await from('10.0.0.1')).headers['x-ratelimit-remaining'], '1', 'a trusted peer without the header is the client')
+    t.equal(
+      (await from('10.0.0.1')).headers['x-ratelimit-remaining'],
+      '1',
+      'a trusted peer without the header is the client'
+    )
   })
 })
 
@@ -194,7 +214,9 @@ t.test('TRUST_PROXY names the proxies to trust', async (t) => {
 
   t.test('a range of every address is refused like true', async (t) => {
     for (const entry of ['0.0.0.0/0', '::/0']) {
-      t.throws(() => loadConfig({ TRUST_PROXY: `10.0.0.0/8,${entry}` }), { message: `TRUST_PROXY: "${entry}" would trust every address, as true did` })
+      t.throws(() => loadConfig({ TRUST_PROXY: `10.0.0.0/8,${entry}` }), {
+        message: `TRUST_PROXY: "${entry}" would trust every address, as true did`
+      })
     }
   })
 
@@ -220,7 +242,14 @@ t.test('files under /uploads/', async (t) => {
   const stored = `profile/${randomUUID()}.png`
   await mkdir(join(uploadDir, 'profile'), { recursive: true })
   await mkdir(join(uploadDir, 'media'), { recursive: true })
-  for (const name of [stored, '.env', 'profile/.hidden.png', `media/${randomUUID()}.png.partial`, 'notes', 'profile/x.tar.gz']) {
+  for (const name of [
+    stored,
+    '.env',
+    'profile/.hidden.png',
+    `media/${randomUUID()}.png.partial`,
+    'notes',
+    'profile/x.tar.gz'
+  ]) {
     await writeFile(join(uploadDir, name), pngBytes)
   }
   const get = (path: string, remoteAddress: string) => app.inject({ url: `/uploads/${path}`, remoteAddress })
@@ -245,8 +274,13 @@ t.test('files under /uploads/', async (t) => {
   })
 
   t.test('files have a per-IP budget of their own, apart from the API', async (t) => {
-    for (let i = 0; i < 2; i += 1) t.equal((await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.3' })).statusCode, 404)
-    t.equal((await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.3' })).statusCode, 429, 'the API budget is spent')
+    for (let i = 0; i < 2; i += 1)
+      t.equal((await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.3' })).statusCode, 404)
+    t.equal(
+      (await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.3' })).statusCode,
+      429,
+      'the API budget is spent'
+    )
     for (let i = 0; i < 5; i += 1) {
       const res = await get(stored, '10.5.0.3')
       t.equal(res.statusCode, 200, `file ${i + 1} still served`)
@@ -255,7 +289,11 @@ t.test('files under /uploads/', async (t) => {
     const limited = await get(stored, '10.5.0.3')
     t.equal(limited.statusCode, 429)
     t.match(limited.json(), { message: /Too many requests/, retry_after: Number })
-    t.equal((await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.4' })).statusCode, 404, 'nor do files spend the API budget')
+    t.equal(
+      (await app.inject({ url: '/timeline/1', remoteAddress: '10.5.0.4' })).statusCode,
+      404,
+      'nor do files spend the API budget'
+    )
   })
 
   t.test('UPLOADS_RATE_LIMIT_MAX=0 leaves files unlimited; unset, it is ten times the API limit', async (t) => {
@@ -298,8 +336,16 @@ t.test('login throttling', async (t) => {
     })
     t.equal((await login('10.1.0.9', 'alice@example.com')).statusCode, 429)
     t.equal((await login('10.1.0.9', 'alice@example.com')).statusCode, 429)
-    t.equal((await login('10.1.0.1', 'alice@example.com', password)).statusCode, 200, "the owner's address is not locked out")
-    t.equal((await login('10.1.0.1', 'alice@example.com', password)).statusCode, 200, 'refused guesses never reached the ceiling')
+    t.equal(
+      (await login('10.1.0.1', 'alice@example.com', password)).statusCode,
+      200,
+      "the owner's address is not locked out"
+    )
+    t.equal(
+      (await login('10.1.0.1', 'alice@example.com', password)).statusCode,
+      200,
+      'refused guesses never reached the ceiling'
+    )
     t.equal((await login('10.1.0.9', 'someone-else@example.com')).statusCode, 401, 'other accounts are unaffected')
   })
 
@@ -311,7 +357,10 @@ t.test('login throttling', async (t) => {
       t.equal(refused.statusCode, 429, email)
       t.equal(refused.headers['x-ratelimit-limit'], '5')
       const retryAfter = Number(refused.headers['retry-after'])
-      t.same(refused.json(), { message: `Too many login attempts for this email, retry in ${retryAfter} seconds`, retry_after: retryAfter })
+      t.same(refused.json(), {
+        message: `Too many login attempts for this email, retry in ${retryAfter} seconds`,
+        retry_after: retryAfter
+      })
       refusals.push(refused.json().message.replace(/\d+/, 'N'))
     }
     t.equal(refusals[0], refusals[1], 'a 429 does not tell whether the account exists')
@@ -329,7 +378,12 @@ t.test('login throttling', async (t) => {
 
   t.test('a malformed body still counts against the address', async (t) => {
     for (let i = 0; i < 8; i += 1) {
-      const res = await app.inject({ method: 'POST', url: '/login', remoteAddress: '10.3.0.1', payload: { email: 'x' } })
+      const res = await app.inject({
+        method: 'POST',
+        url: '/login',
+        remoteAddress: '10.3.0.1',
+        payload: { email: 'x' }
+      })
       t.equal(res.statusCode, 400)
     }
     t.equal((await login('10.3.0.1', 'guess@example.com')).statusCode, 429)
@@ -343,7 +397,12 @@ t.test('sign-up throttling', async (t) => {
     SIGNUP_RATE_LIMIT_WINDOW: '1h'
   })
   const signUp = (remoteAddress: string, email: string) =>
-    app.inject({ method: 'POST', url: '/sign-up', remoteAddress, payload: { name: 'N', email, password: 'password123' } })
+    app.inject({
+      method: 'POST',
+      url: '/sign-up',
+      remoteAddress,
+      payload: { name: 'N', email, password: 'password123' }
+    })
   const taken = ['taken1@example.com', 'taken2@example.com', 'taken3@example.com']
   for (const [i, email] of taken.entries()) t.equal((await signUp(`10.8.0.${i}`, email)).statusCode, 200)
   const refusal = /^Too many sign-up attempts from this address, retry in (\d+) seconds$/
@@ -358,8 +417,15 @@ t.test('sign-up throttling', async (t) => {
     t.equal(refused.headers['x-ratelimit-limit'], '4')
     const retryAfter = Number(refused.headers['retry-after'])
     t.ok(retryAfter > 3500 && retryAfter <= 3600, `Retry-After ${retryAfter} is about an hour`)
-    t.same(refused.json(), { message: `Too many sign-up attempts from this address, retry in ${retryAfter} seconds`, retry_after: retryAfter })
-    t.equal((await signUp('10.5.0.2', 'new4@example.com')).statusCode, 200, 'another address; the refused attempt created nothing')
+    t.same(refused.json(), {
+      message: `Too many sign-up attempts from this address, retry in ${retryAfter} seconds`,
+      retry_after: retryAfter
+    })
+    t.equal(
+      (await signUp('10.5.0.2', 'new4@example.com')).statusCode,
+      200,
+      'another address; the refused attempt created nothing'
+    )
   })
 
   t.test('taken emails: after two such answers, every sign-up from the address is refused alike', async (t) => {
@@ -378,7 +444,7 @@ t.test('sign-up throttling', async (t) => {
   t.test('taken emails probed all at once still get only two answers', async (t) => {
     const answers = await Promise.all([...taken, 'free2@example.com'].map((email) => signUp('10.7.0.1', email)))
     const statuses = answers.map((res) => res.statusCode)
-    t.equal(statuses.filter((status) => status === 409).length, 2, `statuses ${statuses}`)
+    t.equal(statuses.filter((status) => status === 409).length, 2, `statuses ${statuses.join(', ')}`)
     t.equal(statuses.filter((status) => status === 429).length + statuses.filter((status) => status === 200).length, 2)
   })
 })
@@ -398,7 +464,10 @@ t.test('body limits per route', async (t) => {
     const res = await post('/follow', JSON.stringify({ follow: 2, padding: 'x'.repeat(2048) }))
     t.equal(res.statusCode, 413)
     t.type(res.json().message, 'string')
-    t.equal((await post('/login', JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(9000) }))).statusCode, 413)
+    t.equal(
+      (await post('/login', JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(9000) }))).statusCode,
+      413
+    )
   })
 
   t.test('the largest valid tweet still fits, even with every character JSON-escaped', async (t) => {
@@ -409,7 +478,11 @@ t.test('body limits per route', async (t) => {
 })
 
 t.test('server timeouts', async (t) => {
-  const app = await buildTestApp(t, { REQUEST_TIMEOUT_MS: '200', CONNECTION_TIMEOUT_MS: '45000', KEEP_ALIVE_TIMEOUT_MS: '61000' })
+  const app = await buildTestApp(t, {
+    REQUEST_TIMEOUT_MS: '200',
+    CONNECTION_TIMEOUT_MS: '45000',
+    KEEP_ALIVE_TIMEOUT_MS: '61000'
+  })
 
   t.test('come from the configuration', async (t) => {
     t.equal(app.server.requestTimeout, 200)
@@ -421,9 +494,11 @@ t.test('server timeouts', async (t) => {
     await app.listen({ port: 0, host: '127.0.0.1' })
     const { port } = app.server.address() as { port: number }
     const socket = connect(port, '127.0.0.1')
-    socket.write('POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em')
+    socket.write(
+      'POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em'
+    )
     let received = ''
-    socket.on('data', (chunk) => (received += chunk))
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
     await new Promise((resolve) => socket.on('close', resolve))
     t.match(received, /^HTTP\/1\.1 408 /)
   })

@@ -7,7 +7,14 @@ t.test('timelines', async (t) => {
   const bob = await signUpAndLogin(app, 'Bob')
   const carol = await signUpAndLogin(app, 'Carol')
   const tweet = async (user: { token: string }, text: string) =>
-    (await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: user.token }, payload: { tweet: text } })).json()
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/tweet',
+        headers: { authorization: user.token },
+        payload: { tweet: text }
+      })
+    ).json()
   const follow = (user: { token: string }, target: number) =>
     app.inject({ method: 'POST', url: '/follow', headers: { authorization: user.token }, payload: { follow: target } })
 
@@ -63,7 +70,9 @@ t.test('timelines', async (t) => {
   })
 
   t.test('keyset pages never repeat or skip a tweet while new tweets arrive', async (t) => {
-    const expected = (await app.inject({ url: `/timeline/${alice.id}?limit=100` })).json().timeline.map((i: { id: number }) => i.id)
+    const expected = (await app.inject({ url: `/timeline/${alice.id}?limit=100` }))
+      .json()
+      .timeline.map((i: { id: number }) => i.id)
     const seen: number[] = []
     let url = `/timeline/${alice.id}?limit=4`
     for (let page = 0; page < 20; page++) {
@@ -102,11 +111,28 @@ t.test('timelines', async (t) => {
     const url = `/timeline/${dave.id}`
     const tags = [(await app.inject({ url })).headers.etag]
     const changes = [
-      () => app.inject({ method: 'PUT', url: `/tweet/${posted.id}`, headers: { authorization: dave.token }, payload: { tweet: 'edited' } }),
-      () => app.inject({ method: 'PUT', url: '/users/me', headers: { authorization: dave.token }, payload: { name: 'David' } }),
+      () =>
+        app.inject({
+          method: 'PUT',
+          url: `/tweet/${posted.id}`,
+          headers: { authorization: dave.token },
+          payload: { tweet: 'edited' }
+        }),
+      () =>
+        app.inject({
+          method: 'PUT',
+          url: '/users/me',
+          headers: { authorization: dave.token },
+          payload: { name: 'David' }
+        }),
       () => {
         const upload = multipart('profile_pic', 'me.png', 'image/png', pngBytes)
-        return app.inject({ method: 'POST', url: '/profile-picture', headers: { ...upload.headers, authorization: dave.token }, payload: upload.payload })
+        return app.inject({
+          method: 'POST',
+          url: '/profile-picture',
+          headers: { ...upload.headers, authorization: dave.token },
+          payload: upload.payload
+        })
       }
     ]
     for (const change of changes) {
@@ -132,12 +158,19 @@ t.test('timelines across a bounded follow backfill', async (t) => {
   const prolific = await signUpAndLogin(app, 'Prolific')
   const friend = await signUpAndLogin(app, 'Friend')
   const tweet = async (user: { token: string }, text: string): Promise<number> =>
-    (await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: user.token }, payload: { tweet: text } })).json().id
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/tweet',
+        headers: { authorization: user.token },
+        payload: { tweet: text }
+      })
+    ).json().id
   const post = (user: { token: string }, target: number, path: 'follow' | 'unfollow') =>
     app.inject({ method: 'POST', url: `/${path}`, headers: { authorization: user.token }, payload: { [path]: target } })
   const ids = async (url: string): Promise<number[]> => {
     const seen: number[] = []
-    for (let next = url; ; ) {
+    for (let next = url; ;) {
       const body = (await app.inject({ url: next })).json()
       seen.push(...body.timeline.map((item: { id: number }) => item.id))
       if (body.next_cursor === null) return seen
@@ -150,19 +183,26 @@ t.test('timelines across a bounded follow backfill', async (t) => {
   friends.push(await tweet(friend, 'friend new'))
   const own = [await tweet(reader, 'mine')]
 
-  t.test('following then unfollowing an account with more tweets than the backfill leaves the timeline as it was', async (t) => {
-    await post(reader, prolific.id, 'follow')
-    t.same(await ids(`/timeline/${reader.id}?limit=4`), [...prolifics, ...own].sort((a, b) => b - a))
-    await post(reader, prolific.id, 'unfollow')
-    t.same(await ids(`/timeline/${reader.id}?limit=4`), own)
-    t.same((await app.inject({ url: `/users/${reader.id}` })).json().following_count, 0)
-  })
+  t.test(
+    'following then unfollowing an account with more tweets than the backfill leaves the timeline as it was',
+    async (t) => {
+      await post(reader, prolific.id, 'follow')
+      t.same(
+        await ids(`/timeline/${reader.id}?limit=4`),
+        [...prolifics, ...own].sort((a, b) => b - a)
+      )
+      await post(reader, prolific.id, 'unfollow')
+      t.same(await ids(`/timeline/${reader.id}?limit=4`), own)
+      t.same((await app.inject({ url: `/users/${reader.id}` })).json().following_count, 0)
+    }
+  )
 
   t.test('pages reaching below the backfill return every tweet once, newest first', async (t) => {
     await post(reader, friend.id, 'follow')
     await post(reader, prolific.id, 'follow')
     await app.drainFanout()
     const expected = [...friends, ...prolifics, ...own].sort((a, b) => b - a)
-    for (const limit of [1, 2, 3, 5, 100]) t.same(await ids(`/timeline/${reader.id}?limit=${limit}`), expected, `limit ${limit}`)
+    for (const limit of [1, 2, 3, 5, 100])
+      t.same(await ids(`/timeline/${reader.id}?limit=${limit}`), expected, `limit ${limit}`)
   })
 })

@@ -39,7 +39,11 @@ t.test('sign-up', async (t) => {
   })
 
   t.test('a password shorter than 8 bytes answers 400 with the rule README states', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/sign-up', payload: { ...alice, email: 'b@example.com', password: 'short' } })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/sign-up',
+      payload: { ...alice, email: 'b@example.com', password: 'short' }
+    })
     t.equal(res.statusCode, 400)
     t.match(res.json().message, /^body password: must be 8–72 bytes in UTF-8/)
     const korean = await app.inject({
@@ -89,7 +93,11 @@ t.test('login', async (t) => {
   await app.inject({ method: 'POST', url: '/sign-up', payload: alice })
 
   t.test('the right password gives user_id and a token', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/login', payload: { email: alice.email, password: alice.password } })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { email: alice.email, password: alice.password }
+    })
     t.equal(res.statusCode, 200)
     const body = res.json()
     t.type(body.user_id, 'number')
@@ -100,13 +108,25 @@ t.test('login', async (t) => {
   })
 
   t.test('the email is matched case-insensitively', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/login', payload: { email: 'Alice@Example.com', password: alice.password } })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { email: 'Alice@Example.com', password: alice.password }
+    })
     t.equal(res.statusCode, 200)
   })
 
   t.test('a wrong password and an unknown email get the same 401', async (t) => {
-    const wrong = await app.inject({ method: 'POST', url: '/login', payload: { email: alice.email, password: 'wrong-password' } })
-    const unknown = await app.inject({ method: 'POST', url: '/login', payload: { email: 'nobody@example.com', password: alice.password } })
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { email: alice.email, password: 'wrong-password' }
+    })
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { email: 'nobody@example.com', password: alice.password }
+    })
     t.equal(wrong.statusCode, 401)
     t.equal(unknown.statusCode, 401)
     t.same(wrong.json(), unknown.json())
