@@ -2,7 +2,7 @@
 // nothing is half-written, and once fan-out drains every timeline is the follow graph's answer.
 import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
-import { ConsistencyDao } from '../../model/consistency-dao.ts'
+import { ConsistencyDao } from '../consistency.ts'
 import { createPool } from '../../model/database.ts'
 import { testDatabaseUrl } from '../helper.ts'
 import { postJson, startServer } from './server.ts'

@@ -3,7 +3,7 @@
 // FUZZ_RUNS sets the cases per route (default 120, a few thousand in all).
 import fc from 'fast-check'
 import t from 'tap'
-import { ConsistencyDao } from '../../model/consistency-dao.ts'
+import { ConsistencyDao } from '../consistency.ts'
 import { createPool } from '../../model/database.ts'
 import { buildApp } from '../../app.ts'
 import { readdir } from 'node:fs/promises'

@@ -1,10 +1,10 @@
 import t from 'tap'
 import type { ResultSetHeader } from 'mysql2/promise'
-import { ConsistencyDao } from '../../model/consistency-dao.ts'
-import { TimelineDao } from '../../model/timeline-dao.ts'
-import { TweetDao } from '../../model/tweet-dao.ts'
-import { UserDao } from '../../model/user-dao.ts'
-import { testPool } from '../helper.ts'
+import { ConsistencyDao } from './consistency.ts'
+import { TimelineDao } from '../model/timeline-dao.ts'
+import { TweetDao } from '../model/tweet-dao.ts'
+import { UserDao } from '../model/user-dao.ts'
+import { testPool } from './helper.ts'
 
 t.test('ConsistencyDao', async (t) => {
   const pool = await testPool(t)

@@ -1,4 +1,4 @@
-// Checks the invariants that multi-step writes must keep (used after crash tests and by operators):
+// Test support: checks the invariants that multi-step writes must keep (after the crash and fuzz tests):
 // each query counts the rows breaking one invariant, so a healthy database answers all zeros once the
 // fan-out backlog has drained (fanout_pending).
 import type { Pool, RowDataPacket } from 'mysql2/promise'
