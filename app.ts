@@ -45,8 +45,8 @@ import { serializerCompiler } from './view/serializer.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
 import { tweetRoutes } from './view/tweets.ts'
+import { accountRoutes } from './view/account.ts'
 import { userRoutes } from './view/users.ts'
-import { profileRoutes } from './view/users-profile.ts'
 
 export type AppConfig = Config & { databaseUrl: string }
 
@@ -393,8 +393,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
 
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: core.healthService })
-  await app.register(userRoutes, { userService, throttleSignUp, throttleLogin })
-  await app.register(profileRoutes, { userService, followService, publicUrl: config.publicUrl })
+  await app.register(accountRoutes, { userService, throttleSignUp, throttleLogin })
+  await app.register(userRoutes, { userService, followService, publicUrl: config.publicUrl })
   await app.register(tweetRoutes, { tweetService, publicUrl: config.publicUrl })
   await app.register(timelineRoutes, { tweetService, publicUrl: config.publicUrl })
   await app.register(followRoutes, { followService })

@@ -8,7 +8,7 @@ import { Conflict, NotFound, Unauthorized, Unavailable } from './errors.ts'
 import type { WorkerLog } from './fanout-worker.ts'
 import { stripImageMetadata } from './image.ts'
 import type { Storage } from './storage.ts'
-import { imageTypes, sniff } from './upload.ts'
+import { imageTypes, sniff } from './sniff.ts'
 
 export type { UserRow }
 

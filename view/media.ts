@@ -6,7 +6,7 @@ import type { MediaItem, MediaService } from '../service/media-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { documentedBody } from './docs.ts'
 import { absoluteUrl, count, errorBody, id, nextCursor, pageQuery, rowId, timestamp } from './schemas.ts'
-import { withUploadedFile } from './upload.ts'
+import { withUploadedFile } from './multipart.ts'
 
 const mediaBody = z.object({
   id: rowId,

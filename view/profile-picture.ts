@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
-import { withUploadedFile } from './upload.ts'
+import { withUploadedFile } from './multipart.ts'
 import { documentedBody } from './docs.ts'
 import { absoluteUrl, errorBody, userIdParams } from './schemas.ts'
 

@@ -1,90 +1,107 @@
-// Sign-up and login (the book's /sign-up and /login).
+// Profiles and the follow graph: /users/me, /users/:user_id and its followers and following lists.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { FollowService } from '../service/follow-service.ts'
 import type { UserService } from '../service/user-service.ts'
-import type { LoginThrottle } from './login-throttle.ts'
-import type { SignUpThrottle } from './sign-up-throttle.ts'
-import { errorBody, rowId, toUserBody, userBody } from './schemas.ts'
+import { authenticate, bearerSecurity } from './auth.ts'
+import {
+  absolute,
+  errorBody,
+  nextCursor,
+  pageQuery,
+  profileBody,
+  rowId,
+  toProfileBody,
+  toUserSummaryBody,
+  userIdParams,
+  userSummaryBody
+} from './schemas.ts'
 
-// Trimmed and lower-cased before the format check (a check, not a pipe, so the document says format: email).
-const email = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .check(z.email('must be a valid email address'))
-  .max(255, 'must be at most 255 characters')
+const profileChanges = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
+    profile: z.string().max(2000, 'must be at most 2000 characters').optional()
+  })
+  .strict()
+  .refine((body) => body.name !== undefined || body.profile !== undefined, 'give name, profile or both')
 
-// bcrypt reads 72 bytes, so the rule is in UTF-8 bytes; 72 bytes are at most 72 characters.
-const password = z
-  .string()
-  .refine((value) => {
-    const bytes = Buffer.byteLength(value, 'utf8')
-    return bytes >= 8 && bytes <= 72
-  }, 'must be 8–72 bytes in UTF-8 (bcrypt’s limit; longer is rejected, never truncated)')
-  .meta({ maxLength: 72, description: '8–72 bytes in UTF-8 (bcrypt’s limit)' })
+const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor })
 
-const signUpBody = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters'),
-  email,
-  password,
-  profile: z.string().max(2000, 'must be at most 2000 characters').default('')
-})
-
-const loginBody = z.object({
-  email,
-  password: z.string().min(1, 'must not be empty').max(1024, 'is too long')
-})
-
-export interface UserRouteOptions {
+export const userRoutes: FastifyPluginAsyncZod<{
   userService: UserService
-  throttleSignUp: SignUpThrottle
-  throttleLogin: LoginThrottle
-}
-
-export const userRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
-  app,
-  { userService, throttleSignUp, throttleLogin }
-) => {
-  app.post(
-    '/sign-up',
+  followService: FollowService
+  publicUrl?: string
+}> = async (app, { userService, followService, publicUrl }) => {
+  app.get(
+    '/users/me',
     {
-      // Sized for the schema's limits, with room for JSON escapes.
-      bodyLimit: 16 * 1024,
-      onRequest: throttleSignUp.onRequest,
+      onRequest: authenticate,
       schema: {
-        summary: 'Create an account',
+        summary: 'Your own profile, with your email',
         tags: ['users'],
-        body: signUpBody,
-        response: {
-          200: userBody.describe('The new account'),
-          400: errorBody,
-          409: errorBody.describe('The email is taken')
-        }
+        security: bearerSecurity,
+        response: { 200: profileBody.describe('Your profile, with your email'), 401: errorBody }
       }
     },
-    async (request, reply) =>
-      toUserBody(await userService.signUp(request.body, throttleSignUp.admission(request, reply)))
+    async (request) =>
+      toProfileBody(await userService.profile(request.user.user_id, true), absolute(request, publicUrl))
   )
 
-  app.post(
-    '/login',
+  app.put(
+    '/users/me',
     {
-      bodyLimit: 8 * 1024,
-      onRequest: throttleLogin.onRequest,
-      preHandler: throttleLogin.preHandler,
+      onRequest: authenticate,
       schema: {
-        summary: 'Exchange email and password for an access token',
+        summary: 'Change your name or profile text',
         tags: ['users'],
-        body: loginBody,
-        response: {
-          200: z
-            .object({ user_id: rowId, access_token: z.string() })
-            .describe('An access token, for the Authorization header of authenticated routes'),
-          400: errorBody,
-          401: errorBody.describe('Wrong email or password (the same answer for both)')
-        }
+        security: bearerSecurity,
+        body: profileChanges,
+        response: { 200: profileBody.describe('Your profile as changed'), 400: errorBody, 401: errorBody }
       }
     },
-    async (request) => userService.login(request.body.email, request.body.password)
+    async (request) =>
+      toProfileBody(await userService.updateProfile(request.user.user_id, request.body), absolute(request, publicUrl))
   )
+
+  app.get(
+    '/users/:user_id',
+    {
+      schema: {
+        summary: 'A public profile',
+        tags: ['users'],
+        params: userIdParams,
+        response: { 200: profileBody.describe('The profile, without the email'), 400: errorBody, 404: errorBody }
+      }
+    },
+    async (request) =>
+      toProfileBody(await userService.profile(request.params.user_id, false), absolute(request, publicUrl))
+  )
+
+  for (const list of ['followers', 'following'] as const) {
+    app.get(
+      `/users/:user_id/${list}`,
+      {
+        schema: {
+          summary: list === 'followers' ? 'Who follows this user' : 'Whom this user follows',
+          tags: ['follow'],
+          params: userIdParams,
+          querystring: pageQuery,
+          response: {
+            200: userListBody.describe(list === 'followers' ? 'A page of followers' : 'A page of followed users'),
+            400: errorBody,
+            404: errorBody
+          }
+        }
+      },
+      async (request) => {
+        const page = await followService[list](request.params.user_id, request.query)
+        const abs = absolute(request, publicUrl)
+        return {
+          user_id: request.params.user_id,
+          users: page.items.map((user) => toUserSummaryBody(user, abs)),
+          next_cursor: page.next_cursor
+        }
+      }
+    )
+  }
 }

@@ -1,140 +1,137 @@
 import t from 'tap'
-import { buildTestApp } from '../helper.ts'
+import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
 
-const alice = { name: 'Alice', email: 'alice@example.com', password: 'password123', profile: 'hello' }
-
-t.test('sign-up', async (t) => {
+t.test('profiles and follow lists', async (t) => {
   const app = await buildTestApp(t)
+  const alice = await signUpAndLogin(app, 'Alice')
+  const bob = await signUpAndLogin(app, 'Bob')
+  const carol = await signUpAndLogin(app, 'Carol')
+  const follow = (user: { token: string }, target: number) =>
+    app.inject({ method: 'POST', url: '/follow', headers: { authorization: user.token }, payload: { follow: target } })
+  await follow(bob, alice.id)
+  await follow(carol, alice.id)
+  await follow(alice, bob.id)
+  await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: alice.token }, payload: { tweet: 'hi' } })
 
-  t.test('creates a user and answers with it, never with the hash', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/sign-up', payload: alice })
+  t.test('GET /users/:id shows counters and no email', async (t) => {
+    const res = await app.inject({ url: `/users/${alice.id}` })
     t.equal(res.statusCode, 200)
     const body = res.json()
-    t.match(body, { name: 'Alice', email: 'alice@example.com', profile: 'hello' })
-    t.type(body.id, 'number')
-    t.match(body.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
-    t.notOk('password' in body || 'hashed_password' in body)
-  })
-
-  t.test('a duplicate email (any case) answers 409', async (t) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/sign-up',
-      payload: { ...alice, email: 'ALICE@example.com' }
+    t.match(body, {
+      id: alice.id,
+      name: 'Alice',
+      profile: "Alice's profile",
+      profile_picture: null,
+      followers_count: 2,
+      following_count: 1,
+      tweets_count: 1
     })
-    t.equal(res.statusCode, 409)
-    t.match(res.json(), { message: /already exists/, field: 'email' })
+    t.match(body.created_at, /Z$/)
+    t.notOk('email' in body)
+    t.equal((await app.inject({ url: '/users/999999' })).statusCode, 404)
+    t.equal((await app.inject({ url: '/users/zero' })).statusCode, 400)
   })
 
-  t.test('a missing field is named in a 400', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/sign-up', payload: { name: 'x', password: 'password123' } })
-    t.equal(res.statusCode, 400)
-    t.match(res.json(), { message: /email/, errors: [{ field: 'email', location: 'body' }] })
+  t.test('GET /users/me shows the caller’s own email', async (t) => {
+    const res = await app.inject({ url: '/users/me', headers: { authorization: alice.token } })
+    t.equal(res.statusCode, 200)
+    t.match(res.json(), { id: alice.id, email: alice.email })
+    t.equal((await app.inject({ url: '/users/me' })).statusCode, 401)
   })
 
-  t.test('an invalid email answers 400', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/sign-up', payload: { ...alice, email: 'not-an-email' } })
-    t.equal(res.statusCode, 400)
-    t.match(res.json().message, /email/)
-  })
-
-  t.test('a password shorter than 8 bytes answers 400 with the rule README states', async (t) => {
+  t.test('PUT /users/me changes name and profile; bad input answers 400', async (t) => {
     const res = await app.inject({
-      method: 'POST',
-      url: '/sign-up',
-      payload: { ...alice, email: 'b@example.com', password: 'short' }
-    })
-    t.equal(res.statusCode, 400)
-    t.match(res.json().message, /^body password: must be 8–72 bytes in UTF-8/)
-    const korean = await app.inject({
-      method: 'POST',
-      url: '/sign-up',
-      payload: { ...alice, email: 'b2@example.com', password: '비밀번' } // 3 characters, 9 bytes
-    })
-    t.equal(korean.statusCode, 200, 'the rule counts bytes, as bcrypt does')
-  })
-
-  t.test('a password over 72 bytes is rejected, not truncated', async (t) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/sign-up',
-      payload: { ...alice, email: 'c@example.com', password: '비밀번호'.repeat(7) } // 28 chars, 84 bytes
-    })
-    t.equal(res.statusCode, 400)
-    t.match(res.json().message, /72 bytes/)
-  })
-
-  t.test('bad JSON answers 400 with a JSON body, not HTML', async (t) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/sign-up',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"name": '
-    })
-    t.equal(res.statusCode, 400)
-    t.match(res.headers['content-type'], /application\/json/)
-    t.match(res.json().message, /JSON/)
-  })
-
-  t.test('a body that is not JSON answers 415', async (t) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/sign-up',
-      headers: { 'content-type': 'text/plain' },
-      payload: 'hello'
-    })
-    t.equal(res.statusCode, 415)
-    t.type(res.json().message, 'string')
-  })
-})
-
-t.test('login', async (t) => {
-  const app = await buildTestApp(t)
-  await app.inject({ method: 'POST', url: '/sign-up', payload: alice })
-
-  t.test('the right password gives user_id and a token', async (t) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/login',
-      payload: { email: alice.email, password: alice.password }
+      method: 'PUT',
+      url: '/users/me',
+      headers: { authorization: alice.token },
+      payload: { name: '앨리스' }
     })
     t.equal(res.statusCode, 200)
-    const body = res.json()
-    t.type(body.user_id, 'number')
-    t.match(body.access_token, /^[\w-]+\.[\w-]+\.[\w-]+$/)
-    const payload = JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString())
-    t.equal(payload.user_id, body.user_id)
-    t.type(payload.exp, 'number')
+    t.match(res.json(), { name: '앨리스', profile: "Alice's profile", email: alice.email })
+    t.equal(
+      (await app.inject({ method: 'PUT', url: '/users/me', headers: { authorization: alice.token }, payload: {} }))
+        .statusCode,
+      400
+    )
+    t.equal(
+      (
+        await app.inject({
+          method: 'PUT',
+          url: '/users/me',
+          headers: { authorization: alice.token },
+          payload: { name: '' }
+        })
+      ).statusCode,
+      400
+    )
+    const extra = await app.inject({
+      method: 'PUT',
+      url: '/users/me',
+      headers: { authorization: alice.token },
+      payload: { email: 'x@example.com' }
+    })
+    t.equal(extra.statusCode, 400, 'email cannot be changed here')
+    t.equal(extra.json().message, 'body email: is not a known field')
+    t.same(extra.json().errors[0], { location: 'body', field: 'email', message: 'is not a known field' })
+    const two = await app.inject({
+      method: 'PUT',
+      url: '/users/me',
+      headers: { authorization: alice.token },
+      payload: { name: 'A', nick: 'a', bio: 'b' }
+    })
+    t.same(
+      two.json().errors.map((e: { field: string }) => e.field),
+      ['nick', 'bio'],
+      'each unknown key is named'
+    )
+    t.equal((await app.inject({ method: 'PUT', url: '/users/me', payload: { name: 'x' } })).statusCode, 401)
   })
 
-  t.test('the email is matched case-insensitively', async (t) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/login',
-      payload: { email: 'Alice@Example.com', password: alice.password }
-    })
-    t.equal(res.statusCode, 200)
+  t.test('followers and following are paged lists of users', async (t) => {
+    const followers = (await app.inject({ url: `/users/${alice.id}/followers` })).json()
+    t.same(
+      followers.users.map((u: { id: number }) => u.id),
+      [carol.id, bob.id]
+    )
+    t.equal(followers.next_cursor, null)
+    const first = (await app.inject({ url: `/users/${alice.id}/followers?limit=1` })).json()
+    t.same(
+      first.users.map((u: { id: number }) => u.id),
+      [carol.id]
+    )
+    t.equal(first.next_cursor, carol.id)
+    const second = (
+      await app.inject({ url: `/users/${alice.id}/followers?limit=1&before=${first.next_cursor}` })
+    ).json()
+    t.same(
+      second.users.map((u: { id: number }) => u.id),
+      [bob.id]
+    )
+    t.equal(second.next_cursor, null)
+    const following = (await app.inject({ url: `/users/${alice.id}/following` })).json()
+    t.same(following.users, [{ id: bob.id, name: 'Bob', profile: "Bob's profile", profile_picture: null }])
+    t.equal((await app.inject({ url: '/users/999999/followers' })).statusCode, 404)
   })
 
-  t.test('a wrong password and an unknown email get the same 401', async (t) => {
-    const wrong = await app.inject({
+  t.test('profile pictures appear as absolute URLs in profiles, lists and timelines', async (t) => {
+    const form = multipart('profile_pic', 'me.png', 'image/png', pngBytes)
+    const upload = await app.inject({
       method: 'POST',
-      url: '/login',
-      payload: { email: alice.email, password: 'wrong-password' }
+      url: '/profile-picture',
+      headers: { ...form.headers, authorization: bob.token },
+      payload: form.payload
     })
-    const unknown = await app.inject({
+    const url = upload.json().img_url
+    t.match(url, /^http:\/\//)
+    t.equal((await app.inject({ url: `/users/${bob.id}` })).json().profile_picture, url)
+    t.equal((await app.inject({ url: `/users/${alice.id}/followers` })).json().users[1].profile_picture, url)
+    await app.inject({
       method: 'POST',
-      url: '/login',
-      payload: { email: 'nobody@example.com', password: alice.password }
+      url: '/tweet',
+      headers: { authorization: bob.token },
+      payload: { tweet: 'with picture' }
     })
-    t.equal(wrong.statusCode, 401)
-    t.equal(unknown.statusCode, 401)
-    t.same(wrong.json(), unknown.json())
-  })
-
-  t.test('a missing password answers 400', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/login', payload: { email: alice.email } })
-    t.equal(res.statusCode, 400)
-    t.match(res.json().message, /password/)
+    await app.drainFanout()
+    t.equal((await app.inject({ url: `/timeline/${alice.id}` })).json().timeline[0].user.profile_picture, url)
   })
 })

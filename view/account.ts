@@ -1,0 +1,90 @@
+// Sign-up and login (the book's /sign-up and /login).
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { UserService } from '../service/user-service.ts'
+import type { LoginThrottle } from './login-throttle.ts'
+import type { SignUpThrottle } from './sign-up-throttle.ts'
+import { errorBody, rowId, toUserBody, userBody } from './schemas.ts'
+
+// Trimmed and lower-cased before the format check (a check, not a pipe, so the document says format: email).
+const email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .check(z.email('must be a valid email address'))
+  .max(255, 'must be at most 255 characters')
+
+// bcrypt reads 72 bytes, so the rule is in UTF-8 bytes; 72 bytes are at most 72 characters.
+const password = z
+  .string()
+  .refine((value) => {
+    const bytes = Buffer.byteLength(value, 'utf8')
+    return bytes >= 8 && bytes <= 72
+  }, 'must be 8–72 bytes in UTF-8 (bcrypt’s limit; longer is rejected, never truncated)')
+  .meta({ maxLength: 72, description: '8–72 bytes in UTF-8 (bcrypt’s limit)' })
+
+const signUpBody = z.object({
+  name: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters'),
+  email,
+  password,
+  profile: z.string().max(2000, 'must be at most 2000 characters').default('')
+})
+
+const loginBody = z.object({
+  email,
+  password: z.string().min(1, 'must not be empty').max(1024, 'is too long')
+})
+
+export interface UserRouteOptions {
+  userService: UserService
+  throttleSignUp: SignUpThrottle
+  throttleLogin: LoginThrottle
+}
+
+export const accountRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
+  app,
+  { userService, throttleSignUp, throttleLogin }
+) => {
+  app.post(
+    '/sign-up',
+    {
+      // Sized for the schema's limits, with room for JSON escapes.
+      bodyLimit: 16 * 1024,
+      onRequest: throttleSignUp.onRequest,
+      schema: {
+        summary: 'Create an account',
+        tags: ['users'],
+        body: signUpBody,
+        response: {
+          200: userBody.describe('The new account'),
+          400: errorBody,
+          409: errorBody.describe('The email is taken')
+        }
+      }
+    },
+    async (request, reply) =>
+      toUserBody(await userService.signUp(request.body, throttleSignUp.admission(request, reply)))
+  )
+
+  app.post(
+    '/login',
+    {
+      bodyLimit: 8 * 1024,
+      onRequest: throttleLogin.onRequest,
+      preHandler: throttleLogin.preHandler,
+      schema: {
+        summary: 'Exchange email and password for an access token',
+        tags: ['users'],
+        body: loginBody,
+        response: {
+          200: z
+            .object({ user_id: rowId, access_token: z.string() })
+            .describe('An access token, for the Authorization header of authenticated routes'),
+          400: errorBody,
+          401: errorBody.describe('Wrong email or password (the same answer for both)')
+        }
+      }
+    },
+    async (request) => userService.login(request.body.email, request.body.password)
+  )
+}
