@@ -2,8 +2,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { UserService } from '../service/user-service.ts'
-import type { LoginThrottle } from './login-throttle.ts'
-import type { SignUpThrottle } from './sign-up-throttle.ts'
+import type { LoginThrottle } from './plugins/login-throttle.ts'
+import type { SignUpThrottle } from './plugins/sign-up-throttle.ts'
 import { errorBody, rowId, toUserBody, userBody } from './schemas.ts'
 
 // Trimmed and lower-cased before the format check (a check, not a pipe, so the document says format: email).

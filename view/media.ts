@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { MediaItem, MediaService } from '../service/media-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
-import { documentedBody } from './docs.ts'
+import { documentedBody } from './plugins/docs.ts'
 import { absoluteUrl, count, errorBody, id, nextCursor, pageQuery, rowId, timestamp } from './schemas.ts'
 import { withUploadedFile } from './multipart.ts'
 

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { withUploadedFile } from './multipart.ts'
-import { documentedBody } from './docs.ts'
+import { documentedBody } from './plugins/docs.ts'
 import { absoluteUrl, errorBody, userIdParams } from './schemas.ts'
 
 const imgUrl = z.object({ img_url: z.url() })

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import pkg from '../../package.json' with { type: 'json' }
 import { localUploadsPrefix } from '../../service/local-storage.ts'
 import { authenticate } from '../../view/auth.ts'
-import { docsPrefix } from '../../view/docs.ts'
+import { docsPrefix } from '../../view/plugins/docs.ts'
 import { buildTestApp } from '../helper.ts'
 
 interface Schema {

@@ -1,7 +1,7 @@
 // Sign-up throttling on top of the global per-IP limit: a per-IP budget of attempts before the body is read
 // (each one may cost a bcrypt hash), and a tighter per-IP budget of answers that an email is taken.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { SignUpAdmission } from '../service/user-service.ts'
+import type { SignUpAdmission } from '../../service/user-service.ts'
 import { check, refuse } from './login-throttle.ts'
 
 export interface SignUpLimits {

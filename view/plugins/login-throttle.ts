@@ -2,7 +2,7 @@
 // it is validated, a budget per email from one address, then a higher one per email from all addresses.
 import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { TooManyRequests } from '../service/errors.ts'
+import { TooManyRequests } from '../../service/errors.ts'
 
 export interface LoginLimits {
   perIp: number

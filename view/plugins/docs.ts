@@ -4,8 +4,8 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import type { z } from 'zod'
-import pkg from '../package.json' with { type: 'json' }
-import { errorBody } from './schemas.ts'
+import pkg from '../../package.json' with { type: 'json' }
+import { errorBody } from '../schemas.ts'
 
 export const docsPrefix = '/docs'
 
