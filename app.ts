@@ -1,17 +1,16 @@
 // The composition root, wired by hand (the book's create_app): createCore(config) builds pools → DAOs →
 // storage → services and the fan-out worker, without HTTP; buildApp(config) puts plugins and views on top.
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import fastifyMultipart from '@fastify/multipart'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import fastifyUnderPressure from '@fastify/under-pressure'
-import FindMyWay, { type HTTPMethod } from 'find-my-way'
-import { hasZodFastifySchemaValidationErrors, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Config } from './config.ts'
-import { createPool, statementTimeoutErrnos, Transactor } from './model/database.ts'
+import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { FanoutDao } from './model/fanout-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
@@ -19,7 +18,7 @@ import { PendingObjectDao } from './model/pending-object-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao, tweetCacheEntries } from './model/tweet-dao.ts'
 import { authorCacheEntries, UserDao } from './model/user-dao.ts'
-import { ServiceError, TooManyRequests } from './service/errors.ts'
+import { TooManyRequests } from './service/errors.ts'
 import { FanoutService } from './service/fanout-service.ts'
 import { FanoutWorker, type WorkerLog } from './service/fanout-worker.ts'
 import { FollowService } from './service/follow-service.ts'
@@ -34,6 +33,7 @@ import { tokenFromHeader } from './view/auth.ts'
 import { closeConnectionsLeftUnread } from './view/plugins/connection-close.ts'
 import { registerCors } from './view/plugins/cors.ts'
 import { docsPrefix, registerApiDocs } from './view/plugins/docs.ts'
+import { registerErrorAnswers } from './view/plugins/errors.ts'
 import { followRoutes } from './view/follow.ts'
 import { mediaRoutes } from './view/media.ts'
 import { healthRoutes } from './view/health.ts'
@@ -58,36 +58,6 @@ declare module 'fastify' {
     drainFanout(): Promise<void>
   }
 }
-
-// mysql2 error codes that mean "the database is not there", answered 503 rather than 500.
-const unavailableCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-  'POOL_CLOSED'
-])
-
-// 503s that are not bugs: load shedding (@fastify/under-pressure) and the per-request deadline.
-const sheddingMessages: Record<string, string> = {
-  FST_UNDER_PRESSURE: 'The server is overloaded, retry later',
-  FST_ERR_HANDLER_TIMEOUT: 'The request took too long, retry later'
-}
-
-function isDatabaseUnavailable(error: FastifyError & { fatal?: boolean }): boolean {
-  // mysql2 marks errors that killed the connection as fatal; the pool's own errors carry no code.
-  return (
-    unavailableCodes.has(error.code) ||
-    error.fatal === true ||
-    /Pool is closed|Queue limit reached/.test(error.message ?? '')
-  )
-}
-
-const allMethods: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 /**
  * Local disk serves a single instance; several instances must share an S3 bucket. The AWS SDK is loaded
@@ -223,84 +193,15 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   // The API speaks JSON (and multipart for uploads); a text/plain body is a client mistake, answered 415.
   app.removeContentTypeParser('text/plain')
 
-  const routes = FindMyWay()
   app.addHook('onRoute', (route) => {
     // Every route must answer within HANDLER_TIMEOUT_MS (503 otherwise), but for one that cannot wait
     // on anything (/ping) the deadline would be a timer and an AbortController per request for nothing.
     if (config.timeouts.handlerMs > 0 && route.config?.waitsOnNothing !== true) {
       route.handlerTimeout ??= config.timeouts.handlerMs
     }
-    const methods = Array.isArray(route.method) ? route.method : [route.method]
-    for (const method of methods) {
-      if (allMethods.includes(method as HTTPMethod) && !routes.hasRoute(method as HTTPMethod, route.url)) {
-        routes.on(method as HTTPMethod, route.url, () => {})
-      }
-    }
   })
-
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split('?')[0]
-    const allowed = allMethods.filter((method) => routes.find(method, path))
-    // A route that exists for this method but called "not found" itself (a missing static file) is a 404.
-    if (allowed.length === 0 || allowed.includes(request.method as HTTPMethod)) {
-      return reply.code(404).send({ message: `Route ${request.method} ${path} not found` })
-    }
-    const allow = [...allowed, 'OPTIONS'].join(', ')
-    if (request.method === 'OPTIONS') return reply.code(204).header('allow', allow).send()
-    return reply
-      .code(405)
-      .header('allow', allow)
-      .send({ message: `Method ${request.method} is not allowed on ${path}`, allow: [...allowed, 'OPTIONS'] })
-  })
-
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ServiceError) {
-      if (error.statusCode >= 500) request.log.error({ err: error }, error.message)
-      return reply.code(error.statusCode).send({ message: error.message, ...error.details })
-    }
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const errors = error.validation.flatMap((issue) => {
-        const field = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
-        const location = error.validationContext
-        // zod reports unknown keys on the object holding them: name each key as the field at fault.
-        if (issue.keyword === 'unrecognized_keys') {
-          const keys = (issue.params as { keys: string[] }).keys
-          return keys.map((key) => ({
-            location,
-            field: field ? `${field}.${key}` : key,
-            message: 'is not a known field'
-          }))
-        }
-        return [{ location, field, message: issue.message }]
-      })
-      const first = errors[0]
-      const message = first.field
-        ? `${first.location} ${first.field}: ${first.message}`
-        : `${first.location}: ${first.message}`
-      return reply.code(400).send({ message, errors })
-    }
-    if (error.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
-      return reply.code(415).send({ message: 'The request must be multipart/form-data' })
-    }
-    if (sheddingMessages[error.code]) {
-      if (!reply.hasHeader('retry-after')) reply.header('retry-after', '5')
-      return reply.code(503).send({ message: sheddingMessages[error.code] })
-    }
-    if (statementTimeoutErrnos.has((error as { errno?: number }).errno ?? 0)) {
-      request.log.warn({ err: error }, 'the database stopped a statement at its time limit')
-      return reply.code(503).header('retry-after', '5').send({ message: sheddingMessages.FST_ERR_HANDLER_TIMEOUT })
-    }
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error }, 'a backing service (database or storage) is unavailable')
-      return reply.code(503).header('retry-after', '5').send({ message: 'Service temporarily unavailable' })
-    }
-    const status = error.statusCode ?? 500
-    if (status >= 400 && status < 500) {
-      return reply.code(status).send({ message: error.message })
-    }
-    request.log.error({ err: error }, 'unhandled error')
-    return reply.code(500).send({ message: 'Internal Server Error' })
-  })
+  // JSON answers for every error, 404, 405 and OPTIONS.
+  registerErrorAnswers(app)
 
   // --- Security and overload protection (README "Security and operations") ---
   registerSecurityHeaders(app, config.hstsMaxAge, docsPrefix)
