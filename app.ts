@@ -23,8 +23,8 @@ import { FanoutService } from './service/fanout-service.ts'
 import { FanoutWorker, type WorkerLog } from './service/fanout-worker.ts'
 import { FollowService } from './service/follow-service.ts'
 import { HealthService } from './service/health-service.ts'
-import { LocalStorage, localUploadsPrefix } from './service/local-storage.ts'
-import { isStorageKey, type Storage } from './service/storage.ts'
+import { LocalStorage, localUploadsPrefix } from './service/storage/local.ts'
+import { isStorageKey, type Storage } from './service/storage/storage.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { TweetService } from './service/tweet-service.ts'
@@ -65,7 +65,7 @@ declare module 'fastify' {
  */
 async function createStorage(config: Config): Promise<Storage> {
   if (config.storage === 's3') {
-    const { S3Storage } = await import('./service/s3-storage.ts')
+    const { S3Storage } = await import('./service/storage/s3.ts')
     return new S3Storage({
       // loadConfig refuses STORAGE=s3 without a bucket.
       bucket: config.s3Bucket!,

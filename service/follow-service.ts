@@ -4,7 +4,7 @@ import type { FollowDao } from '../model/follow-dao.ts'
 import type { TimelineDao } from '../model/timeline-dao.ts'
 import type { UserDao, UserSummaryRow } from '../model/user-dao.ts'
 import { Invalid, NotFound } from './errors.ts'
-import type { Storage } from './storage.ts'
+import type { Storage } from './storage/storage.ts'
 import type { Page, PageRequest, TimelineSettings } from './tweet-service.ts'
 
 export interface UserSummary {

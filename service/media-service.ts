@@ -7,7 +7,7 @@ import type { MediaDao, MediaRow, NewMedia, PoolConnection, StoredMediaRow } fro
 import type { PendingObjectDao } from '../model/pending-object-dao.ts'
 import { Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable } from './errors.ts'
 import { stripImageMetadata } from './image.ts'
-import type { Storage } from './storage.ts'
+import type { Storage } from './storage/storage.ts'
 import { audioTypes, imageTypes, sizeLimit, sniff } from './sniff.ts'
 
 export type { PoolConnection }

@@ -6,7 +6,7 @@ import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow } from '
 import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
 import { Forbidden, NotFound, Unauthorized } from './errors.ts'
-import type { Storage } from './storage.ts'
+import type { Storage } from './storage/storage.ts'
 
 export interface TweetMediaItem {
   id: number

@@ -7,7 +7,7 @@ import type { UserDao, UserRow } from '../model/user-dao.ts'
 import { Conflict, NotFound, Unauthorized, Unavailable } from './errors.ts'
 import type { WorkerLog } from './fanout-worker.ts'
 import { stripImageMetadata } from './image.ts'
-import type { Storage } from './storage.ts'
+import type { Storage } from './storage/storage.ts'
 import { imageTypes, sniff } from './sniff.ts'
 
 export type { UserRow }

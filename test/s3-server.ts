@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import S3rver from 's3rver'
-import type { S3Settings } from '../service/s3-storage.ts'
+import type { S3Settings } from '../service/storage/s3.ts'
 
 interface Teardown {
   teardown(fn: () => unknown): void

@@ -8,7 +8,7 @@ import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { FanoutService, type FanoutSettings } from '../../service/fanout-service.ts'
 import { FollowService } from '../../service/follow-service.ts'
-import { LocalStorage } from '../../service/local-storage.ts'
+import { LocalStorage } from '../../service/storage/local.ts'
 import { TweetService } from '../../service/tweet-service.ts'
 import { testPool, testUploadDir } from '../helper.ts'
 

@@ -17,14 +17,14 @@ import {
   Unavailable,
   UnsupportedMediaType
 } from '../../service/errors.ts'
-import { LocalStorage } from '../../service/local-storage.ts'
+import { LocalStorage } from '../../service/storage/local.ts'
 import {
   cleanOriginalName,
   MediaService,
   type MediaSettings,
   type PoolConnection
 } from '../../service/media-service.ts'
-import type { StoredObject } from '../../service/storage.ts'
+import type { StoredObject } from '../../service/storage/storage.ts'
 import { pngBytes, testPool, testUploadDir } from '../helper.ts'
 import { animatedGif, gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
 

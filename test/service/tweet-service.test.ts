@@ -8,7 +8,7 @@ import { UserDao } from '../../model/user-dao.ts'
 import { Forbidden, Invalid, NotFound, Unauthorized } from '../../service/errors.ts'
 import { FanoutService } from '../../service/fanout-service.ts'
 import { FollowService } from '../../service/follow-service.ts'
-import { LocalStorage } from '../../service/local-storage.ts'
+import { LocalStorage } from '../../service/storage/local.ts'
 import { TweetService, type Page, type TweetItem } from '../../service/tweet-service.ts'
 import { rowsRead, testPool, testUploadDir } from '../helper.ts'
 

@@ -18,9 +18,9 @@ import {
   Unavailable,
   UnsupportedMediaType
 } from '../../service/errors.ts'
-import { LocalStorage } from '../../service/local-storage.ts'
+import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
-import type { StoredObject } from '../../service/storage.ts'
+import type { StoredObject } from '../../service/storage/storage.ts'
 import { UserService } from '../../service/user-service.ts'
 import { pngBytes, testPool, testUploadDir } from '../helper.ts'
 import { gpsDatum, largeImage, photoWithGps } from '../media-fixtures.ts'

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import t, { type Test } from 'tap'
 import pkg from '../../package.json' with { type: 'json' }
-import { localUploadsPrefix } from '../../service/local-storage.ts'
+import { localUploadsPrefix } from '../../service/storage/local.ts'
 import { authenticate } from '../../view/auth.ts'
 import { docsPrefix } from '../../view/plugins/docs.ts'
 import { buildTestApp } from '../helper.ts'
