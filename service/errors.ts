@@ -1,4 +1,6 @@
-// The service layer's error family; app.ts maps each to its HTTP status.
+// The service layer's error family; view/plugins/errors.ts maps each to its HTTP status.
+import { statementTimeoutErrnos } from '../model/database.ts'
+
 export class ServiceError extends Error {
   readonly statusCode: number = 500
   constructor(
@@ -37,4 +39,9 @@ export class Unavailable extends ServiceError {
 }
 export class TooManyRequests extends ServiceError {
   override readonly statusCode = 429
+}
+
+/** The database stopped a statement at its server-side time limit (max_statement_time / max_execution_time). */
+export function isStatementTimeout(error: unknown): boolean {
+  return statementTimeoutErrnos.has((error as { errno?: number }).errno ?? 0)
 }

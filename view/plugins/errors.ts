@@ -5,8 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { statementTimeoutErrnos } from '../../model/database.ts'
-import { ServiceError } from '../../service/errors.ts'
+import { isStatementTimeout, ServiceError } from '../../service/errors.ts'
 
 // mysql2 error codes that mean "the database is not there", answered 503 rather than 500.
 const unavailableCodes = new Set([
@@ -98,7 +97,7 @@ export function registerErrorAnswers(app: FastifyInstance): void {
       if (!reply.hasHeader('retry-after')) reply.header('retry-after', '5')
       return reply.code(503).send({ message: sheddingMessages[error.code] })
     }
-    if (statementTimeoutErrnos.has((error as { errno?: number }).errno ?? 0)) {
+    if (isStatementTimeout(error)) {
       request.log.warn({ err: error }, 'the database stopped a statement at its time limit')
       return reply.code(503).header('retry-after', '5').send({ message: sheddingMessages.FST_ERR_HANDLER_TIMEOUT })
     }
