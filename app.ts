@@ -79,7 +79,7 @@ async function createStorage(config: Config): Promise<Storage> {
   }
   const uploadDir = resolve(config.uploadDir)
   mkdirSync(uploadDir, { recursive: true })
-  return new LocalStorage(uploadDir)
+  return new LocalStorage(uploadDir, config.publicUrl)
 }
 
 /** Everything but HTTP: what `npm run worker` and `npm run purge` need, and what buildApp serves. */

@@ -236,8 +236,11 @@ export interface Config extends OperationsConfig {
   jwtExpiresIn: number
   bcryptRounds: number
   uploadDir: string
-  /** Origin used for absolute file URLs; when absent (never in production with local storage), the request's own origin. */
-  publicUrl?: string
+  /**
+   * Base URL of the files local storage serves at /uploads/: PUBLIC_URL, else (never in production) where
+   * this machine reaches the server (developmentPublicUrl). Unused with S3, whose objects have their own URLs.
+   */
+  publicUrl: string
   maxUploadBytes: number
   /** Where uploads go: `local` disk (one instance) or an `s3` bucket (shared by all instances). */
   storage: 'local' | 's3'
@@ -288,6 +291,16 @@ export interface Config extends OperationsConfig {
 
 export class ConfigError extends Error {}
 
+/**
+ * The base URL of file URLs without PUBLIC_URL: the address a browser on this machine reaches the server
+ * at — HOST itself, or localhost when HOST is every interface. Resolved once at start, never from a
+ * request's Host header (which any client sets).
+ */
+export function developmentPublicUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host
+  return `http://${name}:${port}`
+}
+
 const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
 
 function seconds(duration: string): number {
@@ -305,8 +318,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('JWT_SECRET must be set when NODE_ENV=production (at least 32 characters).')
   }
-  // Without it, file URLs would take their origin from each request's Host header, which any client sets.
-  // With S3 they are the bucket's (or S3_PUBLIC_URL's) own absolute URLs and need no origin.
+  // Without it, file URLs would point at the development default (this machine), which no client of a
+  // deployed server reaches. With S3 they are the bucket's (or S3_PUBLIC_URL's) own URLs and need no origin.
   if (e.NODE_ENV === 'production' && e.STORAGE === 'local' && !e.PUBLIC_URL) {
     throw new ConfigError(
       'PUBLIC_URL must be set when NODE_ENV=production (the origin clients reach the server at, e.g. https://miniter.example).'
@@ -332,7 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtExpiresIn: seconds(e.JWT_EXPIRES_IN),
     bcryptRounds: e.BCRYPT_ROUNDS,
     uploadDir: e.UPLOAD_DIR,
-    publicUrl: e.PUBLIC_URL,
+    publicUrl: e.PUBLIC_URL ?? developmentPublicUrl(e.HOST, e.PORT),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     storage: e.STORAGE,
     s3Bucket: e.S3_BUCKET,

@@ -32,7 +32,7 @@ export interface MediaSettings {
 
 export interface MediaItem {
   id: number
-  /** Storage URL: absolute, or a path for the view to make absolute. */
+  /** Absolute public URL (Storage.url). */
   url: string
   content_type: string
   size: number

@@ -66,6 +66,16 @@ export async function rowsRead(pool: Pool, work: () => Promise<unknown>): Promis
   return (await counters()) - before
 }
 
+/** The base URL service tests give LocalStorage: a stored file's URL is `${testPublicUrl}/uploads/<key>`. */
+export const testPublicUrl = 'https://files.miniter.test'
+
+/** The storage key in a LocalStorage URL under `publicUrl`; throws when the URL is not one. */
+export function localKeyOf(url: string, publicUrl = testPublicUrl): string {
+  const prefix = `${publicUrl}/uploads/`
+  if (!url.startsWith(prefix)) throw new Error(`${url} is not a stored file's URL under ${prefix}`)
+  return url.slice(prefix.length)
+}
+
 export async function testUploadDir(t: Teardown): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'miniter-uploads-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))

@@ -9,7 +9,15 @@ import { assertSafeKey, type Storage, type StoredObject } from './storage.ts'
 export const localUploadsPrefix = '/uploads/'
 
 export class LocalStorage implements Storage {
-  constructor(private readonly root: string) {}
+  private readonly uploadsUrl: string
+
+  /** `publicUrl`: where clients reach this server, without a trailing slash (config.publicUrl). */
+  constructor(
+    private readonly root: string,
+    publicUrl: string
+  ) {
+    this.uploadsUrl = publicUrl + localUploadsPrefix
+  }
 
   async put(key: string, body: Readable, _contentType: string): Promise<StoredObject> {
     const target = this.pathOf(key)
@@ -35,7 +43,8 @@ export class LocalStorage implements Storage {
   }
 
   url(key: string): string {
-    return localUploadsPrefix + key
+    // Safe keys need no URL encoding.
+    return this.uploadsUrl + key
   }
 
   private pathOf(key: string): string {

@@ -11,7 +11,7 @@ export interface Storage {
   put(key: string, body: Readable, contentType: string): Promise<StoredObject>
   /** Removes `key`; removing a missing key is not an error. */
   delete(key: string): Promise<void>
-  /** Public URL of `key`: absolute, or a path starting with "/" for the view to make absolute. */
+  /** The absolute public URL of `key`, from a base fixed at construction (never from a request). */
   url(key: string): string
 }
 

@@ -10,11 +10,11 @@ import { FanoutService, type FanoutSettings } from '../../service/fanout-service
 import { FollowService } from '../../service/follow-service.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import { TweetService } from '../../service/tweet-service.ts'
-import { testPool, testUploadDir } from '../helper.ts'
+import { testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 
 async function setUp(t: { teardown(fn: () => unknown): void }) {
   const pool = await testPool(t)
-  const storage = new LocalStorage(await testUploadDir(t))
+  const storage = new LocalStorage(await testUploadDir(t), testPublicUrl)
   const userDao = new UserDao(pool)
   const followDao = new FollowDao(pool)
   const timelineDao = new TimelineDao(pool)

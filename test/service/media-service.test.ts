@@ -25,7 +25,7 @@ import {
   type PoolConnection
 } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
-import { pngBytes, testPool, testUploadDir } from '../helper.ts'
+import { localKeyOf, pngBytes, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 import { animatedGif, gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
 
 const day = 24 * 60 * 60 * 1000
@@ -67,7 +67,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }, settings: Partial
   const dir = await testUploadDir(t)
   const dao = new MediaDao(pool)
   const objects = new PendingObjectDao(pool)
-  const storage = new FlakyStorage(dir)
+  const storage = new FlakyStorage(dir, testPublicUrl)
   const clock = { now: new Date() }
   const service = new MediaService(new Transactor(pool), dao, objects, storage, {
     maxMediaBytes: 1024,
@@ -124,14 +124,14 @@ t.test('MediaService uploads', async (t) => {
 
   t.test('an image is stored under a generated key and described', async (t) => {
     const item = await s.service.upload(alice, bytes(pngBytes), '../me.png')
+    t.match(localKeyOf(item.url), /^media\/[0-9a-f-]{36}\.png$/, 'an absolute URL under the storage base')
     t.match(item, {
-      url: /^\/uploads\/media\/[0-9a-f-]{36}\.png$/,
       content_type: 'image/png',
       size: pngBytes.length,
       original_name: 'me.png'
     })
     t.ok(item.created_at instanceof Date)
-    const stored = join(s.dir, item.url.replace('/uploads/', ''))
+    const stored = join(s.dir, localKeyOf(item.url))
     t.same(await readFile(stored), pngBytes)
     t.match(await s.dao.mediaOf(alice, item.id), { status: 'ready', size: pngBytes.length })
   })
@@ -140,7 +140,7 @@ t.test('MediaService uploads', async (t) => {
     t.test(`${name} is accepted as ${sample.contentType}`, async (t) => {
       const item = await s.service.upload(alice, bytes(sample.bytes), `file.${name}`)
       t.equal(item.content_type, sample.contentType)
-      const stored = await readFile(join(s.dir, item.url.replace('/uploads/', '')))
+      const stored = await readFile(join(s.dir, localKeyOf(item.url)))
       t.equal(item.size, stored.length, 'the size is what is stored')
       if (!sample.contentType.startsWith('image/')) t.same(stored, sample.bytes, 'audio is stored as it came')
       t.match(item.url, new RegExp(`\\.${sample.ext}$`))
@@ -443,8 +443,8 @@ t.test('MediaService and tweets', async (t) => {
         [mine[1], 2]
       ]
     )
+    t.match(localKeyOf(grouped.get(first)![0].url), /^media\/.+\.png$/)
     t.match(grouped.get(first)![0], {
-      url: /^\/uploads\/media\/.+\.png$/,
       content_type: 'image/png',
       size: pngBytes.length
     })
@@ -465,7 +465,7 @@ t.test('MediaService and tweets', async (t) => {
 t.test('MediaService images are stored without their metadata', async (t) => {
   const s = await setUp(t, { maxMediaBytes: 100_000, maxImagePixels: 1_000_000 })
   const alice = await s.user('alice')
-  const stored = (url: string) => readFile(join(s.dir, url.replace('/uploads/', '')))
+  const stored = (url: string) => readFile(join(s.dir, localKeyOf(url)))
 
   t.test('a photo loses its EXIF (GPS included) and is turned upright first', async (t) => {
     const before = await sharp(photoWithGps).metadata()

@@ -12,7 +12,7 @@ import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import { PurgeSchedule } from '../../service/purge-schedule.ts'
 import { DatabaseProxy } from '../database-proxy.ts'
-import { pngBytes, testConfig, testDatabaseUrl, testUploadDir } from '../helper.ts'
+import { pngBytes, testConfig, testDatabaseUrl, testPublicUrl, testUploadDir } from '../helper.ts'
 
 /** A log that keeps what it is told. */
 function recordingLog() {
@@ -27,7 +27,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }, proxy?: DatabaseP
   const pool = createPool(proxy ? proxy.route(url) : url, { connectTimeoutMs: 1000 })
   t.teardown(() => pool.end())
   const dir = await testUploadDir(t)
-  const storage = new LocalStorage(dir)
+  const storage = new LocalStorage(dir, testPublicUrl)
   const objects = new PendingObjectDao(pool)
   const media = new MediaService(new Transactor(pool), new MediaDao(pool), objects, storage, {
     maxMediaBytes: 1024,

@@ -9,7 +9,7 @@ import { PayloadTooLarge } from '../../service/errors.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import { S3Storage } from '../../service/storage/s3.ts'
 import type { Storage } from '../../service/storage/storage.ts'
-import { pngBytes, testUploadDir } from '../helper.ts'
+import { pngBytes, testPublicUrl, testUploadDir } from '../helper.ts'
 import { startS3Server } from '../s3-server.ts'
 
 interface Teardown {
@@ -53,7 +53,7 @@ async function closedPort(): Promise<number> {
 async function localBackend(t: Teardown): Promise<Backend> {
   const root = await testUploadDir(t)
   return {
-    storage: new LocalStorage(root),
+    storage: new LocalStorage(root, testPublicUrl),
     async read(key) {
       try {
         return await readFile(join(root, key))
@@ -69,7 +69,13 @@ async function localBackend(t: Teardown): Promise<Backend> {
       // A regular file where the storage expects its directory: nothing can be written below it.
       const notADirectory = join(await testUploadDir(t), 'file')
       await writeFile(notADirectory, 'x')
-      return [{ name: 'root is not a directory', storage: new LocalStorage(notADirectory), error: { code: 'ENOTDIR' } }]
+      return [
+        {
+          name: 'root is not a directory',
+          storage: new LocalStorage(notADirectory, testPublicUrl),
+          error: { code: 'ENOTDIR' }
+        }
+      ]
     }
   }
 }
@@ -200,6 +206,16 @@ t.test('S3Storage stores the content type and an immutable Cache-Control', async
   t.equal(response.headers.get('content-type'), 'image/gif')
   t.match(response.headers.get('cache-control'), /max-age=31536000/)
   t.match(response.headers.get('cache-control'), /immutable/)
+})
+
+t.test('LocalStorage.url is the base it was given, /uploads/ and the key', async (t) => {
+  const root = await testUploadDir(t)
+  t.equal(new LocalStorage(root, testPublicUrl).url('profile/a.png'), `${testPublicUrl}/uploads/profile/a.png`)
+  t.equal(
+    new LocalStorage(root, 'https://miniter.example/api').url('media/b-1.m4a'),
+    'https://miniter.example/api/uploads/media/b-1.m4a',
+    'a base with a path keeps it'
+  )
 })
 
 t.test('S3Storage.url', async (t) => {

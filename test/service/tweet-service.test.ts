@@ -10,7 +10,7 @@ import { FanoutService } from '../../service/fanout-service.ts'
 import { FollowService } from '../../service/follow-service.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import { TweetService, type Page, type TweetItem } from '../../service/tweet-service.ts'
-import { rowsRead, testPool, testUploadDir } from '../helper.ts'
+import { rowsRead, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 
 async function services(
   t: { teardown(fn: () => unknown): void },
@@ -19,7 +19,7 @@ async function services(
   poolSettings: PoolSettings = {}
 ) {
   const pool = await testPool(t, poolSettings)
-  const storage = new LocalStorage(await testUploadDir(t))
+  const storage = new LocalStorage(await testUploadDir(t), testPublicUrl)
   const users = new UserDao(pool)
   const followDao = new FollowDao(pool)
   const timelineDao = new TimelineDao(pool)

@@ -22,7 +22,7 @@ import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
 import { UserService } from '../../service/user-service.ts'
-import { pngBytes, testPool, testUploadDir } from '../helper.ts'
+import { localKeyOf, pngBytes, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 import { gpsDatum, largeImage, photoWithGps } from '../media-fixtures.ts'
 
 /** Local storage that can fail deletes, or run something while a file is being written, for real. */
@@ -45,7 +45,7 @@ t.test('UserService', async (t) => {
   const userDao = new UserDao(pool)
   const transactor = new Transactor(pool)
   const pendingObjects = new PendingObjectDao(pool)
-  const storage = new HookedStorage(uploadDir)
+  const storage = new HookedStorage(uploadDir, testPublicUrl)
   const signed: { user_id: number }[] = []
   const tokens = { sign: (payload: { user_id: number }) => (signed.push(payload), `token-for-${payload.user_id}`) }
   const warnings: { details: object; message: string }[] = []
@@ -185,7 +185,7 @@ t.test('UserService', async (t) => {
   t.test('profile pictures: sniffed, size-capped, replaced', async (t) => {
     await t.rejects(service.profilePictureUrl(alice.id), NotFound)
     const first = await service.saveProfilePicture(alice.id, Readable.from([pngBytes]))
-    t.match(first, /^\/uploads\/profile\/[0-9a-f-]+\.png$/)
+    t.match(localKeyOf(first), /^profile\/[0-9a-f-]+\.png$/, 'an absolute URL under the storage base')
     t.equal(await service.profilePictureUrl(alice.id), first)
     const second = await service.saveProfilePicture(alice.id, Readable.from([pngBytes]))
     t.not(second, first)
@@ -229,7 +229,7 @@ t.test('UserService', async (t) => {
     )
     const url = await pictures.saveProfilePicture(bob.id, Readable.from([photoWithGps]))
     t.match(url, /\.jpg$/)
-    const file = await readFile(join(uploadDir, url.replace('/uploads/', '')))
+    const file = await readFile(join(uploadDir, localKeyOf(url)))
     const metadata = await sharp(file).metadata()
     t.equal(metadata.exif, undefined)
     t.same([metadata.width, metadata.height], [4, 8])
@@ -256,7 +256,7 @@ t.test('UserService', async (t) => {
     })
     const farFuture = new Date(Date.now() + 7 * 86_400_000)
     const recorded = () => pendingObjects.due(farFuture, '', 100)
-    const exists = (url: string) => existsSync(join(uploadDir, url.replace('/uploads/', '')))
+    const exists = (url: string) => existsSync(join(uploadDir, localKeyOf(url)))
     t.teardown(() => {
       storage.failDeletes = false
       storage.duringPut = undefined
@@ -280,8 +280,8 @@ t.test('UserService', async (t) => {
       storage.failDeletes = false
       t.equal(await service.profilePictureUrl(carol.id), url, 'the change stands')
       t.ok(exists(old), 'the old file is still there')
-      t.match(warnings.at(-1), { details: { storage_key: old.replace('/uploads/', '') }, message: /purge/ })
-      t.same(await recorded(), [old.replace('/uploads/', '')], 'recorded for purge')
+      t.match(warnings.at(-1), { details: { storage_key: localKeyOf(old) }, message: /purge/ })
+      t.same(await recorded(), [localKeyOf(old)], 'recorded for purge')
       t.match(await media.purge(), { objects: 1, failed: [] })
       t.notOk(exists(old))
       t.ok(exists(url))
