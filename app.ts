@@ -295,9 +295,9 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: core.healthService })
   await app.register(accountRoutes, { userService, throttleSignUp, throttleLogin })
-  await app.register(userRoutes, { userService, followService, publicUrl: config.publicUrl })
-  await app.register(tweetRoutes, { tweetService, publicUrl: config.publicUrl })
-  await app.register(timelineRoutes, { tweetService, publicUrl: config.publicUrl })
+  await app.register(userRoutes, { userService, followService })
+  await app.register(tweetRoutes, { tweetService })
+  await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { followService })
   // Multipart parsing (and its per-request hooks) only where uploads are received.
   await app.register(async (uploads) => {
@@ -307,12 +307,8 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
       limits: { fileSize: largestUpload + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
       throwFileSizeLimit: true
     })
-    await uploads.register(profilePictureRoutes, {
-      userService,
-      publicUrl: config.publicUrl,
-      maxBytes: config.maxUploadBytes
-    })
-    await uploads.register(mediaRoutes, { mediaService, publicUrl: config.publicUrl, maxBytes: config.maxMediaBytes })
+    await uploads.register(profilePictureRoutes, { userService, maxBytes: config.maxUploadBytes })
+    await uploads.register(mediaRoutes, { mediaService, maxBytes: config.maxMediaBytes })
   })
 
   return app

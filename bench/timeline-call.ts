@@ -10,13 +10,13 @@ export async function timelineReader(
   databaseUrl: string,
   origin: string
 ): Promise<{ read: (userId: number, limit: number) => Promise<unknown>; close: () => Promise<void> }> {
-  const core = await createCore({ ...loadConfig({}), databaseUrl }, quiet)
-  const absolute = (url: string) => (/^https?:\/\//.test(url) ? url : `${origin}${url}`)
+  // File URLs on the server's own origin, as the app under test has them (PUBLIC_URL).
+  const core = await createCore({ ...loadConfig({ PUBLIC_URL: origin }), databaseUrl }, quiet)
   const read = async (userId: number, limit: number) => {
     const page = await core.tweetService.timelineFor(userId, { limit })
     return {
       user_id: userId,
-      timeline: page.items.map((item) => toTweetBody(item, absolute)),
+      timeline: page.items.map((item) => toTweetBody(item)),
       next_cursor: page.next_cursor
     }
   }

@@ -1,11 +1,10 @@
 // Media routes: upload (multipart field file), the caller's own paged list, delete and restore.
-import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { MediaItem, MediaService } from '../service/media-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { documentedBody } from './plugins/docs.ts'
-import { absoluteUrl, count, errorBody, id, nextCursor, pageQuery, rowId, timestamp } from './schemas.ts'
+import { count, errorBody, id, nextCursor, pageQuery, rowId, timestamp } from './schemas.ts'
 import { withUploadedFile } from './multipart.ts'
 
 const mediaBody = z.object({
@@ -32,13 +31,12 @@ const mediaParams = z.object({ id })
 
 export const mediaRoutes: FastifyPluginAsyncZod<{
   mediaService: MediaService
-  publicUrl?: string
   /** MAX_MEDIA_BYTES: a larger declared body is refused before it is read. */
   maxBytes: number
-}> = async (app, { mediaService, publicUrl, maxBytes }) => {
-  const toMediaBody = (request: FastifyRequest, item: MediaItem): z.infer<typeof mediaBody> => ({
+}> = async (app, { mediaService, maxBytes }) => {
+  const toMediaBody = (item: MediaItem): z.infer<typeof mediaBody> => ({
     id: item.id,
-    url: absoluteUrl(request, item.url, publicUrl),
+    url: item.url,
     content_type: item.content_type,
     size: item.size,
     original_name: item.original_name,
@@ -69,7 +67,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{
       const item = await withUploadedFile(request, 'file', maxBytes, (file, filename) =>
         mediaService.upload(request.user.user_id, file, filename)
       )
-      return reply.code(201).send(toMediaBody(request, item))
+      return reply.code(201).send(toMediaBody(item))
     }
   )
 
@@ -87,7 +85,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{
     },
     async (request) => {
       const page = await mediaService.mediaOf(request.user.user_id, request.query)
-      return { media: page.media.map((item) => toMediaBody(request, item)), next_cursor: page.next_cursor }
+      return { media: page.media.map(toMediaBody), next_cursor: page.next_cursor }
     }
   )
 
@@ -127,6 +125,6 @@ export const mediaRoutes: FastifyPluginAsyncZod<{
         }
       }
     },
-    async (request) => toMediaBody(request, await mediaService.restore(request.user.user_id, request.params.id))
+    async (request) => toMediaBody(await mediaService.restore(request.user.user_id, request.params.id))
   )
 }

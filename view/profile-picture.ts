@@ -1,11 +1,11 @@
-// Profile pictures: multipart upload (field profile_pic) and lookup of the absolute URL.
+// Profile pictures: multipart upload (field profile_pic), removal and lookup of the URL.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { withUploadedFile } from './multipart.ts'
 import { documentedBody } from './plugins/docs.ts'
-import { absoluteUrl, errorBody, userIdParams } from './schemas.ts'
+import { errorBody, userIdParams } from './schemas.ts'
 
 const imgUrl = z.object({ img_url: z.url() })
 
@@ -16,10 +16,9 @@ const profilePictureForm = z.object({
 
 export const profilePictureRoutes: FastifyPluginAsyncZod<{
   userService: UserService
-  publicUrl?: string
   /** MAX_UPLOAD_BYTES: a larger declared body is refused before it is read. */
   maxBytes: number
-}> = async (app, { userService, publicUrl, maxBytes }) => {
+}> = async (app, { userService, maxBytes }) => {
   app.post(
     '/profile-picture',
     {
@@ -43,7 +42,7 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{
       const url = await withUploadedFile(request, 'profile_pic', maxBytes, (file) =>
         userService.saveProfilePicture(request.user.user_id, file)
       )
-      return { img_url: absoluteUrl(request, url, publicUrl) }
+      return { img_url: url }
     }
   )
 
@@ -78,8 +77,6 @@ export const profilePictureRoutes: FastifyPluginAsyncZod<{
         }
       }
     },
-    async (request) => ({
-      img_url: absoluteUrl(request, await userService.profilePictureUrl(request.params.user_id), publicUrl)
-    })
+    async (request) => ({ img_url: await userService.profilePictureUrl(request.params.user_id) })
   )
 }

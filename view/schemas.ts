@@ -1,5 +1,4 @@
 // Zod schemas shared by several routes, and the one mapping per API shape (service values → bodies).
-import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { TweetItem } from '../service/tweet-service.ts'
 import type { Profile, UserRow } from '../service/user-service.ts'
@@ -86,18 +85,6 @@ export const tweetBody = z.object({
 
 export const nextCursor = rowId.nullable().describe('Pass as ?before= for the next page; null at the end')
 
-/** Makes storage URLs absolute: PUBLIC_URL when configured, else this request's own origin. */
-export type Absolute = (url: string) => string
-
-export function absoluteUrl(request: FastifyRequest, url: string, publicUrl: string | undefined): string {
-  if (/^https?:\/\//.test(url)) return url
-  return `${publicUrl ?? `${request.protocol}://${request.host}`}${url}`
-}
-
-export function absolute(request: FastifyRequest, publicUrl: string | undefined): Absolute {
-  return (url) => absoluteUrl(request, url, publicUrl)
-}
-
 export function toUserBody(user: UserRow): z.infer<typeof userBody> {
   return {
     id: user.id,
@@ -108,31 +95,28 @@ export function toUserBody(user: UserRow): z.infer<typeof userBody> {
   }
 }
 
-export function toProfileBody(profile: Profile, abs: Absolute): z.infer<typeof profileBody> {
-  return {
-    ...profile,
-    profile_picture: profile.profile_picture === null ? null : abs(profile.profile_picture),
-    created_at: profile.created_at.toISOString()
-  }
+export function toProfileBody(profile: Profile): z.infer<typeof profileBody> {
+  return { ...profile, created_at: profile.created_at.toISOString() }
 }
 
-export function toUserSummaryBody(user: UserSummary, abs: Absolute): z.infer<typeof userSummaryBody> {
-  return { ...user, profile_picture: user.profile_picture === null ? null : abs(user.profile_picture) }
+export function toUserSummaryBody(user: UserSummary): z.infer<typeof userSummaryBody> {
+  return { id: user.id, name: user.name, profile: user.profile, profile_picture: user.profile_picture }
 }
 
 /**
  * What a tweet's body is made of, for its entity tag (view/conditional.ts): everything in toTweetBody
  * that can change — a field added to the body must be added here, or a client keeps a stale copy.
- * The text changes only with edited_at; created_at and a media item's url, type and size never change.
+ * The text changes only with edited_at; created_at and a media item's type and size never change. File
+ * URLs (picture, media) are in whole: their base URL is configuration, which may change between runs.
  */
 export function tweetVersion(item: TweetItem): string {
-  // Texts carry their length, so no two different tweets can spell the same version.
+  // Strings carry their length, so no two different tweets can spell the same version.
   const { name, profile_picture: picture } = item.user
-  const media = item.media.map((m) => m.id).join(',')
+  const media = item.media.map((m) => `${m.id} ${m.url.length}:${m.url}`).join(' ')
   return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${media}`
 }
 
-export function toTweetBody(item: TweetItem, abs: Absolute): z.infer<typeof tweetBody> {
+export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
   return {
     id: item.id,
     user_id: item.user_id,
@@ -142,8 +126,8 @@ export function toTweetBody(item: TweetItem, abs: Absolute): z.infer<typeof twee
     user: {
       id: item.user.id,
       name: item.user.name,
-      profile_picture: item.user.profile_picture === null ? null : abs(item.user.profile_picture)
+      profile_picture: item.user.profile_picture
     },
-    media: item.media.map((m) => ({ id: m.id, url: abs(m.url), content_type: m.content_type, size: m.size }))
+    media: item.media.map((m) => ({ id: m.id, url: m.url, content_type: m.content_type, size: m.size }))
   }
 }

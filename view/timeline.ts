@@ -6,7 +6,6 @@ import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
 import {
-  absolute,
   errorBody,
   nextCursor,
   pageQuery,
@@ -21,10 +20,7 @@ const timelineBody = z
   .object({ user_id: rowId, timeline: z.array(tweetBody), next_cursor: nextCursor })
   .describe('A page of the timeline, newest first, with an ETag')
 
-export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; publicUrl?: string }> = async (
-  app,
-  { tweetService, publicUrl }
-) => {
+export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> = async (app, { tweetService }) => {
   // A 304 when the client's copy is current: the tag comes from the page's tweets, before any body is built.
   const timelineOf = async (
     request: FastifyRequest,
@@ -33,12 +29,11 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService;
     query: z.infer<typeof pageQuery>
   ) => {
     const page = await tweetService.timelineFor(userId, query)
-    const abs = absolute(request, publicUrl)
-    const version = `${abs('')} ${userId} ${page.next_cursor} ${page.items.map(tweetVersion).join(' ')}`
+    const version = `${userId} ${page.next_cursor} ${page.items.map(tweetVersion).join(' ')}`
     if (notModified(request, reply, weakTag(version))) return reply.code(304).send(null)
     return {
       user_id: userId,
-      timeline: page.items.map((item) => toTweetBody(item, abs)),
+      timeline: page.items.map(toTweetBody),
       next_cursor: page.next_cursor
     }
   }

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
-import { absolute, errorBody, idParams, toTweetBody, tweetBody, tweetId, tweetVersion } from './schemas.ts'
+import { errorBody, idParams, toTweetBody, tweetBody, tweetId, tweetVersion } from './schemas.ts'
 
 // Lengths count Unicode code points, like the VARCHAR(300) column in utf8mb4 does.
 const tweetText = z
@@ -20,10 +20,7 @@ const mediaIds = z
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
   .meta({ uniqueItems: true })
 
-export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; publicUrl?: string }> = async (
-  app,
-  { tweetService, publicUrl }
-) => {
+export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> = async (app, { tweetService }) => {
   app.post(
     '/tweet',
     {
@@ -40,10 +37,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
       }
     },
     async (request) =>
-      toTweetBody(
-        await tweetService.tweet(request.user.user_id, request.body.tweet, request.body.media_ids),
-        absolute(request, publicUrl)
-      )
+      toTweetBody(await tweetService.tweet(request.user.user_id, request.body.tweet, request.body.media_ids))
   )
 
   app.put(
@@ -66,10 +60,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
       }
     },
     async (request) =>
-      toTweetBody(
-        await tweetService.editTweet(request.user.user_id, request.params.id, request.body.tweet),
-        absolute(request, publicUrl)
-      )
+      toTweetBody(await tweetService.editTweet(request.user.user_id, request.params.id, request.body.tweet))
   )
 
   app.delete(
@@ -113,9 +104,8 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; pu
     },
     async (request, reply) => {
       const item = await tweetService.tweetById(request.params.id)
-      const abs = absolute(request, publicUrl)
-      if (notModified(request, reply, weakTag(`${abs('')} ${tweetVersion(item)}`))) return reply.code(304).send(null)
-      return toTweetBody(item, abs)
+      if (notModified(request, reply, weakTag(tweetVersion(item)))) return reply.code(304).send(null)
+      return toTweetBody(item)
     }
   )
 }

@@ -5,7 +5,6 @@ import type { FollowService } from '../service/follow-service.ts'
 import type { UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import {
-  absolute,
   errorBody,
   nextCursor,
   pageQuery,
@@ -30,8 +29,7 @@ const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody),
 export const userRoutes: FastifyPluginAsyncZod<{
   userService: UserService
   followService: FollowService
-  publicUrl?: string
-}> = async (app, { userService, followService, publicUrl }) => {
+}> = async (app, { userService, followService }) => {
   app.get(
     '/users/me',
     {
@@ -43,8 +41,7 @@ export const userRoutes: FastifyPluginAsyncZod<{
         response: { 200: profileBody.describe('Your profile, with your email'), 401: errorBody }
       }
     },
-    async (request) =>
-      toProfileBody(await userService.profile(request.user.user_id, true), absolute(request, publicUrl))
+    async (request) => toProfileBody(await userService.profile(request.user.user_id, true))
   )
 
   app.put(
@@ -59,8 +56,7 @@ export const userRoutes: FastifyPluginAsyncZod<{
         response: { 200: profileBody.describe('Your profile as changed'), 400: errorBody, 401: errorBody }
       }
     },
-    async (request) =>
-      toProfileBody(await userService.updateProfile(request.user.user_id, request.body), absolute(request, publicUrl))
+    async (request) => toProfileBody(await userService.updateProfile(request.user.user_id, request.body))
   )
 
   app.get(
@@ -73,8 +69,7 @@ export const userRoutes: FastifyPluginAsyncZod<{
         response: { 200: profileBody.describe('The profile, without the email'), 400: errorBody, 404: errorBody }
       }
     },
-    async (request) =>
-      toProfileBody(await userService.profile(request.params.user_id, false), absolute(request, publicUrl))
+    async (request) => toProfileBody(await userService.profile(request.params.user_id, false))
   )
 
   for (const list of ['followers', 'following'] as const) {
@@ -95,10 +90,9 @@ export const userRoutes: FastifyPluginAsyncZod<{
       },
       async (request) => {
         const page = await followService[list](request.params.user_id, request.query)
-        const abs = absolute(request, publicUrl)
         return {
           user_id: request.params.user_id,
-          users: page.items.map((user) => toUserSummaryBody(user, abs)),
+          users: page.items.map(toUserSummaryBody),
           next_cursor: page.next_cursor
         }
       }

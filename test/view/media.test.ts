@@ -7,7 +7,7 @@ import t from 'tap'
 import { buildApp } from '../../app.ts'
 import { createPool } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
-import { multipart, pngBytes, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
+import { localKeyOf, multipart, pngBytes, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
 import { gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
 import { startS3Server } from '../s3-server.ts'
 
@@ -44,7 +44,7 @@ async function mediaApp(t: { teardown(fn: () => unknown): void }, env: Record<st
     app.inject({ method: 'DELETE', url: `/media/${id}`, headers: { authorization: user.token } })
   const restore = (user: TestUser, id: number | string) =>
     app.inject({ method: 'POST', url: `/media/${id}/restore`, headers: { authorization: user.token } })
-  return { app, uploadDir, dao, files, pendingRows, upload, list, remove, restore }
+  return { app, publicUrl: config.publicUrl, uploadDir, dao, files, pendingRows, upload, list, remove, restore }
 }
 
 t.test('POST /media', async (t) => {
@@ -56,9 +56,9 @@ t.test('POST /media', async (t) => {
     t.equal(res.statusCode, 201)
     const body = res.json()
     t.same(Object.keys(body).sort(), ['content_type', 'created_at', 'id', 'original_name', 'size', 'url'])
+    t.match(localKeyOf(body.url, m.publicUrl), /^media\/[0-9a-f-]{36}\.png$/, 'the storage base, /uploads/, the key')
     t.match(body, {
       id: Number,
-      url: /^http:\/\/localhost(:\d+)?\/uploads\/media\/[0-9a-f-]{36}\.png$/,
       content_type: 'image/png',
       size: pngBytes.length,
       original_name: '셀카 😀.png'
@@ -177,7 +177,8 @@ t.test('GET /media', async (t) => {
       [...ids].reverse()
     )
     t.equal(res.json().next_cursor, null)
-    t.match(res.json().media[0], { url: /^http:\/\/localhost/, content_type: 'image/png', original_name: 'upload.png' })
+    t.match(localKeyOf(res.json().media[0].url, m.publicUrl), /^media\//)
+    t.match(res.json().media[0], { content_type: 'image/png', original_name: 'upload.png' })
     t.same(
       (await m.list(bob)).json().media.map((item: { id: number }) => item.id),
       [bobs]

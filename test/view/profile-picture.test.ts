@@ -1,14 +1,35 @@
 import { readdir } from 'node:fs/promises'
+import type { FastifyInstance } from 'fastify'
 import sharp from 'sharp'
 import t from 'tap'
-import { buildTestApp, multipart, pngBytes, signUpAndLogin, testUploadDir } from '../helper.ts'
+import {
+  buildTestApp,
+  localKeyOf,
+  multipart,
+  pngBytes,
+  signUpAndLogin,
+  testUploadDir,
+  type TestUser
+} from '../helper.ts'
 import { gpsDatum, photoWithGps } from '../media-fixtures.ts'
 
 const gifBytes = Buffer.from('474946383961010001000000002c00000000010001000002024401003b', 'hex')
 
+const publicUrl = 'https://miniter.example'
+
+function uploadPicture(app: FastifyInstance, user: TestUser, headers: Record<string, string> = {}) {
+  const form = multipart('profile_pic', 'me.png', 'image/png', pngBytes)
+  return app.inject({
+    method: 'POST',
+    url: '/profile-picture',
+    headers: { ...form.headers, ...headers, authorization: user.token },
+    payload: form.payload
+  })
+}
+
 t.test('profile pictures', async (t) => {
   const uploadDir = await testUploadDir(t)
-  const app = await buildTestApp(t, { UPLOAD_DIR: uploadDir, MAX_UPLOAD_BYTES: '2048' })
+  const app = await buildTestApp(t, { UPLOAD_DIR: uploadDir, MAX_UPLOAD_BYTES: '2048', PUBLIC_URL: publicUrl })
   const alice = await signUpAndLogin(app, 'Alice')
   const bob = await signUpAndLogin(app, 'Bob')
   const upload = (bytes: Buffer, opts: { field?: string; name?: string; type?: string; token?: string } = {}) => {
@@ -31,7 +52,7 @@ t.test('profile pictures', async (t) => {
     const res = await upload(pngBytes)
     t.equal(res.statusCode, 200)
     const { img_url } = res.json()
-    t.match(img_url, /^http:\/\/localhost(:\d+)?\/uploads\/profile\/[0-9a-f-]+\.png$/)
+    t.match(localKeyOf(img_url, publicUrl), /^profile\/[0-9a-f-]+\.png$/, 'PUBLIC_URL, /uploads/ and the key')
     const again = await app.inject({ url: `/profile-picture/${alice.id}` })
     t.same(again.json(), { img_url })
     const file = await app.inject({ url: new URL(img_url).pathname })
@@ -149,5 +170,34 @@ t.test('profile pictures', async (t) => {
       404
     )
     t.equal((await app.inject({ method: 'DELETE', url: '/profile-picture' })).statusCode, 401)
+  })
+})
+
+t.test('file URLs come from the configuration, never from the request', async (t) => {
+  t.test('PUBLIC_URL is honoured whatever Host or X-Forwarded-Host a client sends', async (t) => {
+    const app = await buildTestApp(t, { PUBLIC_URL: 'https://pics.miniter.example/', TRUST_PROXY: '127.0.0.1' })
+    const alice = await signUpAndLogin(app, 'Alice')
+    const forged = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' }
+    const res = await uploadPicture(app, alice, forged)
+    t.equal(res.statusCode, 200)
+    const key = localKeyOf(res.json().img_url, 'https://pics.miniter.example')
+    t.match(key, /^profile\/[0-9a-f-]+\.png$/)
+    const lookup = await app.inject({ url: `/profile-picture/${alice.id}`, headers: forged })
+    t.same(lookup.json(), { img_url: `https://pics.miniter.example/uploads/${key}` })
+  })
+
+  t.test('without PUBLIC_URL, the development default: localhost and PORT', async (t) => {
+    const app = await buildTestApp(t, { PORT: '5123' })
+    const alice = await signUpAndLogin(app, 'Alice')
+    const res = await uploadPicture(app, alice, { host: 'evil.example' })
+    t.equal(res.statusCode, 200)
+    t.match(localKeyOf(res.json().img_url, 'http://localhost:5123'), /^profile\/[0-9a-f-]+\.png$/)
+  })
+
+  t.test('without PUBLIC_URL and with a single HOST, that address', async (t) => {
+    const app = await buildTestApp(t, { HOST: '127.0.0.1', PORT: '5124' })
+    const alice = await signUpAndLogin(app, 'Alice')
+    const res = await uploadPicture(app, alice)
+    t.match(localKeyOf(res.json().img_url, 'http://127.0.0.1:5124'), /^profile\/[0-9a-f-]+\.png$/)
   })
 })

@@ -1,25 +1,28 @@
+import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+import { buildApp } from '../../app.ts'
+import { buildTestApp, localKeyOf, multipart, pngBytes, signUpAndLogin, testConfig } from '../helper.ts'
+
+const publicUrl = 'https://miniter.example'
+
+async function upload(app: FastifyInstance, token: string, field = 'file', url = '/media') {
+  const form = multipart(field, 'p.png', 'image/png', pngBytes)
+  return app.inject({ method: 'POST', url, headers: { ...form.headers, authorization: token }, payload: form.payload })
+}
 
 t.test('tweets with media', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await buildTestApp(t, { PUBLIC_URL: publicUrl })
   const alice = await signUpAndLogin(app, 'Alice')
   const bob = await signUpAndLogin(app, 'Bob')
-  const upload = async (token: string) => {
-    const form = multipart('file', 'p.png', 'image/png', pngBytes)
-    const res = await app.inject({
-      method: 'POST',
-      url: '/media',
-      headers: { ...form.headers, authorization: token },
-      payload: form.payload
-    })
+  const uploadMedia = async (token: string) => {
+    const res = await upload(app, token)
     t.equal(res.statusCode, 201)
     return res.json<{ id: number; url: string }>()
   }
   const post = (token: string, payload: object) =>
     app.inject({ method: 'POST', url: '/tweet', headers: { authorization: token }, payload })
-  const [a1, a2] = [await upload(alice.token), await upload(alice.token)]
-  const b1 = await upload(bob.token)
+  const [a1, a2] = [await uploadMedia(alice.token), await uploadMedia(alice.token)]
+  const b1 = await uploadMedia(bob.token)
 
   t.test(
     'POST /tweet with media_ids lists them, in order, with absolute URLs, in the tweet and timelines',
@@ -31,11 +34,9 @@ t.test('tweets with media', async (t) => {
         tweet.media.map((m: { id: number }) => m.id),
         [a2.id, a1.id]
       )
-      t.match(tweet.media[0], {
-        url: /^http:\/\/localhost(:\d+)?\/uploads\/media\//,
-        content_type: 'image/png',
-        size: pngBytes.length
-      })
+      t.equal(tweet.media[0].url, a2.url)
+      t.match(localKeyOf(tweet.media[0].url, publicUrl), /^media\/[0-9a-f-]+\.png$/, 'PUBLIC_URL, /uploads/, the key')
+      t.match(tweet.media[0], { content_type: 'image/png', size: pngBytes.length })
       await app.inject({
         method: 'POST',
         url: '/follow',
@@ -76,4 +77,37 @@ t.test('tweets with media', async (t) => {
       [a2.id]
     )
   })
+})
+
+t.test('ETags cover file URLs: the same tweets served under another PUBLIC_URL have other tags', async (t) => {
+  // Two instances on one database, as before and after PUBLIC_URL changes.
+  const config = await testConfig(t, { PUBLIC_URL: 'https://a.miniter.example' })
+  const before = await buildApp(config)
+  t.teardown(() => before.close())
+  const after = await buildApp({ ...config, publicUrl: 'https://b.miniter.example' })
+  t.teardown(() => after.close())
+  const alice = await signUpAndLogin(before, 'Alice')
+  const bob = await signUpAndLogin(before, 'Bob')
+  const media = (await upload(before, alice.token)).json<{ id: number }>()
+  t.equal((await upload(before, bob.token, 'profile_pic', '/profile-picture')).statusCode, 200)
+  const post = async (token: string, payload: object) =>
+    (await before.inject({ method: 'POST', url: '/tweet', headers: { authorization: token }, payload })).json<{
+      id: number
+    }>()
+  const withMedia = await post(alice.token, { tweet: 'a picture', media_ids: [media.id] })
+  const byPictured = await post(bob.token, { tweet: 'by someone with a picture' })
+
+  for (const [name, url] of [
+    ['a tweet with media', `/tweet/${withMedia.id}`],
+    ['a tweet whose author has a picture', `/tweet/${byPictured.id}`],
+    ['a timeline', `/timeline/${alice.id}`]
+  ]) {
+    const first = await before.inject({ url })
+    t.equal(first.statusCode, 200)
+    t.match(first.body, 'https://a.miniter.example/uploads/', `${name} shows its files under the first base`)
+    const second = await after.inject({ url, headers: { 'if-none-match': first.headers.etag as string } })
+    t.equal(second.statusCode, 200, `${name}: the first copy is not current under another base`)
+    t.match(second.body, 'https://b.miniter.example/uploads/')
+    t.not(second.headers.etag, first.headers.etag)
+  }
 })

@@ -1,8 +1,10 @@
 import t from 'tap'
-import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+import { buildTestApp, localKeyOf, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+
+const publicUrl = 'https://miniter.example'
 
 t.test('profiles and follow lists', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await buildTestApp(t, { PUBLIC_URL: publicUrl })
   const alice = await signUpAndLogin(app, 'Alice')
   const bob = await signUpAndLogin(app, 'Bob')
   const carol = await signUpAndLogin(app, 'Carol')
@@ -122,7 +124,7 @@ t.test('profiles and follow lists', async (t) => {
       payload: form.payload
     })
     const url = upload.json().img_url
-    t.match(url, /^http:\/\//)
+    t.match(localKeyOf(url, publicUrl), /^profile\/[0-9a-f-]+\.png$/, 'PUBLIC_URL, /uploads/, the key')
     t.equal((await app.inject({ url: `/users/${bob.id}` })).json().profile_picture, url)
     t.equal((await app.inject({ url: `/users/${alice.id}/followers` })).json().users[1].profile_picture, url)
     await app.inject({
