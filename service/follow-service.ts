@@ -4,8 +4,9 @@ import type { FollowDao } from '../model/follow-dao.ts'
 import type { TimelineDao } from '../model/timeline-dao.ts'
 import type { UserDao, UserSummaryRow } from '../model/user-dao.ts'
 import { Invalid, NotFound } from './errors.ts'
+import { pageOf, rowsToRead, type Page, type PageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
-import type { Page, PageRequest, TimelineSettings } from './tweet-service.ts'
+import type { TimelineSettings } from './tweet-service.ts'
 
 export interface UserSummary {
   id: number
@@ -80,15 +81,16 @@ export class FollowService {
   ): Promise<Page<UserSummary>> {
     const [exists, rows] = await Promise.all([
       this.userDao.exists(userId),
-      read(page.before ?? Number.MAX_SAFE_INTEGER, page.limit + 1)
+      read(page.before ?? Number.MAX_SAFE_INTEGER, rowsToRead(page))
     ])
     if (!exists) throw new NotFound('User not found', { user_id: userId })
-    const items = rows.slice(0, page.limit).map((row) => ({
+    const { items, next_cursor } = pageOf(rows, page, (row) => row.id)
+    const users = items.map((row) => ({
       id: row.id,
       name: row.name,
       profile: row.profile,
       profile_picture: row.profile_picture === null ? null : this.storage.url(row.profile_picture)
     }))
-    return { items, next_cursor: rows.length > page.limit ? items[items.length - 1].id : null }
+    return { items: users, next_cursor }
   }
 }

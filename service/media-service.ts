@@ -7,6 +7,7 @@ import type { MediaDao, MediaRow, NewMedia, PoolConnection, StoredMediaRow } fro
 import type { PendingObjectDao } from '../model/pending-object-dao.ts'
 import { Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable } from './errors.ts'
 import { stripImageMetadata } from './image.ts'
+import { pageOf, rowsToRead, type Page, type PageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 import { audioTypes, imageTypes, sizeLimit, sniff } from './sniff.ts'
 
@@ -38,12 +39,6 @@ export interface MediaItem {
   size: number
   original_name: string | null
   created_at: Date
-}
-
-export interface MediaPage {
-  media: MediaItem[]
-  /** The `before` for the next page; null on the last one. */
-  next_cursor: number | null
 }
 
 export interface TweetMedia {
@@ -163,10 +158,10 @@ export class MediaService {
   }
 
   /** The user's own ready media, newest first; pass next_cursor as `before` for the next page. */
-  async mediaOf(userId: number, page: { limit: number; before?: number }): Promise<MediaPage> {
-    const rows = await this.mediaDao.readyMedia(userId, page.limit + 1, page.before)
-    const media = rows.slice(0, page.limit).map((row) => this.toItem(row))
-    return { media, next_cursor: rows.length > page.limit ? media[media.length - 1].id : null }
+  async mediaOf(userId: number, page: PageRequest): Promise<Page<MediaItem>> {
+    const rows = await this.mediaDao.readyMedia(userId, rowsToRead(page), page.before)
+    const { items, next_cursor } = pageOf(rows, page, (row) => row.id)
+    return { items: items.map((row) => this.toItem(row)), next_cursor }
   }
 
   /**

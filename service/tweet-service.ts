@@ -6,6 +6,7 @@ import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow } from '
 import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
 import { Forbidden, NotFound, Unauthorized } from './errors.ts'
+import { pageOf, rowsToRead, type Page, type PageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 
 export interface TweetMediaItem {
@@ -29,17 +30,6 @@ export interface TweetItem {
   edited_at: Date | null
   user: { id: number; name: string; profile_picture: string | null }
   media: TweetMediaItem[]
-}
-
-export interface Page<T> {
-  items: T[]
-  next_cursor: number | null
-}
-
-export interface PageRequest {
-  limit: number
-  /** Only items with an id below this (the previous page's next_cursor). */
-  before?: number
 }
 
 /** Told after each post, so an idle fan-out worker in this process starts at once. */
@@ -157,7 +147,7 @@ export class TweetService {
    */
   async timelineFor(userId: number, page: PageRequest): Promise<Page<TweetItem>> {
     const before = page.before ?? newest
-    const wanted = page.limit + 1
+    const wanted = rowsToRead(page)
     const { entries, tweets: fromTable } = await this.tablePage(userId, before, wanted)
     // Entries carry the owner's state; an empty page needs it (and the user's existence) asked separately.
     const state = entries[0] ?? (await this.userDao.timelineState(userId))
@@ -189,9 +179,9 @@ export class TweetService {
       if (walked.length === wanted) rows = walked
     }
     rows ??= ranges.length > 0 ? mergeNewest(fromTable, await this.readDirectly(ranges, wanted), wanted) : fromTable
-    const items = await this.toItems(rows.slice(0, page.limit))
     // The cursor is the last row read, even when its author was deleted meanwhile and it is not shown.
-    return { items, next_cursor: rows.length > page.limit ? rows[page.limit - 1].id : null }
+    const read = pageOf(rows, page, (row) => row.id)
+    return { items: await this.toItems(read.items), next_cursor: read.next_cursor }
   }
 
   /**

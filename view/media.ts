@@ -85,7 +85,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{
     },
     async (request) => {
       const page = await mediaService.mediaOf(request.user.user_id, request.query)
-      return { media: page.media.map(toMediaBody), next_cursor: page.next_cursor }
+      return { media: page.items.map(toMediaBody), next_cursor: page.next_cursor }
     }
   )
 

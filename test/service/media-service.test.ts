@@ -214,14 +214,14 @@ t.test('MediaService listing', async (t) => {
     await upload(bob)
     const seen: number[] = []
     let page = await s.service.mediaOf(alice, { limit: 3 })
-    seen.push(...page.media.map((item) => item.id))
+    seen.push(...page.items.map((item) => item.id))
     await upload(alice)
     await upload(alice)
     page = await s.service.mediaOf(alice, { limit: 3, before: page.next_cursor! })
-    seen.push(...page.media.map((item) => item.id))
+    seen.push(...page.items.map((item) => item.id))
     await upload(alice)
     page = await s.service.mediaOf(alice, { limit: 3, before: page.next_cursor! })
-    seen.push(...page.media.map((item) => item.id))
+    seen.push(...page.items.map((item) => item.id))
     t.equal(page.next_cursor, null, 'the last page says so')
     t.same(seen, [...original].reverse())
   })
@@ -231,11 +231,11 @@ t.test('MediaService listing', async (t) => {
     const ids = [await upload(carol), await upload(carol)]
     const page = await s.service.mediaOf(carol, { limit: 2 })
     t.same(
-      page.media.map((item) => item.id),
+      page.items.map((item) => item.id),
       [ids[1], ids[0]]
     )
     t.equal(page.next_cursor, null)
-    t.same(await s.service.mediaOf(await s.user('dave'), { limit: 20 }), { media: [], next_cursor: null })
+    t.same(await s.service.mediaOf(await s.user('dave'), { limit: 20 }), { items: [], next_cursor: null })
   })
 })
 
@@ -247,12 +247,12 @@ t.test('MediaService delete without a grace period', async (t) => {
     const item = await s.service.upload(alice, bytes(pngBytes), 'p.png')
     await t.rejects(s.service.delete(bob, item.id), NotFound)
     await t.rejects(s.service.delete(alice, 999999), NotFound)
-    t.equal((await s.service.mediaOf(alice, { limit: 20 })).media.length, 1)
+    t.equal((await s.service.mediaOf(alice, { limit: 20 })).items.length, 1)
     t.equal((await s.files()).length, 1)
   })
 
   t.test('delete removes the row and the object at once, for good', async (t) => {
-    const [item] = (await s.service.mediaOf(alice, { limit: 20 })).media
+    const [item] = (await s.service.mediaOf(alice, { limit: 20 })).items
     await s.service.delete(alice, item.id)
     t.same(await s.files(), [])
     t.equal(await s.dao.mediaOf(alice, item.id), undefined)
@@ -265,7 +265,7 @@ t.test('MediaService delete without a grace period', async (t) => {
     s.storage.failDeletes = true
     await t.rejects(s.service.delete(alice, item.id), Unavailable)
     t.same(
-      (await s.service.mediaOf(alice, { limit: 20 })).media.map((m) => m.id),
+      (await s.service.mediaOf(alice, { limit: 20 })).items.map((m) => m.id),
       [item.id],
       'still listed'
     )
@@ -273,7 +273,7 @@ t.test('MediaService delete without a grace period', async (t) => {
     s.storage.failDeletes = false
     await s.service.delete(alice, item.id)
     t.same(await s.files(), [])
-    t.same((await s.service.mediaOf(alice, { limit: 20 })).media, [])
+    t.same((await s.service.mediaOf(alice, { limit: 20 })).items, [])
   })
 
   t.test('restoring an item that is not deleted is a Conflict; a pending one is NotFound', async (t) => {
@@ -302,14 +302,14 @@ t.test('MediaService grace period and purge', async (t) => {
     s.clock.now = start
     const item = await s.service.upload(alice, bytes(pngBytes), 'keep.png')
     await s.service.delete(alice, item.id)
-    t.same((await s.service.mediaOf(alice, { limit: 20 })).media, [])
+    t.same((await s.service.mediaOf(alice, { limit: 20 })).items, [])
     t.equal((await s.files()).length, 1, 'the object waits for the period to end')
     await t.rejects(s.service.delete(alice, item.id), NotFound, 'deleting twice')
     await t.rejects(s.service.restore(bob, item.id), NotFound, "not someone else's")
     s.clock.now = new Date(start.getTime() + 2 * day - 1000)
     t.match(await s.service.restore(alice, item.id), { id: item.id, url: item.url, original_name: 'keep.png' })
     t.same(
-      (await s.service.mediaOf(alice, { limit: 20 })).media.map((m) => m.id),
+      (await s.service.mediaOf(alice, { limit: 20 })).items.map((m) => m.id),
       [item.id]
     )
     await t.rejects(s.service.restore(alice, item.id), Conflict, 'restoring twice')
@@ -549,7 +549,7 @@ t.test('MediaService quota', async (t) => {
     ])
     t.same(results.map((result) => result.status).sort(), ['fulfilled', 'rejected'])
     t.type(results.find((result) => result.status === 'rejected')!.reason, PayloadTooLarge)
-    const sizes = (await s.service.mediaOf(carol, { limit: 10 })).media.map((item) => item.size)
+    const sizes = (await s.service.mediaOf(carol, { limit: 10 })).items.map((item) => item.size)
     t.same(sizes, [1000, 600])
     t.same(await s.pendingRows(), [])
   })
@@ -594,7 +594,7 @@ t.test('MediaService expires uploads left off every tweet', async (t) => {
     t.equal(await s.dao.mediaOf(alice, young), undefined, 'young at first, expired by now')
     await t.rejects(s.service.restore(alice, lonely), NotFound, 'never shown, so nothing to restore')
     t.same(
-      (await s.service.mediaOf(alice, { limit: 10 })).media.map((item) => item.id),
+      (await s.service.mediaOf(alice, { limit: 10 })).items.map((item) => item.id),
       [held, attached],
       'media on tweets stay, including the one attached while purge ran'
     )

@@ -9,7 +9,8 @@ import { Forbidden, Invalid, NotFound, Unauthorized } from '../../service/errors
 import { FanoutService } from '../../service/fanout-service.ts'
 import { FollowService } from '../../service/follow-service.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
-import { TweetService, type Page, type TweetItem } from '../../service/tweet-service.ts'
+import type { Page } from '../../service/page.ts'
+import { TweetService, type TweetItem } from '../../service/tweet-service.ts'
 import { rowsRead, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 
 async function services(

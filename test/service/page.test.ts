@@ -1,0 +1,27 @@
+// The page helper every paged read uses: how many rows to read, and the page and cursor they make.
+import t from 'tap'
+import { pageOf, rowsToRead } from '../../service/page.ts'
+
+const rows = (...ids: number[]) => ids.map((id) => ({ id, name: `row ${id}` }))
+const byId = (row: { id: number }) => row.id
+
+t.test('a page reads one row more than it shows', async (t) => {
+  t.equal(rowsToRead({ limit: 20 }), 21)
+  t.equal(rowsToRead({ limit: 1, before: 7 }), 2)
+})
+
+t.test('with the extra row there is a next page, starting below the last row shown', async (t) => {
+  t.same(pageOf(rows(9, 8, 7, 6), { limit: 3 }, byId), { items: rows(9, 8, 7), next_cursor: 7 })
+  t.same(pageOf(rows(9, 8), { limit: 1 }, byId), { items: rows(9), next_cursor: 9 })
+})
+
+t.test('without it, the page is the last one, even when exactly full', async (t) => {
+  t.same(pageOf(rows(9, 8, 7), { limit: 3 }, byId), { items: rows(9, 8, 7), next_cursor: null })
+  t.same(pageOf(rows(9), { limit: 3 }, byId), { items: rows(9), next_cursor: null })
+  t.same(pageOf([], { limit: 3 }, byId), { items: [], next_cursor: null })
+})
+
+t.test('the cursor comes from the row, by the function given', async (t) => {
+  const page = pageOf([{ key: 30 }, { key: 20 }, { key: 10 }], { limit: 2, before: 40 }, (row) => row.key)
+  t.same(page, { items: [{ key: 30 }, { key: 20 }], next_cursor: 20 })
+})
