@@ -79,9 +79,10 @@ export class FollowService {
     page: PageRequest,
     read: (before: number, limit: number) => Promise<UserSummaryRow[]>
   ): Promise<Page<UserSummary>> {
+    const wanted = rowsToRead(page)
     const [exists, rows] = await Promise.all([
       this.userDao.exists(userId),
-      read(page.before ?? Number.MAX_SAFE_INTEGER, rowsToRead(page))
+      read(page.before ?? Number.MAX_SAFE_INTEGER, wanted)
     ])
     if (!exists) throw new NotFound('User not found', { user_id: userId })
     const { items, next_cursor } = pageOf(rows, page, (row) => row.id)

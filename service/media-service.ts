@@ -7,6 +7,7 @@ import type { MediaDao, MediaRow, NewMedia, PoolConnection, StoredMediaRow } fro
 import type { PendingObjectDao } from '../model/pending-object-dao.ts'
 import { Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable } from './errors.ts'
 import { stripImageMetadata } from './image.ts'
+import { maxOriginalNameLength, maxTweetMedia } from './limits.ts'
 import { pageOf, rowsToRead, type Page, type PageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 import { audioTypes, imageTypes, sizeLimit, sniff } from './sniff.ts'
@@ -62,17 +63,14 @@ export interface PurgeReport {
   failed: { id?: number; key: string; error: unknown }[]
 }
 
-export const maxTweetMedia = 4
-
 const mediaTypes = { ...imageTypes, ...audioTypes }
 
 const day = 24 * 60 * 60 * 1000
 const purgeBatch = 100
-const maxOriginalName = 255
 
 /**
  * The client's file name as metadata only: its last path segment, without control and bidi
- * characters that would garble a listing, at most 255 characters; null when nothing remains.
+ * characters that would garble a listing, at most maxOriginalNameLength characters; null when nothing remains.
  */
 export function cleanOriginalName(name: string | undefined): string | null {
   if (!name) return null
@@ -81,7 +79,7 @@ export function cleanOriginalName(name: string | undefined): string | null {
     .normalize('NFC')
     .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '')
     .trim()
-  const limited = [...cleaned].slice(0, maxOriginalName).join('').trim()
+  const limited = [...cleaned].slice(0, maxOriginalNameLength).join('').trim()
   return limited === '' ? null : limited
 }
 
@@ -232,7 +230,7 @@ export class MediaService {
   }
 
   /**
-   * Links up to four of the user's ready media to a tweet, in order, inside the caller's transaction
+   * Links up to maxTweetMedia of the user's ready media to a tweet, in order, inside the caller's transaction
    * (the rows stay locked until it ends). Anything else is Invalid on field media_ids.
    */
   async attachToTweet(connection: PoolConnection, tweetId: number, userId: number, mediaIds: number[]): Promise<void> {

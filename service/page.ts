@@ -1,4 +1,6 @@
 // Keyset pages: the one shape every paged read answers ({items, next_cursor}) and the one rule for its cursor.
+import { Invalid } from './errors.ts'
+import { maxPageSize } from './limits.ts'
 
 export interface PageRequest {
   limit: number
@@ -12,8 +14,14 @@ export interface Page<T> {
   next_cursor: number | null
 }
 
-/** Rows to read for a page: one more than it shows, so that the extra one tells whether another page follows. */
+/**
+ * Rows to read for a page: one more than it shows, so that the extra one tells whether another page
+ * follows. A limit outside 1–maxPageSize is refused: it bounds what one page may cost.
+ */
 export function rowsToRead(page: PageRequest): number {
+  if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > maxPageSize) {
+    throw new Invalid(`limit must be an integer from 1 to ${maxPageSize}`, { field: 'limit' })
+  }
   return page.limit + 1
 }
 

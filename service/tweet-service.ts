@@ -5,7 +5,8 @@ import type { FollowDao } from '../model/follow-dao.ts'
 import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow } from '../model/timeline-dao.ts'
 import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
-import { Forbidden, NotFound, Unauthorized } from './errors.ts'
+import { Forbidden, Invalid, NotFound, Unauthorized } from './errors.ts'
+import { codePoints, maxTweetLength } from './limits.ts'
 import { pageOf, rowsToRead, type Page, type PageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 
@@ -57,6 +58,14 @@ const rangesPerStatement = 50
  */
 const walkAboveRanges = 100
 
+/** Refuses a text the tweets table cannot hold, or holding nothing but white space. */
+function checkTweetText(text: string): void {
+  if (text.trim().length === 0) throw new Invalid('A tweet must not be empty', { field: 'tweet' })
+  if (codePoints(text) > maxTweetLength) {
+    throw new Invalid(`A tweet must be at most ${maxTweetLength} characters`, { field: 'tweet' })
+  }
+}
+
 /** The newest `count` distinct tweets of two newest-first lists. */
 function mergeNewest(a: TweetRow[], b: TweetRow[], count: number): TweetRow[] {
   const byId = new Map<number, TweetRow>()
@@ -81,6 +90,7 @@ export class TweetService {
    * transaction (one round trip without media), and answers from what that returned: no read-back.
    */
   async tweet(userId: number, text: string, mediaIds: number[] = []): Promise<TweetItem> {
+    checkTweetText(text)
     const posted =
       mediaIds.length === 0
         ? await this.transactor.retrying(() => this.tweetDao.postTweet(userId, text))
@@ -122,6 +132,7 @@ export class TweetService {
   }
 
   async editTweet(userId: number, id: number, text: string): Promise<TweetItem> {
+    checkTweetText(text)
     await this.transactor.run(async (connection) => {
       await this.assertAuthor(connection, userId, id)
       await this.tweetDao.updateTweet(connection, id, text)

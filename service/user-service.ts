@@ -4,9 +4,17 @@ import bcrypt from 'bcrypt'
 import type { Transactor } from '../model/database.ts'
 import type { PendingObjectDao } from '../model/pending-object-dao.ts'
 import type { UserDao, UserRow } from '../model/user-dao.ts'
-import { Conflict, NotFound, Unauthorized, Unavailable } from './errors.ts'
+import { Conflict, Invalid, NotFound, Unauthorized, Unavailable } from './errors.ts'
 import type { WorkerLog } from './fanout-worker.ts'
 import { stripImageMetadata } from './image.ts'
+import {
+  isPasswordLength,
+  maxEmailLength,
+  maxNameLength,
+  maxPasswordBytes,
+  maxProfileLength,
+  minPasswordBytes
+} from './limits.ts'
 import type { Storage } from './storage/storage.ts'
 import { imageTypes, sniff } from './sniff.ts'
 
@@ -53,6 +61,28 @@ export type SignUpAdmission = (emailTaken: boolean) => Promise<void>
 
 const admitAll: SignUpAdmission = async () => {}
 
+/** Refuses a name or profile text the users table cannot hold (a name is measured trimmed, and needs one character). */
+function checkProfileFields({ name, profile }: { name?: string; profile?: string }): void {
+  if (name !== undefined && (name.trim().length === 0 || name.trim().length > maxNameLength)) {
+    throw new Invalid(`A name must be 1 to ${maxNameLength} characters`, { field: 'name' })
+  }
+  if (profile !== undefined && profile.length > maxProfileLength) {
+    throw new Invalid(`A profile must be at most ${maxProfileLength} characters`, { field: 'profile' })
+  }
+}
+
+function checkSignUp(input: SignUp): void {
+  checkProfileFields(input)
+  if (input.email.length > maxEmailLength) {
+    throw new Invalid(`An email address must be at most ${maxEmailLength} characters`, { field: 'email' })
+  }
+  if (!isPasswordLength(input.password)) {
+    throw new Invalid(`A password must be ${minPasswordBytes}–${maxPasswordBytes} bytes in UTF-8`, {
+      field: 'password'
+    })
+  }
+}
+
 function isDuplicate(error: unknown): boolean {
   return (error as { code?: string }).code === 'ER_DUP_ENTRY'
 }
@@ -75,6 +105,7 @@ export class UserService {
 
   /** A taken email is refused before hashing, since the hash is the expensive part of a sign-up. */
   async signUp(input: SignUp, admit: SignUpAdmission = admitAll): Promise<UserRow> {
+    checkSignUp(input)
     if (await this.userDao.emailTaken(input.email)) return this.refuseTaken(admit)
     await admit(false)
     const hashedPassword = await bcrypt.hash(input.password, this.settings.bcryptRounds)
@@ -120,6 +151,7 @@ export class UserService {
   }
 
   async updateProfile(id: number, changes: { name?: string; profile?: string }): Promise<Profile> {
+    checkProfileFields(changes)
     if (!(await this.userDao.updateProfile(id, changes))) throw new NotFound('User not found', { user_id: id })
     return this.profile(id, true)
   }

@@ -1,10 +1,11 @@
 // Sign-up and login (the book's /sign-up and /login).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { isPasswordLength, maxEmailLength, maxPasswordBytes, minPasswordBytes } from '../service/limits.ts'
 import type { UserService } from '../service/user-service.ts'
 import type { LoginThrottle } from './plugins/login-throttle.ts'
 import type { SignUpThrottle } from './plugins/sign-up-throttle.ts'
-import { errorBody, rowId, toUserBody, userBody } from './schemas.ts'
+import { errorBody, profileText, rowId, toUserBody, userBody, userName } from './schemas.ts'
 
 // Trimmed and lower-cased before the format check (a check, not a pipe, so the document says format: email).
 const email = z
@@ -12,23 +13,17 @@ const email = z
   .trim()
   .toLowerCase()
   .check(z.email('must be a valid email address'))
-  .max(255, 'must be at most 255 characters')
+  .max(maxEmailLength, `must be at most ${maxEmailLength} characters`)
 
-// bcrypt reads 72 bytes, so the rule is in UTF-8 bytes; 72 bytes are at most 72 characters.
+// bcrypt reads 72 bytes, so the rule is in UTF-8 bytes; the document's maxLength (characters) bounds it too,
+// since no character takes less than a byte.
+const passwordBytes = `${minPasswordBytes}–${maxPasswordBytes} bytes in UTF-8`
 const password = z
   .string()
-  .refine((value) => {
-    const bytes = Buffer.byteLength(value, 'utf8')
-    return bytes >= 8 && bytes <= 72
-  }, 'must be 8–72 bytes in UTF-8 (bcrypt’s limit; longer is rejected, never truncated)')
-  .meta({ maxLength: 72, description: '8–72 bytes in UTF-8 (bcrypt’s limit)' })
+  .refine(isPasswordLength, `must be ${passwordBytes} (bcrypt’s limit; longer is rejected, never truncated)`)
+  .meta({ maxLength: maxPasswordBytes, description: `${passwordBytes} (bcrypt’s limit)` })
 
-const signUpBody = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters'),
-  email,
-  password,
-  profile: z.string().max(2000, 'must be at most 2000 characters').default('')
-})
+const signUpBody = z.object({ name: userName, email, password, profile: profileText.default('') })
 
 const loginBody = z.object({
   email,

@@ -1,5 +1,6 @@
 // Zod schemas shared by several routes, and the one mapping per API shape (service values → bodies).
 import { z } from 'zod'
+import { defaultPageSize, maxNameLength, maxPageSize, maxProfileLength } from '../service/limits.ts'
 import type { TweetItem } from '../service/tweet-service.ts'
 import type { Profile, UserRow } from '../service/user-service.ts'
 import type { UserSummary } from '../service/follow-service.ts'
@@ -17,16 +18,28 @@ export const tweetId = positive(Number.MAX_SAFE_INTEGER)
 export const userIdParams = z.object({ user_id: id })
 export const idParams = z.object({ id: tweetId })
 
-/** ?limit (default 20, 1–100) and ?before=<id> (keyset: only items older than that id). */
+const pageLimitMessage = `must be an integer from 1 to ${maxPageSize}`
+
+/** ?limit (1–maxPageSize, default defaultPageSize) and ?before=<id> (keyset: only items older than that id). */
 export const pageQuery = z.object({
   limit: z.coerce
-    .number({ error: 'must be an integer from 1 to 100' })
-    .int('must be an integer from 1 to 100')
-    .min(1, 'must be an integer from 1 to 100')
-    .max(100, 'must be an integer from 1 to 100')
-    .default(20),
+    .number({ error: pageLimitMessage })
+    .int(pageLimitMessage)
+    .min(1, pageLimitMessage)
+    .max(maxPageSize, pageLimitMessage)
+    .default(defaultPageSize),
   before: tweetId.optional()
 })
+
+/** A user's name, trimmed (POST /sign-up, PUT /users/me). */
+export const userName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(maxNameLength, `must be at most ${maxNameLength} characters`)
+
+/** A user's profile text (POST /sign-up, PUT /users/me). */
+export const profileText = z.string().max(maxProfileLength, `must be at most ${maxProfileLength} characters`)
 
 /** Ids and counts in answers: documented as what they are (the zod default allows negative values). */
 export const rowId = z.number().int().min(1)

@@ -1,6 +1,7 @@
 // Tweets: the book's POST /tweet, and reading, editing and deleting one tweet at /tweet/:id.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { codePoints, maxTweetLength, maxTweetMedia } from '../service/limits.ts'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
@@ -10,13 +11,17 @@ import { errorBody, idParams, toTweetBody, tweetBody, tweetId, tweetVersion } fr
 const tweetText = z
   .string()
   .refine((text) => text.trim().length > 0, 'must not be empty')
-  .refine((text) => [...text].length <= 300, 'must be at most 300 characters')
+  .refine((text) => codePoints(text) <= maxTweetLength, `must be at most ${maxTweetLength} characters`)
   // JSON Schema counts code points too, so maxLength states the rule exactly.
-  .meta({ minLength: 1, maxLength: 300, description: 'At most 300 characters (Unicode code points), not only spaces' })
+  .meta({
+    minLength: 1,
+    maxLength: maxTweetLength,
+    description: `At most ${maxTweetLength} characters (Unicode code points), not only spaces`
+  })
 
 const mediaIds = z
   .array(tweetId)
-  .max(4, 'must hold at most 4 media ids')
+  .max(maxTweetMedia, `must hold at most ${maxTweetMedia} media ids`)
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
   .meta({ uniqueItems: true })
 

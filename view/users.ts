@@ -9,18 +9,17 @@ import {
   nextCursor,
   pageQuery,
   profileBody,
+  profileText,
   rowId,
   toProfileBody,
   toUserSummaryBody,
   userIdParams,
+  userName,
   userSummaryBody
 } from './schemas.ts'
 
 const profileChanges = z
-  .object({
-    name: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
-    profile: z.string().max(2000, 'must be at most 2000 characters').optional()
-  })
+  .object({ name: userName.optional(), profile: profileText.optional() })
   .strict()
   .refine((body) => body.name !== undefined || body.profile !== undefined, 'give name, profile or both')
 

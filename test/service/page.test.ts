@@ -1,5 +1,7 @@
 // The page helper every paged read uses: how many rows to read, and the page and cursor they make.
 import t from 'tap'
+import { Invalid } from '../../service/errors.ts'
+import { maxPageSize } from '../../service/limits.ts'
 import { pageOf, rowsToRead } from '../../service/page.ts'
 
 const rows = (...ids: number[]) => ids.map((id) => ({ id, name: `row ${id}` }))
@@ -8,6 +10,14 @@ const byId = (row: { id: number }) => row.id
 t.test('a page reads one row more than it shows', async (t) => {
   t.equal(rowsToRead({ limit: 20 }), 21)
   t.equal(rowsToRead({ limit: 1, before: 7 }), 2)
+})
+
+t.test('a limit outside 1 to maxPageSize is Invalid: it bounds what a page costs', async (t) => {
+  t.equal(rowsToRead({ limit: maxPageSize }), maxPageSize + 1)
+  for (const limit of [0, -1, maxPageSize + 1, 2.5, Number.NaN]) {
+    const invalid = new Invalid(`limit must be an integer from 1 to ${maxPageSize}`, { field: 'limit' })
+    t.throws(() => rowsToRead({ limit }), invalid, `limit ${limit}`)
+  }
 })
 
 t.test('with the extra row there is a next page, starting below the last row shown', async (t) => {

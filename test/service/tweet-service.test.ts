@@ -8,6 +8,7 @@ import { UserDao } from '../../model/user-dao.ts'
 import { Forbidden, Invalid, NotFound, Unauthorized } from '../../service/errors.ts'
 import { FanoutService } from '../../service/fanout-service.ts'
 import { FollowService } from '../../service/follow-service.ts'
+import { maxTweetLength } from '../../service/limits.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import type { Page } from '../../service/page.ts'
 import { TweetService, type TweetItem } from '../../service/tweet-service.ts'
@@ -116,6 +117,22 @@ t.test('TweetService', async (t) => {
     await tweets.deleteTweet(bob, tweet.id)
     await t.rejects(tweets.tweetById(tweet.id), NotFound)
     t.notOk((await tweets.timelineFor(alice, { limit: 100 })).items.some((item) => item.id === tweet.id))
+  })
+
+  t.test('a text over maxTweetLength code points, or only white space, is Invalid and stores nothing', async (t) => {
+    const before = (await users.profileById(alice))!.tweets_count
+    const tooLong = new Invalid(`A tweet must be at most ${maxTweetLength} characters`, { field: 'tweet' })
+    const empty = new Invalid('A tweet must not be empty', { field: 'tweet' })
+    await t.rejects(tweets.tweet(alice, 'x'.repeat(maxTweetLength + 1)), tooLong)
+    await t.rejects(tweets.tweet(alice, '🎉'.repeat(maxTweetLength + 1)), tooLong)
+    await t.rejects(tweets.tweet(alice, ' \n\t'), empty)
+    t.equal((await users.profileById(alice))!.tweets_count, before)
+    const full = await tweets.tweet(alice, '🎉'.repeat(maxTweetLength))
+    t.equal(full.tweet, '🎉'.repeat(maxTweetLength), 'code points are counted, not UTF-16 units')
+    await t.rejects(tweets.editTweet(alice, full.id, 'y'.repeat(maxTweetLength + 1)), tooLong)
+    await t.rejects(tweets.editTweet(alice, full.id, '   '), empty)
+    t.equal((await tweets.tweetById(full.id)).edited_at, null, 'the tweet is unchanged')
+    await tweets.deleteTweet(alice, full.id)
   })
 
   t.test('timelineFor an unknown user is NotFound', async (t) => {

@@ -11,6 +11,7 @@ import { PendingObjectDao } from '../../model/pending-object-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import {
   Conflict,
+  Invalid,
   NotFound,
   PayloadTooLarge,
   TooManyRequests,
@@ -18,6 +19,7 @@ import {
   Unavailable,
   UnsupportedMediaType
 } from '../../service/errors.ts'
+import { maxEmailLength, maxNameLength, maxProfileLength } from '../../service/limits.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
@@ -146,6 +148,35 @@ t.test('UserService', async (t) => {
     }
   )
 
+  t.test('signUp refuses what the users table cannot hold, before any lookup or hash', async (t) => {
+    const hashes = t.capture(bcrypt, 'hash', bcrypt.hash)
+    const valid = { name: 'Erin', email: 'erin@example.com', password: 'password123', profile: '' }
+    const name = new Invalid(`A name must be 1 to ${maxNameLength} characters`, { field: 'name' })
+    const profile = new Invalid(`A profile must be at most ${maxProfileLength} characters`, { field: 'profile' })
+    const email = new Invalid(`An email address must be at most ${maxEmailLength} characters`, { field: 'email' })
+    const password = new Invalid('A password must be 8–72 bytes in UTF-8', { field: 'password' })
+    const refusals: [object, Invalid][] = [
+      [{ name: ' ' }, name],
+      [{ name: 'n'.repeat(maxNameLength + 1) }, name],
+      [{ profile: 'p'.repeat(maxProfileLength + 1) }, profile],
+      [{ email: `${'e'.repeat(maxEmailLength)}@example.com` }, email],
+      [{ password: 'seven77' }, password],
+      [{ password: '가'.repeat(25) }, password]
+    ]
+    for (const [change, refusal] of refusals) {
+      await t.rejects(service.signUp({ ...valid, ...change }), refusal, JSON.stringify(change).slice(0, 40))
+    }
+    t.equal(hashes.args().length, 0, 'nothing hashed')
+    t.equal(await userDao.emailTaken('erin@example.com'), false, 'nothing stored')
+    const longest = {
+      name: 'n'.repeat(maxNameLength),
+      profile: 'p'.repeat(maxProfileLength),
+      password: '가'.repeat(24)
+    }
+    t.match(await service.signUp({ ...valid, ...longest }), { name: longest.name }, 'the limits themselves are fine')
+    t.ok(await service.login('erin@example.com', longest.password), '72 bytes of UTF-8 are a password')
+  })
+
   t.test('login signs a token for the right password only', async (t) => {
     t.same(await service.login('alice@example.com', 'password123'), {
       user_id: alice.id,
@@ -163,6 +194,15 @@ t.test('UserService', async (t) => {
     t.match(await service.profile(alice.id, true), { email: 'alice@example.com' })
     t.match(await service.updateProfile(alice.id, { profile: 'new text' }), { name: 'Alice', profile: 'new text' })
     t.match(await service.updateProfile(alice.id, { name: 'Alicia' }), { name: 'Alicia', profile: 'new text' })
+    await t.rejects(
+      service.updateProfile(alice.id, { name: '  ' }),
+      new Invalid(`A name must be 1 to ${maxNameLength} characters`, { field: 'name' })
+    )
+    await t.rejects(
+      service.updateProfile(alice.id, { profile: 'p'.repeat(maxProfileLength + 1) }),
+      new Invalid(`A profile must be at most ${maxProfileLength} characters`, { field: 'profile' })
+    )
+    t.match(await service.profile(alice.id, true), { name: 'Alicia', profile: 'new text' }, 'refusals change nothing')
     await t.rejects(service.profile(999999, false), NotFound)
   })
 

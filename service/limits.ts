@@ -1,0 +1,31 @@
+// Every limit on what users send, defined once: services enforce them, view schemas state them to clients.
+
+/** A tweet's text, in Unicode code points (as the utf8mb4 VARCHAR(300) column counts). */
+export const maxTweetLength = 300
+/** Media items attached to one tweet. */
+export const maxTweetMedia = 4
+/** A user's name (VARCHAR(255)), after trimming; at least one character. */
+export const maxNameLength = 255
+/** A user's profile text (VARCHAR(2000)). */
+export const maxProfileLength = 2000
+/** An email address (VARCHAR(255)). */
+export const maxEmailLength = 255
+/** A password, in UTF-8 bytes: bcrypt reads 72, so a longer one is refused rather than silently cut. */
+export const minPasswordBytes = 8
+export const maxPasswordBytes = 72
+/** The part of an upload's file name kept as original_name (VARCHAR(255)), in code points. */
+export const maxOriginalNameLength = 255
+/** Items on one page (?limit): its default and its bound, which bounds the rows a page may read. */
+export const defaultPageSize = 20
+export const maxPageSize = 100
+
+/** A text's length as utf8mb4 columns count it: Unicode code points, not UTF-16 units. */
+export function codePoints(text: string): number {
+  return [...text].length
+}
+
+/** Whether a password is within minPasswordBytes–maxPasswordBytes in UTF-8. */
+export function isPasswordLength(password: string): boolean {
+  const bytes = Buffer.byteLength(password, 'utf8')
+  return bytes >= minPasswordBytes && bytes <= maxPasswordBytes
+}
