@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { FollowService } from '../service/follow-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
-import { errorBody, id, rowId } from './schemas.ts'
+import { errorBody, rowId, userId } from './schemas.ts'
 
 const responses = { 400: errorBody, 401: errorBody, 404: errorBody }
 
@@ -17,7 +17,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ followService: FollowService 
         summary: 'Follow a user',
         tags: ['follow'],
         security: bearerSecurity,
-        body: z.object({ follow: id }),
+        body: z.object({ follow: userId }),
         response: { 200: z.object({ user_id: rowId, follow: rowId }).describe('You follow the user'), ...responses }
       }
     },
@@ -36,7 +36,7 @@ export const followRoutes: FastifyPluginAsyncZod<{ followService: FollowService 
         summary: 'Stop following a user',
         tags: ['follow'],
         security: bearerSecurity,
-        body: z.object({ unfollow: id }),
+        body: z.object({ unfollow: userId }),
         response: {
           200: z.object({ user_id: rowId, unfollow: rowId }).describe('You no longer follow the user'),
           ...responses

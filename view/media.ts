@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { MediaItem, MediaService } from '../service/media-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { documentedBody } from './plugins/docs.ts'
-import { count, errorBody, id, nextCursor, pageQuery, rowId, timestamp } from './schemas.ts'
+import { count, errorBody, mediaIdParams, nextCursor, pageQuery, rowId, timestamp } from './schemas.ts'
 import { withUploadedFile } from './multipart.ts'
 
 const mediaBody = z.object({
@@ -26,8 +26,6 @@ const mediaForm = z.object({
     .file()
     .describe('An image (PNG, JPEG, GIF, WebP) or audio file (MP3, M4A/AAC, Ogg, WAV, WebM), at most MAX_MEDIA_BYTES')
 })
-
-const mediaParams = z.object({ id })
 
 export const mediaRoutes: FastifyPluginAsyncZod<{
   mediaService: MediaService
@@ -97,7 +95,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{
         summary: 'Delete one of your media items (restorable during MEDIA_GRACE_DAYS)',
         tags: ['media'],
         security: bearerSecurity,
-        params: mediaParams,
+        params: mediaIdParams,
         response: { 204: z.null().describe('Deleted'), 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody }
       }
     },
@@ -115,7 +113,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{
         summary: 'Restore a media item deleted within the grace period',
         tags: ['media'],
         security: bearerSecurity,
-        params: mediaParams,
+        params: mediaIdParams,
         response: {
           200: mediaBody.describe('The restored media item'),
           400: errorBody,

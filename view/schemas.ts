@@ -12,11 +12,15 @@ const positive = (max: number) =>
     .min(1, 'must be a positive integer')
     .max(max, 'is too large')
 
-export const id = positive(2 ** 32 - 1)
+// Ids as their columns hold them: users.id is INT UNSIGNED; tweets.id and media.id are BIGINT UNSIGNED,
+// of which JavaScript numbers hold exactly up to 2^53 - 1.
+export const userId = positive(2 ** 32 - 1)
 export const tweetId = positive(Number.MAX_SAFE_INTEGER)
+export const mediaId = positive(Number.MAX_SAFE_INTEGER)
 
-export const userIdParams = z.object({ user_id: id })
-export const idParams = z.object({ id: tweetId })
+export const userIdParams = z.object({ user_id: userId })
+export const tweetIdParams = z.object({ id: tweetId })
+export const mediaIdParams = z.object({ id: mediaId })
 
 const pageLimitMessage = `must be an integer from 1 to ${maxPageSize}`
 
@@ -28,7 +32,8 @@ export const pageQuery = z.object({
     .min(1, pageLimitMessage)
     .max(maxPageSize, pageLimitMessage)
     .default(defaultPageSize),
-  before: tweetId.optional()
+  // A cursor of any listing (tweet, user or media ids): every id fits below 2^53.
+  before: positive(Number.MAX_SAFE_INTEGER).optional()
 })
 
 /** A user's name, trimmed (POST /sign-up, PUT /users/me). */

@@ -5,7 +5,7 @@ import { codePoints, maxTweetLength, maxTweetMedia } from '../service/limits.ts'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
-import { errorBody, idParams, toTweetBody, tweetBody, tweetId, tweetVersion } from './schemas.ts'
+import { errorBody, mediaId, toTweetBody, tweetBody, tweetIdParams, tweetVersion } from './schemas.ts'
 
 // Lengths count Unicode code points, like the VARCHAR(300) column in utf8mb4 does.
 const tweetText = z
@@ -20,7 +20,7 @@ const tweetText = z
   })
 
 const mediaIds = z
-  .array(tweetId)
+  .array(mediaId)
   .max(maxTweetMedia, `must hold at most ${maxTweetMedia} media ids`)
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
   .meta({ uniqueItems: true })
@@ -53,7 +53,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
         summary: 'Edit your tweet',
         tags: ['tweets'],
         security: bearerSecurity,
-        params: idParams,
+        params: tweetIdParams,
         body: z.object({ tweet: tweetText }),
         response: {
           200: tweetBody.describe('The tweet as edited'),
@@ -76,7 +76,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
         summary: 'Delete your tweet',
         tags: ['tweets'],
         security: bearerSecurity,
-        params: idParams,
+        params: tweetIdParams,
         response: {
           204: z.null().describe('Deleted'),
           401: errorBody,
@@ -98,7 +98,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
       schema: {
         summary: 'One tweet',
         tags: ['tweets'],
-        params: idParams,
+        params: tweetIdParams,
         response: {
           200: tweetBody.describe('The tweet, with an ETag'),
           304: notModifiedBody,

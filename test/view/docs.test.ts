@@ -200,6 +200,10 @@ t.test('API documentation', async (t) => {
     t.match(tweetIdParam?.schema, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
     const userIdParam = doc.paths['/users/{user_id}'].get.parameters?.find((p) => p.name === 'user_id')
     t.match(userIdParam?.schema, { type: 'integer', minimum: 1, maximum: 2 ** 32 - 1 })
+    const mediaIdParam = doc.paths['/media/{id}'].delete.parameters?.find((p) => p.name === 'id')
+    const mediaIdItems = doc.paths['/tweet'].post.requestBody?.content['application/json'].schema.properties?.media_ids
+    t.match(mediaIdParam?.schema, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+    t.same(mediaIdItems?.items, mediaIdParam?.schema, 'media ids are the same schema in paths and in bodies')
   })
 
   t.test('request bodies state the limits their validators enforce', async (t) => {

@@ -233,6 +233,28 @@ t.test('DELETE /media/:id without a grace period', async (t) => {
     t.equal((await m.restore(bob, item.id)).statusCode, 404, "nor can bob restore alice's media")
   })
 
+  t.test('media ids are checked as the BIGINT they are, in paths as in media_ids', async (t) => {
+    const beyondInt = 2 ** 32
+    t.equal((await m.remove(alice, beyondInt)).statusCode, 404, 'above 32 bits: an id that does not exist')
+    t.equal((await m.restore(alice, beyondInt)).statusCode, 404)
+    const post = (mediaIds: number[]) =>
+      m.app.inject({
+        method: 'POST',
+        url: '/tweet',
+        headers: { authorization: alice.token },
+        payload: { tweet: 'x', media_ids: mediaIds }
+      })
+    t.match((await post([beyondInt])).json(), { message: 'Media not found among your uploads', field: 'media_ids' })
+    const unsafe = 2 ** 53
+    const inPath = await m.remove(alice, unsafe)
+    const inBody = await post([unsafe])
+    t.same([inPath.statusCode, inBody.statusCode], [400, 400], 'beyond 2^53 - 1: no such id can be named')
+    const messages = (res: typeof inPath) => res.json<{ errors: { message: string }[] }>().errors.map((e) => e.message)
+    t.ok(messages(inPath).includes('is too large'))
+    t.same(messages(inBody), messages(inPath), 'with the same messages')
+    t.match(inBody.json().errors, [{ location: 'body', field: 'media_ids.0' }])
+  })
+
   t.test('the owner deletes the row and the object at once', async (t) => {
     const [item] = (await m.list(alice)).json().media
     const res = await m.remove(alice, item.id)
