@@ -92,8 +92,8 @@ export class TweetDao {
   }
 
   /** One tweet, read from the primary: its author sees an edit at once. */
-  async tweetById(id: number, connection: Queryable = this.pool): Promise<TweetRow | undefined> {
-    const [rows] = await connection.execute<(TweetRow & RowDataPacket)[]>(
+  async tweetById(id: number): Promise<TweetRow | undefined> {
+    const [rows] = await this.pool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns} FROM tweets t WHERE t.id = ?`,
       [id]
     )

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import sharp from 'sharp'
-import { buildApp } from '../app.ts'
+import { buildApp, buildServices, type AppConfig } from '../app.ts'
 import { loadConfig, type Config } from '../config.ts'
 import type { RowDataPacket } from 'mysql2/promise'
 import {
@@ -109,13 +109,18 @@ export async function testConfig(
   return { ...config, databaseUrl: options.databaseUrl ? options.databaseUrl(databaseUrl) : databaseUrl }
 }
 
+/** The app and its services, as `npm start` composes them (buildTestApp adds the database and teardown). */
+export async function appFor(config: AppConfig): Promise<FastifyInstance> {
+  return buildApp(config, await buildServices(config))
+}
+
 /** The whole app on a throwaway database, closed at teardown. */
 export async function buildTestApp(
   t: Teardown,
   env: Record<string, string> = {},
   options: TestAppOptions = {}
 ): Promise<FastifyInstance> {
-  const app = await buildApp(await testConfig(t, env, options))
+  const app = await appFor(await testConfig(t, env, options))
   t.teardown(() => app.close())
   await app.ready()
   return app

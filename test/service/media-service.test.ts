@@ -609,10 +609,10 @@ t.test('MediaService purges objects no row references', async (t) => {
 
   t.test('a recorded object is removed with its record once due, and not before', async (t) => {
     await s.storage.put('profile/replaced.png', bytes(pngBytes), 'image/png')
-    await s.objects.insert('profile/replaced.png', new Date(0))
+    await s.objects.insert(s.pool, 'profile/replaced.png', new Date(0))
     await s.storage.put('profile/uploading.png', bytes(pngBytes), 'image/png')
-    await s.objects.insert('profile/uploading.png', new Date(Date.now() + day))
-    await s.objects.insert('profile/never-written.png', new Date(0))
+    await s.objects.insert(s.pool, 'profile/uploading.png', new Date(Date.now() + day))
+    await s.objects.insert(s.pool, 'profile/never-written.png', new Date(0))
     t.match(await s.service.purge(), { objects: 2, failed: [] })
     t.notOk(exists('profile/replaced.png'))
     t.ok(exists('profile/uploading.png'), 'an upload that may still be running is left')
@@ -625,7 +625,7 @@ t.test('MediaService purges objects no row references', async (t) => {
 
   t.test('when the store fails, the record stays for the next purge', async (t) => {
     await s.storage.put('profile/stuck.png', bytes(pngBytes), 'image/png')
-    await s.objects.insert('profile/stuck.png', new Date(0))
+    await s.objects.insert(s.pool, 'profile/stuck.png', new Date(0))
     s.storage.failDeletes = true
     const report = await s.service.purge()
     s.storage.failDeletes = false

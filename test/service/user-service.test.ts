@@ -300,7 +300,7 @@ t.test('UserService', async (t) => {
 
     t.test('an upload whose record purge took meanwhile is refused and changes nothing', async (t) => {
       const url = await service.saveProfilePicture(carol.id, Readable.from([pngBytes]))
-      storage.duringPut = async (key) => void (await pendingObjects.remove(key))
+      storage.duringPut = async (key) => void (await pendingObjects.remove(pool, key))
       await t.rejects(service.saveProfilePicture(carol.id, Readable.from([pngBytes])), Unavailable)
       storage.duringPut = undefined
       t.equal(await service.profilePictureUrl(carol.id), url)

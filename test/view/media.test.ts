@@ -4,10 +4,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
 import t from 'tap'
-import { buildApp } from '../../app.ts'
 import { createPool } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
-import { multipart, pngBytes, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
+import { appFor, multipart, pngBytes, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
 import { gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
 import { startS3Server } from '../s3-server.ts'
 
@@ -15,7 +14,7 @@ import { startS3Server } from '../s3-server.ts'
 async function mediaApp(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
   const uploadDir = await testUploadDir(t)
   const config = await testConfig(t, { UPLOAD_DIR: uploadDir, ...env })
-  const app = await buildApp(config)
+  const app = await appFor(config)
   t.teardown(() => app.close())
   await app.ready()
   const pool = createPool(config.databaseUrl)
