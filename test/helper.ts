@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import sharp from 'sharp'
 import { buildApp, buildServices, type AppConfig } from '../app.ts'
 import { loadConfig, type Config } from '../config.ts'
 import type { RowDataPacket } from 'mysql2/promise'
@@ -150,28 +149,4 @@ export async function signUpAndLogin(app: FastifyInstance, name = 'user'): Promi
   if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
   const { user_id, access_token } = login.json()
   return { id: user_id, token: access_token, email, password }
-}
-
-/**
- * A valid PNG (1×1 transparent pixel) as sharp writes it: metadata stripping re-encodes it to the same
- * bytes, so it is stored byte for byte.
- */
-export const pngBytes = await sharp({
-  create: { width: 1, height: 1, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } }
-})
-  .png()
-  .toBuffer()
-
-/** A multipart/form-data body with one file part. */
-export function multipart(field: string, filename: string, contentType: string, bytes: Buffer) {
-  const boundary = `----miniter${randomBytes(8).toString('hex')}`
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\n` +
-      `Content-Type: ${contentType}\r\n\r\n`
-  )
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
-  return {
-    payload: Buffer.concat([head, bytes, tail]),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }
-  }
 }

@@ -25,7 +25,8 @@ import {
   type PoolConnection
 } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
-import { pngBytes, testPool, testUploadDir } from '../helper.ts'
+import { testPool, testUploadDir } from '../helper.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
 import { animatedGif, gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
 
 const day = 24 * 60 * 60 * 1000

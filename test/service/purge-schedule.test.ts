@@ -13,7 +13,8 @@ import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import { PurgeSchedule } from '../../service/purge-schedule.ts'
 import { DatabaseProxy } from '../database-proxy.ts'
-import { pngBytes, testConfig, testDatabaseUrl, testUploadDir } from '../helper.ts'
+import { testConfig, testDatabaseUrl, testUploadDir } from '../helper.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
 
 /** A log that keeps what it is told. */
 function recordingLog() {

@@ -22,7 +22,8 @@ import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
 import { UserService } from '../../service/user-service.ts'
-import { pngBytes, testPool, testUploadDir } from '../helper.ts'
+import { testPool, testUploadDir } from '../helper.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
 import { gpsDatum, largeImage, photoWithGps } from '../media-fixtures.ts'
 
 /** Local storage that can fail deletes, or run something while a file is being written, for real. */

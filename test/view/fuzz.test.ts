@@ -6,7 +6,8 @@ import t from 'tap'
 import { ConsistencyDao } from '../consistency.ts'
 import { createPool } from '../../model/database.ts'
 import { readdir } from 'node:fs/promises'
-import { appFor, multipart, pngBytes, signUpAndLogin, testConfig } from '../helper.ts'
+import { appFor, signUpAndLogin, testConfig } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 import { chunked, RawConnection, requestHead, within } from '../raw-http.ts'
 
 const runs = Number(process.env.FUZZ_RUNS ?? 120)

@@ -6,9 +6,10 @@ import sharp from 'sharp'
 import t from 'tap'
 import { createPool } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
-import { appFor, multipart, pngBytes, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
+import { appFor, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 import { gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
-import { startS3Server } from '../s3-server.ts'
+import { startS3Server } from '../../scripts/support/s3-server.ts'
 
 /** The app on a throwaway database, its upload folder, and a DAO on the same database to look behind the API. */
 async function mediaApp(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
