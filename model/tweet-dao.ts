@@ -1,3 +1,4 @@
+// Tweets: posting through the post_tweet procedure, reads by id (primary) and by ids (row cache), edits and deletes.
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
 import { RowCache, type RowCacheOptions } from './row-cache.ts'

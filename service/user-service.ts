@@ -1,3 +1,4 @@
+// Accounts: sign-up and login (bcrypt, tokens), profiles, and profile pictures through the storage.
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import bcrypt from 'bcrypt'
