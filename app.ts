@@ -1,14 +1,11 @@
-// The composition root, wired by hand (the book's create_app): createCore(config) builds pools → DAOs →
-// storage → services and the fan-out worker, without HTTP; buildApp(config) puts plugins and views on top.
-import Fastify, { type FastifyInstance } from 'fastify'
-import fastifyJwt from '@fastify/jwt'
-import fastifyMultipart from '@fastify/multipart'
-import fastifyRateLimit from '@fastify/rate-limit'
-import fastifyStatic from '@fastify/static'
-import fastifyUnderPressure from '@fastify/under-pressure'
+// The composition root, wired by hand (the book's create_app). buildServices(config) builds pools → DAOs →
+// storage → services and the fan-out worker, without HTTP: every process (serve, worker, purge), the tests
+// and the benchmark start from it. buildApp(config, services) puts the plugins and routes on top.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { pino } from 'pino'
 import type { Config } from './config.ts'
 import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
@@ -18,34 +15,35 @@ import { PendingObjectDao } from './model/pending-object-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao, tweetCacheEntries } from './model/tweet-dao.ts'
 import { authorCacheEntries, UserDao } from './model/user-dao.ts'
-import { TooManyRequests } from './service/errors.ts'
 import { FanoutService } from './service/fanout-service.ts'
-import { FanoutWorker, type WorkerLog } from './service/fanout-worker.ts'
+import { FanoutWorker } from './service/fanout-worker.ts'
 import { FollowService } from './service/follow-service.ts'
 import { HealthService } from './service/health-service.ts'
-import { LocalStorage, localUploadsPrefix } from './service/storage/local.ts'
-import { isStorageKey, type Storage } from './service/storage/storage.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
+import { LocalStorage } from './service/storage/local.ts'
+import type { Storage } from './service/storage/storage.ts'
+import { createTokenSigner } from './service/tokens.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
-import { tokenFromHeader } from './view/auth.ts'
+import { accountRoutes } from './view/account.ts'
+import { registerAuth } from './view/auth.ts'
+import { followRoutes } from './view/follow.ts'
+import { healthRoutes } from './view/health.ts'
+import { mediaRoutes } from './view/media.ts'
+import { registerMultipart } from './view/multipart.ts'
+import { pingRoutes } from './view/ping.ts'
 import { closeConnectionsLeftUnread } from './view/plugins/connection-close.ts'
 import { registerCors } from './view/plugins/cors.ts'
 import { docsPrefix, registerApiDocs } from './view/plugins/docs.ts'
 import { registerErrorAnswers } from './view/plugins/errors.ts'
-import { followRoutes } from './view/follow.ts'
-import { mediaRoutes } from './view/media.ts'
-import { healthRoutes } from './view/health.ts'
-import { loginThrottle } from './view/plugins/login-throttle.ts'
-import { pingRoutes } from './view/ping.ts'
+import { registerLimits } from './view/plugins/limits.ts'
 import { registerSecurityHeaders } from './view/plugins/security-headers.ts'
-import { signUpThrottle } from './view/plugins/sign-up-throttle.ts'
 import { serializerCompiler } from './view/plugins/serializer.ts'
+import { registerStoredFiles } from './view/plugins/stored-files.ts'
 import { profilePictureRoutes } from './view/profile-picture.ts'
 import { timelineRoutes } from './view/timeline.ts'
 import { tweetRoutes } from './view/tweets.ts'
-import { accountRoutes } from './view/account.ts'
 import { userRoutes } from './view/users.ts'
 
 export type AppConfig = Config & { databaseUrl: string }
@@ -57,6 +55,24 @@ declare module 'fastify' {
     /** Works the fan-out outbox until it is empty (tests, and operators' scripts). */
     drainFanout(): Promise<void>
   }
+}
+
+/** Everything but HTTP: what `npm run worker` and `npm run purge` need, and what buildApp serves. */
+export interface Services {
+  /** The process's one logger: services log through it, and Fastify logs requests through it. */
+  log: FastifyBaseLogger
+  storage: Storage
+  userService: UserService
+  followService: FollowService
+  tweetService: TweetService
+  mediaService: MediaService
+  healthService: HealthService
+  fanoutService: FanoutService
+  fanoutWorker: FanoutWorker
+  /** Media purge at start and every PURGE_INTERVAL, started by a listening server. */
+  purgeSchedule: PurgeSchedule
+  /** Stops the purge schedule and the fan-out worker (each finishes the work in hand), then closes the pools. */
+  close(): Promise<void>
 }
 
 /**
@@ -82,39 +98,37 @@ async function createStorage(config: Config): Promise<Storage> {
   return new LocalStorage(uploadDir, config.publicUrl)
 }
 
-/** Everything but HTTP: what `npm run worker` and `npm run purge` need, and what buildApp serves. */
-export interface Core {
-  storage: Storage
-  transactor: Transactor
-  userDao: UserDao
-  pendingObjectDao: PendingObjectDao
-  followService: FollowService
-  tweetService: TweetService
-  mediaService: MediaService
-  healthService: HealthService
-  fanoutService: FanoutService
-  fanoutWorker: FanoutWorker
-  /** Media purge at start and every PURGE_INTERVAL, started by a listening server. */
-  purgeSchedule: PurgeSchedule
-  /** Stops the purge schedule and the fan-out worker (each finishes the work in hand), then closes the pools. */
-  close(): Promise<void>
-}
+/** Outbox rows a worker claims at once: enough to group many small fan-outs into one statement. */
+const fanoutClaimBatch = 50
 
-export async function createCore(config: AppConfig, log: WorkerLog): Promise<Core> {
+export async function buildServices(
+  config: AppConfig,
+  log: FastifyBaseLogger = pino({ level: config.logLevel })
+): Promise<Services> {
   const pool = createPool(config.databaseUrl, config.databasePool)
   const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl, config.databasePool) : pool
+  const cache = { ttlMs: config.readCacheTtlMs }
 
-  const userDao = new UserDao(pool, readPool, { ttlMs: config.readCacheTtlMs, maxEntries: authorCacheEntries })
-  const followDao = new FollowDao(readPool)
-  const tweetDao = new TweetDao(pool, readPool, { ttlMs: config.readCacheTtlMs, maxEntries: tweetCacheEntries })
-  const timelineDao = new TimelineDao(readPool)
   const transactor = new Transactor(pool)
+  const userDao = new UserDao(pool, readPool, { ...cache, maxEntries: authorCacheEntries })
+  const followDao = new FollowDao(readPool)
+  const tweetDao = new TweetDao(pool, readPool, { ...cache, maxEntries: tweetCacheEntries })
+  const timelineDao = new TimelineDao(readPool)
   const mediaDao = new MediaDao(pool)
   const pendingObjectDao = new PendingObjectDao(pool)
   const fanoutDao = new FanoutDao(pool)
 
   const storage = await createStorage(config)
 
+  const userService = new UserService(
+    transactor,
+    userDao,
+    pendingObjectDao,
+    storage,
+    createTokenSigner(config.jwtSecret, config.jwtExpiresIn),
+    { bcryptRounds: config.bcryptRounds, maxUploadBytes: config.maxUploadBytes, maxImagePixels: config.maxImagePixels },
+    log
+  )
   const fanoutService = new FanoutService(transactor, fanoutDao, timelineDao, {
     chunkSize: config.fanout.chunkSize,
     leaseMs: config.fanout.leaseMs,
@@ -144,10 +158,9 @@ export async function createCore(config: AppConfig, log: WorkerLog): Promise<Cor
     fanoutWorker
   )
   return {
+    log,
     storage,
-    transactor,
-    userDao,
-    pendingObjectDao,
+    userService,
     followService,
     tweetService,
     mediaService,
@@ -164,18 +177,16 @@ export async function createCore(config: AppConfig, log: WorkerLog): Promise<Cor
   }
 }
 
-/** Outbox rows a worker claims at once: enough to group many small fan-outs into one statement. */
-const fanoutClaimBatch = 50
-
-export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: { level: config.logLevel },
+/** Fastify's own settings: body size, slow-client timeouts, proxies, the process's logger. */
+function serverOptions(config: Config, log: FastifyBaseLogger) {
+  return {
+    loggerInstance: log,
     trustProxy: config.trustProxy,
     // Bodies other than uploads are small JSON documents.
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
     // Slow-client protection: a whole request must arrive within requestTimeout, a socket may idle
-    // connectionTimeout; routes get their handler deadline below.
+    // connectionTimeout; routes get their handler deadline in buildApp.
     connectionTimeout: config.timeouts.connectionMs,
     requestTimeout: config.timeouts.requestMs,
     keepAliveTimeout: config.timeouts.keepAliveMs,
@@ -187,129 +198,55 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
           connectionsCheckingInterval: Math.min(5_000, config.timeouts.requestMs)
         }
       : {}
-  }).withTypeProvider<ZodTypeProvider>()
+  }
+}
+
+/**
+ * The HTTP app, in the order a request meets it: error answers, headers and limits, CORS and docs, then the
+ * routes. The app owns the services it is given: closing it stops their workers and closes their pools.
+ */
+export async function buildApp(config: AppConfig, services: Services): Promise<FastifyInstance> {
+  const { userService, followService, tweetService, mediaService } = services
+  const app = Fastify(serverOptions(config, services.log)).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   // The API speaks JSON (and multipart for uploads); a text/plain body is a client mistake, answered 415.
   app.removeContentTypeParser('text/plain')
-
+  // Every route answers within HANDLER_TIMEOUT_MS (503 otherwise), except one that waits on nothing (/ping).
   app.addHook('onRoute', (route) => {
-    // Every route must answer within HANDLER_TIMEOUT_MS (503 otherwise), but for one that cannot wait
-    // on anything (/ping) the deadline would be a timer and an AbortController per request for nothing.
     if (config.timeouts.handlerMs > 0 && route.config?.waitsOnNothing !== true) {
       route.handlerTimeout ??= config.timeouts.handlerMs
     }
   })
-  // JSON answers for every error, 404, 405 and OPTIONS.
-  registerErrorAnswers(app)
 
-  // --- Security and overload protection (README "Security and operations") ---
+  registerErrorAnswers(app)
   registerSecurityHeaders(app, config.hstsMaxAge, docsPrefix)
   closeConnectionsLeftUnread(app)
-  await app.register(fastifyUnderPressure, {
-    maxEventLoopDelay: config.underPressure.maxEventLoopDelayMs,
-    maxHeapUsedBytes: config.underPressure.maxHeapUsedBytes
-  })
-  await app.register(fastifyRateLimit, {
-    global: false,
-    max: config.rateLimit.max,
-    timeWindow: config.rateLimit.windowMs,
-    allowList: (request) => request.routeOptions.config?.rateLimit === false,
-    errorResponseBuilder: (_request, context) => {
-      const seconds = Math.ceil(context.ttl / 1000)
-      return new TooManyRequests(`Too many requests, retry in ${seconds} seconds`, { retry_after: seconds })
-    }
-  })
-  // A global hook rather than the plugin's per-route one, so it also runs before authentication and for
-  // unknown routes: a flood of bad tokens or 404s is throttled too. Stored files have a budget of their
-  // own: a page of avatars is many requests, and must not use up the API's.
-  const apiLimit = config.rateLimit.max > 0 ? app.rateLimit() : undefined
-  const uploadsLimit =
-    config.rateLimit.uploadsMax > 0 && config.storage === 'local'
-      ? app.rateLimit({ max: config.rateLimit.uploadsMax, timeWindow: config.rateLimit.windowMs })
-      : undefined
-  if (apiLimit || uploadsLimit) {
-    // Exempt routes (the health checks) skip the limiter entirely: they are the hottest, cheapest paths.
-    app.addHook('onRequest', async function (request, reply) {
-      if (request.routeOptions.config?.rateLimit === false) return
-      const limit = request.routeOptions.url?.startsWith(localUploadsPrefix) ? uploadsLimit : apiLimit
-      return limit?.call(this, request, reply)
-    })
-  }
-  const throttleSignUp = signUpThrottle(app, config.signUpRateLimit)
-  const throttleLogin = loginThrottle(app, config.loginRateLimit)
-  // --- end of security and overload protection ---
-
-  const core = await createCore(config, app.log)
-  const { storage, followService, tweetService, mediaService, fanoutService, fanoutWorker } = core
-  app.addHook('onReady', async () => fanoutWorker.start())
-  // On listen, not on ready: the clean-up waits for the service, never the other way round.
-  app.addHook('onListen', async () => core.purgeSchedule.start())
-  app.addHook('onClose', () => core.close())
-  app.decorate('purgeMedia', () => mediaService.purge())
-  app.decorate('drainFanout', () => fanoutService.drain())
-
-  // Cross-origin access and the API document: registered before any route, so both cover every route.
+  const { throttleSignUp, throttleLogin } = await registerLimits(app, config)
+  // Before any route, so both cover every route.
   await registerCors(app, config.corsOrigins)
   await registerApiDocs(app)
+  await registerAuth(app, config.jwtSecret, userService)
 
-  await app.register(fastifyJwt, {
-    secret: config.jwtSecret,
-    sign: { algorithm: 'HS256', expiresIn: config.jwtExpiresIn },
-    verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
-    // A deleted account's tokens stop working at once: one primary-key lookup per authenticated request,
-    // unless the route's own write refuses a missing account (view/auth.ts accountCheckedByService).
-    trusted: (request, token) =>
-      request.routeOptions.config.accountCheckedByService === true || userService.exists(Number(token.user_id))
-  })
+  app.addHook('onReady', async () => services.fanoutWorker.start())
+  // On listen, not on ready: the clean-up waits for the service, never the other way round.
+  app.addHook('onListen', async () => services.purgeSchedule.start())
+  app.addHook('onClose', () => services.close())
+  app.decorate('purgeMedia', () => mediaService.purge())
+  app.decorate('drainFanout', () => services.fanoutService.drain())
 
-  const userService = new UserService(
-    core.transactor,
-    core.userDao,
-    core.pendingObjectDao,
-    storage,
-    app.jwt,
-    { bcryptRounds: config.bcryptRounds, maxUploadBytes: config.maxUploadBytes, maxImagePixels: config.maxImagePixels },
-    app.log
-  )
-
-  // S3 objects are served by the bucket (or the CDN in front of it), not by the app.
-  if (config.storage === 'local') {
-    await app.register(fastifyStatic, {
-      root: resolve(config.uploadDir),
-      prefix: localUploadsPrefix,
-      // Stored names are generated and never reused, so the files can be cached forever.
-      immutable: true,
-      maxAge: '365d',
-      index: false,
-      list: false,
-      // Only stored objects: no dotfiles, no half-written `.partial` files, nothing else under UPLOAD_DIR.
-      allowedPath: (path) => isStorageKey(path.slice(1)),
-      // Pictures are embedded by web clients on other origins; the API's same-origin policy would block them.
-      setHeaders: (reply) => {
-        reply.header('cross-origin-resource-policy', 'cross-origin')
-      }
-    })
-  }
-
+  if (config.storage === 'local') await registerStoredFiles(app, config.uploadDir)
   await app.register(pingRoutes)
-  await app.register(healthRoutes, { healthService: core.healthService })
+  await app.register(healthRoutes, { healthService: services.healthService })
   await app.register(accountRoutes, { userService, throttleSignUp, throttleLogin })
   await app.register(userRoutes, { userService, followService })
   await app.register(tweetRoutes, { tweetService })
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { followService })
-  // Multipart parsing (and its per-request hooks) only where uploads are received.
   await app.register(async (uploads) => {
-    // One byte over the larger cap, so each service's own size check sees the excess and answers 413.
-    const largestUpload = Math.max(config.maxUploadBytes, config.maxMediaBytes)
-    await uploads.register(fastifyMultipart, {
-      limits: { fileSize: largestUpload + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
-      throwFileSizeLimit: true
-    })
+    await registerMultipart(uploads, Math.max(config.maxUploadBytes, config.maxMediaBytes))
     await uploads.register(profilePictureRoutes, { userService, maxBytes: config.maxUploadBytes })
     await uploads.register(mediaRoutes, { mediaService, maxBytes: config.maxMediaBytes })
   })
-
   return app
 }

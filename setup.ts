@@ -1,8 +1,7 @@
 // The process: config, database ready and migrated, then one of: `serve` (default: buildApp, listen,
 // fan-out workers), `worker` (fan-out workers only), `migrate [down [N]]`, `purge` (media) — graceful close.
 import closeWithGrace from 'close-with-grace'
-import { pino } from 'pino'
-import { buildApp, createCore } from './app.ts'
+import { buildApp, buildServices } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { createDatabase, databaseName, withDatabase } from './model/database.ts'
 import type { DatabaseServer } from './model/database-server.ts'
@@ -79,7 +78,8 @@ function describeDatabase({
 
 async function serve(config: Config): Promise<void> {
   const { server, databaseUrl, database } = await prepareDatabase(config)
-  const app = await buildApp({ ...config, databaseUrl })
+  const appConfig = { ...config, databaseUrl }
+  const app = await buildApp(appConfig, await buildServices(appConfig))
   if (!process.env.JWT_SECRET)
     app.log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process')
   closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ err, signal }) => {
@@ -96,18 +96,17 @@ async function serve(config: Config): Promise<void> {
 
 async function purge(config: Config): Promise<void> {
   const { server, databaseUrl } = await prepareDatabase(config)
-  const log = pino({ level: config.logLevel })
   try {
-    const core = await createCore({ ...config, databaseUrl }, log)
+    const services = await buildServices({ ...config, databaseUrl })
     try {
-      const report = await core.purgeSchedule.runOnce()
+      const report = await services.purgeSchedule.runOnce()
       process.stdout.write(
         `purged ${report.pending} abandoned uploads, ${report.expired} expired media (${report.unattached} never attached) ` +
           `and ${report.objects} unreferenced objects; ${report.failed.length} failed\n`
       )
       if (report.failed.length > 0) process.exitCode = 1
     } finally {
-      await core.close()
+      await services.close()
     }
   } finally {
     await server.stop()
@@ -117,17 +116,17 @@ async function purge(config: Config): Promise<void> {
 /** Fan-out workers without the HTTP API, so a deployment can scale writers and fan-out separately. */
 async function worker(config: Config): Promise<void> {
   const { server, databaseUrl, database } = await prepareDatabase(config)
-  const log = pino({ level: config.logLevel })
   // FANOUT_WORKERS=0 means "none in the API processes"; a worker process always runs at least one loop.
   const workers = Math.max(1, config.fanout.workers)
-  const core = await createCore({ ...config, databaseUrl, fanout: { ...config.fanout, workers } }, log)
+  const services = await buildServices({ ...config, databaseUrl, fanout: { ...config.fanout, workers } })
+  const { log } = services
   closeWithGrace({ delay: config.shutdownGraceMs, logger: log }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'shutting down after an error')
     else log.info({ signal }, 'shutting down: finishing the fan-out rows in hand')
-    await core.close()
+    await services.close()
     await server.stop()
   })
-  core.fanoutWorker.start()
+  services.fanoutWorker.start()
   log.info(
     { database, workers },
     `fan-out worker running: ${workers} loop${workers === 1 ? '' : 's'}; ${describeDatabase(database)}`

@@ -1,7 +1,7 @@
 // One autocannon measurement: a warm-up whose figures are discarded, then the measured run, with exact
 // (sub-millisecond) latencies and the server's RSS sampled while it runs.
 import autocannon from 'autocannon'
-import { sampleRss, type ServerProcess } from './processes.ts'
+import { sampleRss, type ServerProcess } from '../scripts/support/processes.ts'
 
 export interface LoadSettings {
   connections: number
@@ -94,13 +94,13 @@ export async function measure<T = undefined>(
   companion?: () => Promise<T>
 ): Promise<{ measurement: Measurement; companion?: T }> {
   if (settings.warmup > 0) {
-    await fire(server.origin, spec, settings.connections, settings.warmup)
+    await fire(server.url, spec, settings.connections, settings.warmup)
     // Requests the warm-up left in flight (queued bcrypt work, say) must not eat into the measured run.
     await new Promise((r) => setTimeout(r, 1000))
   }
   const rss = sampleRss(server)
   const [raw, extra] = await Promise.all([
-    fire(server.origin, spec, settings.connections, settings.duration),
+    fire(server.url, spec, settings.connections, settings.duration),
     companion?.()
   ])
   const { max, end } = await rss.stop()

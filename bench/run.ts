@@ -25,7 +25,7 @@ import {
 } from './dataset.ts'
 import { fanoutLag, measureDrain, timelinesEqualGraph, type Drain, type LagSample } from './fanout-lag.ts'
 import { measure, sampleLatency, type LoadSettings, type LoadSpec, type Measurement } from './load.ts'
-import { killChildrenOnExit, startServer, type ServerProcess } from './processes.ts'
+import { killChildrenOnSignals, startServer, type ServerProcess } from '../scripts/support/processes.ts'
 import { markdown, textTable, type Check, type ResultRow } from './report.ts'
 import { mintToken } from './tokens.ts'
 
@@ -138,7 +138,6 @@ const drainText = (drain: Drain) =>
 function appServer(db: SeededDatabase, jwtSecret: string, uploadDir: string): Promise<ServerProcess> {
   return startServer({
     name: `miniter (${db.name})`,
-    args: ['--import', 'tsx', join(root, 'setup.ts')],
     env: {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
@@ -215,7 +214,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${usage}\n`)
     return
   }
-  killChildrenOnExit()
+  killChildrenOnSignals()
   const started = new Date()
   const loadAtStart = loadavg()
   const primarySize = parseSize(args.database)
@@ -277,7 +276,7 @@ async function main(): Promise<void> {
         if (want('ping')) {
           results.ping = record('GET /ping', 'miniter', (await measure(app, { path: '/ping' }, settings)).measurement)
         }
-        appBodies = await Promise.all(probePaths.map((path) => body(app.origin, path)))
+        appBodies = await Promise.all(probePaths.map((path) => body(app.url, path)))
         if (want('timeline')) {
           results.timeline = record(
             'GET /timeline random users',
@@ -304,7 +303,7 @@ async function main(): Promise<void> {
 
     if (want('timeline') || want('heavy') || want('celebrity')) {
       await withServer(reference('timeline-sql', db), async (ref) => {
-        const refBodies = await Promise.all(probePaths.map((path) => body(ref.origin, path)))
+        const refBodies = await Promise.all(probePaths.map((path) => body(ref.url, path)))
         const differing = probePaths.filter((_, i) => refBodies[i] !== appBodies[i])
         if (differing.length > 0) {
           notes.push(
@@ -380,7 +379,7 @@ async function main(): Promise<void> {
             const small = await firstFollower(ordinary)
             const large = await firstFollower(1)
             const lagOf = (author: number, fan: number, count: number, spacingMs: number) =>
-              fanoutLag(app.origin, tokens[author - 1], fan, count, spacingMs)
+              fanoutLag(app.url, tokens[author - 1], fan, count, spacingMs)
 
             const idleSmall = await lagOf(ordinary, small.fan, 20, 100)
             const idleLarge = await lagOf(1, large.fan, 10, 500)
@@ -397,7 +396,7 @@ async function main(): Promise<void> {
             results.tweet = record('POST /tweet random users', 'miniter', measurement)
             const [loadedSmall, loadedLarge, drain] = companion!
             const sample = Array.from({ length: 20 }, () => randomUser())
-            const differing = drain.drained ? await timelinesEqualGraph(pool, app.origin, sample) : undefined
+            const differing = drain.drained ? await timelinesEqualGraph(pool, app.url, sample) : undefined
 
             results.tweetCelebrities = record(
               'POST /tweet celebrities',
@@ -470,7 +469,7 @@ async function main(): Promise<void> {
           const idle = record(
             'GET /ping sampled, idle',
             'miniter',
-            await sampleLatency(app.origin, '/ping', sampleRate, Math.min(5, settings.duration))
+            await sampleLatency(app.url, '/ping', sampleRate, Math.min(5, settings.duration))
           )
           const loginSpec: LoadSpec = {
             path: '/login',
@@ -482,7 +481,7 @@ async function main(): Promise<void> {
           }
           const loginSettings = { ...settings, connections: loginConnections }
           const { measurement: login, companion: pingDuring } = await measure(app, loginSpec, loginSettings, () =>
-            sampleLatency(app.origin, '/ping', sampleRate, settings.duration)
+            sampleLatency(app.url, '/ping', sampleRate, settings.duration)
           )
           record(`POST /login random users, ${loginConnections} connections`, 'miniter', login)
           record(`GET /ping sampled during /login load`, 'miniter', pingDuring!)

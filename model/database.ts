@@ -170,7 +170,12 @@ const retriedCodes = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
  * callers to.
  */
 export class Transactor {
-  constructor(private readonly pool: Pool) {}
+  /** For a DAO write that runs on its own: each statement commits at once, outside any transaction. */
+  readonly autocommit: Queryable
+
+  constructor(private readonly pool: Pool) {
+    this.autocommit = pool
+  }
 
   async run<T>(work: (connection: PoolConnection) => Promise<T>, attempts = 3): Promise<T> {
     return this.retrying(async () => {

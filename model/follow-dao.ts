@@ -1,3 +1,4 @@
+// Follows: the follows table and the follower/following counters, the pulled (not fanned-out) followees, follower lists.
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
 import type { UserSummaryRow } from './user-dao.ts'

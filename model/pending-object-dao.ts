@@ -6,10 +6,10 @@ import type { Queryable } from './database.ts'
 export class PendingObjectDao {
   constructor(private readonly pool: Pool) {}
 
-  // Both writes run on their own or inside a service's transaction (`connection`).
+  // Both writes run inside a service's transaction or on their own (Transactor.autocommit): the service decides.
 
   /** Records `key` for purge after `purgeAfter`; recording a key again only moves its time. */
-  async insert(key: string, purgeAfter: Date, connection: Queryable = this.pool): Promise<void> {
+  async insert(connection: Queryable, key: string, purgeAfter: Date): Promise<void> {
     await connection.execute(
       'INSERT INTO pending_objects (storage_key, purge_after) VALUES (?, ?) ON DUPLICATE KEY UPDATE purge_after = VALUES(purge_after)',
       [key, purgeAfter]
@@ -17,7 +17,7 @@ export class PendingObjectDao {
   }
 
   /** Drops the record of `key` (its object is referenced now, or gone); false when there was none. */
-  async remove(key: string, connection: Queryable = this.pool): Promise<boolean> {
+  async remove(connection: Queryable, key: string): Promise<boolean> {
     const [result] = await connection.execute<ResultSetHeader>('DELETE FROM pending_objects WHERE storage_key = ?', [
       key
     ])

@@ -1,3 +1,4 @@
+// Tweets: posting through the post_tweet procedure, reads by id (primary) and by ids (row cache), edits and deletes.
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
 import { RowCache, type RowCacheOptions } from './row-cache.ts'
@@ -92,8 +93,8 @@ export class TweetDao {
   }
 
   /** One tweet, read from the primary: its author sees an edit at once. */
-  async tweetById(id: number, connection: Queryable = this.pool): Promise<TweetRow | undefined> {
-    const [rows] = await connection.execute<(TweetRow & RowDataPacket)[]>(
+  async tweetById(id: number): Promise<TweetRow | undefined> {
+    const [rows] = await this.pool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT ${tweetColumns} FROM tweets t WHERE t.id = ?`,
       [id]
     )

@@ -1,3 +1,4 @@
+// Users: accounts, credentials and profiles, the timeline state, profile pictures, and the authors row cache.
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { RowCache, type RowCacheOptions } from './row-cache.ts'
 import type { Queryable } from './database.ts'

@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util'
 import { createDatabase, dropDatabase, withDatabase } from '../model/database.ts'
 import { resolveDatabaseServer } from '../model/database-server.ts'
 import { Migrator } from '../model/migrator.ts'
-import { startS3Server } from '../test/s3-server.ts'
-import { freePort, postJson, startServer, type ServerProcess } from '../test/process/server.ts'
+import { startS3Server } from './support/s3-server.ts'
+import { freePort, postJson, startServer, type ServerProcess } from './support/processes.ts'
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '20' }, concurrency: { type: 'string', default: '32' } }
@@ -112,7 +112,7 @@ async function main() {
   }
   const instances: ServerProcess[] = []
   for (let i = 0; i < 2; i++) {
-    const instance = await startServer(env)
+    const instance = await startServer({ env })
     instances.push(instance)
     teardown.teardown(() => instance.child.kill('SIGKILL'))
   }

@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util'
 import { createDatabase, dropDatabase, withDatabase } from '../model/database.ts'
 import { resolveDatabaseServer } from '../model/database-server.ts'
 import { Migrator } from '../model/migrator.ts'
-import { multipart, pngBytes } from '../test/helper.ts'
-import { postJson, startServer } from '../test/process/server.ts'
+import { multipart, pngBytes } from './support/uploads.ts'
+import { postJson, startServer } from './support/processes.ts'
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '60' }, concurrency: { type: 'string', default: '64' } }
@@ -35,14 +35,16 @@ async function main() {
   await new Migrator(databaseUrl).up()
   const uploads = await mkdtemp(join(tmpdir(), 'miniter-soak-'))
   const app = await startServer({
-    DATABASE_URL: databaseUrl,
-    UPLOAD_DIR: uploads,
-    BCRYPT_ROUNDS: '8',
-    // One client address drives all the load, so the per-IP limits would only measure themselves.
-    RATE_LIMIT_MAX: '0',
-    LOGIN_RATE_LIMIT_PER_IP: '0',
-    LOGIN_RATE_LIMIT_PER_EMAIL: '0',
-    SIGNUP_RATE_LIMIT_PER_IP: '0'
+    env: {
+      DATABASE_URL: databaseUrl,
+      UPLOAD_DIR: uploads,
+      BCRYPT_ROUNDS: '8',
+      // One client address drives all the load, so the per-IP limits would only measure themselves.
+      RATE_LIMIT_MAX: '0',
+      LOGIN_RATE_LIMIT_PER_IP: '0',
+      LOGIN_RATE_LIMIT_PER_EMAIL: '0',
+      SIGNUP_RATE_LIMIT_PER_IP: '0'
+    }
   })
   const pid = app.child.pid!
   try {

@@ -322,7 +322,7 @@ export class MediaService {
       for (const key of keys) {
         try {
           await this.storage.delete(key)
-          if (await this.pendingObjectDao.remove(key)) removed += 1
+          if (await this.pendingObjectDao.remove(this.transactor.autocommit, key)) removed += 1
         } catch (error) {
           failed.push({ key, error })
         }

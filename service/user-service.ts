@@ -1,3 +1,4 @@
+// Accounts: sign-up and login (bcrypt, tokens), profiles, and profile pictures through the storage.
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import bcrypt from 'bcrypt'
@@ -165,7 +166,7 @@ export class UserService {
     const upload = await sniff(body, imageTypes, this.settings.maxUploadBytes)
     const image = await stripImageMetadata(upload.stream, upload.mime, this.settings.maxImagePixels)
     const key = `profile/${randomUUID()}.${upload.ext}`
-    await this.pendingObjectDao.insert(key, new Date(Date.now() + pendingPictureMs))
+    await this.pendingObjectDao.insert(this.transactor.autocommit, key, new Date(Date.now() + pendingPictureMs))
     let previous: string | null
     try {
       await this.storage.put(key, Readable.from([image]), upload.mime)
@@ -200,10 +201,10 @@ export class UserService {
     const previous = await this.transactor.run(async (connection) => {
       const replaced = await this.userDao.replaceProfilePicture(connection, userId, key)
       if (!replaced) throw new NotFound('User not found', { user_id: userId })
-      if (key !== null && !(await this.pendingObjectDao.remove(key, connection))) {
+      if (key !== null && !(await this.pendingObjectDao.remove(connection, key))) {
         throw new Unavailable('The upload took too long and was discarded; please try again')
       }
-      if (replaced.previous) await this.pendingObjectDao.insert(replaced.previous, new Date(0), connection)
+      if (replaced.previous) await this.pendingObjectDao.insert(connection, replaced.previous, new Date(0))
       return replaced.previous
     })
     // After the commit: a timeline read before it would have cached the old picture again.
@@ -215,7 +216,7 @@ export class UserService {
   private async removeUnreferenced(key: string): Promise<void> {
     try {
       await this.storage.delete(key)
-      await this.pendingObjectDao.remove(key)
+      await this.pendingObjectDao.remove(this.transactor.autocommit, key)
     } catch (err) {
       this.log.warn({ err, storage_key: key }, 'profile picture: file not removed, the next media purge will')
     }

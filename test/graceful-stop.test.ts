@@ -3,21 +3,15 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { request, type IncomingMessage } from 'node:http'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { multipart, pngBytes, testDatabaseUrl, testUploadDir } from './helper.ts'
+import { freePort } from '../model/database-server.ts'
+import { testDatabaseUrl, testUploadDir } from './helper.ts'
+import { multipart, pngBytes } from '../scripts/support/uploads.ts'
 
 type LogLine = { msg?: string; req?: { url?: string } }
-
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 /** The error code of a fresh TCP connection attempt, or undefined when it was accepted. */
 function tryConnect(port: number): Promise<string | undefined> {

@@ -4,8 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import sharp from 'sharp'
-import { buildApp } from '../app.ts'
+import { buildApp, buildServices, type AppConfig } from '../app.ts'
 import { loadConfig, type Config } from '../config.ts'
 import type { RowDataPacket } from 'mysql2/promise'
 import {
@@ -119,13 +118,18 @@ export async function testConfig(
   return { ...config, databaseUrl: options.databaseUrl ? options.databaseUrl(databaseUrl) : databaseUrl }
 }
 
+/** The app and its services, as `npm start` composes them (buildTestApp adds the database and teardown). */
+export async function appFor(config: AppConfig): Promise<FastifyInstance> {
+  return buildApp(config, await buildServices(config))
+}
+
 /** The whole app on a throwaway database, closed at teardown. */
 export async function buildTestApp(
   t: Teardown,
   env: Record<string, string> = {},
   options: TestAppOptions = {}
 ): Promise<FastifyInstance> {
-  const app = await buildApp(await testConfig(t, env, options))
+  const app = await appFor(await testConfig(t, env, options))
   t.teardown(() => app.close())
   await app.ready()
   return app
@@ -155,28 +159,4 @@ export async function signUpAndLogin(app: FastifyInstance, name = 'user'): Promi
   if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
   const { user_id, access_token } = login.json()
   return { id: user_id, token: access_token, email, password }
-}
-
-/**
- * A valid PNG (1×1 transparent pixel) as sharp writes it: metadata stripping re-encodes it to the same
- * bytes, so it is stored byte for byte.
- */
-export const pngBytes = await sharp({
-  create: { width: 1, height: 1, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } }
-})
-  .png()
-  .toBuffer()
-
-/** A multipart/form-data body with one file part. */
-export function multipart(field: string, filename: string, contentType: string, bytes: Buffer) {
-  const boundary = `----miniter${randomBytes(8).toString('hex')}`
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\n` +
-      `Content-Type: ${contentType}\r\n\r\n`
-  )
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
-  return {
-    payload: Buffer.concat([head, bytes, tail]),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }
-  }
 }

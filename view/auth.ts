@@ -1,6 +1,8 @@
 // Authentication for routes that need a caller: verifies the JWT (bare or "Bearer") and exposes user_id.
-import type { FastifyRequest } from 'fastify'
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Unauthorized } from '../service/errors.ts'
+import type { UserService } from '../service/user-service.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -24,6 +26,20 @@ export function tokenFromHeader(request: FastifyRequest): string {
   const header = request.headers.authorization?.trim() ?? ''
   const bearer = /^Bearer\s+(\S+)$/i.exec(header)
   return bearer ? bearer[1] : header
+}
+
+/**
+ * Token verification for `authenticate` (service/tokens.ts signs them). A deleted account's tokens stop
+ * working at once: one primary-key lookup per authenticated request, unless the route's own write refuses
+ * a missing account (config `accountCheckedByService`).
+ */
+export async function registerAuth(app: FastifyInstance, secret: string, userService: UserService): Promise<void> {
+  await app.register(fastifyJwt, {
+    secret,
+    verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
+    trusted: (request, token) =>
+      request.routeOptions.config.accountCheckedByService === true || userService.exists(Number(token.user_id))
+  })
 }
 
 /** onRequest hook for authenticated routes: runs before body parsing, so 401 comes before 400. */

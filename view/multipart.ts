@@ -1,12 +1,23 @@
 // Reading one uploaded file from a multipart/form-data request, for the upload routes. Every fault of
 // the body itself (oversized, truncated, malformed) is answered 4xx here, whichever route reads it.
 import { PassThrough, type Readable } from 'node:stream'
-import type { MultipartFile } from '@fastify/multipart'
-import type { FastifyRequest } from 'fastify'
+import fastifyMultipart, { type MultipartFile } from '@fastify/multipart'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Invalid, PayloadTooLarge, ServiceError } from '../service/errors.ts'
 
 // Room for the multipart framing around the file: boundaries, part headers, the odd small field.
 const framingAllowance = 64 * 1024
+
+/**
+ * Multipart parsing (and its per-request hooks) for the scope of the upload routes only. `largestFile` is the
+ * larger of the routes' caps: the parser stops one byte over it, so each service's own check answers 413.
+ */
+export async function registerMultipart(scope: FastifyInstance, largestFile: number): Promise<void> {
+  await scope.register(fastifyMultipart, {
+    limits: { fileSize: largestFile + 1, files: 1, fields: 10, parts: 20, fieldSize: 1024 },
+    throwFileSizeLimit: true
+  })
+}
 
 /** What busboy's plain Errors mean, in words a client can act on. */
 function describeMalformed(error: Error): string {

@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { createDatabase, dropDatabase, withDatabase } from '../../model/database.ts'
 import { testServerUrl, testUploadDir } from '../helper.ts'
-import { postJson, startServer } from './server.ts'
+import { postJson, startServer } from '../../scripts/support/processes.ts'
 
 const run = promisify(execFile)
 
@@ -36,11 +36,10 @@ t.test('the compiled build serves the API', async (t) => {
   await createDatabase(server, name)
   t.teardown(() => dropDatabase(server, name))
 
-  const app = await startServer(
-    { DATABASE_URL: withDatabase(server, name), UPLOAD_DIR: await testUploadDir(t), LOG_LEVEL: 'info' },
-    undefined,
-    ['--enable-source-maps', join(out, 'setup.js')]
-  )
+  const app = await startServer({
+    env: { DATABASE_URL: withDatabase(server, name), UPLOAD_DIR: await testUploadDir(t), LOG_LEVEL: 'info' },
+    args: ['--enable-source-maps', join(out, 'setup.js')]
+  })
   t.teardown(() => {
     app.child.kill('SIGTERM')
     return app.exited

@@ -5,7 +5,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { ConsistencyDao } from '../consistency.ts'
 import { createPool } from '../../model/database.ts'
 import { testDatabaseUrl } from '../helper.ts'
-import { postJson, startServer } from './server.ts'
+import { postJson, startServer } from '../../scripts/support/processes.ts'
 
 // Short leases, so the restarted server takes over what the killed one had claimed within seconds.
 const serverEnv = { FANOUT_LEASE_MS: '2000', FANOUT_POLL_MS: '50' }
@@ -16,7 +16,7 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
   const databaseUrl = await testDatabaseUrl(t)
   const pool = createPool(databaseUrl)
   t.teardown(() => pool.end())
-  const first = await startServer({ DATABASE_URL: databaseUrl, FANOUT_CHUNK_SIZE: '500', ...serverEnv })
+  const first = await startServer({ env: { DATABASE_URL: databaseUrl, FANOUT_CHUNK_SIZE: '500', ...serverEnv } })
   t.teardown(() => first.child.kill('SIGKILL'))
 
   const users: { id: number; token: string }[] = []
@@ -88,7 +88,7 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
   await Promise.all(writers)
   t.ok(acknowledged.size >= 150, `${acknowledged.size} tweets were acknowledged before the kill`)
 
-  const second = await startServer({ DATABASE_URL: databaseUrl, ...serverEnv })
+  const second = await startServer({ env: { DATABASE_URL: databaseUrl, ...serverEnv } })
   t.teardown(async () => {
     second.child.kill('SIGTERM')
     await second.exited

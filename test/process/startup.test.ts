@@ -5,7 +5,7 @@ import t from 'tap'
 import { createPool, dropDatabase, withDatabase } from '../../model/database.ts'
 import { readMigrations } from '../../model/migrator.ts'
 import { testServerUrl } from '../helper.ts'
-import { startServer, type ServerProcess } from './server.ts'
+import { startServer, type ServerProcess } from '../../scripts/support/processes.ts'
 
 /** The start-up line from the JSON log, once the server has written it (bounded by the test's timeout). */
 async function startupLine(server: ServerProcess): Promise<{ msg: string; line: string }> {
@@ -47,7 +47,7 @@ t.test(
     const migrations = (await readMigrations()).length
     const where = `database "${name}" on ${url.hostname}:${url.port || 3306} (DATABASE_URL)`
 
-    const first = await startServer(env)
+    const first = await startServer({ env })
     t.teardown(() => first.child.kill('SIGKILL'))
     const { msg, line } = await startupLine(first)
     t.equal(msg, `Miniter is listening at ${first.url}; ${where}: created, ${migrations} migrations applied`)
@@ -56,7 +56,7 @@ t.test(
     t.notMatch(first.output(), /Warning/, 'a default start prints no warnings (the AWS SDK is not even loaded)')
     await stop(first)
 
-    const second = await startServer(env)
+    const second = await startServer({ env })
     t.teardown(() => second.child.kill('SIGKILL'))
     t.equal(
       (await startupLine(second)).msg,

@@ -6,7 +6,7 @@ import { createPool } from '../../model/database.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { testDatabaseUrl } from '../helper.ts'
-import { testSecret } from './server.ts'
+import { serverSecret } from '../../scripts/support/processes.ts'
 
 t.test('the worker process drains the outbox, then stops cleanly on SIGTERM', async (t) => {
   const databaseUrl = await testDatabaseUrl(t)
@@ -37,7 +37,7 @@ t.test('the worker process drains the outbox, then stops cleanly on SIGTERM', as
       ...process.env,
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
-      JWT_SECRET: testSecret,
+      JWT_SECRET: serverSecret,
       PUBLIC_URL: 'http://127.0.0.1',
       DATABASE_URL: databaseUrl,
       FANOUT_WORKERS: '0',

@@ -25,7 +25,8 @@ import {
   type PoolConnection
 } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
-import { localKeyOf, pngBytes, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
+import { localKeyOf, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
 import { animatedGif, gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
 
 const day = 24 * 60 * 60 * 1000
@@ -609,10 +610,10 @@ t.test('MediaService purges objects no row references', async (t) => {
 
   t.test('a recorded object is removed with its record once due, and not before', async (t) => {
     await s.storage.put('profile/replaced.png', bytes(pngBytes), 'image/png')
-    await s.objects.insert('profile/replaced.png', new Date(0))
+    await s.objects.insert(s.pool, 'profile/replaced.png', new Date(0))
     await s.storage.put('profile/uploading.png', bytes(pngBytes), 'image/png')
-    await s.objects.insert('profile/uploading.png', new Date(Date.now() + day))
-    await s.objects.insert('profile/never-written.png', new Date(0))
+    await s.objects.insert(s.pool, 'profile/uploading.png', new Date(Date.now() + day))
+    await s.objects.insert(s.pool, 'profile/never-written.png', new Date(0))
     t.match(await s.service.purge(), { objects: 2, failed: [] })
     t.notOk(exists('profile/replaced.png'))
     t.ok(exists('profile/uploading.png'), 'an upload that may still be running is left')
@@ -625,7 +626,7 @@ t.test('MediaService purges objects no row references', async (t) => {
 
   t.test('when the store fails, the record stays for the next purge', async (t) => {
     await s.storage.put('profile/stuck.png', bytes(pngBytes), 'image/png')
-    await s.objects.insert('profile/stuck.png', new Date(0))
+    await s.objects.insert(s.pool, 'profile/stuck.png', new Date(0))
     s.storage.failDeletes = true
     const report = await s.service.purge()
     s.storage.failDeletes = false

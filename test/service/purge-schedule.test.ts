@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { createCore } from '../../app.ts'
+import { pino } from 'pino'
+import { buildServices } from '../../app.ts'
 import { createPool, Transactor } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
 import { PendingObjectDao } from '../../model/pending-object-dao.ts'
@@ -12,7 +13,8 @@ import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import { PurgeSchedule } from '../../service/purge-schedule.ts'
 import { DatabaseProxy } from '../database-proxy.ts'
-import { pngBytes, testConfig, testDatabaseUrl, testPublicUrl, testUploadDir } from '../helper.ts'
+import { testConfig, testDatabaseUrl, testPublicUrl, testUploadDir } from '../helper.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
 
 /** A log that keeps what it is told. */
 function recordingLog() {
@@ -37,14 +39,14 @@ async function setUp(t: { teardown(fn: () => unknown): void }, proxy?: DatabaseP
   /** A file no row references, due for purge now: what a replaced profile picture leaves. */
   const stray = async (name: string) => {
     await storage.put(`profile/${name}.png`, Readable.from([pngBytes]), 'image/png')
-    await objects.insert(`profile/${name}.png`, new Date(0))
+    await objects.insert(pool, `profile/${name}.png`, new Date(0))
     return join(dir, 'profile', `${name}.png`)
   }
   const gone = async (path: string) => {
     for (let i = 0; i < 400 && existsSync(path); i++) await sleep(25)
     return !existsSync(path)
   }
-  return { media, objects, dir, stray, gone }
+  return { pool, media, objects, dir, stray, gone }
 }
 
 t.test('PurgeSchedule purges at start and then every interval until stopped', async (t) => {
@@ -107,7 +109,7 @@ t.test('PurgeSchedule logs each object it could not remove, which stays for the 
   const schedule = new PurgeSchedule(s.media, 0, log)
   // A directory where the file should be: removing it fails for real, the way a broken store would.
   await mkdir(join(s.dir, 'profile', 'stuck.png'), { recursive: true })
-  await s.objects.insert('profile/stuck.png', new Date(0))
+  await s.objects.insert(s.pool, 'profile/stuck.png', new Date(0))
   t.match(await schedule.runOnce(), { objects: 0, failed: [{ key: 'profile/stuck.png' }] })
   t.match(log.lines, [
     {
@@ -121,15 +123,19 @@ t.test('PurgeSchedule logs each object it could not remove, which stays for the 
   t.match(await schedule.runOnce(), { objects: 1, failed: [] })
 })
 
-t.test("createCore's close() stops the schedule and waits for its run", async (t) => {
+t.test("buildServices' close() stops the schedule and waits for its run", async (t) => {
   const config = await testConfig(t, { PURGE_INTERVAL: '1s' })
-  const log = recordingLog()
-  const core = await createCore(config, log)
-  core.purgeSchedule.start()
-  await core.close()
+  const levels: number[] = []
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => void levels.push((JSON.parse(line) as { level: number }).level) }
+  )
+  const services = await buildServices(config, log)
+  services.purgeSchedule.start()
+  await services.close()
   await sleep(1500)
   t.same(
-    log.lines.filter((line) => line.level !== 'info'),
+    levels.filter((level) => level > pino.levels.values.info),
     [],
     'no run after close (it would fail on the closed pool)'
   )

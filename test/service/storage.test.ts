@@ -9,8 +9,9 @@ import { PayloadTooLarge } from '../../service/errors.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import { S3Storage } from '../../service/storage/s3.ts'
 import type { Storage } from '../../service/storage/storage.ts'
-import { pngBytes, testPublicUrl, testUploadDir } from '../helper.ts'
-import { startS3Server } from '../s3-server.ts'
+import { testPublicUrl, testUploadDir } from '../helper.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
+import { startS3Server } from '../../scripts/support/s3-server.ts'
 
 interface Teardown {
   teardown(fn: () => unknown): void

@@ -24,7 +24,8 @@ import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
 import { UserService } from '../../service/user-service.ts'
-import { localKeyOf, pngBytes, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
+import { localKeyOf, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
 import { gpsDatum, largeImage, photoWithGps } from '../media-fixtures.ts'
 
 /** Local storage that can fail deletes, or run something while a file is being written, for real. */
@@ -340,7 +341,7 @@ t.test('UserService', async (t) => {
 
     t.test('an upload whose record purge took meanwhile is refused and changes nothing', async (t) => {
       const url = await service.saveProfilePicture(carol.id, Readable.from([pngBytes]))
-      storage.duringPut = async (key) => void (await pendingObjects.remove(key))
+      storage.duringPut = async (key) => void (await pendingObjects.remove(pool, key))
       await t.rejects(service.saveProfilePicture(carol.id, Readable.from([pngBytes])), Unavailable)
       storage.duringPut = undefined
       t.equal(await service.profilePictureUrl(carol.id), url)

@@ -1,7 +1,8 @@
 // The authorisation matrix: for every route that acts on a resource, user A against user B's resource
 // is refused, B's resource is unchanged, and the refusal reveals no more than an unknown id would.
 import t from 'tap'
-import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+import { buildTestApp, signUpAndLogin } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 
 t.test('user A cannot act on user B’s resources', async (t) => {
   const app = await buildTestApp(t, { MEDIA_GRACE_DAYS: '1' })

@@ -5,9 +5,9 @@ import fc from 'fast-check'
 import t from 'tap'
 import { ConsistencyDao } from '../consistency.ts'
 import { createPool } from '../../model/database.ts'
-import { buildApp } from '../../app.ts'
 import { readdir } from 'node:fs/promises'
-import { multipart, pngBytes, signUpAndLogin, testConfig } from '../helper.ts'
+import { appFor, signUpAndLogin, testConfig } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 import { chunked, RawConnection, requestHead, within } from '../raw-http.ts'
 
 const runs = Number(process.env.FUZZ_RUNS ?? 120)
@@ -155,7 +155,7 @@ function uploadRoutes(doc: OpenApiDocument): { url: string; field: string }[] {
 
 t.test('every route survives hostile input', async (t) => {
   const config = await testConfig(t)
-  const app = await buildApp(config)
+  const app = await appFor(config)
   t.teardown(() => app.close())
   const pool = createPool(config.databaseUrl)
   t.teardown(() => pool.end())
@@ -248,7 +248,7 @@ t.test('every route survives hostile input', async (t) => {
 
 t.test('upload routes over real connections: truncated, slow and refused bodies', async (t) => {
   const config = await testConfig(t, { MAX_UPLOAD_BYTES: '65536', MAX_MEDIA_BYTES: '131072' })
-  const app = await buildApp(config)
+  const app = await appFor(config)
   t.teardown(() => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
@@ -434,7 +434,7 @@ t.test('upload routes over real connections: truncated, slow and refused bodies'
   })
 
   t.test('over the rate limit: 429 at once to an upload still sending, then the connection closes', async (t) => {
-    const limited = await buildApp(await testConfig(t, { RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW: '1h' }))
+    const limited = await appFor(await testConfig(t, { RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW: '1h' }))
     t.teardown(() => limited.close())
     await limited.listen({ port: 0, host: '127.0.0.1' })
     const limitedPort = (limited.server.address() as { port: number }).port

@@ -4,18 +4,18 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
 import t from 'tap'
-import { buildApp } from '../../app.ts'
 import { createPool } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
-import { localKeyOf, multipart, pngBytes, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
+import { appFor, localKeyOf, signUpAndLogin, testConfig, testUploadDir, type TestUser } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 import { gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
-import { startS3Server } from '../s3-server.ts'
+import { startS3Server } from '../../scripts/support/s3-server.ts'
 
 /** The app on a throwaway database, its upload folder, and a DAO on the same database to look behind the API. */
 async function mediaApp(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
   const uploadDir = await testUploadDir(t)
   const config = await testConfig(t, { UPLOAD_DIR: uploadDir, ...env })
-  const app = await buildApp(config)
+  const app = await appFor(config)
   t.teardown(() => app.close())
   await app.ready()
   const pool = createPool(config.databaseUrl)

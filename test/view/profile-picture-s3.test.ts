@@ -1,9 +1,10 @@
 // The profile-picture routes with STORAGE=s3, against a loopback s3rver: the bucket serves the files.
 import sharp from 'sharp'
 import t from 'tap'
-import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+import { buildTestApp, signUpAndLogin } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 import { gpsDatum, photoWithGps } from '../media-fixtures.ts'
-import { startS3Server } from '../s3-server.ts'
+import { startS3Server } from '../../scripts/support/s3-server.ts'
 
 const gifBytes = Buffer.from('474946383961010001000000002c00000000010001000002024401003b', 'hex')
 

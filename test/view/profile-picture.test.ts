@@ -2,15 +2,8 @@ import { readdir } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import sharp from 'sharp'
 import t from 'tap'
-import {
-  buildTestApp,
-  localKeyOf,
-  multipart,
-  pngBytes,
-  signUpAndLogin,
-  testUploadDir,
-  type TestUser
-} from '../helper.ts'
+import { buildTestApp, localKeyOf, signUpAndLogin, testUploadDir, type TestUser } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 import { gpsDatum, photoWithGps } from '../media-fixtures.ts'
 
 const gifBytes = Buffer.from('474946383961010001000000002c00000000010001000002024401003b', 'hex')

@@ -1,14 +1,13 @@
 import t from 'tap'
-import { buildApp } from '../../app.ts'
 import { createPool } from '../../model/database.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { signUpAndLogin, testConfig, testDatabaseUrl } from '../helper.ts'
+import { appFor, signUpAndLogin, testConfig, testDatabaseUrl } from '../helper.ts'
 
 // A second database stands in for the replica: whatever the app reads from it proves the routing.
 t.test('DATABASE_READ_URL routes timeline, profile and follow-list reads to the replica', async (t) => {
   const replicaUrl = await testDatabaseUrl(t)
   const config = await testConfig(t)
-  const app = await buildApp({ ...config, databaseReadUrl: replicaUrl })
+  const app = await appFor({ ...config, databaseReadUrl: replicaUrl })
   t.teardown(() => app.close())
   const replica = createPool(replicaUrl)
   t.teardown(() => replica.end())

@@ -4,7 +4,8 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../config.ts'
-import { buildTestApp, multipart, pngBytes, signUpAndLogin, testUploadDir } from '../helper.ts'
+import { buildTestApp, signUpAndLogin, testUploadDir } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 
 t.test('security headers', async (t) => {
   const app = await buildTestApp(t, { HSTS_MAX_AGE: '600' })

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { buildTestApp, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+import { buildTestApp, signUpAndLogin } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 
 t.test('timelines', async (t) => {
   const app = await buildTestApp(t)

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { buildApp } from '../../app.ts'
-import { buildTestApp, localKeyOf, multipart, pngBytes, signUpAndLogin, testConfig } from '../helper.ts'
+import { appFor, buildTestApp, localKeyOf, signUpAndLogin, testConfig } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 
 const publicUrl = 'https://miniter.example'
 
@@ -82,9 +82,9 @@ t.test('tweets with media', async (t) => {
 t.test('ETags cover file URLs: the same tweets served under another PUBLIC_URL have other tags', async (t) => {
   // Two instances on one database, as before and after PUBLIC_URL changes.
   const config = await testConfig(t, { PUBLIC_URL: 'https://a.miniter.example' })
-  const before = await buildApp(config)
+  const before = await appFor(config)
   t.teardown(() => before.close())
-  const after = await buildApp({ ...config, publicUrl: 'https://b.miniter.example' })
+  const after = await appFor({ ...config, publicUrl: 'https://b.miniter.example' })
   t.teardown(() => after.close())
   const alice = await signUpAndLogin(before, 'Alice')
   const bob = await signUpAndLogin(before, 'Bob')

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { buildTestApp, localKeyOf, multipart, pngBytes, signUpAndLogin } from '../helper.ts'
+import { buildTestApp, localKeyOf, signUpAndLogin } from '../helper.ts'
+import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 
 const publicUrl = 'https://miniter.example'
 

@@ -1,10 +1,10 @@
-// A real S3-protocol server (s3rver) on loopback for the tests: one bucket, files in a temp directory.
+// A real S3-protocol server (s3rver) on loopback for tests and the scale-out script: one bucket, files in a temp directory.
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import S3rver from 's3rver'
-import type { S3Settings } from '../service/storage/s3.ts'
+import type { S3Settings } from '../../service/storage/s3.ts'
 
 interface Teardown {
   teardown(fn: () => unknown): void
