@@ -29,7 +29,7 @@ import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
-import { tokenFromHeader } from './view/auth.ts'
+import { tokenFromHeader, trustedToken } from './view/auth.ts'
 import { closeConnectionsLeftUnread } from './view/plugins/connection-close.ts'
 import { registerCors } from './view/plugins/cors.ts'
 import { docsPrefix, registerApiDocs } from './view/plugins/docs.ts'
@@ -259,8 +259,7 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
     verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
     // A deleted account's tokens stop working at once: one primary-key lookup per authenticated request,
     // unless the route's own write refuses a missing account (view/auth.ts accountCheckedByService).
-    trusted: (request, token) =>
-      request.routeOptions.config.accountCheckedByService === true || userService.exists(Number(token.user_id))
+    trusted: trustedToken((userId) => userService.exists(userId))
   })
 
   const userService = new UserService(

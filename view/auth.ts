@@ -1,6 +1,7 @@
 // Authentication for routes that need a caller: verifies the JWT (bare or "Bearer") and exposes user_id.
 import type { FastifyRequest } from 'fastify'
 import { Unauthorized } from '../service/errors.ts'
+import { maxUserId } from './schemas.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -24,6 +25,23 @@ export function tokenFromHeader(request: FastifyRequest): string {
   const header = request.headers.authorization?.trim() ?? ''
   const bearer = /^Bearer\s+(\S+)$/i.exec(header)
   return bearer ? bearer[1] : header
+}
+
+/** A user id as the users table holds it: an integer from 1 to INT UNSIGNED's maximum. */
+function isUserId(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= maxUserId
+}
+
+/**
+ * @fastify/jwt's `trusted` check, run on a token whose signature and exp are good: a user_id of any other
+ * shape (a string, a float, an object…) is an invalid token, refused before any lookup; otherwise the
+ * account must still exist, unless the route's own write refuses a missing account.
+ */
+export function trustedToken(accountExists: (userId: number) => Promise<boolean>) {
+  return async (request: FastifyRequest, token: { user_id?: unknown }): Promise<boolean> => {
+    if (!isUserId(token.user_id)) throw new Unauthorized('Authorization token is invalid')
+    return request.routeOptions.config.accountCheckedByService === true || accountExists(token.user_id)
+  }
 }
 
 /** onRequest hook for authenticated routes: runs before body parsing, so 401 comes before 400. */

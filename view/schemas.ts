@@ -12,7 +12,10 @@ const positive = (max: number) =>
     .min(1, 'must be a positive integer')
     .max(max, 'is too large')
 
-export const id = positive(2 ** 32 - 1)
+/** users.id is INT UNSIGNED. */
+export const maxUserId = 2 ** 32 - 1
+
+export const id = positive(maxUserId)
 export const tweetId = positive(Number.MAX_SAFE_INTEGER)
 
 export const userIdParams = z.object({ user_id: id })
