@@ -69,3 +69,23 @@ export async function postJson(url: string, body: unknown, token?: string): Prom
     body: JSON.stringify(body)
   })
 }
+
+/** Runs setup.ts with a command to its end (bounded by the test's timeout); its exit code and output. */
+export async function runSetup(
+  args: string[],
+  env: NodeJS.ProcessEnv
+): Promise<{ code: number | string | null; stdout: string; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'setup.ts', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let output = ''
+  child.stdout.on('data', (chunk) => ((stdout += chunk), (output += chunk)))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  // 'close', not 'exit': the output is complete only once the pipes have closed.
+  const code = await new Promise<number | string | null>((resolve) =>
+    child.once('close', (exitCode, signal) => resolve(exitCode ?? signal))
+  )
+  return { code, stdout, output }
+}
