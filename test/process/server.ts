@@ -70,15 +70,21 @@ export async function postJson(url: string, body: unknown, token?: string): Prom
   })
 }
 
-/** Runs setup.ts with a command to its end (bounded by the test's timeout); its exit code and output. */
+/**
+ * Runs setup.ts with a command to its end, or kills it after `killAfterMs` (its code is then 'SIGKILL');
+ * its exit code and output.
+ */
 export async function runSetup(
   args: string[],
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  killAfterMs = 90_000
 ): Promise<{ code: number | string | null; stdout: string; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'setup.ts', ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+  child.once('exit', () => clearTimeout(timer))
   let stdout = ''
   let output = ''
   child.stdout.on('data', (chunk) => ((stdout += chunk), (output += chunk)))
