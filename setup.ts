@@ -1,5 +1,5 @@
 // The process: config, database ready and migrated, then one of: `serve` (default: buildApp, listen,
-// fan-out workers), `worker` (fan-out workers only), `migrate [down [N]]`, `purge` (media) — graceful close.
+// fan-out workers), `worker` (fan-out workers only), `migrate [up | down [N]]`, `purge` (media) — graceful close.
 import closeWithGrace from 'close-with-grace'
 import { buildApp, buildServices } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
@@ -39,14 +39,17 @@ async function databaseServer(config: Config): Promise<DatabaseServer> {
   return resolveDatabaseServer(undefined)
 }
 
-/** Finds (or starts) the server, creates the database if missing and applies pending migrations. */
-export async function prepareDatabase(config: Config): Promise<PreparedDatabase> {
+/**
+ * Finds (or starts) the server, creates the database if missing and applies pending migrations (unless
+ * `migrateUp` is false: `migrate down` reverts what is applied, not what it would first have re-applied).
+ */
+export async function prepareDatabase(config: Config, migrateUp = true): Promise<PreparedDatabase> {
   const server = await databaseServer(config)
   const name = (config.databaseUrl && databaseName(config.databaseUrl)) || defaultDatabase
   const databaseUrl = withDatabase(server.url, name)
   try {
     const created = await createDatabase(server.url, name)
-    const applied = await new Migrator(databaseUrl).up()
+    const applied = migrateUp ? await new Migrator(databaseUrl).up() : []
     const { hostname, port } = new URL(server.url)
     const database = {
       host: hostname,
@@ -134,10 +137,18 @@ async function worker(config: Config): Promise<void> {
 }
 
 async function migrate(config: Config, args: string[]): Promise<void> {
-  const { server, databaseUrl } = await prepareDatabase({ ...config })
+  const [direction = 'up', count = '1'] = args
+  if (direction !== 'up' && direction !== 'down') {
+    throw new ConfigError(`Unknown migrate command "${direction}"; use migrate, migrate up or migrate down [N]`)
+  }
+  const steps = Number(count)
+  if (direction === 'down' && !(Number.isSafeInteger(steps) && steps > 0)) {
+    throw new ConfigError(`"${count}" is not a number of migrations to revert: give a positive integer`)
+  }
+  const { server, databaseUrl } = await prepareDatabase(config, direction === 'up')
   try {
-    if (args[0] === 'down') {
-      const reverted = await new Migrator(databaseUrl).down(Number(args[1] ?? 1))
+    if (direction === 'down') {
+      const reverted = await new Migrator(databaseUrl).down(steps)
       process.stdout.write(`reverted: ${reverted.join(', ') || 'nothing'}\n`)
     } else {
       process.stdout.write('database is up to date\n')

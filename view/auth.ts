@@ -3,6 +3,7 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Unauthorized } from '../service/errors.ts'
 import type { UserService } from '../service/user-service.ts'
+import { maxUserId } from './schemas.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -28,6 +29,23 @@ export function tokenFromHeader(request: FastifyRequest): string {
   return bearer ? bearer[1] : header
 }
 
+/** A user id as the users table holds it: an integer from 1 to INT UNSIGNED's maximum. */
+function isUserId(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= maxUserId
+}
+
+/**
+ * @fastify/jwt's `trusted` check, run on a token whose signature and exp are good: a user_id of any other
+ * shape (a string, a float, an object…) is an invalid token, refused before any lookup; otherwise the
+ * account must still exist, unless the route's own write refuses a missing account.
+ */
+function trustedToken(accountExists: (userId: number) => Promise<boolean>) {
+  return async (request: FastifyRequest, token: { user_id?: unknown }): Promise<boolean> => {
+    if (!isUserId(token.user_id)) throw new Unauthorized('Authorization token is invalid')
+    return request.routeOptions.config.accountCheckedByService === true || accountExists(token.user_id)
+  }
+}
+
 /**
  * Token verification for `authenticate` (service/tokens.ts signs them). A deleted account's tokens stop
  * working at once: one primary-key lookup per authenticated request, unless the route's own write refuses
@@ -37,8 +55,7 @@ export async function registerAuth(app: FastifyInstance, secret: string, userSer
   await app.register(fastifyJwt, {
     secret,
     verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
-    trusted: (request, token) =>
-      request.routeOptions.config.accountCheckedByService === true || userService.exists(Number(token.user_id))
+    trusted: trustedToken((userId) => userService.exists(userId))
   })
 }
 

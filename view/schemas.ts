@@ -12,9 +12,12 @@ const positive = (max: number) =>
     .min(1, 'must be a positive integer')
     .max(max, 'is too large')
 
+/** users.id is INT UNSIGNED. */
+export const maxUserId = 2 ** 32 - 1
+
 // Ids as their columns hold them: users.id is INT UNSIGNED; tweets.id and media.id are BIGINT UNSIGNED,
 // of which JavaScript numbers hold exactly up to 2^53 - 1.
-export const userId = positive(2 ** 32 - 1)
+export const userId = positive(maxUserId)
 export const tweetId = positive(Number.MAX_SAFE_INTEGER)
 export const mediaId = positive(Number.MAX_SAFE_INTEGER)
 

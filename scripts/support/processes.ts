@@ -184,6 +184,34 @@ export function sampleRss(server: ServerProcess, intervalMs = 250): RssSampler {
   }
 }
 
+/**
+ * Runs setup.ts with a command (migrate, purge…) to its end, or kills it after `killAfterMs` (its code is
+ * then 'SIGKILL'); its exit code and output.
+ */
+export async function runSetup(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  killAfterMs = 90_000
+): Promise<{ code: number | string | null; stdout: string; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', setupTs, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  children.add(child)
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+  let stdout = ''
+  let output = ''
+  child.stdout.on('data', (chunk) => ((stdout += chunk), (output += chunk)))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  // 'close', not 'exit': the output is complete only once the pipes have closed.
+  const code = await new Promise<number | string | null>((resolve) =>
+    child.once('close', (exitCode, signal) => resolve(exitCode ?? signal))
+  )
+  clearTimeout(timer)
+  children.delete(child)
+  return { code, stdout, output }
+}
+
 export async function postJson(url: string, body: unknown, token?: string): Promise<Response> {
   return fetch(url, {
     method: 'POST',

@@ -118,6 +118,10 @@ t.test('FanoutDao', async (t) => {
 
   t.test('deleting a tweet removes its pending fan-out', async (t) => {
     const id = await post('f')
+    t.ok(
+      (await leases()).some((row) => row.tweet_id === id),
+      'the post recorded its fan-out'
+    )
     await tweets.deleteTweet(pool, id)
     t.notOk((await leases()).some((row) => row.tweet_id === id))
   })

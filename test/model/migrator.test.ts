@@ -35,6 +35,11 @@ t.test('Migrator', async (t) => {
     const [rows] = await pool.query<RowDataPacket[]>(
       "SELECT table_name AS name, table_collation AS collation FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> 'schema_migrations'"
     )
+    t.same(
+      rows.map((row) => row.name as string).sort(),
+      migrations.flatMap((m) => [...m.up.matchAll(/CREATE TABLE (\w+)/g)].map((match) => match[1])).sort(),
+      'every table the migrations create is checked'
+    )
     for (const row of rows) t.match(row.collation, /^utf8mb4/, row.name)
   })
 })

@@ -127,9 +127,19 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   })
 
   t.test('removeAuthor drops an author’s entries from one timeline', async (t) => {
+    const before = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
+    const others = await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100)
+    t.ok(
+      before.some((row) => row.user_id === bob) && before.some((row) => row.user_id === alice),
+      'alice’s timeline holds tweets of both'
+    )
     await timelines.removeAuthor(pool, alice, bob)
-    const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
-    t.ok(page.every((row) => row.user_id === alice))
+    t.same(
+      (await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)).map((row) => row.id),
+      before.filter((row) => row.user_id !== bob).map((row) => row.id),
+      'only bob’s entries are gone'
+    )
+    t.same(await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100), others, 'bob’s own timeline is untouched')
   })
 
   t.test('backfill copies the newest tweets and reports where the left-out ones begin', async (t) => {
@@ -235,6 +245,10 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.equal(edited!.tweet, 'edited')
     t.ok(edited!.edited_at instanceof Date)
     t.equal(await tweets.authorForUpdate(pool, id), bob)
+    t.ok(
+      (await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === id),
+      'on its timeline'
+    )
     await tweets.deleteTweet(pool, id)
     t.equal(await tweets.tweetById(id), undefined)
     t.notOk((await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === id))

@@ -83,10 +83,10 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
   while (acknowledged.size < 150) await new Promise((r) => setTimeout(r, 20))
   t.comment(`150 acknowledged after ${Date.now() - started} ms`)
   first.child.kill('SIGKILL')
-  await first.exited
+  t.equal(await first.exited, 'SIGKILL', 'the server died of the kill, not of something before it')
   stop = true
   await Promise.all(writers)
-  t.ok(acknowledged.size >= 150, `${acknowledged.size} tweets were acknowledged before the kill`)
+  t.comment(`${acknowledged.size} tweets were acknowledged before the kill`)
 
   const second = await startServer({ env: { DATABASE_URL: databaseUrl, ...serverEnv } })
   t.teardown(async () => {
@@ -136,6 +136,9 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
     [celebrity]
   )
   const expected = newest.map((row) => row.id as number)
+  t.equal(fans.length, 5, 'five fans are sampled')
+  // At least the acknowledged ones: the kill may have cut off the answers to some committed tweets.
+  t.ok(expected.length >= Math.min(20, celebrityTweets.length), `${expected.length} celebrity tweets to find`)
   for (const { id } of fans) {
     const res = await fetch(`${second.url}/timeline/${id}?limit=20`)
     const ids = ((await res.json()) as { timeline: { id: number }[] }).timeline.map((item) => item.id)

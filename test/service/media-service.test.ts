@@ -3,6 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
+import type { RowDataPacket } from 'mysql2/promise'
 import sharp from 'sharp'
 import { Transactor, type Pool } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
@@ -372,6 +373,163 @@ t.test('MediaService grace period and purge', async (t) => {
     t.equal(await s.dao.mediaOf(bob, complete), undefined)
     t.equal(await s.dao.mediaOf(bob, partial), undefined)
     t.notOk((await s.files()).some((name) => name.startsWith('crash')))
+  })
+})
+
+t.test('MediaService purge boundaries: kept until the moment a period ends, removed from that moment', async (t) => {
+  const ttl = day
+  const s = await setUp(t, { graceDays: 2, unattachedTtlMs: ttl })
+  const alice = await s.user('alice')
+  const grace = 2 * day
+  const at = (time: number) => (s.clock.now = new Date(time))
+  const row = async (id: number) => (await s.dao.mediaOf(alice, id))?.id
+  // Millisecond timestamps, as DATETIME(3) stores them.
+  const start = Math.floor(Date.now() / 1000) * 1000 - 30 * day
+  const upload = async (time: number) => {
+    at(time)
+    return (await s.service.upload(alice, bytes(pngBytes), 'p.png')).id
+  }
+  const uploadAndDelete = async (time: number) => {
+    const id = await upload(time)
+    await s.service.delete(alice, id)
+    return id
+  }
+  const attach = async (id: number) => {
+    const transactor = new Transactor(s.pool)
+    const tweets = new TweetDao(s.pool)
+    await transactor.run(async (connection) => {
+      const tweetId = (await tweets.postTweetIn(connection, alice, 'keeps its media'))!.id
+      await s.service.attachToTweet(connection, tweetId, alice, [id])
+    })
+  }
+
+  t.test('deleted media: restorable and kept just before the grace period ends, purged at its end', async (t) => {
+    const first = await uploadAndDelete(start)
+    const second = await uploadAndDelete(start + 1)
+    at(start + grace - 1)
+    t.match(await s.service.purge(), { expired: 0, failed: [] }, '1 ms before the end: nothing purged')
+    t.equal(await row(first), first)
+    t.equal(await row(second), second)
+    at(start + grace)
+    t.match(await s.service.purge(), { expired: 1, failed: [] }, 'at the end of the first’s period')
+    t.equal(await row(first), undefined, 'the first is gone at the very end of its period')
+    t.equal(await row(second), second, 'the second, deleted 1 ms later, is kept 1 ms more')
+    at(start + grace + day)
+    t.match(await s.service.purge(), { expired: 1, failed: [] })
+    t.equal(await row(second), undefined, 'and is gone after its end')
+  })
+
+  t.test('restore works until the grace period ends, not at its end', async (t) => {
+    const kept = await uploadAndDelete(start + 2 * grace)
+    const late = await uploadAndDelete(start + 2 * grace)
+    at(start + 3 * grace - 1)
+    t.match(await s.service.restore(alice, kept), { id: kept })
+    await attach(kept) // a restored upload would expire unattached by now
+    at(start + 3 * grace)
+    await t.rejects(s.service.restore(alice, late), NotFound)
+    t.match(await s.service.purge(), { expired: 1, failed: [] })
+    t.equal(await row(late), undefined)
+    t.equal(await row(kept), kept)
+  })
+
+  t.test('unattached uploads: kept just before MEDIA_UNATTACHED_TTL, removed from the moment it ends', async (t) => {
+    const base = start + 10 * grace
+    const first = await upload(base)
+    const second = await upload(base + 1)
+    at(base + ttl - 1)
+    t.match(await s.service.purge(), { unattached: 0, expired: 0, failed: [] }, '1 ms before the TTL: nothing')
+    t.equal(await row(first), first)
+    at(base + ttl)
+    t.match(await s.service.purge(), { unattached: 1, expired: 1, failed: [] }, 'at the TTL: the first')
+    t.equal(await row(first), undefined)
+    t.equal(await row(second), second, 'the second, uploaded 1 ms later, is kept 1 ms more')
+    at(base + ttl + day)
+    t.match(await s.service.purge(), { unattached: 1, expired: 1, failed: [] })
+    t.equal(await row(second), undefined)
+  })
+
+  t.test('unreferenced objects: kept just before their purge time, removed from it', async (t) => {
+    const base = start + 20 * grace
+    await s.objects.insert(s.pool, 'profile/first.png', new Date(base))
+    await s.objects.insert(s.pool, 'profile/second.png', new Date(base + 1))
+    const due = async () => s.objects.due(new Date(base + 10 * day), '', 10)
+    at(base - 1)
+    t.match(await s.service.purge(), { objects: 0, failed: [] })
+    t.same(await due(), ['profile/first.png', 'profile/second.png'])
+    at(base)
+    t.match(await s.service.purge(), { objects: 1, failed: [] })
+    t.same(await due(), ['profile/second.png'])
+    at(base + day)
+    t.match(await s.service.purge(), { objects: 1, failed: [] })
+    t.same(await due(), [])
+  })
+
+  t.test('pending uploads: still running at exactly a day old, abandoned 1 ms later', async (t) => {
+    const base = start + 30 * grace
+    const pending = await s.dao.insertPending(s.pool, {
+      userId: alice,
+      storageKey: 'media/abandoned.png',
+      contentType: 'image/png',
+      originalName: null,
+      reservedBytes: 0,
+      expiresAt: null
+    })
+    await s.pool.query('UPDATE media SET created_at = ? WHERE id = ?', [new Date(base), pending])
+    at(base + day - 1)
+    t.match(await s.service.purge(), { pending: 0, failed: [] })
+    at(base + day)
+    t.match(await s.service.purge(), { pending: 0, failed: [] }, 'exactly the bound: it may still be running')
+    t.equal(await row(pending), pending)
+    at(base + day + 1)
+    t.match(await s.service.purge(), { pending: 1, failed: [] })
+    t.equal(await row(pending), undefined)
+  })
+})
+
+t.test('MediaService purge pages through more rows than one batch', async (t) => {
+  const s = await setUp(t, { graceDays: 1, unattachedTtlMs: day })
+  const alice = await s.user('alice')
+  const count = 250 // purge works in batches of 100: two full ones and a partial one
+  const long = new Date(Date.now() - 30 * day)
+  const insertRows = async (kind: string, status: string, column: 'created_at' | 'deleted_at' | 'expires_at') => {
+    await s.pool.query(`INSERT INTO media (user_id, storage_key, content_type, status, ${column}) VALUES ?`, [
+      Array.from({ length: count }, (_, i) => [alice, `media/${kind}-${i}.png`, 'image/png', status, long])
+    ])
+    for (let i = 0; i < count; i++) await writeFile(join(s.dir, `media/${kind}-${i}.png`), pngBytes)
+  }
+  await s.storage.put('media/live.png', bytes(pngBytes), 'image/png')
+  await s.pool.query(`INSERT INTO media (user_id, storage_key, content_type, status) VALUES (?, ?, ?, 'ready')`, [
+    alice,
+    'media/live.png',
+    'image/png'
+  ])
+  await insertRows('abandoned', 'pending', 'created_at')
+  await insertRows('deleted', 'ready', 'deleted_at')
+  await insertRows('unattached', 'ready', 'expires_at')
+  await s.pool.query('INSERT INTO pending_objects (storage_key, purge_after) VALUES ?', [
+    Array.from({ length: count }, (_, i) => [`profile/replaced-${i}.png`, long])
+  ])
+  const remaining = async () => {
+    const [[media]] = await s.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM media')
+    const [[objects]] = await s.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM pending_objects')
+    return { media: Number(media.n), objects: Number(objects.n) }
+  }
+  t.same(await remaining(), { media: 3 * count + 1, objects: count })
+
+  t.test('when the store fails, each row of every batch is reported once and kept', async (t) => {
+    s.storage.failDeletes = true
+    const report = await s.service.purge()
+    s.storage.failDeletes = false
+    t.equal(report.unattached, count, 'every unattached upload expired')
+    t.equal(report.failed.length, 4 * count)
+    t.equal(new Set(report.failed.map((failure) => failure.key)).size, 4 * count, 'none reported twice')
+    t.same(await remaining(), { media: 3 * count + 1, objects: count })
+  })
+
+  t.test('then every row and object goes, batch after batch', async (t) => {
+    t.same(await s.service.purge(), { pending: count, unattached: 0, expired: 2 * count, objects: count, failed: [] })
+    t.same(await remaining(), { media: 1, objects: 0 })
+    t.same(await s.files(), ['live.png'], 'only the live object is left')
   })
 })
 

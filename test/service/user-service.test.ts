@@ -339,6 +339,60 @@ t.test('UserService', async (t) => {
       t.notOk(exists(url))
     })
 
+    t.test(
+      'when the switch fails because the account was deleted meanwhile, the stored file and its record go',
+      async (t) => {
+        const dave = await service.signUp({
+          name: 'Dave',
+          email: 'dave.pictures@example.com',
+          password: 'password123',
+          profile: ''
+        })
+        const written: string[] = []
+        storage.duringPut = async (key) => {
+          written.push(key)
+          await pool.query('DELETE FROM users WHERE id = ?', [dave.id])
+        }
+        await t.rejects(service.saveProfilePicture(dave.id, Readable.from([pngBytes])), NotFound)
+        storage.duringPut = undefined
+        t.equal(written.length, 1, 'the file was written before the switch failed')
+        t.notOk(existsSync(join(uploadDir, written[0])), 'the file is gone')
+        t.same(await recorded(), [], 'and so is its record')
+      }
+    )
+
+    t.test('when that clean-up fails too, the record stays and purge removes the file', async (t) => {
+      const erin = await service.signUp({
+        name: 'Erin',
+        email: 'erin.pictures@example.com',
+        password: 'password123',
+        profile: ''
+      })
+      const written: string[] = []
+      storage.duringPut = async (key) => {
+        written.push(key)
+        await pool.query('DELETE FROM users WHERE id = ?', [erin.id])
+        storage.failDeletes = true
+      }
+      await t.rejects(service.saveProfilePicture(erin.id, Readable.from([pngBytes])), NotFound)
+      storage.duringPut = undefined
+      storage.failDeletes = false
+      t.equal(written.length, 1)
+      t.ok(existsSync(join(uploadDir, written[0])), 'the file could not be removed')
+      t.match(warnings.at(-1), { details: { storage_key: written[0] }, message: /purge/ })
+      t.same(await recorded(), [written[0]], 'its record stays for purge')
+      // Not due before the upload's bound (a day): an upload that slow may still be running.
+      t.match(await media.purge(), { objects: 0, failed: [] })
+      const dayLater = new MediaService(transactor, new MediaDao(pool), pendingObjects, storage, {
+        maxMediaBytes: 1024,
+        graceDays: 0,
+        maxImagePixels: 1_000_000,
+        clock: () => new Date(Date.now() + 86_400_000 + 60_000)
+      })
+      t.match(await dayLater.purge(), { objects: 1, failed: [] })
+      t.notOk(existsSync(join(uploadDir, written[0])))
+    })
+
     t.test('an upload whose record purge took meanwhile is refused and changes nothing', async (t) => {
       const url = await service.saveProfilePicture(carol.id, Readable.from([pngBytes]))
       storage.duringPut = async (key) => void (await pendingObjects.remove(pool, key))

@@ -37,6 +37,31 @@ t.test('follow and unfollow', async (t) => {
     t.same(await timelineIds(), [])
   })
 
+  t.test('repeating a follow or an unfollow leaves both users’ counters as the first one set them', async (t) => {
+    const carol = await signUpAndLogin(app, 'Carol')
+    const counts = async () => {
+      const [follower, followee] = await Promise.all([
+        app.inject({ url: `/users/${carol.id}` }),
+        app.inject({ url: `/users/${bob.id}` })
+      ])
+      return {
+        carol: { followers: follower.json().followers_count, following: follower.json().following_count },
+        bob: { followers: followee.json().followers_count, following: followee.json().following_count }
+      }
+    }
+    const start = await counts()
+    t.same(start, { carol: { followers: 0, following: 0 }, bob: { followers: 0, following: 0 } })
+    const followed = { carol: { followers: 0, following: 1 }, bob: { followers: 1, following: 0 } }
+    t.equal((await call('/follow', bob.id, carol.token)).statusCode, 200)
+    t.same(await counts(), followed, 'after the follow')
+    t.equal((await call('/follow', bob.id, carol.token)).statusCode, 200)
+    t.same(await counts(), followed, 'after following again')
+    t.equal((await call('/unfollow', bob.id, carol.token)).statusCode, 200)
+    t.same(await counts(), start, 'after the unfollow')
+    t.equal((await call('/unfollow', bob.id, carol.token)).statusCode, 200)
+    t.same(await counts(), start, 'after unfollowing again')
+  })
+
   t.test('following or unfollowing an unknown user answers 404', async (t) => {
     t.equal((await call('/follow', 999999)).statusCode, 404)
     t.equal((await call('/unfollow', 999999)).statusCode, 404)

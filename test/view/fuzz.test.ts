@@ -10,7 +10,16 @@ import { appFor, signUpAndLogin, testConfig } from '../helper.ts'
 import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 import { chunked, RawConnection, requestHead, within } from '../raw-http.ts'
 
-const runs = Number(process.env.FUZZ_RUNS ?? 120)
+/** Cases per route: a positive integer. FUZZ_RUNS=0 would check nothing and pass, so it fails instead. */
+function fuzzRuns(value = process.env.FUZZ_RUNS ?? '120'): number {
+  const runs = Number(value)
+  if (!Number.isSafeInteger(runs) || runs < 1) {
+    throw new Error(`FUZZ_RUNS must be a positive integer (cases per route), not ${JSON.stringify(value)}`)
+  }
+  return runs
+}
+
+const runs = fuzzRuns()
 
 interface OpenApiDocument {
   paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>>
@@ -168,6 +177,7 @@ t.test('every route survives hostile input', async (t) => {
     payload: { tweet: 'seed' }
   })
   const doc = (await app.inject({ url: '/docs/json' })).json<OpenApiDocument>()
+  t.ok(doc.paths['/tweet']?.post && doc.paths['/timeline/{user_id}']?.get, 'the document lists the routes to fuzz')
 
   const authorization = fc.oneof(
     fc.constant(user.token),

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildTestApp, signUpAndLogin } from '../helper.ts'
 import { multipart, pngBytes } from '../../scripts/support/uploads.ts'
 
@@ -206,4 +206,101 @@ t.test('timelines across a bounded follow backfill', async (t) => {
     for (const limit of [1, 2, 3, 5, 100])
       t.same(await ids(`/timeline/${reader.id}?limit=${limit}`), expected, `limit ${limit}`)
   })
+})
+
+t.test('timelines of an account that crossed FANOUT_MAX_FOLLOWERS: copied and pulled tweets merged', async (t) => {
+  // Above 2 followers an account's tweets are read by its followers instead of copied to them.
+  const app = await buildTestApp(t, { FANOUT_MAX_FOLLOWERS: '2' })
+  const [reader, celebrity, friend, fan, lateFan] = [
+    await signUpAndLogin(app, 'Reader'),
+    await signUpAndLogin(app, 'Celebrity'),
+    await signUpAndLogin(app, 'Friend'),
+    await signUpAndLogin(app, 'Fan'),
+    await signUpAndLogin(app, 'LateFan')
+  ]
+  const tweet = async (user: { token: string }, text: string): Promise<number> => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: { authorization: user.token },
+      payload: { tweet: text }
+    })
+    if (res.statusCode !== 200) throw new Error(`tweet failed: ${res.statusCode} ${res.body}`)
+    return res.json().id
+  }
+  const follow = async (user: { token: string }, target: number) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/follow',
+      headers: { authorization: user.token },
+      payload: { follow: target }
+    })
+    if (res.statusCode !== 200) throw new Error(`follow failed: ${res.statusCode} ${res.body}`)
+  }
+  const celebrities: number[] = []
+  // Pushed: copied into the reader's timeline table by the follow's backfill, then by fan-out.
+  for (let i = 0; i < 3; i++) celebrities.push(await tweet(celebrity, `before the reader followed ${i}`))
+  await follow(reader, celebrity.id)
+  const friends = [await tweet(friend, 'friend 1')]
+  await follow(reader, friend.id)
+  for (let i = 0; i < 2; i++) celebrities.push(await tweet(celebrity, `pushed ${i}`))
+  await app.drainFanout()
+  await follow(fan, celebrity.id)
+  // Queued for fan-out while the account is still pushed, copied only after it has become pulled.
+  celebrities.push(await tweet(celebrity, 'queued across the switch'))
+  await follow(lateFan, celebrity.id)
+  t.same(
+    (await app.inject({ url: `/users/${celebrity.id}` })).json().followers_count,
+    3,
+    'the third follower took the account over the threshold'
+  )
+  const own = [await tweet(reader, 'mine')]
+  for (let i = 0; i < 2; i++) celebrities.push(await tweet(celebrity, `pulled ${i}`))
+  friends.push(await tweet(friend, 'friend 2'))
+  celebrities.push(await tweet(celebrity, 'pulled last'))
+  await app.drainFanout()
+  const newestFirst = (ids: number[]) => [...ids].sort((a, b) => b - a)
+  const timelines = [
+    { name: 'the reader', user: reader, expected: newestFirst([...celebrities, ...friends, ...own]) },
+    { name: 'a fan who followed while it was pushed', user: fan, expected: newestFirst(celebrities) },
+    { name: 'the fan who took it over', user: lateFan, expected: newestFirst(celebrities) }
+  ]
+  t.equal(timelines[0].expected.length, 12, 'the reader’s timeline is 12 tweets: limits 1, 2, 3, 4, 6 and 12 end full')
+  t.equal(timelines[1].expected.length, 9, 'a fan’s is 9: limits 1, 3 and 9 end full')
+
+  /**
+   * Walks every page: each holds the next `limit` tweets of `expected` (fewer only on the last), and its
+   * next_cursor is its last id while tweets remain and null on the last page, even when that page is full.
+   */
+  const walk = async (t: Test, userId: number, limit: number, expected: number[]) => {
+    const seen: number[] = []
+    let url = `/timeline/${userId}?limit=${limit}`
+    for (let page = 1; ; page++) {
+      const res = await app.inject({ url })
+      t.equal(res.statusCode, 200)
+      const body = res.json()
+      const ids = body.timeline.map((item: { id: number }) => item.id)
+      const remaining = expected.slice(seen.length)
+      t.same(ids, remaining.slice(0, limit), `page ${page} holds the next ${Math.min(limit, remaining.length)}`)
+      seen.push(...ids)
+      if (seen.length < expected.length) {
+        t.equal(body.next_cursor, ids.at(-1), `page ${page}: next_cursor is its last id while tweets remain`)
+      } else {
+        t.equal(body.next_cursor, null, `page ${page} is the last: no next_cursor`)
+        break
+      }
+      if (ids.length === 0 || page > expected.length) break
+      url = `/timeline/${userId}?limit=${limit}&before=${body.next_cursor}`
+    }
+    t.equal(new Set(seen).size, seen.length, 'no tweet twice')
+    t.same(seen, expected, 'every tweet, newest first, none skipped')
+  }
+
+  for (const { name, user, expected } of timelines) {
+    for (const limit of [1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 100]) {
+      t.test(`${name}: pages of ${limit} have exact cursors, no duplicate and no gap`, (t) =>
+        walk(t, user.id, limit, expected)
+      )
+    }
+  }
 })
