@@ -8,13 +8,21 @@ import type { TimelineStateRow } from './user-dao.ts'
 /** An entry of a timeline page: the tweet's id and author, and the owner's timeline state. */
 export type TimelineEntryRow = { id: number; user_id: number } & TimelineStateRow
 
-/** An account's tweets with ids below `before`. */
+/** An account's tweets with ids above `after` and below `before`. */
 export interface AuthorRange {
   author_id: number
+  after: number
   before: number
 }
 
-/** An account's newest tweet in a range. */
+/** Ids above `after` and below `before`, read from the newest end or, with oldestFirst, from the oldest. */
+export interface IdWindow {
+  after: number
+  before: number
+  oldestFirst: boolean
+}
+
+/** An account's newest (or oldest) tweet in a range. */
 export interface AuthorHeadRow {
   id: number
   user_id: number
@@ -88,38 +96,38 @@ export class TimelineDao {
   }
 
   /**
-   * A page of ownerId's timeline table: the ids and authors of the tweets with id below `before`, newest
-   * first, read from the index alone (the tweets themselves come from TweetDao.tweetsByIds). Each row
+   * A page of ownerId's timeline table: the ids and authors of the tweets in the window, newest first (or
+   * oldest first from `after`), read from the index alone (the tweets themselves come from TweetDao.tweetsByIds). Each row
    * also carries the owner's timeline state, which saves the hot path a second query. The primary key is
    * forced: left alone, the optimizer prefers the (owner_id, author_id) index and sorts all of the
    * owner's entries to return `limit` of them (O(entries) instead of O(limit)). So is the join order
    * (STRAIGHT_JOIN), from the entries to the owner's row.
    */
-  async page(ownerId: number, before: number, limit: number): Promise<TimelineEntryRow[]> {
+  async page(ownerId: number, window: IdWindow, limit: number): Promise<TimelineEntryRow[]> {
     const [rows] = await this.readPool.execute<(TimelineEntryRow & RowDataPacket)[]>(
       `SELECT STRAIGHT_JOIN e.tweet_id AS id, e.author_id AS user_id, o.timeline_horizon, o.pulled_following_count
          FROM timeline_entries e FORCE INDEX (PRIMARY)
          JOIN users o ON o.id = e.owner_id
-        WHERE e.owner_id = ? AND e.tweet_id < ?
-        ORDER BY e.tweet_id DESC
+        WHERE e.owner_id = ? AND e.tweet_id > ? AND e.tweet_id < ?
+        ORDER BY e.tweet_id ${order(window.oldestFirst)}
         LIMIT ?`,
-      [ownerId, before, String(limit)]
+      [ownerId, window.after, window.before, String(limit)]
     )
     return rows
   }
 
   /**
-   * The newest tweets of some accounts, each below its own bound (the 'pull' accounts a user follows,
-   * the gaps a page reaches), newest first. One bounded index range per account, joined in that
-   * order (STRAIGHT_JOIN), never from `users` through every tweet.
+   * The newest tweets of some accounts (or, with oldestFirst, the oldest), each in its own range (the
+   * 'pull' accounts a user follows, the gaps a page reaches), in that order. One bounded index range per
+   * account, joined in that order (STRAIGHT_JOIN), never from `users` through every tweet.
    */
-  async byAuthors(ranges: AuthorRange[], limit: number): Promise<TweetRow[]> {
+  async byAuthors(ranges: AuthorRange[], limit: number, oldestFirst = false): Promise<TweetRow[]> {
     if (ranges.length === 0) return []
     const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
       `SELECT STRAIGHT_JOIN ${tweetColumns}
-         FROM (${perAuthorSql(ranges)}) recent
+         FROM (${perAuthorSql(ranges, oldestFirst)}) recent
          JOIN tweets t ON t.id = recent.id
-        ORDER BY t.id DESC
+        ORDER BY t.id ${order(oldestFirst)}
         LIMIT ?`,
       [...perAuthorParams(ranges, limit), String(limit)]
     )
@@ -127,13 +135,13 @@ export class TimelineDao {
   }
 
   /**
-   * The accounts whose newest tweet in their range is among the `limit` newest such tweets: one index
-   * lookup per account, where byAuthors reads up to `limit` per account.
+   * The accounts whose newest tweet in their range is among the `limit` newest such tweets (with
+   * oldestFirst: oldest, oldest): one index lookup per account, where byAuthors reads up to `limit` each.
    */
-  async newestAuthors(ranges: AuthorRange[], limit: number): Promise<AuthorHeadRow[]> {
+  async headAuthors(ranges: AuthorRange[], limit: number, oldestFirst = false): Promise<AuthorHeadRow[]> {
     if (ranges.length === 0) return []
     const [rows] = await this.readPool.execute<(AuthorHeadRow & RowDataPacket)[]>(
-      `SELECT id, user_id FROM (${perAuthorSql(ranges)}) head ORDER BY id DESC LIMIT ?`,
+      `SELECT id, user_id FROM (${perAuthorSql(ranges, oldestFirst)}) head ORDER BY id ${order(oldestFirst)} LIMIT ?`,
       [...perAuthorParams(ranges, 1), String(limit)]
     )
     return rows
@@ -170,13 +178,17 @@ export class TimelineDao {
 // One bounded index range per account on tweets (user_id, id): each stops after `perAuthor` rows. The
 // index is forced: for ORDER BY id … LIMIT the optimizer may prefer walking the primary key, which
 // reads every newer tweet of every account until it has found `perAuthor` of this one.
-const perAuthorRange =
-  '(SELECT id, user_id FROM tweets FORCE INDEX (tweets_user_id) WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?)'
+const perAuthorRange = (oldestFirst: boolean) =>
+  `(SELECT id, user_id FROM tweets FORCE INDEX (tweets_user_id)
+     WHERE user_id = ? AND id > ? AND id < ? ORDER BY id ${order(oldestFirst)} LIMIT ?)`
 
-function perAuthorSql(ranges: AuthorRange[]): string {
-  return ranges.map(() => perAuthorRange).join(' UNION ALL ')
+function perAuthorSql(ranges: AuthorRange[], oldestFirst: boolean): string {
+  const range = perAuthorRange(oldestFirst)
+  return ranges.map(() => range).join(' UNION ALL ')
 }
 
 function perAuthorParams(ranges: AuthorRange[], perAuthor: number): (number | string)[] {
-  return ranges.flatMap((range) => [range.author_id, range.before, String(perAuthor)])
+  return ranges.flatMap((range) => [range.author_id, range.after, range.before, String(perAuthor)])
 }
+
+const order = (oldestFirst: boolean) => (oldestFirst ? 'ASC' : 'DESC')

@@ -85,13 +85,13 @@ export class FollowService {
       read(page.before ?? Number.MAX_SAFE_INTEGER, wanted)
     ])
     if (!exists) throw new NotFound('User not found', { user_id: userId })
-    const { items, next_cursor } = pageOf(rows, page, (row) => row.id)
-    const users = items.map((row) => ({
+    const shown = pageOf(rows, page, (row) => row.id)
+    const users = shown.items.map((row) => ({
       id: row.id,
       name: row.name,
       profile: row.profile,
       profile_picture: row.profile_picture === null ? null : this.storage.url(row.profile_picture)
     }))
-    return { items: users, next_cursor }
+    return { ...shown, items: users }
   }
 }

@@ -158,8 +158,8 @@ export class MediaService {
   /** The user's own ready media, newest first; pass next_cursor as `before` for the next page. */
   async mediaOf(userId: number, page: PageRequest): Promise<Page<MediaItem>> {
     const rows = await this.mediaDao.readyMedia(userId, rowsToRead(page), page.before)
-    const { items, next_cursor } = pageOf(rows, page, (row) => row.id)
-    return { items: items.map((row) => this.toItem(row)), next_cursor }
+    const read = pageOf(rows, page, (row) => row.id)
+    return { ...read, items: read.items.map((row) => this.toItem(row)) }
   }
 
   /**

@@ -7,7 +7,7 @@ import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
 import { Forbidden, Invalid, NotFound, Unauthorized } from './errors.ts'
 import { codePoints, maxTweetLength } from './limits.ts'
-import { pageOf, rowsToRead, type Page, type PageRequest } from './page.ts'
+import { pageOf, rowsToRead, windowOf, type Page, type TwoWayPageRequest, type Window } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 
 export interface TweetMediaItem {
@@ -43,8 +43,6 @@ export interface TimelineSettings {
   fanoutMaxFollowers: number
 }
 
-const newest = Number.MAX_SAFE_INTEGER
-
 /**
  * Accounts per direct-read statement. Each account is a subquery of a UNION, and the server's cost
  * per subquery grows with their number: 50 measured cheapest (about 40 µs each, against 300 µs in
@@ -66,11 +64,12 @@ function checkTweetText(text: string): void {
   }
 }
 
-/** The newest `count` distinct tweets of two newest-first lists. */
-function mergeNewest(a: TweetRow[], b: TweetRow[], count: number): TweetRow[] {
+/** The first `count` distinct tweets of two lists in the same order (newest first, or oldest first). */
+function merge(a: TweetRow[], b: TweetRow[], count: number, oldestFirst: boolean): TweetRow[] {
   const byId = new Map<number, TweetRow>()
   for (const row of [...a, ...b]) byId.set(row.id, row)
-  return [...byId.values()].sort((x, y) => y.id - x.id).slice(0, count)
+  const sign = oldestFirst ? 1 : -1
+  return [...byId.values()].sort((x, y) => sign * (x.id - y.id)).slice(0, count)
 }
 
 export class TweetService {
@@ -156,43 +155,52 @@ export class TweetService {
    * the horizon, of the accounts whose older tweets the table lacks (their gaps). No page reads more
    * than O(limit × (followees + 1)) rows, whatever the number of tweets (docs/performance.md).
    */
-  async timelineFor(userId: number, page: PageRequest): Promise<Page<TweetItem>> {
-    const before = page.before ?? newest
+  async timelineFor(userId: number, page: TwoWayPageRequest): Promise<Page<TweetItem>> {
+    const window = windowOf(page)
     const wanted = rowsToRead(page)
-    const { entries, tweets: fromTable } = await this.tablePage(userId, before, wanted)
+    const { entries, tweets: fromTable } = await this.tablePage(userId, window, wanted)
     // Entries carry the owner's state; an empty page needs it (and the user's existence) asked separately.
     const state = entries[0] ?? (await this.userDao.timelineState(userId))
     if (!state) throw new NotFound('User not found', { user_id: userId })
-    // Accounts read directly, each below its own bound (a gap's below_id, or the cursor).
-    const direct = new Map<number, number>()
+    // Accounts read directly, each in its own range (up to a gap's below_id, or the whole window).
+    const direct = new Map<number, AuthorRange>()
     if (state.pulled_following_count > 0) {
-      for (const authorId of await this.followDao.pulledFollowees(userId)) direct.set(authorId, before)
-    }
-    const horizon = state.timeline_horizon
-    if (horizon > 0 && (entries.length < wanted || entries[entries.length - 1].id < horizon)) {
-      // The table lacks some followees' tweets below their gaps; gaps entirely below a full page cannot matter.
-      const floor = entries.length < wanted ? 0 : entries[entries.length - 1].id
-      for (const gap of await this.timelineDao.gaps(userId, floor)) {
-        direct.set(gap.author_id, Math.max(direct.get(gap.author_id) ?? 0, Math.min(before, gap.below_id)))
+      for (const authorId of await this.followDao.pulledFollowees(userId)) {
+        direct.set(authorId, { author_id: authorId, after: window.after, before: window.before })
       }
     }
-    const ranges = [...direct].map(([authorId, below]) => ({ author_id: authorId, before: below }))
+    const horizon = state.timeline_horizon
+    const last = entries[entries.length - 1]
+    // The table lacks some followees' tweets below their gaps. Read newest first, gaps entirely below a full
+    // page cannot matter; read from `after`, every gap above it can.
+    const fullBelowHorizon = entries.length === wanted && last.id >= horizon && !window.oldestFirst
+    if (horizon > window.after + 1 && !fullBelowHorizon) {
+      const floor = window.oldestFirst || entries.length < wanted ? window.after : last.id
+      for (const gap of await this.timelineDao.gaps(userId, floor)) {
+        const below = Math.max(direct.get(gap.author_id)?.before ?? 0, Math.min(window.before, gap.below_id))
+        direct.set(gap.author_id, { author_id: gap.author_id, after: window.after, before: below })
+      }
+    }
+    const ranges = [...direct.values()]
     let rows: TweetRow[] | undefined
-    if (ranges.length > walkAboveRanges && page.before !== undefined) {
+    if (ranges.length > walkAboveRanges && page.before !== undefined && !window.oldestFirst) {
       // The follow graph over the newest `wanted × accounts` tweets below the cursor: no more rows than
       // the direct reads would cost, and exact whenever that window holds a full page.
       const walked = await this.timelineDao.fromFollowGraph(
         userId,
-        Math.max(0, before - wanted * ranges.length),
-        before,
+        Math.max(0, window.before - wanted * ranges.length),
+        window.before,
         wanted
       )
       if (walked.length === wanted) rows = walked
     }
-    rows ??= ranges.length > 0 ? mergeNewest(fromTable, await this.readDirectly(ranges, wanted), wanted) : fromTable
-    // The cursor is the last row read, even when its author was deleted meanwhile and it is not shown.
+    rows ??=
+      ranges.length > 0
+        ? merge(fromTable, await this.readDirectly(ranges, wanted, window.oldestFirst), wanted, window.oldestFirst)
+        : fromTable
+    // The cursors come from the rows read, even when an author was deleted meanwhile and is not shown.
     const read = pageOf(rows, page, (row) => row.id)
-    return { items: await this.toItems(read.items), next_cursor: read.next_cursor }
+    return { ...read, items: await this.toItems(read.items) }
   }
 
   /**
@@ -202,13 +210,13 @@ export class TweetService {
    */
   private async tablePage(
     userId: number,
-    before: number,
+    window: Window,
     wanted: number
   ): Promise<{ entries: TimelineEntryRow[]; tweets: TweetRow[] }> {
     let entries: TimelineEntryRow[] = []
     let tweets = new Map<number, TweetRow>()
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      entries = await this.timelineDao.page(userId, before, wanted)
+      entries = await this.timelineDao.page(userId, window, wanted)
       tweets = await this.tweetDao.tweetsByIds(entries.map((entry) => entry.id))
       if (tweets.size === entries.length) break
     }
@@ -221,23 +229,28 @@ export class TweetService {
   }
 
   /**
-   * The newest `wanted` tweets of the given ranges. Beyond `wanted` accounts, only those whose newest
-   * tweet is among the `wanted` newest such tweets can place one on the page (those alone would fill
-   * it), so one index lookup per account picks at most `wanted` of them to read in full: the cost is
-   * O(accounts + wanted²) rows, not O(accounts × wanted).
+   * The newest `wanted` tweets of the given ranges (the oldest, with oldestFirst). Beyond `wanted`
+   * accounts, only those whose first tweet in that order is among the `wanted` first such tweets can place
+   * one on the page (those alone would fill it), so one index lookup per account picks at most `wanted` of
+   * them to read in full: the cost is O(accounts + wanted²) rows, not O(accounts × wanted).
    */
-  private async readDirectly(ranges: AuthorRange[], wanted: number): Promise<TweetRow[]> {
+  private async readDirectly(ranges: AuthorRange[], wanted: number, oldestFirst: boolean): Promise<TweetRow[]> {
     let reading = ranges
     if (ranges.length > wanted) {
       let heads: AuthorHeadRow[] = []
       for (let start = 0; start < ranges.length; start += rangesPerStatement) {
-        const chunk = await this.timelineDao.newestAuthors(ranges.slice(start, start + rangesPerStatement), wanted)
-        heads = [...heads, ...chunk].sort((x, y) => y.id - x.id).slice(0, wanted)
+        const chunk = await this.timelineDao.headAuthors(
+          ranges.slice(start, start + rangesPerStatement),
+          wanted,
+          oldestFirst
+        )
+        const sign = oldestFirst ? 1 : -1
+        heads = [...heads, ...chunk].sort((x, y) => sign * (x.id - y.id)).slice(0, wanted)
       }
       const authors = new Set(heads.map((head) => head.user_id))
       reading = ranges.filter((range) => authors.has(range.author_id))
     }
-    return this.timelineDao.byAuthors(reading, wanted)
+    return this.timelineDao.byAuthors(reading, wanted, oldestFirst)
   }
 
   private async assertAuthor(connection: PoolConnection, userId: number, tweetId: number): Promise<void> {

@@ -39,6 +39,20 @@ export const pageQuery = z.object({
   before: positive(Number.MAX_SAFE_INTEGER).optional()
 })
 
+/**
+ * pageQuery plus ?after=<cursor> (towards newer: the `limit` items immediately newer than it, newest first);
+ * with both, only items between the two (filling a gap). For timelines, an author's tweets, likes.
+ */
+export const twoWayPageQuery = pageQuery.extend({
+  after: z.coerce
+    .number({ error: 'must be a non-negative integer' })
+    .int('must be a non-negative integer')
+    .min(0, 'must be a non-negative integer')
+    .max(Number.MAX_SAFE_INTEGER, 'is too large')
+    .optional()
+    .describe('Only items newer than this cursor (a prev_cursor, or the newest cursor you hold)')
+})
+
 /** A user's name, trimmed (POST /sign-up, PUT /users/me). */
 export const userName = z
   .string()
@@ -105,6 +119,12 @@ export const tweetBody = z.object({
 })
 
 export const nextCursor = rowId.nullable().describe('Pass as ?before= for the next page; null at the end')
+export const prevCursor = rowId
+  .nullable()
+  .describe(
+    'Pass as ?after= for the next newer page; null when nothing newer exists now (on a first page too: ' +
+      'poll with the newest cursor you hold as ?after=)'
+  )
 
 export function toUserBody(user: UserRow): z.infer<typeof userBody> {
   return {

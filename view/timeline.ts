@@ -8,16 +8,17 @@ import { notModified, notModifiedBody, weakTag } from './conditional.ts'
 import {
   errorBody,
   nextCursor,
-  pageQuery,
+  prevCursor,
   rowId,
   toTweetBody,
   tweetBody,
   tweetVersion,
+  twoWayPageQuery,
   userIdParams
 } from './schemas.ts'
 
 const timelineBody = z
-  .object({ user_id: rowId, timeline: z.array(tweetBody), next_cursor: nextCursor })
+  .object({ user_id: rowId, timeline: z.array(tweetBody), next_cursor: nextCursor, prev_cursor: prevCursor })
   .describe('A page of the timeline, newest first, with an ETag')
 
 export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> = async (app, { tweetService }) => {
@@ -26,15 +27,16 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
     request: FastifyRequest,
     reply: FastifyReply,
     userId: number,
-    query: z.infer<typeof pageQuery>
+    query: z.infer<typeof twoWayPageQuery>
   ) => {
     const page = await tweetService.timelineFor(userId, query)
-    const version = `${userId} ${page.next_cursor} ${page.items.map(tweetVersion).join(' ')}`
+    const version = `${userId} ${page.next_cursor} ${page.prev_cursor} ${page.items.map(tweetVersion).join(' ')}`
     if (notModified(request, reply, weakTag(version))) return reply.code(304).send(null)
     return {
       user_id: userId,
       timeline: page.items.map(toTweetBody),
-      next_cursor: page.next_cursor
+      next_cursor: page.next_cursor,
+      prev_cursor: page.prev_cursor
     }
   }
 
@@ -45,7 +47,7 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
         summary: "A user's timeline",
         tags: ['timeline'],
         params: userIdParams,
-        querystring: pageQuery,
+        querystring: twoWayPageQuery,
         response: { 200: timelineBody, 304: notModifiedBody, 400: errorBody, 404: errorBody }
       }
     },
@@ -60,7 +62,7 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
         summary: "The caller's own timeline",
         tags: ['timeline'],
         security: bearerSecurity,
-        querystring: pageQuery,
+        querystring: twoWayPageQuery,
         response: { 200: timelineBody, 304: notModifiedBody, 400: errorBody, 401: errorBody, 404: errorBody }
       }
     },

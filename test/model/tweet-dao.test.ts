@@ -8,6 +8,9 @@ import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { testPool } from '../helper.ts'
 
+/** The newest ids below `before`: a page read towards older. */
+const newestBelow = (before: number) => ({ after: 0, before, oldestFirst: false })
+
 t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   const pool = await testPool(t)
   const users = new UserDao(pool)
@@ -65,11 +68,11 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.match(await tweets.tweetById(posted!.id), { user_id: bob, tweet: 'recorded', created_at: posted!.created_at })
     t.equal((await users.profileById(bob))!.tweets_count, count + 1)
     t.same(
-      (await timelines.page(bob, Number.MAX_SAFE_INTEGER, 1)).map((row) => row.id),
+      (await timelines.page(bob, newestBelow(Number.MAX_SAFE_INTEGER), 1)).map((row) => row.id),
       [posted!.id]
     )
     t.notOk(
-      (await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === posted!.id),
+      (await timelines.page(alice, newestBelow(Number.MAX_SAFE_INTEGER), 100)).some((row) => row.id === posted!.id),
       'followers get it from a worker'
     )
     t.same(await outboxRows(), [{ tweet_id: posted!.id, author_id: bob, done_through: 0 }])
@@ -81,7 +84,7 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     const posted = await tweets.postTweet(dave, 'to nobody')
     t.same(await outboxRows(), [])
     t.same(
-      (await timelines.page(dave, Number.MAX_SAFE_INTEGER, 10)).map((row) => row.id),
+      (await timelines.page(dave, newestBelow(Number.MAX_SAFE_INTEGER), 10)).map((row) => row.id),
       [posted!.id]
     )
   })
@@ -114,39 +117,43 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   t.test('page reads one owner’s entries newest first, below the cursor', async (t) => {
     const a = await post(bob, 'bob 1')
     const b = await post(bob, 'bob 2')
-    const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 2)
+    const page = await timelines.page(alice, newestBelow(Number.MAX_SAFE_INTEGER), 2)
     t.same(
       page.map((row) => row.id),
       [b, a]
     )
     t.same(
-      (await timelines.page(alice, b, 1)).map((row) => row.id),
+      (await timelines.page(alice, newestBelow(b), 1)).map((row) => row.id),
       [a]
     )
-    t.same(await timelines.page(carol, Number.MAX_SAFE_INTEGER, 10), [])
+    t.same(await timelines.page(carol, newestBelow(Number.MAX_SAFE_INTEGER), 10), [])
   })
 
   t.test('removeAuthor drops an author’s entries from one timeline', async (t) => {
-    const before = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
-    const others = await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100)
+    const before = await timelines.page(alice, newestBelow(Number.MAX_SAFE_INTEGER), 100)
+    const others = await timelines.page(bob, newestBelow(Number.MAX_SAFE_INTEGER), 100)
     t.ok(
       before.some((row) => row.user_id === bob) && before.some((row) => row.user_id === alice),
       'alice’s timeline holds tweets of both'
     )
     await timelines.removeAuthor(pool, alice, bob)
     t.same(
-      (await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)).map((row) => row.id),
+      (await timelines.page(alice, newestBelow(Number.MAX_SAFE_INTEGER), 100)).map((row) => row.id),
       before.filter((row) => row.user_id !== bob).map((row) => row.id),
       'only bob’s entries are gone'
     )
-    t.same(await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100), others, 'bob’s own timeline is untouched')
+    t.same(
+      await timelines.page(bob, newestBelow(Number.MAX_SAFE_INTEGER), 100),
+      others,
+      'bob’s own timeline is untouched'
+    )
   })
 
   t.test('backfill copies the newest tweets and reports where the left-out ones begin', async (t) => {
     const ids = [await post(carol, 'c1'), await post(carol, 'c2'), await post(carol, 'c3')]
     const gap = await transactor.run((c) => timelines.backfill(c, alice, carol, 2))
     t.equal(gap, ids[0] + 1)
-    const page = await timelines.page(alice, Number.MAX_SAFE_INTEGER, 100)
+    const page = await timelines.page(alice, newestBelow(Number.MAX_SAFE_INTEGER), 100)
     t.same(
       page.filter((row) => row.user_id === carol).map((row) => row.id),
       [ids[2], ids[1]]
@@ -171,8 +178,8 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   t.test('byAuthors reads each account below its own bound, newest first', async (t) => {
     const rows = await timelines.byAuthors(
       [
-        { author_id: carol, before: Number.MAX_SAFE_INTEGER },
-        { author_id: bob, before: Number.MAX_SAFE_INTEGER }
+        { author_id: carol, after: 0, before: Number.MAX_SAFE_INTEGER },
+        { author_id: bob, after: 0, before: Number.MAX_SAFE_INTEGER }
       ],
       3
     )
@@ -182,9 +189,34 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
       [...rows.map((row) => row.id)].sort((a, b) => b - a)
     )
     const newestOfCarol = rows.find((row) => row.user_id === carol)!.id
-    const below = await timelines.byAuthors([{ author_id: carol, before: newestOfCarol }], 10)
+    const below = await timelines.byAuthors([{ author_id: carol, after: 0, before: newestOfCarol }], 10)
     t.ok(below.length > 0 && below.every((row) => row.user_id === carol && row.id < newestOfCarol))
     t.same(await timelines.byAuthors([], 3), [])
+  })
+
+  t.test('oldestFirst reads each window from its old end: byAuthors, headAuthors and the table page', async (t) => {
+    const [carols] = await pool.query<RowDataPacket[]>('SELECT id FROM tweets WHERE user_id = ? ORDER BY id', [carol])
+    const ids = carols.map((row) => row.id as number)
+    t.ok(ids.length >= 3, `carol has ${ids.length} tweets`)
+    const [first, second, third] = ids
+    const window = { author_id: carol, after: first, before: Number.MAX_SAFE_INTEGER }
+    t.same(
+      (await timelines.byAuthors([window], 2, true)).map((row) => row.id),
+      [second, third],
+      'the two just above `after`, oldest first'
+    )
+    t.same(
+      (await timelines.byAuthors([{ ...window, before: third }], 5, true)).map((row) => row.id),
+      [second],
+      'nothing at or above `before`'
+    )
+    t.same(await timelines.headAuthors([window], 5, true), [{ id: second, user_id: carol }])
+    const entries = await timelines.page(carol, { after: first, before: Number.MAX_SAFE_INTEGER, oldestFirst: true }, 2)
+    t.same(
+      entries.map((row) => row.id),
+      [second, third],
+      'the owner’s entries above `after`, oldest first'
+    )
   })
 
   t.test('gaps lists the accounts whose missing tweets lie above a floor', async (t) => {
@@ -206,17 +238,17 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     const b = await post(bob, 'b newest')
     const all = Number.MAX_SAFE_INTEGER
     const ranges = [
-      { author_id: carol, before: all },
-      { author_id: bob, before: all },
-      { author_id: alice, before: all }
+      { author_id: carol, after: 0, before: all },
+      { author_id: bob, after: 0, before: all },
+      { author_id: alice, after: 0, before: all }
     ]
-    t.same(await timelines.newestAuthors(ranges, 2), [
+    t.same(await timelines.headAuthors(ranges, 2), [
       { id: b, user_id: bob },
       { id: c, user_id: carol }
     ])
-    const belowB = await timelines.newestAuthors([{ author_id: bob, before: b }], 1)
+    const belowB = await timelines.headAuthors([{ author_id: bob, after: 0, before: b }], 1)
     t.ok(belowB[0].id < b, 'each account is read below its own bound')
-    t.same(await timelines.newestAuthors([], 2), [])
+    t.same(await timelines.headAuthors([], 2), [])
   })
 
   t.test('fromFollowGraph reads the owner’s and followees’ tweets within an id window', async (t) => {
@@ -246,12 +278,12 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.ok(edited!.edited_at instanceof Date)
     t.equal(await tweets.authorForUpdate(pool, id), bob)
     t.ok(
-      (await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === id),
+      (await timelines.page(bob, newestBelow(Number.MAX_SAFE_INTEGER), 100)).some((row) => row.id === id),
       'on its timeline'
     )
     await tweets.deleteTweet(pool, id)
     t.equal(await tweets.tweetById(id), undefined)
-    t.notOk((await timelines.page(bob, Number.MAX_SAFE_INTEGER, 100)).some((row) => row.id === id))
+    t.notOk((await timelines.page(bob, newestBelow(Number.MAX_SAFE_INTEGER), 100)).some((row) => row.id === id))
   })
 
   t.test('pull accounts: pulled follows and counters', async (t) => {

@@ -221,7 +221,7 @@ t.test('timeline reads stay bounded by the page, not by older tweets', async (t)
     t.match(await users.timelineState(newcomer), { timeline_horizon: 0 }, 'unfollowing removed it')
     let page: Page<TweetItem> | undefined
     const rows = await rowsRead(pool, async () => (page = await tweets.timelineFor(newcomer, { limit: 20 })))
-    t.same(page, { items: [], next_cursor: null })
+    t.same(page, { items: [], next_cursor: null, prev_cursor: null })
     t.ok(rows <= pageBound(20, 0), `${rows} rows read for an empty timeline (at most ${pageBound(20, 0)})`)
   })
 
@@ -247,6 +247,19 @@ t.test('timeline reads stay bounded by the page, not by older tweets', async (t)
       before = page!.next_cursor
     }
     t.same(seen, expected)
+
+    // And back, towards newer from the oldest: the same tweets, each page as bounded.
+    const newer: number[] = []
+    let after = 0
+    for (;;) {
+      let page: Page<TweetItem> | undefined
+      const rows = await rowsRead(pool, async () => (page = await tweets.timelineFor(reader, { limit: 5, after })))
+      t.ok(rows <= pageBound(5, 2), `${rows} rows read for the page above ${after} (at most ${pageBound(5, 2)})`)
+      newer.push(...page!.items.map((item) => item.id).reverse())
+      if (page!.prev_cursor === null) break
+      after = page!.prev_cursor
+    }
+    t.same(newer, [...expected].reverse(), 'towards newer: every tweet once, oldest to newest')
   })
 })
 
@@ -288,6 +301,18 @@ t.test('with many gaps, pages stay exact and bounded, whether the graph walk fil
     seen,
     expected.sort((a, b) => b - a)
   )
+
+  const newer: number[] = []
+  let after = 0
+  for (;;) {
+    let page: Page<TweetItem> | undefined
+    const rows = await rowsRead(pool, async () => (page = await tweets.timelineFor(reader, { limit, after })))
+    t.ok(rows <= bound, `${rows} rows read for the page above ${after} (at most ${bound})`)
+    newer.push(...page!.items.map((item) => item.id).reverse())
+    if (page!.prev_cursor === null) break
+    after = page!.prev_cursor
+  }
+  t.same(newer, [...expected].reverse(), 'towards newer across every gap: every tweet once, oldest to newest')
 })
 
 t.test('FollowService', async (t) => {

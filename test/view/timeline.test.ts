@@ -296,11 +296,117 @@ t.test('timelines of an account that crossed FANOUT_MAX_FOLLOWERS: copied and pu
     t.same(seen, expected, 'every tweet, newest first, none skipped')
   }
 
+  /**
+   * Walks towards newer from ?after=0: each page holds the next `limit` tweets of `expected` from its old
+   * end, shown newest first; prev_cursor is the page's newest id while newer tweets remain and null on the
+   * last page, even when that page is full; next_cursor is the page's oldest id.
+   */
+  const walkNewer = async (t: Test, userId: number, limit: number, expected: number[]) => {
+    const oldestFirst = [...expected].reverse()
+    const seen: number[] = []
+    let url = `/timeline/${userId}?limit=${limit}&after=0`
+    for (let page = 1; ; page++) {
+      const res = await app.inject({ url })
+      t.equal(res.statusCode, 200)
+      const body = res.json()
+      const ids: number[] = body.timeline.map((item: { id: number }) => item.id)
+      const next = oldestFirst.slice(seen.length, seen.length + limit)
+      t.same(ids, [...next].reverse(), `page ${page} holds the next ${next.length}, newest first`)
+      t.equal(body.next_cursor, ids.at(-1) ?? null, `page ${page}: next_cursor is its oldest id`)
+      seen.push(...[...ids].reverse())
+      if (seen.length < expected.length) {
+        t.equal(body.prev_cursor, ids[0], `page ${page}: prev_cursor is its newest id while newer tweets remain`)
+      } else {
+        t.equal(body.prev_cursor, null, `page ${page} is the newest: no prev_cursor`)
+        break
+      }
+      if (ids.length === 0 || page > expected.length) break
+      url = `/timeline/${userId}?limit=${limit}&after=${body.prev_cursor}`
+    }
+    t.same(seen, oldestFirst, 'every tweet once, oldest to newest, none skipped')
+  }
+
   for (const { name, user, expected } of timelines) {
     for (const limit of [1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 100]) {
       t.test(`${name}: pages of ${limit} have exact cursors, no duplicate and no gap`, (t) =>
         walk(t, user.id, limit, expected)
       )
+      t.test(`${name}: pages of ${limit} towards newer have exact cursors, no duplicate and no gap`, (t) =>
+        walkNewer(t, user.id, limit, expected)
+      )
     }
   }
+
+  t.test('before and after together fill a gap: only what lies between, from its old end', async (t) => {
+    const [newest, , , , , , , oldest] = timelines[0].expected.slice(2, 10)
+    const between = timelines[0].expected.filter((id) => id > oldest && id < newest)
+    const res = await app.inject({ url: `/timeline/${reader.id}?limit=3&after=${oldest}&before=${newest}` })
+    const body = res.json()
+    t.same(
+      body.timeline.map((item: { id: number }) => item.id),
+      between.slice(-3),
+      'the three just above `after`'
+    )
+    t.equal(body.prev_cursor, between.at(-3), 'more lie between: continue from the newest shown')
+    const rest = await app.inject({
+      url: `/timeline/${reader.id}?limit=10&after=${body.prev_cursor}&before=${newest}`
+    })
+    t.same(
+      rest.json().timeline.map((item: { id: number }) => item.id),
+      between.slice(0, -3),
+      'the rest of the gap'
+    )
+    t.equal(rest.json().prev_cursor, null, 'the gap is filled')
+  })
+
+  t.test('after at or above before is refused, naming the field', async (t) => {
+    const res = await app.inject({ url: `/timeline/${reader.id}?after=9&before=9` })
+    t.equal(res.statusCode, 400)
+    t.match(res.json(), { message: 'after must be below before' })
+  })
+})
+
+t.test('paging towards newer while tweets arrive repeats and skips nothing', async (t) => {
+  const app = await buildTestApp(t)
+  const [reader, friend] = [await signUpAndLogin(app, 'Reader'), await signUpAndLogin(app, 'Friend')]
+  const tweet = async (user: { token: string }, text: string): Promise<number> => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: { authorization: user.token },
+      payload: { tweet: text }
+    })
+    return res.json().id
+  }
+  await app.inject({
+    method: 'POST',
+    url: '/follow',
+    headers: { authorization: reader.token },
+    payload: { follow: friend.id }
+  })
+  const posted: number[] = []
+  for (let i = 0; i < 5; i++) posted.push(await tweet(i % 2 ? reader : friend, `first ${i}`))
+  await app.drainFanout()
+  const first = (await app.inject({ url: '/timeline', headers: { authorization: reader.token } })).json()
+  t.equal(first.prev_cursor, null, 'a first page: nothing newer exists yet')
+  const seen: number[] = first.timeline.map((item: { id: number }) => item.id).reverse()
+  let after = seen.at(-1)!
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 3; i++) posted.push(await tweet(i % 2 ? reader : friend, `round ${round} ${i}`))
+    await app.drainFanout()
+    // Pages of 2 while 3 new tweets arrived each round: the polling client catches up page by page.
+    for (;;) {
+      const res = await app.inject({
+        url: `/timeline?limit=2&after=${after}`,
+        headers: { authorization: reader.token }
+      })
+      const body = res.json()
+      const ids: number[] = body.timeline.map((item: { id: number }) => item.id)
+      seen.push(...[...ids].reverse())
+      if (ids.length > 0) after = ids[0]
+      if (body.prev_cursor === null) break
+      t.equal(body.prev_cursor, ids[0])
+    }
+  }
+  t.same(seen, posted, 'every tweet once, in order')
 })
