@@ -155,7 +155,8 @@ export async function buildServices(
     followDao,
     storage,
     mediaService,
-    fanoutWorker
+    fanoutWorker,
+    fanoutDao
   )
   return {
     log,

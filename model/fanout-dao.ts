@@ -1,12 +1,20 @@
-// The fan-out outbox: rows written with each post (migrations/004's post_tweet), claimed by workers
-// under a lease and worked through in chunks of followers.
+// The fan-out outbox: rows written with each post (migrations/004's post_tweet), retweet and undone
+// retweet, claimed by workers under a lease and worked through in chunks of followers.
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
 
+/** 'copy': the tweet (or retweet) goes to every follower; 'restore': see TimelineDao.restoreShown. */
+export type OutboxKind = 'copy' | 'restore'
+
 export interface OutboxRow {
   id: number
+  kind: OutboxKind
+  /** The tweet or retweet to copy; for 'restore', the tweet whose retweet by author_id was undone. */
   tweet_id: number
+  /** The followers of this account are worked through. */
   author_id: number
+  /** For a retweet's copy, the tweet it repeats. */
+  original_id: number | null
   /** Every follower with a user_id up to this one already has the tweet. */
   done_through: number
   /** How many times the row has been claimed, this claim included. */
@@ -28,7 +36,7 @@ export class FanoutDao {
    */
   async claimable(connection: Queryable, limit: number): Promise<OutboxRow[]> {
     const [rows] = await connection.execute<(OutboxRow & RowDataPacket)[]>(
-      `SELECT id, tweet_id, author_id, done_through, attempts + 1 AS attempts
+      `SELECT id, kind, tweet_id, author_id, original_id, done_through, attempts + 1 AS attempts
          FROM fanout_outbox
         WHERE claimed_until IS NULL OR claimed_until < NOW(3)
         ORDER BY id
@@ -37,6 +45,25 @@ export class FanoutDao {
       [String(limit)]
     )
     return rows
+  }
+
+  /**
+   * Records fan-out work for the worker, in the writer's transaction (a post writes its own through
+   * post_tweet): a retweet's copy to the retweeter's followers, or the restore after an undone one.
+   */
+  async enqueue(
+    connection: Queryable,
+    kind: OutboxKind,
+    tweetId: number,
+    authorId: number,
+    originalId: number | null = null
+  ): Promise<void> {
+    await connection.execute('INSERT INTO fanout_outbox (kind, tweet_id, author_id, original_id) VALUES (?, ?, ?, ?)', [
+      kind,
+      tweetId,
+      authorId,
+      originalId
+    ])
   }
 
   /** Gives the rows to `workerId` for `leaseMs`. */
@@ -76,17 +103,17 @@ export class FanoutDao {
   }
 
   /**
-   * Copies each of the given rows' tweets to all of its author's followers in one statement, for rows
-   * whose follower counts together fit one chunk. Only rows workerId still holds are copied; follows are
-   * share-locked as in followerChunk. Returns the timeline rows written.
+   * Copies each of the given 'copy' rows' tweets to all of its author's followers in one statement, for
+   * rows whose follower counts together fit one chunk. Only rows workerId still holds are copied; follows
+   * are share-locked as in followerChunk. Returns the timeline rows written.
    */
   async copyToAllFollowers(connection: Queryable, ids: number[], workerId: string): Promise<number> {
     if (ids.length === 0) return 0
     const [result] = await connection.query<ResultSetHeader>(
-      `INSERT IGNORE INTO timeline_entries (owner_id, tweet_id, author_id)
-       SELECT f.user_id, o.tweet_id, o.author_id
+      `INSERT IGNORE INTO timeline_entries (owner_id, tweet_id, author_id, original_id)
+       SELECT f.user_id, o.tweet_id, o.author_id, o.original_id
          FROM fanout_outbox o JOIN users_follow_list f ON f.follow_user_id = o.author_id
-        WHERE o.id IN (?) AND o.claimed_by = ?
+        WHERE o.id IN (?) AND o.claimed_by = ? AND o.kind = 'copy'
         LOCK IN SHARE MODE`,
       [ids, workerId]
     )

@@ -176,6 +176,18 @@ export class UserDao {
     return target && { fanout: target.fanout, followers_count: target.followers_count }
   }
 
+  /**
+   * Locks the user's row, as a post does (migrations/004), and returns its fan-out state: a retweet and a
+   * concurrent follow of the retweeter are ordered like a tweet and a follow of its author.
+   */
+  async lockPoster(connection: Queryable, id: number): Promise<FanoutRow | undefined> {
+    const [rows] = await connection.execute<(FanoutRow & RowDataPacket)[]>(
+      'SELECT fanout, followers_count FROM users WHERE id = ? FOR UPDATE',
+      [id]
+    )
+    return rows[0] && { fanout: rows[0].fanout, followers_count: rows[0].followers_count }
+  }
+
   async setFanout(connection: Queryable, id: number, fanout: 'push' | 'pull'): Promise<void> {
     await connection.execute('UPDATE users SET fanout = ? WHERE id = ?', [fanout, id])
   }

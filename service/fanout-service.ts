@@ -56,9 +56,10 @@ export class FanoutService {
   }
 
   /**
-   * Copies one claimed tweet to every follower, chunk by chunk from where the row says it stopped. Each
-   * chunk commits its copies, its progress and a renewed lease together; copies are idempotent, so a
-   * chunk replayed after a crash or a lost lease writes nothing twice.
+   * Copies one claimed tweet to every follower (or, for a 'restore' row, gives them back what an undone
+   * retweet took), chunk by chunk from where the row says it stopped. Each chunk commits its copies, its
+   * progress and a renewed lease together; copies are idempotent, so a chunk replayed after a crash or a
+   * lost lease writes nothing twice.
    */
   async fanOut(row: OutboxRow): Promise<FanoutOutcome> {
     let after = row.done_through
@@ -73,7 +74,16 @@ export class FanoutService {
             after,
             this.settings.chunkSize
           )
-          const written = await this.timelineDao.addToTimelines(connection, row.tweet_id, row.author_id, followers)
+          const written =
+            row.kind === 'restore'
+              ? await this.timelineDao.restoreForOwners(connection, followers, row.tweet_id)
+              : await this.timelineDao.addToTimelines(
+                  connection,
+                  row.tweet_id,
+                  row.author_id,
+                  followers,
+                  row.original_id
+                )
           const last = followers.length < this.settings.chunkSize
           const through = followers.at(-1) ?? after
           const held = last
@@ -99,7 +109,7 @@ export class FanoutService {
    * Most authors have few followers: their rows are grouped so that each group's followers fit one
    * chunk, and a group is copied by one statement and finished by another, in one transaction (a
    * round trip or two per tweet would cost the database more than the posts themselves). Rows of
-   * authors with more followers than a chunk, or already begun, go chunk by chunk (fanOut).
+   * authors with more followers than a chunk, or already begun, and restores go chunk by chunk (fanOut).
    */
   async runOnce(proceed: () => boolean = () => true): Promise<number> {
     const rows = await this.claim()
@@ -110,7 +120,7 @@ export class FanoutService {
     const groups: number[][] = []
     for (const row of rows) {
       const count = followers.get(row.author_id) ?? 0
-      if (row.done_through > 0 || count > this.settings.chunkSize) {
+      if (row.kind === 'restore' || row.done_through > 0 || count > this.settings.chunkSize) {
         large.push(row)
         continue
       }

@@ -62,7 +62,11 @@ export class FollowService {
       if (!(await this.followDao.unfollow(connection, userId, targetId))) return
       await this.followDao.addFollowCounts(connection, userId, targetId, -1)
       await this.followDao.removePulledFollow(connection, userId, targetId)
+      // A tweet the account's entries showed may still have a place here (its author is followed, or
+      // another followee retweeted it), which those entries had kept out: it comes back.
+      const shown = await this.timelineDao.shownBy(connection, userId, targetId)
       await this.timelineDao.removeAuthor(connection, userId, targetId)
+      await this.timelineDao.restoreForOwner(connection, userId, shown)
     })
   }
 

@@ -1,10 +1,11 @@
 // Tweets and timelines: posting (recorded in one short transaction; fan-out to followers runs behind
-// the request, see fanout-service.ts), editing, deleting, reading.
+// the request, see fanout-service.ts), editing, deleting, retweeting, reading.
 import type { Transactor, PoolConnection } from '../model/database.ts'
+import type { FanoutDao } from '../model/fanout-dao.ts'
 import type { FollowDao } from '../model/follow-dao.ts'
-import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow } from '../model/timeline-dao.ts'
+import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow, TimelineRow } from '../model/timeline-dao.ts'
 import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
-import type { UserDao } from '../model/user-dao.ts'
+import type { FanoutRow, UserDao } from '../model/user-dao.ts'
 import { Forbidden, Invalid, NotFound, Unauthorized } from './errors.ts'
 import { codePoints, maxTweetLength } from './limits.ts'
 import { pageOf, rowsToRead, windowOf, type Page, type TwoWayPageRequest, type Window } from './page.ts'
@@ -31,6 +32,20 @@ export interface TweetItem {
   edited_at: Date | null
   user: { id: number; name: string; profile_picture: string | null }
   media: TweetMediaItem[]
+  retweet_count: number
+  /** Whether the viewer (the caller) has retweeted it; false for an anonymous caller. */
+  retweeted: boolean
+  /**
+   * On a timeline, the retweet that put it there: the retweeter, and the retweet's own id, which is the
+   * item's place (and cursor) on the timeline; null everywhere else.
+   */
+  retweeted_by: Retweeter | null
+}
+
+export interface Retweeter {
+  id: number
+  name: string
+  retweet_id: number
 }
 
 /** Told after each post, so an idle fan-out worker in this process starts at once. */
@@ -64,13 +79,16 @@ function checkTweetText(text: string): void {
   }
 }
 
-/** The first `count` distinct tweets of two lists in the same order (newest first, or oldest first). */
-function merge(a: TweetRow[], b: TweetRow[], count: number, oldestFirst: boolean): TweetRow[] {
-  const byId = new Map<number, TweetRow>()
+/** The first `count` distinct rows of two lists in the same order (newest first, or oldest first). */
+function merge(a: TimelineRow[], b: TimelineRow[], count: number, oldestFirst: boolean): TimelineRow[] {
+  const byId = new Map<number, TimelineRow>()
   for (const row of [...a, ...b]) byId.set(row.id, row)
   const sign = oldestFirst ? 1 : -1
   return [...byId.values()].sort((x, y) => sign * (x.id - y.id)).slice(0, count)
 }
+
+/** The tweet a timeline row shows: its own, or the one its retweet repeats. */
+const shownIdOf = (row: TimelineRow) => row.retweet_of ?? row.id
 
 export class TweetService {
   constructor(
@@ -81,7 +99,8 @@ export class TweetService {
     private readonly followDao: FollowDao,
     private readonly storage: Storage,
     private readonly media: TweetMediaSource | undefined,
-    private readonly fanout: FanoutWaker
+    private readonly fanout: FanoutWaker,
+    private readonly fanoutDao: FanoutDao
   ) {}
 
   /**
@@ -103,7 +122,9 @@ export class TweetService {
       tweet: text,
       created_at: posted.created_at,
       edited_at: null,
-      media_count: mediaIds.length
+      media_count: mediaIds.length,
+      retweet_of: null,
+      retweet_count: 0
     }
     this.tweetDao.rememberTweet(row)
     return (await this.toItems([row]))[0]
@@ -123,9 +144,10 @@ export class TweetService {
     return posted
   }
 
-  async tweetById(id: number): Promise<TweetItem> {
+  /** `viewerId`: the caller, whose `retweeted` flag the item carries (none: false). A retweet's row is no tweet. */
+  async tweetById(id: number, viewerId?: number): Promise<TweetItem> {
     const row = await this.tweetDao.tweetById(id)
-    const [item] = row ? await this.toItems([row]) : []
+    const [item] = row ? await this.toItems([row], viewerId) : []
     if (!item) throw new NotFound('Tweet not found', { tweet_id: id })
     return item
   }
@@ -137,7 +159,7 @@ export class TweetService {
       await this.tweetDao.updateTweet(connection, id, text)
     })
     this.tweetDao.forgetTweet(id)
-    return this.tweetById(id)
+    return this.tweetById(id, userId)
   }
 
   async deleteTweet(userId: number, id: number): Promise<void> {
@@ -150,15 +172,78 @@ export class TweetService {
   }
 
   /**
+   * Retweets a tweet (idempotent) and answers it as the caller now sees it. One transaction: the tweet
+   * locked (NotFound when it is gone or is a retweet's row: retweets of a tweet take turns on its counter),
+   * then the retweeter's row, as a post locks its author's (ordering it with follows of the retweeter). The
+   * retweet's row, the counter, the retweeter's own timeline entry and the fan-out record are written only
+   * when the retweet is new; its followers get it from the worker, like a tweet.
+   */
+  async retweet(userId: number, tweetId: number): Promise<TweetItem> {
+    const added = await this.transactor.run(async (connection) => {
+      const retweeter = await this.lockForRetweet(connection, userId, tweetId)
+      const retweetId = await this.tweetDao.addRetweet(connection, userId, tweetId)
+      if (retweetId === undefined) return false
+      await this.tweetDao.addRetweetCount(connection, tweetId, 1)
+      await this.timelineDao.addToTimelines(connection, retweetId, userId, [userId], tweetId)
+      if (retweeter.fanout === 'push' && retweeter.followers_count > 0) {
+        await this.fanoutDao.enqueue(connection, 'copy', retweetId, userId, tweetId)
+      }
+      return true
+    })
+    if (added) {
+      this.tweetDao.forgetTweet(tweetId)
+      this.fanout.wake()
+    }
+    return this.tweetById(tweetId, userId)
+  }
+
+  /**
+   * Undoes the caller's retweet (idempotent) and answers the tweet as the caller now sees it. Locks as
+   * retweet does. The retweet's row goes with its timeline entries and any fan-out not yet done; a
+   * timeline that showed the tweet through it gets back another entry that shows it, if it has one (its
+   * author is followed, or another followee retweeted it): the retweeter's own at once, its followers'
+   * through the worker (a 'restore' record).
+   */
+  async unretweet(userId: number, tweetId: number): Promise<TweetItem> {
+    const removed = await this.transactor.run(async (connection) => {
+      const retweeter = await this.lockForRetweet(connection, userId, tweetId)
+      if (!(await this.tweetDao.removeRetweet(connection, userId, tweetId))) return false
+      await this.tweetDao.addRetweetCount(connection, tweetId, -1)
+      await this.timelineDao.restoreForOwners(connection, [userId], tweetId)
+      if (retweeter.fanout === 'push' && retweeter.followers_count > 0) {
+        await this.fanoutDao.enqueue(connection, 'restore', tweetId, userId)
+      }
+      return true
+    })
+    if (removed) {
+      this.tweetDao.forgetTweet(tweetId)
+      this.fanout.wake()
+    }
+    return this.tweetById(tweetId, userId)
+  }
+
+  private async lockForRetweet(connection: PoolConnection, userId: number, tweetId: number): Promise<FanoutRow> {
+    if (!(await this.tweetDao.lockRetweetable(connection, tweetId))) {
+      throw new NotFound('Tweet not found', { tweet_id: tweetId })
+    }
+    const retweeter = await this.userDao.lockPoster(connection, userId)
+    if (!retweeter) throw new Unauthorized('The account of this token no longer exists')
+    return retweeter
+  }
+
+  /**
    * The user's own tweets and their followees', newest first. Normally one range read of the
    * timeline table; plus direct reads of the followed 'pull' accounts and, for pages reaching below
    * the horizon, of the accounts whose older tweets the table lacks (their gaps). No page reads more
-   * than O(limit × (followees + 1)) rows, whatever the number of tweets (docs/performance.md).
+   * than O(limit × (followees + 1)) rows, whatever the number of tweets (docs/performance.md). Retweets
+   * are rows like tweets, placed by the time of the retweet and shown as the tweet they repeat with
+   * `retweeted_by`; a tweet is shown once per page (the table never holds it twice; a pulled account's
+   * retweet may repeat it across pages). `viewerId`: whose `retweeted` flags the items carry.
    */
-  async timelineFor(userId: number, page: TwoWayPageRequest): Promise<Page<TweetItem>> {
+  async timelineFor(userId: number, page: TwoWayPageRequest, viewerId?: number): Promise<Page<TweetItem>> {
     const window = windowOf(page)
     const wanted = rowsToRead(page)
-    const { entries, tweets: fromTable } = await this.tablePage(userId, window, wanted)
+    const { entries, rows: fromTable, shown } = await this.tablePage(userId, window, wanted)
     // Entries carry the owner's state; an empty page needs it (and the user's existence) asked separately.
     const state = entries[0] ?? (await this.userDao.timelineState(userId))
     if (!state) throw new NotFound('User not found', { user_id: userId })
@@ -182,7 +267,7 @@ export class TweetService {
       }
     }
     const ranges = [...direct.values()]
-    let rows: TweetRow[] | undefined
+    let rows: TimelineRow[] | undefined
     if (ranges.length > walkAboveRanges && page.before !== undefined && !window.oldestFirst) {
       // The follow graph over the newest `wanted × accounts` tweets below the cursor: no more rows than
       // the direct reads would cost, and exact whenever that window holds a full page.
@@ -192,40 +277,67 @@ export class TweetService {
         window.before,
         wanted
       )
-      if (walked.length === wanted) rows = walked
+      if (walked.length === wanted) rows = keepShown(walked, shown)
     }
     rows ??=
       ranges.length > 0
-        ? merge(fromTable, await this.readDirectly(ranges, wanted, window.oldestFirst), wanted, window.oldestFirst)
+        ? merge(
+            fromTable,
+            keepShown(await this.readDirectly(ranges, wanted, window.oldestFirst), shown),
+            wanted,
+            window.oldestFirst
+          )
         : fromTable
     // The cursors come from the rows read, even when an author was deleted meanwhile and is not shown.
     const read = pageOf(rows, page, (row) => row.id)
-    return { ...read, items: await this.toItems(read.items) }
+    return { ...read, items: await this.timelineItems(read.items, shown, viewerId) }
   }
 
   /**
-   * A page of the timeline table: its entries, and their tweets (from TweetDao's cache). A tweet deleted
-   * between the two reads takes its entries with it, so the page is read once more; what is still
-   * missing then is left out.
+   * A page's rows as items: each shows its tweet or, for a retweet, the tweet it repeats with who
+   * retweeted it. A tweet is shown once, where it first appears. `shown` holds the tweets already read;
+   * the others (those pulled retweets repeat) come in one batched lookup.
+   */
+  private async timelineItems(
+    rows: TimelineRow[],
+    shown: Map<number, TweetRow>,
+    viewerId: number | undefined
+  ): Promise<TweetItem[]> {
+    const missing = rows.map(shownIdOf).filter((id) => !shown.has(id))
+    if (missing.length > 0) for (const [id, row] of await this.tweetDao.tweetsByIds(missing)) shown.set(id, row)
+    const tweets: TweetRow[] = []
+    const retweets = new Map<number, TimelineRow>()
+    const seen = new Set<number>()
+    for (const row of rows) {
+      const tweet = shown.get(shownIdOf(row))
+      // Deleted meanwhile (a retweet goes with its tweet), or already on the page.
+      if (!tweet || seen.has(tweet.id)) continue
+      seen.add(tweet.id)
+      tweets.push(tweet)
+      if (row.retweet_of !== null) retweets.set(tweet.id, row)
+    }
+    return this.toItems(tweets, viewerId, retweets)
+  }
+
+  /**
+   * A page of the timeline table: its entries, the rows of those whose tweet still exists, and the tweets
+   * they show (from TweetDao's cache; no two entries of a timeline show the same tweet). A tweet deleted
+   * between the two reads takes its entries (and its retweets') with it, so the page is read once more;
+   * what is still missing then is left out.
    */
   private async tablePage(
     userId: number,
     window: Window,
     wanted: number
-  ): Promise<{ entries: TimelineEntryRow[]; tweets: TweetRow[] }> {
+  ): Promise<{ entries: TimelineEntryRow[]; rows: TimelineRow[]; shown: Map<number, TweetRow> }> {
     let entries: TimelineEntryRow[] = []
-    let tweets = new Map<number, TweetRow>()
+    let shown = new Map<number, TweetRow>()
     for (let attempt = 0; attempt < 2; attempt += 1) {
       entries = await this.timelineDao.page(userId, window, wanted)
-      tweets = await this.tweetDao.tweetsByIds(entries.map((entry) => entry.id))
-      if (tweets.size === entries.length) break
+      shown = await this.tweetDao.tweetsByIds(entries.map(shownIdOf))
+      if (shown.size === entries.length) break
     }
-    const rows: TweetRow[] = []
-    for (const entry of entries) {
-      const tweet = tweets.get(entry.id)
-      if (tweet) rows.push(tweet)
-    }
-    return { entries, tweets: rows }
+    return { entries, rows: entries.filter((entry) => shown.has(shownIdOf(entry))), shown }
   }
 
   /**
@@ -259,17 +371,34 @@ export class TweetService {
     if (author !== userId) throw new Forbidden('Only the author can change this tweet', { tweet_id: tweetId })
   }
 
-  /** Rows with their authors and media; a row whose author was deleted meanwhile is left out. */
-  private async toItems(rows: TweetRow[]): Promise<TweetItem[]> {
+  /**
+   * Tweets with their authors, media and the viewer's retweet flags (one statement for all the rows), and
+   * the retweet that put each on a timeline (`retweets`: tweet id → the retweet's row); a row whose author
+   * or retweeter was deleted meanwhile is left out.
+   */
+  private async toItems(
+    rows: TweetRow[],
+    viewerId?: number,
+    retweets: Map<number, TimelineRow> = new Map()
+  ): Promise<TweetItem[]> {
     const withMedia = rows.filter((row) => row.media_count > 0).map((row) => row.id)
-    const [authors, media] = await Promise.all([
-      this.userDao.authors(rows.map((row) => row.user_id)),
-      withMedia.length > 0 && this.media ? this.media.mediaForTweets(withMedia) : undefined
+    const retweeterIds = [...retweets.values()].map((retweet) => retweet.user_id)
+    const [authors, media, retweeted] = await Promise.all([
+      this.userDao.authors([...rows.map((row) => row.user_id), ...retweeterIds]),
+      withMedia.length > 0 && this.media ? this.media.mediaForTweets(withMedia) : undefined,
+      viewerId === undefined
+        ? undefined
+        : this.tweetDao.retweetedAmong(
+            viewerId,
+            rows.map((row) => row.id)
+          )
     ])
     const items: TweetItem[] = []
     for (const row of rows) {
       const author = authors.get(row.user_id)
-      if (!author) continue
+      const retweet = retweets.get(row.id)
+      const retweeter = retweet && authors.get(retweet.user_id)
+      if (!author || (retweet && !retweeter)) continue
       items.push({
         id: row.id,
         user_id: row.user_id,
@@ -281,9 +410,21 @@ export class TweetService {
           name: author.name,
           profile_picture: author.profile_picture === null ? null : this.storage.url(author.profile_picture)
         },
-        media: media?.get(row.id) ?? []
+        media: media?.get(row.id) ?? [],
+        retweet_count: row.retweet_count,
+        retweeted: retweeted?.has(row.id) ?? false,
+        retweeted_by: retweet && retweeter ? { id: retweeter.id, name: retweeter.name, retweet_id: retweet.id } : null
       })
     }
     return items
   }
+}
+
+/**
+ * Rows read from tweets (direct reads, the follow-graph walk) as timeline rows; a tweet among them is
+ * what it shows, so it joins `shown` (a retweet's tweet is looked up with the page's other missing ones).
+ */
+function keepShown(rows: TweetRow[], shown: Map<number, TweetRow>): TimelineRow[] {
+  for (const row of rows) if (row.retweet_of === null && !shown.has(row.id)) shown.set(row.id, row)
+  return rows
 }

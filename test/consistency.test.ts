@@ -33,7 +33,7 @@ t.test('ConsistencyDao', async (t) => {
   })
 
   t.test('an empty or whole database has no violations', async (t) => {
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   let halfWritten = 0
@@ -52,7 +52,7 @@ t.test('ConsistencyDao', async (t) => {
     await tweets.postTweet(alice, 'whole')
     await users.addTweetsCount(pool, alice, 1)
     await timelines.addToTimelines(pool, halfWritten, alice, [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test(
@@ -65,7 +65,27 @@ t.test('ConsistencyDao', async (t) => {
       t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
       await timelines.removeAuthor(pool, bob, alice)
       await pool.query('DELETE FROM fanout_outbox')
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    }
+  )
+
+  t.test(
+    'retweets: a counter off by one, or an entry that does not show the retweeted tweet, is reported',
+    async (t) => {
+      const { id } = (await tweets.postTweet(alice, 'to retweet'))!
+      const retweet = (await tweets.addRetweet(pool, alice, id))!
+      t.match(await dao.violations(), { retweet_count_mismatch: 1, tweets_count_mismatch: 0 })
+      await tweets.addRetweetCount(pool, id, 1)
+      await pool.execute('INSERT INTO timeline_entries (owner_id, tweet_id, author_id) VALUES (?, ?, ?)', [
+        alice,
+        retweet,
+        alice
+      ])
+      t.match(await dao.violations(), { retweet_count_mismatch: 0, entries_showing_the_wrong_tweet: 1 })
+      await pool.execute('DELETE FROM timeline_entries WHERE tweet_id = ?', [retweet])
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'the original shows it')
+      await tweets.removeRetweet(pool, alice, id)
+      await tweets.addRetweetCount(pool, id, -1)
     }
   )
 
@@ -73,6 +93,6 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, 5)', [alice, alice])
     t.match(await dao.violations(), { timeline_horizon_mismatch: 1 })
     await pool.execute('DELETE FROM timeline_gaps WHERE owner_id = ?', [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 })

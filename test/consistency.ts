@@ -6,21 +6,25 @@ import type { Pool, RowDataPacket } from 'mysql2/promise'
 const checks = {
   tweets_count_mismatch: `
     SELECT COUNT(*) AS n FROM users u
-     WHERE u.tweets_count <> (SELECT COUNT(*) FROM tweets t WHERE t.user_id = u.id)`,
+     WHERE u.tweets_count <> (SELECT COUNT(*) FROM tweets t WHERE t.user_id = u.id AND t.retweet_of IS NULL)`,
   follow_counts_mismatch: `
     SELECT COUNT(*) AS n FROM users u
      WHERE u.followers_count <> (SELECT COUNT(*) FROM users_follow_list f WHERE f.follow_user_id = u.id)
         OR u.following_count <> (SELECT COUNT(*) FROM users_follow_list f WHERE f.user_id = u.id)`,
+  // A retweet is on its retweeter's timeline and its followers' as the tweet it repeats (through its own
+  // entry, or another that shows the same tweet).
   tweets_missing_from_author_timeline: `
     SELECT COUNT(*) AS n FROM tweets t
-     WHERE NOT EXISTS (SELECT 1 FROM timeline_entries e WHERE e.owner_id = t.user_id AND e.tweet_id = t.id)`,
+     WHERE NOT EXISTS (SELECT 1 FROM timeline_entries e
+                        WHERE e.owner_id = t.user_id AND e.shown_id = COALESCE(t.retweet_of, t.id))`,
   pushed_tweets_missing_from_followers: `
     SELECT COUNT(*) AS n FROM tweets t
       JOIN users a ON a.id = t.user_id AND a.fanout = 'push'
       JOIN users_follow_list f ON f.follow_user_id = t.user_id
       LEFT JOIN timeline_gaps g ON g.owner_id = f.user_id AND g.author_id = f.follow_user_id
      WHERE t.id >= COALESCE(g.below_id, 0)
-       AND NOT EXISTS (SELECT 1 FROM timeline_entries e WHERE e.owner_id = f.user_id AND e.tweet_id = t.id)`,
+       AND NOT EXISTS (SELECT 1 FROM timeline_entries e
+                        WHERE e.owner_id = f.user_id AND e.shown_id = COALESCE(t.retweet_of, t.id))`,
   timeline_entries_without_follow: `
     SELECT COUNT(*) AS n FROM timeline_entries e
      WHERE e.owner_id <> e.author_id
@@ -31,7 +35,16 @@ const checks = {
   fanout_pending: `SELECT COUNT(*) AS n FROM fanout_outbox`,
   pulled_follows_mismatch: `
     SELECT COUNT(*) AS n FROM users u
-     WHERE u.pulled_following_count <> (SELECT COUNT(*) FROM pulled_follows p WHERE p.user_id = u.id)`
+     WHERE u.pulled_following_count <> (SELECT COUNT(*) FROM pulled_follows p WHERE p.user_id = u.id)`,
+  retweet_count_mismatch: `
+    SELECT COUNT(*) AS n FROM tweets t
+     WHERE t.retweet_count <> (SELECT COUNT(*) FROM tweets r WHERE r.retweet_of = t.id)`,
+  // Every entry shows what its row is: a tweet itself, or the tweet a retweet repeats; never a retweet
+  // of a retweet.
+  entries_showing_the_wrong_tweet: `
+    SELECT COUNT(*) AS n FROM timeline_entries e JOIN tweets t ON t.id = e.tweet_id
+     WHERE NOT (e.original_id <=> t.retweet_of) OR e.shown_id <> COALESCE(t.retweet_of, t.id)
+        OR EXISTS (SELECT 1 FROM tweets o WHERE o.id = t.retweet_of AND o.retweet_of IS NOT NULL)`
 } as const
 
 export type Invariant = keyof typeof checks

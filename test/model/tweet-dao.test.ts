@@ -337,3 +337,226 @@ t.test('tweetsByIds: a page of tweets from memory, forgotten when this process c
   cached.forgetTweet(second)
   t.same(await texts(cached), ['one, edited'], 'a deleted tweet is gone once forgotten')
 })
+
+t.test('retweets: rows of tweets that repeat a tweet, and timeline entries that show it once', async (t) => {
+  const pool = await testPool(t)
+  const users = new UserDao(pool)
+  const tweets = new TweetDao(pool)
+  const timelines = new TimelineDao(pool)
+  const outbox = new FanoutDao(pool)
+  const follows = new FollowDao(pool)
+  const transactor = new Transactor(pool)
+  const user = (name: string) =>
+    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const [author, bob, carol, reader] = [
+    await user('author'),
+    await user('bob'),
+    await user('carol'),
+    await user('reader')
+  ]
+  const all = { after: 0, before: Number.MAX_SAFE_INTEGER, oldestFirst: false }
+  /** What reader's timeline shows, newest first: [row id, what it shows]. */
+  const shown = async (owner = reader) =>
+    (await timelines.page(owner, all, 100)).map((row) => [row.id, row.retweet_of ?? row.id])
+  const retweetsOf = async (id: number) => {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT id, user_id, tweet, retweet_of FROM tweets WHERE retweet_of = ? ORDER BY id',
+      [id]
+    )
+    return rows
+  }
+  const clear = async () => {
+    await pool.query('DELETE FROM timeline_entries WHERE owner_id = ?', [reader])
+    await pool.query('DELETE FROM fanout_outbox')
+  }
+  const original = (await tweets.postTweet(author, 'the original'))!.id
+
+  t.test('addRetweet is idempotent: one row per user and tweet, with empty text', async (t) => {
+    const id = await tweets.addRetweet(pool, bob, original)
+    t.ok(id! > original)
+    t.equal(await tweets.addRetweet(pool, bob, original), undefined, 'a second retweet adds nothing')
+    t.same(await retweetsOf(original), [{ id, user_id: bob, tweet: '', retweet_of: original }])
+    t.equal(await tweets.removeRetweet(pool, bob, original), true)
+    t.equal(await tweets.removeRetweet(pool, bob, original), false, 'a second undo removes nothing')
+    t.same(await retweetsOf(original), [])
+    const again = await tweets.addRetweet(pool, bob, original)
+    t.ok(again! > id!, 'retweeting again is a new row, placed by its own time')
+    await tweets.removeRetweet(pool, bob, original)
+  })
+
+  t.test('a retweet’s row is no tweet: not read, edited, deleted or retweeted by its id', async (t) => {
+    const id = (await tweets.addRetweet(pool, carol, original))!
+    t.equal(await tweets.tweetById(id), undefined)
+    t.equal(await tweets.authorForUpdate(pool, id), undefined)
+    t.equal(await tweets.lockRetweetable(pool, id), false)
+    t.equal(await tweets.lockRetweetable(pool, original), true)
+    t.equal(await tweets.lockRetweetable(pool, 999_999), false)
+    t.match(await tweets.tweetById(original), { id: original, retweet_of: null, retweet_count: 0 })
+    t.match(
+      (await tweets.tweetsByIds([id])).get(id),
+      { retweet_of: original, user_id: carol },
+      'timeline reads see what it repeats'
+    )
+    await tweets.removeRetweet(pool, carol, original)
+  })
+
+  t.test('addRetweetCount moves the counter; retweetedAmong answers one user’s retweets among ids', async (t) => {
+    const other = (await tweets.postTweet(author, 'another'))!.id
+    await tweets.addRetweet(pool, bob, other)
+    await tweets.addRetweetCount(pool, other, 1)
+    t.match(await tweets.tweetById(other), { retweet_count: 1 })
+    t.same(await tweets.retweetedAmong(bob, [original, other, 999_999]), new Set([other]))
+    t.same(await tweets.retweetedAmong(carol, [original, other]), new Set())
+    t.same(await tweets.retweetedAmong(bob, []), new Set())
+    await tweets.removeRetweet(pool, bob, other)
+    await tweets.addRetweetCount(pool, other, -1)
+    t.match(await tweets.tweetById(other), { retweet_count: 0 })
+  })
+
+  t.test('an entry shows its tweet or the retweeted one; a second entry showing the same is skipped', async (t) => {
+    const byBob = (await tweets.addRetweet(pool, bob, original))!
+    const byCarol = (await tweets.addRetweet(pool, carol, original))!
+    t.equal(await timelines.addToTimelines(pool, byBob, bob, [reader], original), 1)
+    t.equal(await timelines.addToTimelines(pool, byCarol, carol, [reader], original), 0, 'another retweet of it')
+    t.equal(await timelines.addToTimelines(pool, original, author, [reader]), 0, 'the tweet itself')
+    t.same(await shown(), [[byBob, original]], 'placed by the retweet, showing the original')
+    t.match(await timelines.page(reader, all, 1), [{ id: byBob, user_id: bob, retweet_of: original }])
+    await clear()
+    t.equal(await timelines.addToTimelines(pool, original, author, [reader]), 1)
+    t.equal(await timelines.addToTimelines(pool, byBob, bob, [reader], original), 0, 'the reader has the original')
+    t.same(await shown(), [[original, original]])
+    await clear()
+    await tweets.removeRetweet(pool, bob, original)
+    await tweets.removeRetweet(pool, carol, original)
+  })
+
+  t.test('fan-out copies carry the retweeted tweet; restore rows are never copied as tweets', async (t) => {
+    await follows.follow(pool, reader, bob)
+    const retweet = (await tweets.addRetweet(pool, bob, original))!
+    await outbox.enqueue(pool, 'copy', retweet, bob, original)
+    await outbox.enqueue(pool, 'restore', original, bob)
+    const rows = await transactor.run(async (c) => {
+      const claimed = await outbox.claimable(c, 10)
+      await outbox.lease(
+        c,
+        claimed.map((row) => row.id),
+        'w',
+        60_000
+      )
+      return claimed
+    })
+    t.match(rows, [
+      { kind: 'copy', tweet_id: retweet, author_id: bob, original_id: original },
+      { kind: 'restore', tweet_id: original, author_id: bob, original_id: null }
+    ])
+    t.equal(
+      await outbox.copyToAllFollowers(
+        pool,
+        rows.map((row) => row.id),
+        'w'
+      ),
+      1
+    )
+    t.same(await shown(), [[retweet, original]])
+    await clear()
+    await tweets.removeRetweet(pool, bob, original)
+    await follows.unfollow(pool, reader, bob)
+  })
+
+  t.test('backfill copies an account’s retweets as what they show, skipping what is shown already', async (t) => {
+    const own = (await tweets.postTweet(bob, 'bob’s own'))!.id
+    const retweet = (await tweets.addRetweet(pool, bob, original))!
+    await transactor.run((c) => timelines.backfill(c, reader, bob, 10))
+    t.same(await shown(), [
+      [retweet, original],
+      [own, own]
+    ])
+    await clear()
+    await timelines.addToTimelines(pool, original, author, [reader])
+    await transactor.run((c) => timelines.backfill(c, reader, bob, 10))
+    t.same(
+      await shown(),
+      [
+        [own, own],
+        [original, original]
+      ],
+      'the reader had the original'
+    )
+    t.same((await timelines.shownBy(pool, reader, bob)).sort(), [own], 'what bob’s entries show')
+    await clear()
+    await tweets.removeRetweet(pool, bob, original)
+  })
+
+  // restoreForOwners (many owners, one tweet) and restoreForOwner (one owner, many tweets), the latter
+  // reading a followee's retweet from either side: the counters choose the smaller.
+  const restorers: [string, (owner: number) => Promise<number>, { retweets: number; following: number }][] = [
+    ['restoreForOwners', (owner) => timelines.restoreForOwners(pool, [owner], original), { retweets: 2, following: 2 }],
+    [
+      'restoreForOwner, from the retweets',
+      (owner) => timelines.restoreForOwner(pool, owner, [original, 999_999]),
+      { retweets: 2, following: 50 }
+    ],
+    [
+      'restoreForOwner, from the follows',
+      (owner) => timelines.restoreForOwner(pool, owner, [original, 999_999]),
+      { retweets: 50, following: 2 }
+    ]
+  ]
+  for (const [name, restore, counts] of restorers) {
+    t.test(`${name} gives back the tweet itself, else the owner’s retweet, else a followee’s`, async (t) => {
+      const byCarol = (await tweets.addRetweet(pool, carol, original))!
+      const byReader = (await tweets.addRetweet(pool, reader, original))!
+      await pool.query('UPDATE tweets SET retweet_count = ? WHERE id = ?', [counts.retweets, original])
+      await pool.query('UPDATE users SET following_count = ? WHERE id = ?', [counts.following, reader])
+      t.equal(await restore(reader), 1)
+      t.same(await shown(), [[byReader, original]], 'the reader’s own retweet (carol is not followed)')
+      t.equal(await restore(reader), 0, 'nothing twice')
+      await clear()
+      await tweets.removeRetweet(pool, reader, original)
+      await follows.follow(pool, reader, carol)
+      await restore(reader)
+      t.same(await shown(), [[byCarol, original]], 'a followee’s retweet')
+      await clear()
+      await follows.follow(pool, reader, author)
+      await restore(reader)
+      t.same(await shown(), [[original, original]], 'the tweet itself, when its author is followed')
+      await clear()
+      await transactor.run(async (c) => {
+        await users.setFanout(c, author, 'pull')
+        await users.setFanout(c, carol, 'pull')
+      })
+      t.equal(await restore(reader), 0, 'pulled accounts are read, not copied')
+      await transactor.run(async (c) => {
+        await users.setFanout(c, author, 'push')
+        await users.setFanout(c, carol, 'push')
+      })
+      await follows.unfollow(pool, reader, carol)
+      await follows.unfollow(pool, reader, author)
+      await tweets.removeRetweet(pool, carol, original)
+      await pool.query('UPDATE tweets SET retweet_count = 0 WHERE id = ?', [original])
+      await pool.query('UPDATE users SET following_count = 0 WHERE id = ?', [reader])
+    })
+  }
+
+  t.test('restoring for no owner or no tweet writes nothing', async (t) => {
+    t.equal(await timelines.restoreForOwners(pool, [], original), 0)
+    t.equal(await timelines.restoreForOwner(pool, reader, []), 0)
+  })
+
+  t.test('deleting a tweet deletes its retweets, their entries and their pending fan-out', async (t) => {
+    const doomed = (await tweets.postTweet(author, 'doomed'))!.id
+    const retweet = (await tweets.addRetweet(pool, bob, doomed))!
+    await timelines.addToTimelines(pool, retweet, bob, [reader, bob], doomed)
+    await outbox.enqueue(pool, 'copy', retweet, bob, doomed)
+    await outbox.enqueue(pool, 'restore', doomed, bob)
+    await tweets.deleteTweet(pool, doomed)
+    t.same(await retweetsOf(doomed), [])
+    t.same(await shown(), [])
+    t.notOk(
+      (await shown(bob)).some(([, tweet]) => tweet === doomed),
+      'nor in the retweeter’s own timeline'
+    )
+    const [pending] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM fanout_outbox')
+    t.equal(Number(pending[0].n), 0)
+  })
+})

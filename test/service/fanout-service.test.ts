@@ -20,9 +20,17 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
   const timelineDao = new TimelineDao(pool)
   const fanoutDao = new FanoutDao(pool)
   const transactor = new Transactor(pool)
-  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, userDao, followDao, storage, undefined, {
-    wake() {}
-  })
+  const tweets = new TweetService(
+    transactor,
+    new TweetDao(pool),
+    timelineDao,
+    userDao,
+    followDao,
+    storage,
+    undefined,
+    { wake() {} },
+    fanoutDao
+  )
   const follows = new FollowService(transactor, followDao, timelineDao, userDao, storage, {
     fanoutMaxFollowers: 1000,
     timelineBackfill: 800
@@ -200,5 +208,57 @@ t.test(
     t.same(await s.holders(ids[2]), s.once([s.author, s.fans[2]]))
     t.same(await s.holders(own), s.once([s.author, ...s.fans]))
     t.same((await worker.backlog()).pending, 1, 'only the row held by someone else is left')
+  }
+)
+
+t.test(
+  'a retweet reaches the retweeter’s followers chunk by chunk; an undone one is restored the same way',
+  async (t) => {
+    const s = await setUp(t)
+    const [poet, echo] = [s.fans[0], s.fans[4]]
+    const poem = (await s.tweets.tweet(poet, 'a line worth repeating')).id
+    /** Who shows the poem, through which row. */
+    const entries = async () => {
+      const [rows] = await s.pool.query<RowDataPacket[]>(
+        'SELECT owner_id, tweet_id FROM timeline_entries WHERE shown_id = ? ORDER BY owner_id',
+        [poem]
+      )
+      return rows.map((row) => [row.owner_id as number, row.tweet_id as number])
+    }
+    const byOwner = (rows: number[][]) => rows.sort((a, b) => a[0] - b[0])
+    const worker = s.worker()
+    await s.tweets.retweet(s.author, poem)
+    const [copy] = await worker.claim()
+    t.match(copy, { kind: 'copy', author_id: s.author, original_id: poem })
+    t.same(await worker.fanOut(copy), { copied: 4, completed: true }, 'in chunks of two; the poet has the poem')
+    const retweet = copy.tweet_id
+    t.same(
+      await entries(),
+      byOwner([[poet, poem], [s.author, retweet], ...s.fans.slice(1).map((fan) => [fan, retweet])])
+    )
+    // Two fans also follow the echo, who retweets the poem too: hidden behind the author's retweet so far.
+    await s.follows.follow(s.fans[1], echo)
+    await s.follows.follow(s.fans[2], echo)
+    await s.tweets.retweet(echo, poem)
+    await worker.drain()
+    const [echoed] = await s.pool.query<RowDataPacket[]>('SELECT id FROM tweets WHERE retweet_of = ? AND user_id = ?', [
+      poem,
+      echo
+    ])
+    const echoId = echoed[0].id as number
+    await s.tweets.unretweet(s.author, poem)
+    const [restore] = await worker.claim()
+    t.match(restore, { kind: 'restore', tweet_id: poem, author_id: s.author, original_id: null })
+    t.same(await worker.fanOut(restore), { copied: 3, completed: true }, 'two fans and the echo itself')
+    t.same(
+      await entries(),
+      byOwner([
+        [poet, poem],
+        [s.fans[1], echoId],
+        [s.fans[2], echoId],
+        [echo, echoId]
+      ]),
+      'the fans who follow the echo see its retweet; the others, and the author, no longer see the poem'
+    )
   }
 )
