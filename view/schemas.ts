@@ -115,7 +115,19 @@ export const tweetBody = z.object({
   created_at: timestamp,
   edited_at: timestamp.nullable(),
   user: z.object({ id: rowId, name: z.string(), profile_picture: z.url().nullable() }),
-  media: z.array(mediaItemBody)
+  media: z.array(mediaItemBody),
+  retweet_count: count,
+  retweeted: z.boolean().describe('Whether the caller has retweeted it; false for an anonymous caller'),
+  retweeted_by: z
+    .object({
+      id: rowId.describe("The retweeter's user id"),
+      name: z.string(),
+      retweet_id: rowId.describe(
+        "The retweet's own id: the item's place on the timeline, and its cursor (poll with ?after= the newest you hold)"
+      )
+    })
+    .nullable()
+    .describe('On a timeline, the retweet that put the tweet there (placed by its time); null otherwise')
 })
 
 export const nextCursor = rowId.nullable().describe('Pass as ?before= for the next page; null at the end')
@@ -154,7 +166,9 @@ export function tweetVersion(item: TweetItem): string {
   // Strings carry their length, so no two different tweets can spell the same version.
   const { name, profile_picture: picture } = item.user
   const media = item.media.map((m) => `${m.id} ${m.url.length}:${m.url}`).join(' ')
-  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${media}`
+  const by = item.retweeted_by
+  const retweet = `${item.retweet_count} ${item.retweeted ? 1 : 0} ${by === null ? '-' : `${by.id} ${by.retweet_id} ${by.name.length}:${by.name}`}`
+  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${retweet} ${media}`
 }
 
 export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
@@ -169,6 +183,12 @@ export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
       name: item.user.name,
       profile_picture: item.user.profile_picture
     },
-    media: item.media.map((m) => ({ id: m.id, url: m.url, content_type: m.content_type, size: m.size }))
+    media: item.media.map((m) => ({ id: m.id, url: m.url, content_type: m.content_type, size: m.size })),
+    retweet_count: item.retweet_count,
+    retweeted: item.retweeted,
+    retweeted_by:
+      item.retweeted_by === null
+        ? null
+        : { id: item.retweeted_by.id, name: item.retweeted_by.name, retweet_id: item.retweeted_by.retweet_id }
   }
 }

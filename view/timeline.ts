@@ -27,9 +27,10 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
     request: FastifyRequest,
     reply: FastifyReply,
     userId: number,
-    query: z.infer<typeof twoWayPageQuery>
+    query: z.infer<typeof twoWayPageQuery>,
+    viewerId?: number
   ) => {
-    const page = await tweetService.timelineFor(userId, query)
+    const page = await tweetService.timelineFor(userId, query, viewerId)
     const version = `${userId} ${page.next_cursor} ${page.prev_cursor} ${page.items.map(tweetVersion).join(' ')}`
     if (notModified(request, reply, weakTag(version))) return reply.code(304).send(null)
     return {
@@ -66,6 +67,6 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
         response: { 200: timelineBody, 304: notModifiedBody, 400: errorBody, 401: errorBody, 404: errorBody }
       }
     },
-    async (request, reply) => timelineOf(request, reply, request.user.user_id, request.query)
+    async (request, reply) => timelineOf(request, reply, request.user.user_id, request.query, request.user.user_id)
   )
 }

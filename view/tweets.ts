@@ -1,4 +1,5 @@
-// Tweets: the book's POST /tweet, and reading, editing and deleting one tweet at /tweet/:id.
+// Tweets: the book's POST /tweet; reading, editing and deleting one tweet at /tweet/:id; retweeting it
+// and undoing that at /tweet/:id/retweet.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { codePoints, maxTweetLength, maxTweetMedia } from '../service/limits.ts'
@@ -89,6 +90,49 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
       await tweetService.deleteTweet(request.user.user_id, request.params.id)
       return reply.code(204).send(null)
     }
+  )
+
+  // Idempotent both ways; both answer the tweet as the caller now sees it (retweet_count, retweeted).
+  const retweetResponses = {
+    200: tweetBody.describe('The retweeted tweet itself, as GET /tweet/:id answers it'),
+    400: errorBody,
+    401: errorBody,
+    404: errorBody.describe('No such tweet (never posted, deleted, or the id of a retweet)')
+  }
+
+  app.put(
+    '/tweet/:id/retweet',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Retweet a tweet',
+        description:
+          "Puts the tweet on your followers' timelines, placed by the time of the retweet, with retweeted_by " +
+          'naming you; a timeline that already shows the tweet does not show it again. Retweeting twice is one retweet.',
+        tags: ['tweets'],
+        security: bearerSecurity,
+        params: tweetIdParams,
+        response: retweetResponses
+      }
+    },
+    async (request) => toTweetBody(await tweetService.retweet(request.user.user_id, request.params.id))
+  )
+
+  app.delete(
+    '/tweet/:id/retweet',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Undo your retweet',
+        description:
+          'Takes your retweet off the timelines it reached. Undoing a retweet you have not made changes nothing.',
+        tags: ['tweets'],
+        security: bearerSecurity,
+        params: tweetIdParams,
+        response: retweetResponses
+      }
+    },
+    async (request) => toTweetBody(await tweetService.unretweet(request.user.user_id, request.params.id))
   )
 
   // Conditional GET: an ETag on the read, and 304 while If-None-Match still matches it.

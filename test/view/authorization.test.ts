@@ -32,6 +32,13 @@ t.test('user A cannot act on user B’s resources', async (t) => {
   const bTweet = (
     await app.inject({ method: 'POST', url: '/tweet', headers: as(b.token), payload: { tweet: 'B’s tweet' } })
   ).json().id as number
+  // B's retweet of A's tweet: its row's id is B's, yet no tweet anyone can edit, delete or retweet.
+  const aTweet = (
+    await app.inject({ method: 'POST', url: '/tweet', headers: as(a.token), payload: { tweet: 'A’s tweet' } })
+  ).json().id as number
+  await app.inject({ method: 'PUT', url: `/tweet/${aTweet}/retweet`, headers: as(b.token) })
+  const bRetweet = (await app.inject({ url: '/timeline', headers: as(b.token) })).json().timeline[0].retweeted_by
+    .retweet_id as number
   const bMedia = await uploadMedia(b.token)
   const bDeletedMedia = await uploadMedia(b.token)
   await app.inject({ method: 'DELETE', url: `/media/${bDeletedMedia}`, headers: as(b.token) })
@@ -52,6 +59,32 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       name: 'DELETE /tweet/:id',
       status: 403,
       request: () => app.inject({ method: 'DELETE', url: `/tweet/${bTweet}`, headers: as(a.token) })
+    },
+    {
+      name: 'PUT /tweet/:id on B’s retweet',
+      status: 404,
+      request: () =>
+        app.inject({ method: 'PUT', url: `/tweet/${bRetweet}`, headers: as(a.token), payload: { tweet: 'hacked' } }),
+      sameAsUnknown: () =>
+        app.inject({ method: 'PUT', url: '/tweet/999999', headers: as(a.token), payload: { tweet: 'hacked' } })
+    },
+    {
+      name: 'DELETE /tweet/:id on B’s retweet',
+      status: 404,
+      request: () => app.inject({ method: 'DELETE', url: `/tweet/${bRetweet}`, headers: as(a.token) }),
+      sameAsUnknown: () => app.inject({ method: 'DELETE', url: '/tweet/999999', headers: as(a.token) })
+    },
+    {
+      name: 'PUT /tweet/:id/retweet of B’s retweet',
+      status: 404,
+      request: () => app.inject({ method: 'PUT', url: `/tweet/${bRetweet}/retweet`, headers: as(a.token) }),
+      sameAsUnknown: () => app.inject({ method: 'PUT', url: '/tweet/999999/retweet', headers: as(a.token) })
+    },
+    {
+      name: 'DELETE /tweet/:id/retweet of B’s retweet',
+      status: 404,
+      request: () => app.inject({ method: 'DELETE', url: `/tweet/${bRetweet}/retweet`, headers: as(a.token) }),
+      sameAsUnknown: () => app.inject({ method: 'DELETE', url: '/tweet/999999/retweet', headers: as(a.token) })
     },
     {
       name: 'DELETE /media/:id',
@@ -97,6 +130,12 @@ t.test('user A cannot act on user B’s resources', async (t) => {
 
   t.test('B’s resources are unchanged', async (t) => {
     t.equal((await app.inject({ url: `/tweet/${bTweet}` })).json().tweet, 'B’s tweet')
+    const undo = await app.inject({ method: 'DELETE', url: `/tweet/${aTweet}/retweet`, headers: as(a.token) })
+    t.match(undo.json(), { retweet_count: 1, retweeted: false }, 'A undoing a retweet of A’s tweet undoes only A’s')
+    t.match((await app.inject({ url: '/timeline', headers: as(b.token) })).json().timeline[0], {
+      id: aTweet,
+      retweeted_by: { id: b.id, retweet_id: bRetweet }
+    })
     const bList = (await app.inject({ url: '/media', headers: as(b.token) }))
       .json()
       .media.map((m: { id: number }) => m.id)

@@ -170,14 +170,22 @@ t.test('every route survives hostile input', async (t) => {
   t.teardown(() => pool.end())
   const consistency = new ConsistencyDao(pool)
   const user = await signUpAndLogin(app, 'Fuzzer')
-  await app.inject({
+  const seed = await app.inject({
     method: 'POST',
     url: '/tweet',
     headers: { authorization: user.token },
     payload: { tweet: 'seed' }
   })
+  // A retweet's row too: its id is no tweet to any route.
+  await app.inject({ method: 'PUT', url: `/tweet/${seed.json().id}/retweet`, headers: { authorization: user.token } })
   const doc = (await app.inject({ url: '/docs/json' })).json<OpenApiDocument>()
-  t.ok(doc.paths['/tweet']?.post && doc.paths['/timeline/{user_id}']?.get, 'the document lists the routes to fuzz')
+  t.ok(
+    doc.paths['/tweet']?.post &&
+      doc.paths['/timeline/{user_id}']?.get &&
+      doc.paths['/tweet/{id}/retweet']?.put &&
+      doc.paths['/tweet/{id}/retweet']?.delete,
+    'the document lists the routes to fuzz'
+  )
 
   const authorization = fc.oneof(
     fc.constant(user.token),
