@@ -104,7 +104,8 @@ export class TweetService {
       tweet: text,
       created_at: posted.created_at,
       edited_at: null,
-      media_count: mediaIds.length
+      media_count: mediaIds.length,
+      like_count: 0
     }
     this.tweetDao.rememberTweet(row)
     return (await this.toItems([row]))[0]
