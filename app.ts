@@ -10,6 +10,7 @@ import type { Config } from './config.ts'
 import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { FanoutDao } from './model/fanout-dao.ts'
+import { LikeDao } from './model/like-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
 import { PendingObjectDao } from './model/pending-object-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
@@ -19,6 +20,7 @@ import { FanoutService } from './service/fanout-service.ts'
 import { FanoutWorker } from './service/fanout-worker.ts'
 import { FollowService } from './service/follow-service.ts'
 import { HealthService } from './service/health-service.ts'
+import { LikeService } from './service/like-service.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { LocalStorage } from './service/storage/local.ts'
@@ -65,6 +67,7 @@ export interface Services {
   userService: UserService
   followService: FollowService
   tweetService: TweetService
+  likeService: LikeService
   mediaService: MediaService
   healthService: HealthService
   fanoutService: FanoutService
@@ -117,6 +120,7 @@ export async function buildServices(
   const mediaDao = new MediaDao(pool)
   const pendingObjectDao = new PendingObjectDao(pool)
   const fanoutDao = new FanoutDao(pool)
+  const likeDao = new LikeDao(pool, readPool)
 
   const storage = await createStorage(config)
 
@@ -155,14 +159,17 @@ export async function buildServices(
     followDao,
     storage,
     mediaService,
-    fanoutWorker
+    fanoutWorker,
+    likeDao
   )
+  const likeService = new LikeService(transactor, likeDao, tweetDao, userDao, tweetService, storage)
   return {
     log,
     storage,
     userService,
     followService,
     tweetService,
+    likeService,
     mediaService,
     healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
