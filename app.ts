@@ -213,7 +213,7 @@ function serverOptions(config: Config, log: FastifyBaseLogger) {
  * routes. The app owns the services it is given: closing it stops their workers and closes their pools.
  */
 export async function buildApp(config: AppConfig, services: Services): Promise<FastifyInstance> {
-  const { userService, followService, tweetService, mediaService } = services
+  const { userService, followService, tweetService, likeService, mediaService } = services
   const app = Fastify(serverOptions(config, services.log)).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -246,8 +246,8 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: services.healthService })
   await app.register(accountRoutes, { userService, throttleSignUp, throttleLogin })
-  await app.register(userRoutes, { userService, followService })
-  await app.register(tweetRoutes, { tweetService })
+  await app.register(userRoutes, { userService, followService, likeService })
+  await app.register(tweetRoutes, { tweetService, likeService })
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { followService })
   await app.register(async (uploads) => {
