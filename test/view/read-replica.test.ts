@@ -140,7 +140,7 @@ t.test('DATABASE_READ_URL routes timeline, profile and follow-list reads to the 
     })
     t.equal(login.statusCode, 200)
     t.equal(login.json().user_id, alice.id)
-    const replicaOnly = app.jwt.sign({ user_id: carolId })
+    const replicaOnly = app.jwt.sign({ user_id: carolId }, { expiresIn: '1h' })
     const me = await app.inject({ url: '/users/me', headers: { authorization: replicaOnly } })
     t.equal(me.statusCode, 401, 'an account only the replica has is no account')
     t.same(me.json(), { message: 'The account of this token no longer exists' })
