@@ -11,6 +11,7 @@ export interface TweetRow {
   created_at: Date
   edited_at: Date | null
   media_count: number
+  like_count: number
 }
 
 /** What posting returns: enough, with the text the caller already has, to answer without a read-back. */
@@ -21,7 +22,7 @@ export interface PostedTweetRow {
   profile_picture: string | null
 }
 
-export const tweetColumns = 't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count'
+export const tweetColumns = 't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count, t.like_count'
 
 /** Entries of the tweet cache: at most about 100 MiB of 300-character texts, typically a fifth of it. */
 export const tweetCacheEntries = 100_000

@@ -2,6 +2,7 @@
 // the request, see fanout-service.ts), editing, deleting, reading.
 import type { Transactor, PoolConnection } from '../model/database.ts'
 import type { FollowDao } from '../model/follow-dao.ts'
+import type { LikeDao } from '../model/like-dao.ts'
 import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow } from '../model/timeline-dao.ts'
 import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
@@ -31,6 +32,9 @@ export interface TweetItem {
   edited_at: Date | null
   user: { id: number; name: string; profile_picture: string | null }
   media: TweetMediaItem[]
+  like_count: number
+  /** Whether the caller (the viewer) likes it; false for an anonymous caller. */
+  liked: boolean
 }
 
 /** Told after each post, so an idle fan-out worker in this process starts at once. */
@@ -81,7 +85,8 @@ export class TweetService {
     private readonly followDao: FollowDao,
     private readonly storage: Storage,
     private readonly media: TweetMediaSource | undefined,
-    private readonly fanout: FanoutWaker
+    private readonly fanout: FanoutWaker,
+    private readonly likes: LikeDao
   ) {}
 
   /**
@@ -103,7 +108,8 @@ export class TweetService {
       tweet: text,
       created_at: posted.created_at,
       edited_at: null,
-      media_count: mediaIds.length
+      media_count: mediaIds.length,
+      like_count: 0
     }
     this.tweetDao.rememberTweet(row)
     return (await this.toItems([row]))[0]
@@ -123,9 +129,10 @@ export class TweetService {
     return posted
   }
 
-  async tweetById(id: number): Promise<TweetItem> {
+  /** `viewerId`: the caller, whose `liked` flag the item carries (none: false). */
+  async tweetById(id: number, viewerId?: number): Promise<TweetItem> {
     const row = await this.tweetDao.tweetById(id)
-    const [item] = row ? await this.toItems([row]) : []
+    const [item] = row ? await this.toItems([row], viewerId) : []
     if (!item) throw new NotFound('Tweet not found', { tweet_id: id })
     return item
   }
@@ -137,7 +144,18 @@ export class TweetService {
       await this.tweetDao.updateTweet(connection, id, text)
     })
     this.tweetDao.forgetTweet(id)
-    return this.tweetById(id)
+    return this.tweetById(id, userId)
+  }
+
+  /** These tweets in this order, from TweetDao's cache; an id with no tweet (deleted meanwhile) is left out. */
+  async tweetsByIds(ids: number[], viewerId?: number): Promise<TweetItem[]> {
+    const tweets = await this.tweetDao.tweetsByIds(ids)
+    const rows: TweetRow[] = []
+    for (const id of ids) {
+      const tweet = tweets.get(id)
+      if (tweet) rows.push(tweet)
+    }
+    return this.toItems(rows, viewerId)
   }
 
   async deleteTweet(userId: number, id: number): Promise<void> {
@@ -155,7 +173,7 @@ export class TweetService {
    * the horizon, of the accounts whose older tweets the table lacks (their gaps). No page reads more
    * than O(limit × (followees + 1)) rows, whatever the number of tweets (docs/performance.md).
    */
-  async timelineFor(userId: number, page: TwoWayPageRequest): Promise<Page<TweetItem>> {
+  async timelineFor(userId: number, page: TwoWayPageRequest, viewerId?: number): Promise<Page<TweetItem>> {
     const window = windowOf(page)
     const wanted = rowsToRead(page)
     const { entries, tweets: fromTable } = await this.tablePage(userId, window, wanted)
@@ -200,7 +218,7 @@ export class TweetService {
         : fromTable
     // The cursors come from the rows read, even when an author was deleted meanwhile and is not shown.
     const read = pageOf(rows, page, (row) => row.id)
-    return { ...read, items: await this.toItems(read.items) }
+    return { ...read, items: await this.toItems(read.items, viewerId) }
   }
 
   /**
@@ -259,12 +277,21 @@ export class TweetService {
     if (author !== userId) throw new Forbidden('Only the author can change this tweet', { tweet_id: tweetId })
   }
 
-  /** Rows with their authors and media; a row whose author was deleted meanwhile is left out. */
-  private async toItems(rows: TweetRow[]): Promise<TweetItem[]> {
+  /**
+   * Rows with their authors, media and the viewer's like flags (one statement for all the rows); a row
+   * whose author was deleted meanwhile is left out.
+   */
+  private async toItems(rows: TweetRow[], viewerId?: number): Promise<TweetItem[]> {
     const withMedia = rows.filter((row) => row.media_count > 0).map((row) => row.id)
-    const [authors, media] = await Promise.all([
+    const [authors, media, liked] = await Promise.all([
       this.userDao.authors(rows.map((row) => row.user_id)),
-      withMedia.length > 0 && this.media ? this.media.mediaForTweets(withMedia) : undefined
+      withMedia.length > 0 && this.media ? this.media.mediaForTweets(withMedia) : undefined,
+      viewerId === undefined
+        ? undefined
+        : this.likes.likedAmong(
+            viewerId,
+            rows.map((row) => row.id)
+          )
     ])
     const items: TweetItem[] = []
     for (const row of rows) {
@@ -281,7 +308,9 @@ export class TweetService {
           name: author.name,
           profile_picture: author.profile_picture === null ? null : this.storage.url(author.profile_picture)
         },
-        media: media?.get(row.id) ?? []
+        media: media?.get(row.id) ?? [],
+        like_count: row.like_count,
+        liked: liked?.has(row.id) ?? false
       })
     }
     return items

@@ -18,6 +18,7 @@ t.test('ConsistencyDao', async (t) => {
     const before = await dao.fingerprint()
     t.same(Object.keys(before).sort(), [
       'fanout_outbox',
+      'likes',
       'media',
       'pulled_follows',
       'timeline_entries',
@@ -33,7 +34,7 @@ t.test('ConsistencyDao', async (t) => {
   })
 
   t.test('an empty or whole database has no violations', async (t) => {
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   let halfWritten = 0
@@ -52,7 +53,7 @@ t.test('ConsistencyDao', async (t) => {
     await tweets.postTweet(alice, 'whole')
     await users.addTweetsCount(pool, alice, 1)
     await timelines.addToTimelines(pool, halfWritten, alice, [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test(
@@ -65,7 +66,7 @@ t.test('ConsistencyDao', async (t) => {
       t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
       await timelines.removeAuthor(pool, bob, alice)
       await pool.query('DELETE FROM fanout_outbox')
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0])
     }
   )
 
@@ -73,6 +74,15 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, 5)', [alice, alice])
     t.match(await dao.violations(), { timeline_horizon_mismatch: 1 })
     await pool.execute('DELETE FROM timeline_gaps WHERE owner_id = ?', [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0])
+  })
+  t.test('a like without its count, or a count without its like, is reported', async (t) => {
+    const { id } = (await tweets.postTweet(alice, 'liked'))!
+    await pool.execute('INSERT INTO likes (user_id, tweet_id) VALUES (?, ?)', [alice, id])
+    t.match(await dao.violations(), { like_count_mismatch: 1 })
+    await pool.execute('UPDATE tweets SET like_count = 2 WHERE id = ?', [id])
+    t.match(await dao.violations(), { like_count_mismatch: 1 })
+    await pool.execute('UPDATE tweets SET like_count = 1 WHERE id = ?', [id])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 })

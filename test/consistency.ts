@@ -31,7 +31,10 @@ const checks = {
   fanout_pending: `SELECT COUNT(*) AS n FROM fanout_outbox`,
   pulled_follows_mismatch: `
     SELECT COUNT(*) AS n FROM users u
-     WHERE u.pulled_following_count <> (SELECT COUNT(*) FROM pulled_follows p WHERE p.user_id = u.id)`
+     WHERE u.pulled_following_count <> (SELECT COUNT(*) FROM pulled_follows p WHERE p.user_id = u.id)`,
+  like_count_mismatch: `
+    SELECT COUNT(*) AS n FROM tweets t
+     WHERE t.like_count <> (SELECT COUNT(*) FROM likes l WHERE l.tweet_id = t.id)`
 } as const
 
 export type Invariant = keyof typeof checks
@@ -46,7 +49,8 @@ const dataTables = [
   'pulled_follows',
   'media',
   'tweet_media',
-  'fanout_outbox'
+  'fanout_outbox',
+  'likes'
 ]
 
 export class ConsistencyDao {

@@ -115,7 +115,9 @@ export const tweetBody = z.object({
   created_at: timestamp,
   edited_at: timestamp.nullable(),
   user: z.object({ id: rowId, name: z.string(), profile_picture: z.url().nullable() }),
-  media: z.array(mediaItemBody)
+  media: z.array(mediaItemBody),
+  like_count: count,
+  liked: z.boolean().describe('Whether the caller likes this tweet; false without a token')
 })
 
 export const nextCursor = rowId.nullable().describe('Pass as ?before= for the next page; null at the end')
@@ -154,7 +156,8 @@ export function tweetVersion(item: TweetItem): string {
   // Strings carry their length, so no two different tweets can spell the same version.
   const { name, profile_picture: picture } = item.user
   const media = item.media.map((m) => `${m.id} ${m.url.length}:${m.url}`).join(' ')
-  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${media}`
+  const likes = `${item.like_count} ${item.liked ? 1 : 0}`
+  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${likes} ${media}`
 }
 
 export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
@@ -169,6 +172,8 @@ export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
       name: item.user.name,
       profile_picture: item.user.profile_picture
     },
-    media: item.media.map((m) => ({ id: m.id, url: m.url, content_type: m.content_type, size: m.size }))
+    media: item.media.map((m) => ({ id: m.id, url: m.url, content_type: m.content_type, size: m.size })),
+    like_count: item.like_count,
+    liked: item.liked
   }
 }

@@ -1,11 +1,25 @@
-// Tweets: the book's POST /tweet, and reading, editing and deleting one tweet at /tweet/:id.
+// Tweets: the book's POST /tweet; reading, editing and deleting one tweet at /tweet/:id; liking it and its likers.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { codePoints, maxTweetLength, maxTweetMedia } from '../service/limits.ts'
+import type { LikeService } from '../service/like-service.ts'
 import type { TweetService } from '../service/tweet-service.ts'
-import { authenticate, bearerSecurity } from './auth.ts'
+import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
-import { errorBody, mediaId, toTweetBody, tweetBody, tweetIdParams, tweetVersion } from './schemas.ts'
+import {
+  errorBody,
+  mediaId,
+  nextCursor,
+  prevCursor,
+  twoWayPageQuery,
+  rowId,
+  toTweetBody,
+  toUserSummaryBody,
+  tweetBody,
+  tweetIdParams,
+  tweetVersion,
+  userSummaryBody
+} from './schemas.ts'
 
 // Lengths count Unicode code points, like the VARCHAR(300) column in utf8mb4 does.
 const tweetText = z
@@ -25,7 +39,14 @@ const mediaIds = z
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
   .meta({ uniqueItems: true })
 
-export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> = async (app, { tweetService }) => {
+const likersBody = z
+  .object({ tweet_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor, prev_cursor: prevCursor })
+  .describe('A page of the users who like the tweet, newest like first; the cursors are like ids')
+
+export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; likeService: LikeService }> = async (
+  app,
+  { tweetService, likeService }
+) => {
   app.post(
     '/tweet',
     {
@@ -95,22 +116,90 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
   app.get(
     '/tweet/:id',
     {
+      onRequest: optionalAuthenticate,
       schema: {
         summary: 'One tweet',
+        description: 'With a token, `liked` says whether the caller likes it; without one it is false.',
         tags: ['tweets'],
+        security: optionalBearerSecurity,
         params: tweetIdParams,
         response: {
           200: tweetBody.describe('The tweet, with an ETag'),
           304: notModifiedBody,
           400: errorBody,
+          401: errorBody.describe('A token was given and is not valid'),
           404: errorBody
         }
       }
     },
     async (request, reply) => {
-      const item = await tweetService.tweetById(request.params.id)
+      const item = await tweetService.tweetById(request.params.id, callerId(request))
       if (notModified(request, reply, weakTag(tweetVersion(item)))) return reply.code(304).send(null)
       return toTweetBody(item)
+    }
+  )
+
+  const likeResponses = {
+    200: tweetBody.describe('The tweet as you now see it: its like_count and your liked flag'),
+    400: errorBody,
+    401: errorBody,
+    404: errorBody.describe('No such tweet (or it was deleted)')
+  }
+
+  app.put(
+    '/tweet/:id/like',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Like a tweet',
+        description: 'Idempotent: liking a tweet you already like changes nothing.',
+        tags: ['likes'],
+        security: bearerSecurity,
+        params: tweetIdParams,
+        response: likeResponses
+      }
+    },
+    async (request) => toTweetBody(await likeService.like(request.user.user_id, request.params.id))
+  )
+
+  app.delete(
+    '/tweet/:id/like',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Stop liking a tweet',
+        description: 'Idempotent: unliking a tweet you do not like changes nothing.',
+        tags: ['likes'],
+        security: bearerSecurity,
+        params: tweetIdParams,
+        response: likeResponses
+      }
+    },
+    async (request) => toTweetBody(await likeService.unlike(request.user.user_id, request.params.id))
+  )
+
+  app.get(
+    '/tweet/:id/likes',
+    {
+      schema: {
+        summary: 'Who likes a tweet',
+        description:
+          'Newest like first. `?before=` takes the previous page’s next_cursor, the id of its last like; ' +
+          '`?after=` a prev_cursor, for the likes newer than it (paged like timelines).',
+        tags: ['likes'],
+        params: tweetIdParams,
+        querystring: twoWayPageQuery,
+        response: { 200: likersBody, 400: errorBody, 404: errorBody }
+      }
+    },
+    async (request) => {
+      const page = await likeService.likers(request.params.id, request.query)
+      return {
+        tweet_id: request.params.id,
+        users: page.items.map(toUserSummaryBody),
+        next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor
+      }
     }
   )
 }

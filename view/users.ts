@@ -1,18 +1,23 @@
-// Profiles and the follow graph: /users/me, /users/:user_id and its followers and following lists.
+// Profiles and the follow graph: /users/me, /users/:user_id and its followers, following and likes lists.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { FollowService } from '../service/follow-service.ts'
+import type { LikeService } from '../service/like-service.ts'
 import type { UserService } from '../service/user-service.ts'
-import { authenticate, bearerSecurity } from './auth.ts'
+import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
 import {
   errorBody,
   nextCursor,
+  prevCursor,
+  twoWayPageQuery,
   pageQuery,
   profileBody,
   profileText,
   rowId,
   toProfileBody,
+  toTweetBody,
   toUserSummaryBody,
+  tweetBody,
   userIdParams,
   userName,
   userSummaryBody
@@ -25,10 +30,15 @@ const profileChanges = z
 
 const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor })
 
+const likedTweetsBody = z
+  .object({ user_id: rowId, tweets: z.array(tweetBody), next_cursor: nextCursor, prev_cursor: prevCursor })
+  .describe('A page of the tweets the user likes, newest like first; the cursors are like ids, not tweet ids')
+
 export const userRoutes: FastifyPluginAsyncZod<{
   userService: UserService
   followService: FollowService
-}> = async (app, { userService, followService }) => {
+  likeService: LikeService
+}> = async (app, { userService, followService, likeService }) => {
   app.get(
     '/users/me',
     {
@@ -97,4 +107,37 @@ export const userRoutes: FastifyPluginAsyncZod<{
       }
     )
   }
+
+  app.get(
+    '/users/:user_id/likes',
+    {
+      onRequest: optionalAuthenticate,
+      schema: {
+        summary: 'The tweets a user likes',
+        description:
+          'Newest like first. `?before=` takes the previous page’s next_cursor, the id of its last like; `?after=` ' +
+          'a prev_cursor, for the likes newer than it (paged like timelines). With a ' +
+          'token, each tweet’s `liked` says whether the caller likes it; without one it is false.',
+        tags: ['likes'],
+        security: optionalBearerSecurity,
+        params: userIdParams,
+        querystring: twoWayPageQuery,
+        response: {
+          200: likedTweetsBody,
+          400: errorBody,
+          401: errorBody.describe('A token was given and is not valid'),
+          404: errorBody
+        }
+      }
+    },
+    async (request) => {
+      const page = await likeService.likedTweets(request.params.user_id, request.query, callerId(request))
+      return {
+        user_id: request.params.user_id,
+        tweets: page.items.map(toTweetBody),
+        next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor
+      }
+    }
+  )
 }

@@ -3,6 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor } from '../../model/database.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
+import { LikeDao } from '../../model/like-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
@@ -20,9 +21,17 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
   const timelineDao = new TimelineDao(pool)
   const fanoutDao = new FanoutDao(pool)
   const transactor = new Transactor(pool)
-  const tweets = new TweetService(transactor, new TweetDao(pool), timelineDao, userDao, followDao, storage, undefined, {
-    wake() {}
-  })
+  const tweets = new TweetService(
+    transactor,
+    new TweetDao(pool),
+    timelineDao,
+    userDao,
+    followDao,
+    storage,
+    undefined,
+    { wake() {} },
+    new LikeDao(pool)
+  )
   const follows = new FollowService(transactor, followDao, timelineDao, userDao, storage, {
     fanoutMaxFollowers: 1000,
     timelineBackfill: 800

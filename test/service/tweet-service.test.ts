@@ -2,6 +2,7 @@ import t from 'tap'
 import { Transactor, type PoolSettings } from '../../model/database.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
+import { LikeDao } from '../../model/like-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
@@ -27,6 +28,7 @@ async function services(
   const timelineDao = new TimelineDao(pool)
   const transactor = new Transactor(pool)
   const fanout = new FanoutService(transactor, new FanoutDao(pool), timelineDao, fanoutSettings)
+  const likes = new CountingLikeDao(pool)
   let wakes = 0
   const waker = { wake: () => void (wakes += 1) }
   const tweets = new TweetService(
@@ -37,12 +39,22 @@ async function services(
     followDao,
     storage,
     undefined,
-    waker
+    waker,
+    likes
   )
   const follows = new FollowService(transactor, followDao, timelineDao, users, storage, settings)
   const user = (name: string) =>
     users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
-  return { pool, tweets, follows, users, user, fanout, wakes: () => wakes }
+  return { pool, tweets, follows, users, user, fanout, likes, wakes: () => wakes }
+}
+
+/** A LikeDao that records each flags statement: the tweet ids it asked about (none: no statement). */
+class CountingLikeDao extends LikeDao {
+  readonly flagQueries: number[][] = []
+  override likedAmong(userId: number, tweetIds: readonly number[]): Promise<Set<number>> {
+    if (tweetIds.length > 0) this.flagQueries.push([...tweetIds])
+    return super.likedAmong(userId, tweetIds)
+  }
 }
 
 /** Every page of a timeline, following next_cursor. */
@@ -338,5 +350,72 @@ t.test('FollowService', async (t) => {
   t.test('follow lists of an unknown user are NotFound', async (t) => {
     await t.rejects(follows.followers(999999, { limit: 10 }), NotFound)
     await t.rejects(follows.following(999999, { limit: 10 }), NotFound)
+  })
+})
+
+t.test('TweetService: like counts and the viewer’s flags', async (t) => {
+  const { pool, tweets, follows, user, fanout, likes } = await services(t)
+  const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
+  await follows.follow(carol, alice)
+  const posted: number[] = []
+  for (let i = 0; i < 5; i++) posted.push((await tweets.tweet(alice, `alice ${i}`)).id)
+  await fanout.drain()
+  const like = async (userId: number, tweetId: number) => {
+    await likes.like(pool, userId, tweetId)
+    await likes.addLikeCount(pool, tweetId, 1)
+  }
+  await like(bob, posted[1])
+  await like(bob, posted[3])
+  await like(carol, posted[3])
+  const seen = (items: { id: number; like_count: number; liked: boolean }[]) =>
+    items.map((item) => [item.id, item.like_count, item.liked])
+
+  t.test('a new tweet has no likes, and its author does not like it', async (t) => {
+    const tweet = await tweets.tweet(bob, 'fresh')
+    t.equal(tweet.like_count, 0)
+    t.equal(tweet.liked, false)
+    await tweets.deleteTweet(bob, tweet.id)
+  })
+
+  t.test('tweetById carries the count, and liked for the viewer only', async (t) => {
+    t.match(await tweets.tweetById(posted[3]), { like_count: 2, liked: false }, 'no viewer: false')
+    t.match(await tweets.tweetById(posted[3], bob), { like_count: 2, liked: true })
+    t.match(await tweets.tweetById(posted[1], carol), { like_count: 1, liked: false })
+    t.match(await tweets.tweetById(posted[0], alice), { like_count: 0, liked: false })
+  })
+
+  t.test('a timeline page carries each tweet’s count and the viewer’s flags, whoever owns it', async (t) => {
+    const expected = (viewer: number | undefined) =>
+      [...posted].reverse().map((id) => {
+        const count = id === posted[3] ? 2 : id === posted[1] ? 1 : 0
+        const liked =
+          (viewer === bob && (id === posted[1] || id === posted[3])) || (viewer === carol && id === posted[3])
+        return [id, count, liked]
+      })
+    t.same(seen((await tweets.timelineFor(carol, { limit: 20 }, bob)).items), expected(bob))
+    t.same(seen((await tweets.timelineFor(carol, { limit: 20 }, carol)).items), expected(carol))
+    t.same(seen((await tweets.timelineFor(carol, { limit: 20 })).items), expected(undefined))
+  })
+
+  t.test('a page asks for its flags in one statement, and only with a viewer', async (t) => {
+    likes.flagQueries.length = 0
+    await tweets.timelineFor(carol, { limit: 3 }, bob)
+    t.same(likes.flagQueries, [[posted[4], posted[3], posted[2]]], 'one statement naming the page’s tweets')
+    likes.flagQueries.length = 0
+    await tweets.timelineFor(carol, { limit: 3 })
+    t.same(likes.flagQueries, [], 'an anonymous page asks nothing')
+    await tweets.timelineFor(bob, { limit: 3 }, bob)
+    t.same(likes.flagQueries, [], 'an empty page asks nothing')
+  })
+
+  t.test('tweetsByIds answers in the order asked, deleted tweets left out, with the viewer’s flags', async (t) => {
+    const gone = (await tweets.tweet(alice, 'gone')).id
+    await tweets.deleteTweet(alice, gone)
+    t.same(seen(await tweets.tweetsByIds([posted[1], gone, posted[3], posted[0]], bob)), [
+      [posted[1], 1, true],
+      [posted[3], 2, true],
+      [posted[0], 0, false]
+    ])
+    t.same(await tweets.tweetsByIds([]), [])
   })
 })

@@ -117,4 +117,17 @@ t.test('user A cannot act on user B’s resources', async (t) => {
     t.equal((await app.inject({ url: '/users/me', headers: as(a.token) })).json().email, a.email)
     t.notOk('email' in (await app.inject({ url: `/users/${b.id}` })).json(), 'B’s email is not shown to A')
   })
+  t.test('a like or an unlike acts only on the caller’s own like', async (t) => {
+    const likedBy = async (user: { id: number }) =>
+      (await app.inject({ url: `/users/${user.id}/likes` })).json().tweets.map((tweet: { id: number }) => tweet.id)
+    await app.inject({ method: 'PUT', url: `/tweet/${bTweet}/like`, headers: as(b.token) })
+    const unliked = await app.inject({ method: 'DELETE', url: `/tweet/${bTweet}/like`, headers: as(a.token) })
+    t.equal(unliked.statusCode, 200)
+    t.match(unliked.json(), { like_count: 1, liked: false }, 'B’s like survives A’s unlike')
+    t.same(await likedBy(b), [bTweet])
+    t.same(await likedBy(a), [])
+    const liked = await app.inject({ method: 'PUT', url: `/tweet/${bTweet}/like`, headers: as(a.token) })
+    t.match(liked.json(), { like_count: 2, liked: true })
+    t.same(await likedBy(a), [bTweet], 'A’s like is A’s')
+  })
 })

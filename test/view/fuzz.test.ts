@@ -178,6 +178,13 @@ t.test('every route survives hostile input', async (t) => {
   })
   const doc = (await app.inject({ url: '/docs/json' })).json<OpenApiDocument>()
   t.ok(doc.paths['/tweet']?.post && doc.paths['/timeline/{user_id}']?.get, 'the document lists the routes to fuzz')
+  t.ok(
+    doc.paths['/tweet/{id}/like']?.put &&
+      doc.paths['/tweet/{id}/like']?.delete &&
+      doc.paths['/tweet/{id}/likes']?.get &&
+      doc.paths['/users/{user_id}/likes']?.get,
+    'the like routes are fuzzed too'
+  )
 
   const authorization = fc.oneof(
     fc.constant(user.token),
