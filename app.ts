@@ -239,7 +239,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: services.healthService })
   await app.register(accountRoutes, { userService, throttleSignUp, throttleLogin })
-  await app.register(userRoutes, { userService, followService })
+  await app.register(userRoutes, { userService, followService, tweetService })
   await app.register(tweetRoutes, { tweetService })
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { followService })

@@ -1,11 +1,30 @@
-// Tweets: the book's POST /tweet, and reading, editing and deleting one tweet at /tweet/:id.
+// Tweets: the book's POST /tweet (replies too), reading, editing and deleting one tweet at /tweet/:id, and
+// its thread at /tweet/:id/context.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { codePoints, maxTweetLength, maxTweetMedia } from '../service/limits.ts'
+import {
+  codePoints,
+  maxThreadAncestors,
+  maxThreadDepth,
+  maxThreadDescendants,
+  maxTweetLength,
+  maxTweetMedia,
+  threadScanRows
+} from '../service/limits.ts'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
-import { errorBody, mediaId, toTweetBody, tweetBody, tweetIdParams, tweetVersion } from './schemas.ts'
+import {
+  errorBody,
+  mediaId,
+  threadItemBody,
+  toThreadItemBody,
+  toTweetBody,
+  tweetBody,
+  tweetId,
+  tweetIdParams,
+  tweetVersion
+} from './schemas.ts'
 
 // Lengths count Unicode code points, like the VARCHAR(300) column in utf8mb4 does.
 const tweetText = z
@@ -25,6 +44,29 @@ const mediaIds = z
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
   .meta({ uniqueItems: true })
 
+const contextBody = z
+  .object({
+    ancestors: z
+      .array(threadItemBody)
+      .describe(
+        `The tweets above, oldest first: the nearest ${maxThreadAncestors} at most; past that the oldest are left ` +
+          'out, and the first one shown has a non-null in_reply_to'
+      ),
+    descendants: z
+      .array(threadItemBody)
+      .describe(
+        'The replies below, in thread order (depth first, oldest first among siblings). Capped: found among ' +
+          `the ${threadScanRows} tweets of the conversation that follow this one, at most ${maxThreadDepth} ` +
+          `levels below it, the oldest ${maxThreadDescendants} of those. Past a cap the thread is cut: a tweet ` +
+          'shown with more reply_count than replies shown below it has more'
+      )
+  })
+  .describe(
+    'The thread around a tweet. A deleted tweet is {id, deleted: true, in_reply_to} where the thread needs it ' +
+      'to keep its shape (it is above this tweet, or above a reply shown); deleted replies with nothing ' +
+      'shown below them are left out'
+  )
+
 export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> = async (app, { tweetService }) => {
   app.post(
     '/tweet',
@@ -37,12 +79,28 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
         summary: 'Post a tweet',
         tags: ['tweets'],
         security: bearerSecurity,
-        body: z.object({ tweet: tweetText, media_ids: mediaIds.optional() }),
-        response: { 200: tweetBody.describe('The stored tweet'), 400: errorBody, 401: errorBody }
+        body: z.object({
+          tweet: tweetText,
+          media_ids: mediaIds.optional(),
+          in_reply_to: tweetId.nullable().optional().describe('The id of the tweet this one replies to')
+        }),
+        response: {
+          200: tweetBody.describe('The stored tweet'),
+          400: errorBody,
+          401: errorBody,
+          404: errorBody.describe('in_reply_to names no tweet (never posted, or deleted)')
+        }
       }
     },
     async (request) =>
-      toTweetBody(await tweetService.tweet(request.user.user_id, request.body.tweet, request.body.media_ids))
+      toTweetBody(
+        await tweetService.tweet(
+          request.user.user_id,
+          request.body.tweet,
+          request.body.media_ids,
+          request.body.in_reply_to ?? null
+        )
+      )
   )
 
   app.put(
@@ -111,6 +169,25 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
       const item = await tweetService.tweetById(request.params.id)
       if (notModified(request, reply, weakTag(tweetVersion(item)))) return reply.code(304).send(null)
       return toTweetBody(item)
+    }
+  )
+
+  app.get(
+    '/tweet/:id/context',
+    {
+      schema: {
+        summary: 'The thread around a tweet',
+        tags: ['tweets'],
+        params: tweetIdParams,
+        response: { 200: contextBody, 400: errorBody, 404: errorBody.describe('No such tweet, or it was deleted') }
+      }
+    },
+    async (request) => {
+      const context = await tweetService.context(request.params.id)
+      return {
+        ancestors: context.ancestors.map(toThreadItemBody),
+        descendants: context.descendants.map(toThreadItemBody)
+      }
     }
   )
 }

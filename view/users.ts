@@ -1,9 +1,11 @@
-// Profiles and the follow graph: /users/me, /users/:user_id and its followers and following lists.
+// Profiles and the follow graph: /users/me, /users/:user_id, its followers and following lists, and its tweets.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { FollowService } from '../service/follow-service.ts'
+import type { TweetService } from '../service/tweet-service.ts'
 import type { UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
+import { notModified, notModifiedBody, weakTag } from './conditional.ts'
 import {
   errorBody,
   nextCursor,
@@ -12,7 +14,10 @@ import {
   profileText,
   rowId,
   toProfileBody,
+  toTweetBody,
   toUserSummaryBody,
+  tweetBody,
+  tweetVersion,
   userIdParams,
   userName,
   userSummaryBody
@@ -25,10 +30,15 @@ const profileChanges = z
 
 const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor })
 
+const authorTweetsBody = z
+  .object({ user_id: rowId, tweets: z.array(tweetBody), next_cursor: nextCursor })
+  .describe('A page of the user’s own tweets and replies, newest first, with an ETag')
+
 export const userRoutes: FastifyPluginAsyncZod<{
   userService: UserService
   followService: FollowService
-}> = async (app, { userService, followService }) => {
+  tweetService: TweetService
+}> = async (app, { userService, followService, tweetService }) => {
   app.get(
     '/users/me',
     {
@@ -97,4 +107,25 @@ export const userRoutes: FastifyPluginAsyncZod<{
       }
     )
   }
+
+  // Conditional GET like the timelines: the tag comes from the page's tweets, before any body is built.
+  app.get(
+    '/users/:user_id/tweets',
+    {
+      schema: {
+        summary: "A user's own tweets and replies",
+        tags: ['tweets'],
+        params: userIdParams,
+        querystring: pageQuery,
+        response: { 200: authorTweetsBody, 304: notModifiedBody, 400: errorBody, 404: errorBody }
+      }
+    },
+    async (request, reply) => {
+      const userId = request.params.user_id
+      const page = await tweetService.tweetsBy(userId, request.query)
+      const version = `${userId} ${page.next_cursor} ${page.items.map(tweetVersion).join(' ')}`
+      if (notModified(request, reply, weakTag(version))) return reply.code(304).send(null)
+      return { user_id: userId, tweets: page.items.map(toTweetBody), next_cursor: page.next_cursor }
+    }
+  )
 }

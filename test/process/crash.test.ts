@@ -121,7 +121,9 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
       timeline_entries_without_follow: 0,
       timeline_horizon_mismatch: 0,
       fanout_pending: 0,
-      pulled_follows_mismatch: 0
+      pulled_follows_mismatch: 0,
+      reply_count_mismatch: 0,
+      replies_without_parent: 0
     },
     'no half-written state, no missing or extra copies'
   )

@@ -38,7 +38,17 @@ t.test('timelines', async (t) => {
       body.timeline.map((item: { id: number }) => item.id),
       posted.map((p) => p.id).reverse()
     )
-    t.same(Object.keys(body.timeline[0]).sort(), ['created_at', 'edited_at', 'id', 'media', 'tweet', 'user', 'user_id'])
+    t.same(Object.keys(body.timeline[0]).sort(), [
+      'created_at',
+      'edited_at',
+      'id',
+      'in_reply_to',
+      'media',
+      'reply_count',
+      'tweet',
+      'user',
+      'user_id'
+    ])
     t.same(body.timeline[0].user, { id: carol.id, name: 'Carol', profile_picture: null })
     t.match(body.timeline[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   })
