@@ -177,6 +177,11 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService }> 
     {
       schema: {
         summary: 'The thread around a tweet',
+        description:
+          `Bounded whatever the thread's size: at most ${maxThreadAncestors} ancestors (the nearest); descendants ` +
+          `looked for among the ${threadScanRows} tweets of the conversation posted after this one, at most ` +
+          `${maxThreadDepth} levels below it, the oldest ${maxThreadDescendants} of those. What lies past a cap is ` +
+          'left out (see the fields).',
         tags: ['tweets'],
         params: tweetIdParams,
         response: { 200: contextBody, 400: errorBody, 404: errorBody.describe('No such tweet, or it was deleted') }
