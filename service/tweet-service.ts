@@ -205,13 +205,14 @@ export class TweetService {
     const parent = await this.transactor.run(async (connection) => {
       const tweet = await this.tweetDao.lockForDelete(connection, id)
       assertChangeable(userId, id, tweet?.user_id)
-      if (tweet!.in_reply_to !== null) {
-        await this.tweetDao.addReplyCount(connection, tweet!.in_reply_to, -1)
-        await this.tweetDao.addTombstone(connection, id, tweet!.in_reply_to, tweet!.conversation_id!)
+      const { in_reply_to: inReplyTo, conversation_id: conversationId } = tweet!
+      if (inReplyTo !== null) {
+        await this.tweetDao.addReplyCount(connection, inReplyTo, -1)
+        await this.tweetDao.addTombstone(connection, id, inReplyTo, conversationId ?? inReplyTo)
       }
       await this.tweetDao.deleteTweet(connection, id)
       await this.userDao.addTweetsCount(connection, userId, -1)
-      return tweet!.in_reply_to
+      return inReplyTo
     })
     this.tweetDao.forgetTweet(id)
     if (parent !== null) this.tweetDao.forgetTweet(parent)
@@ -390,7 +391,7 @@ export class TweetService {
  * parent, so one pass in id order meets every parent before its replies, and the oldest N of a subtree
  * always include their parents: cutting by age leaves a whole tree.
  */
-export function threadBelow(rootId: number, following: ThreadLinkRow[]): ThreadLinkRow[] {
+function threadBelow(rootId: number, following: ThreadLinkRow[]): ThreadLinkRow[] {
   const depth = new Map<number, number>([[rootId, 0]])
   let nodes: ThreadLinkRow[] = []
   for (const link of following) {
