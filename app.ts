@@ -246,7 +246,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: services.healthService })
   await app.register(accountRoutes, { userService, throttleSignUp, throttleLogin })
-  await app.register(userRoutes, { userService, followService, likeService })
+  await app.register(userRoutes, { userService, followService, likeService, tweetService })
   await app.register(tweetRoutes, { tweetService, likeService })
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { followService })

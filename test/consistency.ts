@@ -34,7 +34,18 @@ const checks = {
      WHERE u.pulled_following_count <> (SELECT COUNT(*) FROM pulled_follows p WHERE p.user_id = u.id)`,
   like_count_mismatch: `
     SELECT COUNT(*) AS n FROM tweets t
-     WHERE t.like_count <> (SELECT COUNT(*) FROM likes l WHERE l.tweet_id = t.id)`
+     WHERE t.like_count <> (SELECT COUNT(*) FROM likes l WHERE l.tweet_id = t.id)`,
+  reply_count_mismatch: `
+    SELECT COUNT(*) AS n FROM tweets p
+      LEFT JOIN (SELECT in_reply_to, COUNT(*) AS replies FROM tweets WHERE in_reply_to IS NOT NULL GROUP BY in_reply_to) r
+        ON r.in_reply_to = p.id
+     WHERE p.reply_count <> COALESCE(r.replies, 0)`,
+  // Every reply hangs on a tweet, a deleted reply's tombstone, or its thread's (deleted) root.
+  replies_without_parent: `
+    SELECT COUNT(*) AS n FROM tweets t
+     WHERE t.in_reply_to IS NOT NULL AND t.in_reply_to <> t.conversation_id
+       AND NOT EXISTS (SELECT 1 FROM tweets p WHERE p.id = t.in_reply_to)
+       AND NOT EXISTS (SELECT 1 FROM tweet_tombstones d WHERE d.id = t.in_reply_to)`
 } as const
 
 export type Invariant = keyof typeof checks
@@ -50,7 +61,8 @@ const dataTables = [
   'media',
   'tweet_media',
   'fanout_outbox',
-  'likes'
+  'likes',
+  'tweet_tombstones'
 ]
 
 export class ConsistencyDao {

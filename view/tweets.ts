@@ -1,7 +1,16 @@
-// Tweets: the book's POST /tweet; reading, editing and deleting one tweet at /tweet/:id; liking it and its likers.
+// Tweets: the book's POST /tweet (replies too); reading, editing and deleting one tweet at /tweet/:id; its
+// thread at /tweet/:id/context; liking it and its likers.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { codePoints, maxTweetLength, maxTweetMedia } from '../service/limits.ts'
+import {
+  codePoints,
+  maxThreadAncestors,
+  maxThreadDepth,
+  maxThreadDescendants,
+  maxTweetLength,
+  maxTweetMedia,
+  threadScanRows
+} from '../service/limits.ts'
 import type { LikeService } from '../service/like-service.ts'
 import type { TweetService } from '../service/tweet-service.ts'
 import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
@@ -11,13 +20,16 @@ import {
   mediaId,
   nextCursor,
   prevCursor,
-  twoWayPageQuery,
   rowId,
+  threadItemBody,
+  toThreadItemBody,
   toTweetBody,
   toUserSummaryBody,
   tweetBody,
+  tweetId,
   tweetIdParams,
   tweetVersion,
+  twoWayPageQuery,
   userSummaryBody
 } from './schemas.ts'
 
@@ -43,6 +55,29 @@ const likersBody = z
   .object({ tweet_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor, prev_cursor: prevCursor })
   .describe('A page of the users who like the tweet, newest like first; the cursors are like ids')
 
+const contextBody = z
+  .object({
+    ancestors: z
+      .array(threadItemBody)
+      .describe(
+        `The tweets above, oldest first: the nearest ${maxThreadAncestors} at most; past that the oldest are left ` +
+          'out, and the first one shown has a non-null in_reply_to'
+      ),
+    descendants: z
+      .array(threadItemBody)
+      .describe(
+        'The replies below, in thread order (depth first, oldest first among siblings). Capped: found among ' +
+          `the ${threadScanRows} tweets of the conversation that follow this one, at most ${maxThreadDepth} ` +
+          `levels below it, the oldest ${maxThreadDescendants} of those. Past a cap the thread is cut: a tweet ` +
+          'shown with more reply_count than replies shown below it has more'
+      )
+  })
+  .describe(
+    'The thread around a tweet. A deleted tweet is {id, deleted: true, in_reply_to} where the thread needs it ' +
+      'to keep its shape (it is above this tweet, or above a reply shown); deleted replies with nothing ' +
+      'shown below them are left out'
+  )
+
 export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; likeService: LikeService }> = async (
   app,
   { tweetService, likeService }
@@ -58,12 +93,28 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; li
         summary: 'Post a tweet',
         tags: ['tweets'],
         security: bearerSecurity,
-        body: z.object({ tweet: tweetText, media_ids: mediaIds.optional() }),
-        response: { 200: tweetBody.describe('The stored tweet'), 400: errorBody, 401: errorBody }
+        body: z.object({
+          tweet: tweetText,
+          media_ids: mediaIds.optional(),
+          in_reply_to: tweetId.nullable().optional().describe('The id of the tweet this one replies to')
+        }),
+        response: {
+          200: tweetBody.describe('The stored tweet'),
+          400: errorBody,
+          401: errorBody,
+          404: errorBody.describe('in_reply_to names no tweet (never posted, or deleted)')
+        }
       }
     },
     async (request) =>
-      toTweetBody(await tweetService.tweet(request.user.user_id, request.body.tweet, request.body.media_ids))
+      toTweetBody(
+        await tweetService.tweet(
+          request.user.user_id,
+          request.body.tweet,
+          request.body.media_ids,
+          request.body.in_reply_to ?? null
+        )
+      )
   )
 
   app.put(
@@ -199,6 +250,37 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; li
         users: page.items.map(toUserSummaryBody),
         next_cursor: page.next_cursor,
         prev_cursor: page.prev_cursor
+      }
+    }
+  )
+
+  app.get(
+    '/tweet/:id/context',
+    {
+      onRequest: optionalAuthenticate,
+      schema: {
+        summary: 'The thread around a tweet',
+        description:
+          `Bounded whatever the thread's size: at most ${maxThreadAncestors} ancestors (the nearest); descendants ` +
+          `looked for among the ${threadScanRows} tweets of the conversation posted after this one, at most ` +
+          `${maxThreadDepth} levels below it, the oldest ${maxThreadDescendants} of those. What lies past a cap is ` +
+          'left out (see the fields).',
+        tags: ['tweets'],
+        security: optionalBearerSecurity,
+        params: tweetIdParams,
+        response: {
+          200: contextBody,
+          400: errorBody,
+          401: errorBody.describe('A token was given and is not valid'),
+          404: errorBody.describe('No such tweet, or it was deleted')
+        }
+      }
+    },
+    async (request) => {
+      const context = await tweetService.context(request.params.id, callerId(request))
+      return {
+        ancestors: context.ancestors.map(toThreadItemBody),
+        descendants: context.descendants.map(toThreadItemBody)
       }
     }
   )

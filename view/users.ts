@@ -1,10 +1,13 @@
-// Profiles and the follow graph: /users/me, /users/:user_id and its followers, following and likes lists.
+// Profiles and the follow graph: /users/me, /users/:user_id, its followers and following lists, its tweets
+// and the tweets it likes.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { FollowService } from '../service/follow-service.ts'
 import type { LikeService } from '../service/like-service.ts'
+import type { TweetService } from '../service/tweet-service.ts'
 import type { UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
+import { notModified, notModifiedBody, weakTag } from './conditional.ts'
 import {
   errorBody,
   nextCursor,
@@ -18,6 +21,7 @@ import {
   toTweetBody,
   toUserSummaryBody,
   tweetBody,
+  tweetVersion,
   userIdParams,
   userName,
   userSummaryBody
@@ -33,12 +37,16 @@ const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody),
 const likedTweetsBody = z
   .object({ user_id: rowId, tweets: z.array(tweetBody), next_cursor: nextCursor, prev_cursor: prevCursor })
   .describe('A page of the tweets the user likes, newest like first; the cursors are like ids, not tweet ids')
+const authorTweetsBody = z
+  .object({ user_id: rowId, tweets: z.array(tweetBody), next_cursor: nextCursor, prev_cursor: prevCursor })
+  .describe('A page of the user’s own tweets and replies, newest first, with an ETag')
 
 export const userRoutes: FastifyPluginAsyncZod<{
   userService: UserService
   followService: FollowService
   likeService: LikeService
-}> = async (app, { userService, followService, likeService }) => {
+  tweetService: TweetService
+}> = async (app, { userService, followService, likeService, tweetService }) => {
   app.get(
     '/users/me',
     {
@@ -134,6 +142,43 @@ export const userRoutes: FastifyPluginAsyncZod<{
       const page = await likeService.likedTweets(request.params.user_id, request.query, callerId(request))
       return {
         user_id: request.params.user_id,
+        tweets: page.items.map(toTweetBody),
+        next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor
+      }
+    }
+  )
+
+  // Conditional GET like the timelines: the tag comes from the page's tweets, before any body is built.
+  app.get(
+    '/users/:user_id/tweets',
+    {
+      onRequest: optionalAuthenticate,
+      schema: {
+        summary: "A user's own tweets and replies",
+        description:
+          'Newest first, paged like timelines (`?before=` next_cursor, `?after=` prev_cursor). With a token, each ' +
+          'tweet’s `liked` says whether the caller likes it; without one it is false.',
+        tags: ['tweets'],
+        security: optionalBearerSecurity,
+        params: userIdParams,
+        querystring: twoWayPageQuery,
+        response: {
+          200: authorTweetsBody,
+          304: notModifiedBody,
+          400: errorBody,
+          401: errorBody.describe('A token was given and is not valid'),
+          404: errorBody
+        }
+      }
+    },
+    async (request, reply) => {
+      const userId = request.params.user_id
+      const page = await tweetService.tweetsBy(userId, request.query, callerId(request))
+      const version = `${userId} ${page.next_cursor} ${page.prev_cursor} ${page.items.map(tweetVersion).join(' ')}`
+      if (notModified(request, reply, weakTag(version))) return reply.code(304).send(null)
+      return {
+        user_id: userId,
         tweets: page.items.map(toTweetBody),
         next_cursor: page.next_cursor,
         prev_cursor: page.prev_cursor

@@ -48,16 +48,20 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
   const acknowledged = new Map<number, string>()
   const authors = new Map<number, number>()
   let stop = false
+  // Every other tweet replies to the newest acknowledged one, so the kill can land in a reply's count too.
+  let newestAcknowledged: number | undefined
   const writer = async (n: number) => {
     const user = users[n % users.length]
     for (let i = 0; !stop; i++) {
       const text = `writer ${n} tweet ${i}`
       try {
-        const res = await postJson(`${first.url}/tweet`, { tweet: text }, user.token)
+        const inReplyTo = i % 2 ? newestAcknowledged : undefined
+        const res = await postJson(`${first.url}/tweet`, { tweet: text, in_reply_to: inReplyTo }, user.token)
         if (res.ok) {
           const { id } = (await res.json()) as { id: number }
           acknowledged.set(id, text)
           authors.set(id, user.id)
+          newestAcknowledged = id
         }
       } catch {
         return // the server is gone
@@ -111,6 +115,10 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 
+  const [[{ replies }]] = await pool.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS replies FROM tweets WHERE in_reply_to IS NOT NULL'
+  )
+  t.ok(Number(replies) > 0, `${replies} of the stored tweets are replies`)
   t.same(
     await new ConsistencyDao(pool).violations(),
     {
@@ -122,7 +130,9 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
       timeline_horizon_mismatch: 0,
       fanout_pending: 0,
       pulled_follows_mismatch: 0,
-      like_count_mismatch: 0
+      like_count_mismatch: 0,
+      reply_count_mismatch: 0,
+      replies_without_parent: 0
     },
     'no half-written state, no missing or extra copies'
   )

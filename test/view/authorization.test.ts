@@ -32,6 +32,18 @@ t.test('user A cannot act on user B’s resources', async (t) => {
   const bTweet = (
     await app.inject({ method: 'POST', url: '/tweet', headers: as(b.token), payload: { tweet: 'B’s tweet' } })
   ).json().id as number
+  const aTweet = (
+    await app.inject({ method: 'POST', url: '/tweet', headers: as(a.token), payload: { tweet: 'A’s tweet' } })
+  ).json().id as number
+  // Replying to A's tweet gives B nothing over it, and A nothing over B's reply.
+  const bReply = (
+    await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: as(b.token),
+      payload: { tweet: 'B’s reply', in_reply_to: aTweet }
+    })
+  ).json().id as number
   const bMedia = await uploadMedia(b.token)
   const bDeletedMedia = await uploadMedia(b.token)
   await app.inject({ method: 'DELETE', url: `/media/${bDeletedMedia}`, headers: as(b.token) })
@@ -52,6 +64,17 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       name: 'DELETE /tweet/:id',
       status: 403,
       request: () => app.inject({ method: 'DELETE', url: `/tweet/${bTweet}`, headers: as(a.token) })
+    },
+    {
+      name: 'PUT /tweet/:id of B’s reply to A’s tweet',
+      status: 403,
+      request: () =>
+        app.inject({ method: 'PUT', url: `/tweet/${bReply}`, headers: as(a.token), payload: { tweet: 'hacked' } })
+    },
+    {
+      name: 'DELETE /tweet/:id of B’s reply to A’s tweet',
+      status: 403,
+      request: () => app.inject({ method: 'DELETE', url: `/tweet/${bReply}`, headers: as(a.token) })
     },
     {
       name: 'DELETE /media/:id',
@@ -97,6 +120,8 @@ t.test('user A cannot act on user B’s resources', async (t) => {
 
   t.test('B’s resources are unchanged', async (t) => {
     t.equal((await app.inject({ url: `/tweet/${bTweet}` })).json().tweet, 'B’s tweet')
+    t.match((await app.inject({ url: `/tweet/${bReply}` })).json(), { tweet: 'B’s reply', in_reply_to: aTweet })
+    t.equal((await app.inject({ url: `/tweet/${aTweet}` })).json().reply_count, 1)
     const bList = (await app.inject({ url: '/media', headers: as(b.token) }))
       .json()
       .media.map((m: { id: number }) => m.id)
@@ -116,6 +141,12 @@ t.test('user A cannot act on user B’s resources', async (t) => {
     t.equal((await app.inject({ url: `/users/${b.id}` })).json().name, 'Bob')
     t.equal((await app.inject({ url: '/users/me', headers: as(a.token) })).json().email, a.email)
     t.notOk('email' in (await app.inject({ url: `/users/${b.id}` })).json(), 'B’s email is not shown to A')
+    const bTweets = (await app.inject({ url: `/users/${b.id}/tweets` })).json().tweets
+    t.same(
+      bTweets.map((tweet: { id: number }) => tweet.id),
+      [bReply, bTweet],
+      'B’s tweets list B’s own, whoever asks'
+    )
   })
   t.test('a like or an unlike acts only on the caller’s own like', async (t) => {
     const likedBy = async (user: { id: number }) =>

@@ -78,6 +78,7 @@ const json = fc.oneof(
         'follow',
         'unfollow',
         'media_ids',
+        'in_reply_to',
         '__proto__',
         'constructor',
         'x'
@@ -170,14 +171,21 @@ t.test('every route survives hostile input', async (t) => {
   t.teardown(() => pool.end())
   const consistency = new ConsistencyDao(pool)
   const user = await signUpAndLogin(app, 'Fuzzer')
-  await app.inject({
-    method: 'POST',
-    url: '/tweet',
-    headers: { authorization: user.token },
-    payload: { tweet: 'seed' }
-  })
+  // A seed thread at ids 1 to 3 (params '1' and '2' fuzz it), whose middle reply is deleted: a placeholder.
+  const seed = async (payload: object) =>
+    (await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: user.token }, payload })).json().id
+  const root = await seed({ tweet: 'seed' })
+  const middle = await seed({ tweet: 'seed reply', in_reply_to: root })
+  await seed({ tweet: 'seed reply to a reply', in_reply_to: middle })
+  await app.inject({ method: 'DELETE', url: `/tweet/${middle}`, headers: { authorization: user.token } })
   const doc = (await app.inject({ url: '/docs/json' })).json<OpenApiDocument>()
-  t.ok(doc.paths['/tweet']?.post && doc.paths['/timeline/{user_id}']?.get, 'the document lists the routes to fuzz')
+  t.ok(
+    doc.paths['/tweet']?.post &&
+      doc.paths['/timeline/{user_id}']?.get &&
+      doc.paths['/tweet/{id}/context']?.get &&
+      doc.paths['/users/{user_id}/tweets']?.get,
+    'the document lists the routes to fuzz'
+  )
   t.ok(
     doc.paths['/tweet/{id}/like']?.put &&
       doc.paths['/tweet/{id}/like']?.delete &&

@@ -168,9 +168,11 @@ t.test('like_count and liked on every tweet body', async (t) => {
       'created_at',
       'edited_at',
       'id',
+      'in_reply_to',
       'like_count',
       'liked',
       'media',
+      'reply_count',
       'tweet',
       'user',
       'user_id'

@@ -42,9 +42,11 @@ t.test('timelines', async (t) => {
       'created_at',
       'edited_at',
       'id',
+      'in_reply_to',
       'like_count',
       'liked',
       'media',
+      'reply_count',
       'tweet',
       'user',
       'user_id'
