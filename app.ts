@@ -10,6 +10,7 @@ import type { Config } from './config.ts'
 import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { FanoutDao } from './model/fanout-dao.ts'
+import { LikeDao } from './model/like-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
 import { PendingObjectDao } from './model/pending-object-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
@@ -19,6 +20,7 @@ import { FanoutService } from './service/fanout-service.ts'
 import { FanoutWorker } from './service/fanout-worker.ts'
 import { FollowService } from './service/follow-service.ts'
 import { HealthService } from './service/health-service.ts'
+import { LikeService } from './service/like-service.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { LocalStorage } from './service/storage/local.ts'
@@ -65,6 +67,7 @@ export interface Services {
   userService: UserService
   followService: FollowService
   tweetService: TweetService
+  likeService: LikeService
   mediaService: MediaService
   healthService: HealthService
   fanoutService: FanoutService
@@ -117,6 +120,7 @@ export async function buildServices(
   const mediaDao = new MediaDao(pool)
   const pendingObjectDao = new PendingObjectDao(pool)
   const fanoutDao = new FanoutDao(pool)
+  const likeDao = new LikeDao(pool, readPool)
 
   const storage = await createStorage(config)
 
@@ -156,14 +160,17 @@ export async function buildServices(
     storage,
     mediaService,
     fanoutWorker,
+    likeDao,
     fanoutDao
   )
+  const likeService = new LikeService(transactor, likeDao, tweetDao, userDao, tweetService, storage)
   return {
     log,
     storage,
     userService,
     followService,
     tweetService,
+    likeService,
     mediaService,
     healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
@@ -207,7 +214,7 @@ function serverOptions(config: Config, log: FastifyBaseLogger) {
  * routes. The app owns the services it is given: closing it stops their workers and closes their pools.
  */
 export async function buildApp(config: AppConfig, services: Services): Promise<FastifyInstance> {
-  const { userService, followService, tweetService, mediaService } = services
+  const { userService, followService, tweetService, likeService, mediaService } = services
   const app = Fastify(serverOptions(config, services.log)).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -240,8 +247,8 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: services.healthService })
   await app.register(accountRoutes, { userService, throttleSignUp, throttleLogin })
-  await app.register(userRoutes, { userService, followService })
-  await app.register(tweetRoutes, { tweetService })
+  await app.register(userRoutes, { userService, followService, likeService, tweetService })
+  await app.register(tweetRoutes, { tweetService, likeService })
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { followService })
   await app.register(async (uploads) => {

@@ -162,6 +162,16 @@ export async function canConnect(serverUrl: string): Promise<boolean> {
 
 export type Queryable = Pool | PoolConnection
 
+/** Keyset ids above `after` and below `before`, read from the newest end or, with oldestFirst, the oldest. */
+export interface IdWindow {
+  after: number
+  before: number
+  oldestFirst: boolean
+}
+
+/** `ORDER BY` for a window's reading order. */
+export const orderOf = (window: { oldestFirst: boolean }): 'ASC' | 'DESC' => (window.oldestFirst ? 'ASC' : 'DESC')
+
 const retriedCodes = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
 
 /**

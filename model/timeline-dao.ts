@@ -2,7 +2,7 @@
 // (their own and their followees', and retweets of them), written when a tweet is posted, so a page is one
 // range read. An entry shows its tweet or, for a retweet, the retweeted tweet: never two the same.
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { Queryable } from './database.ts'
+import { orderOf, type IdWindow, type Queryable } from './database.ts'
 import { tweetColumns, type TweetRow } from './tweet-dao.ts'
 import type { TimelineStateRow } from './user-dao.ts'
 
@@ -24,13 +24,6 @@ export interface AuthorRange {
   author_id: number
   after: number
   before: number
-}
-
-/** Ids above `after` and below `before`, read from the newest end or, with oldestFirst, from the oldest. */
-export interface IdWindow {
-  after: number
-  before: number
-  oldestFirst: boolean
 }
 
 /** An account's newest (or oldest) tweet in a range. */
@@ -343,4 +336,4 @@ function perAuthorParams(ranges: AuthorRange[], perAuthor: number): (number | st
   return ranges.flatMap((range) => [range.author_id, range.after, range.before, String(perAuthor)])
 }
 
-const order = (oldestFirst: boolean) => (oldestFirst ? 'ASC' : 'DESC')
+const order = (oldestFirst: boolean) => orderOf({ oldestFirst })

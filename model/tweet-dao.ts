@@ -1,7 +1,8 @@
-// Tweets: posting through the post_tweet procedure, reads by id (primary) and by ids (row cache), edits and
-// deletes, and retweets (rows of tweets naming the tweet they repeat, never shown as tweets themselves).
+// Tweets: posting through the post_tweet procedure, reads by id (primary), by ids (row cache) and by author,
+// edits and deletes, the links of threads (replies, and the tombstones of deleted ones), and retweets (rows
+// of tweets naming the tweet they repeat, never shown as tweets themselves).
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { Queryable } from './database.ts'
+import { orderOf, type IdWindow, type Queryable } from './database.ts'
 import { RowCache, type RowCacheOptions } from './row-cache.ts'
 
 /** A tweet's own row; its author's name and picture come from UserDao.authors. */
@@ -12,6 +13,11 @@ export interface TweetRow {
   created_at: Date
   edited_at: Date | null
   media_count: number
+  like_count: number
+  in_reply_to: number | null
+  /** The thread's root, for a reply; null for a tweet that answers none. */
+  conversation_id: number | null
+  reply_count: number
   /** For a retweet's row, the tweet it repeats; null for a tweet. */
   retweet_of: number | null
   retweet_count: number
@@ -23,10 +29,37 @@ export interface PostedTweetRow {
   created_at: Date
   name: string
   profile_picture: string | null
+  conversation_id: number | null
 }
 
+/** Where a tweet of a thread hangs: its parent, and whether it was deleted (then only its tombstone is left). */
+export interface ThreadLinkRow {
+  id: number
+  in_reply_to: number | null
+  deleted: boolean
+}
+
+/** A tweet about to be deleted: its author, and what its tombstone keeps when it is a reply. */
+export interface DeletionRow {
+  user_id: number
+  in_reply_to: number | null
+  conversation_id: number | null
+}
+
+/** Thrown by a post whose in_reply_to names no tweet (never posted, or deleted); nothing was written. */
+export class ReplyParentMissing extends Error {
+  constructor(readonly inReplyTo: number) {
+    super(`in_reply_to ${inReplyTo}: no such tweet`)
+    this.name = 'ReplyParentMissing'
+  }
+}
+
+// What migrations/007's post_tweet signals for a parent that does not exist.
+const parentMissingMessage = 'in_reply_to: no such tweet'
+
 export const tweetColumns =
-  't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count, t.retweet_of, t.retweet_count'
+  't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count, t.like_count, t.in_reply_to, t.conversation_id, ' +
+  't.reply_count, t.retweet_of, t.retweet_count'
 
 /** Entries of the tweet cache: at most about 100 MiB of 300-character texts, typically a fifth of it. */
 export const tweetCacheEntries = 100_000
@@ -71,30 +104,45 @@ export class TweetDao {
   }
 
   /**
-   * Records a post in one round trip and its own transaction (migrations/004's post_tweet): the tweet,
-   * the author's counter and own timeline entry, and the fan-out record. Undefined: no such author.
+   * Records a post in one round trip and its own transaction (migrations/007's post_tweet): the tweet,
+   * the author's counter and own timeline entry, the fan-out record and, for a reply, its parent's
+   * reply_count. Undefined: no such author. Throws ReplyParentMissing when inReplyTo names no tweet.
    */
-  async postTweet(userId: number, tweet: string): Promise<PostedTweetRow | undefined> {
-    return this.callPostTweet(this.pool, userId, tweet, true)
+  async postTweet(userId: number, tweet: string, inReplyTo: number | null = null): Promise<PostedTweetRow | undefined> {
+    return this.callPostTweet(this.pool, userId, tweet, inReplyTo, true)
   }
 
   /** The same, inside the caller's transaction (a post with media attaches them before committing). */
-  async postTweetIn(connection: Queryable, userId: number, tweet: string): Promise<PostedTweetRow | undefined> {
-    return this.callPostTweet(connection, userId, tweet, false)
+  async postTweetIn(
+    connection: Queryable,
+    userId: number,
+    tweet: string,
+    inReplyTo: number | null = null
+  ): Promise<PostedTweetRow | undefined> {
+    return this.callPostTweet(connection, userId, tweet, inReplyTo, false)
   }
 
   private async callPostTweet(
     connection: Queryable,
     userId: number,
     tweet: string,
+    inReplyTo: number | null,
     ownTransaction: boolean
   ): Promise<PostedTweetRow | undefined> {
-    // A CALL answers its SELECT's rows first, then the call's own status.
-    const [[rows]] = await connection.execute<[(PostedTweetRow & RowDataPacket)[], ResultSetHeader]>(
-      'CALL post_tweet(?, ?, ?)',
-      [userId, tweet, ownTransaction]
-    )
-    return rows[0]
+    try {
+      // A CALL answers its SELECT's rows first, then the call's own status.
+      const [[rows]] = await connection.execute<[(PostedTweetRow & RowDataPacket)[], ResultSetHeader]>(
+        'CALL post_tweet(?, ?, ?, ?)',
+        [userId, tweet, inReplyTo, ownTransaction]
+      )
+      return rows[0]
+    } catch (error) {
+      const { sqlState, sqlMessage } = error as { sqlState?: string; sqlMessage?: string }
+      if (inReplyTo !== null && sqlState === '45000' && sqlMessage === parentMissingMessage) {
+        throw new ReplyParentMissing(inReplyTo)
+      }
+      throw error
+    }
   }
 
   /** One tweet, read from the primary: its author sees an edit at once. A retweet's row is no tweet. */
@@ -164,16 +212,111 @@ export class TweetDao {
     return new Set(rows.map((row) => row.retweet_of as number))
   }
 
+  /** The author and thread links of a tweet about to be deleted, read under a row lock. */
+  async lockForDelete(connection: Queryable, id: number): Promise<DeletionRow | undefined> {
+    const [rows] = await connection.execute<(DeletionRow & RowDataPacket)[]>(
+      'SELECT user_id, in_reply_to, conversation_id FROM tweets WHERE id = ? AND retweet_of IS NULL FOR UPDATE',
+      [id]
+    )
+    return (
+      rows[0] && {
+        user_id: rows[0].user_id,
+        in_reply_to: rows[0].in_reply_to,
+        conversation_id: rows[0].conversation_id
+      }
+    )
+  }
+
   async updateTweet(connection: Queryable, id: number, tweet: string): Promise<void> {
     await connection.execute('UPDATE tweets SET tweet = ?, edited_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [tweet, id])
   }
 
-  /** Deletes the tweet; its timeline entries and media links go with it (foreign keys cascade). */
+  /** Deletes the tweet; its timeline entries and media links go with it (foreign keys cascade), its replies stay. */
   async deleteTweet(connection: Queryable, id: number): Promise<void> {
     await connection.execute('DELETE FROM tweets WHERE id = ?', [id])
   }
 
+  /** Moves a tweet's count of live direct replies; a tweet that no longer exists is left as it is. */
+  async addReplyCount(connection: Queryable, id: number, delta: number): Promise<void> {
+    await connection.execute('UPDATE tweets SET reply_count = reply_count + ? WHERE id = ?', [delta, id])
+  }
+
+  /** Keeps where a deleted reply hung in its thread (migrations/007). */
+  async addTombstone(connection: Queryable, id: number, inReplyTo: number, conversationId: number): Promise<void> {
+    await connection.execute('INSERT INTO tweet_tombstones (id, in_reply_to, conversation_id) VALUES (?, ?, ?)', [
+      id,
+      inReplyTo,
+      conversationId
+    ])
+  }
+
+  /**
+   * The chain of parents above a tweet, starting from its parent `parentId` and going up at most `max`
+   * steps, oldest first: one primary-key lookup per step in tweets and in tweet_tombstones. A deleted
+   * tweet without a tombstone (a deleted root) ends the chain.
+   */
+  async ancestors(parentId: number, max: number): Promise<ThreadLinkRow[]> {
+    const [rows] = await this.readPool.execute<RowDataPacket[]>(
+      `WITH RECURSIVE chain (id, in_reply_to, live, hops) AS (
+         SELECT c.id, COALESCE(t.in_reply_to, d.in_reply_to), t.id IS NOT NULL, 1
+           FROM (SELECT CAST(? AS UNSIGNED) AS id) c
+           LEFT JOIN tweets t ON t.id = c.id
+           LEFT JOIN tweet_tombstones d ON d.id = c.id
+         UNION ALL
+         SELECT c.in_reply_to, COALESCE(t.in_reply_to, d.in_reply_to), t.id IS NOT NULL, c.hops + 1
+           FROM chain c
+           LEFT JOIN tweets t ON t.id = c.in_reply_to
+           LEFT JOIN tweet_tombstones d ON d.id = c.in_reply_to
+          WHERE c.in_reply_to IS NOT NULL AND c.hops < ?
+       )
+       SELECT id, in_reply_to, live FROM chain ORDER BY hops DESC`,
+      [parentId, max]
+    )
+    return rows.map(toLink)
+  }
+
+  /**
+   * The oldest `limit` tweets of a conversation with ids above `afterId`, live or deleted, with their
+   * parents: one range of each table's (conversation_id, id, in_reply_to) index, read from the index alone.
+   */
+  async conversationAfter(conversationId: number, afterId: number, limit: number): Promise<ThreadLinkRow[]> {
+    const [rows] = await this.readPool.execute<RowDataPacket[]>(
+      `(SELECT id, in_reply_to, 1 AS live FROM tweets FORCE INDEX (tweets_conversation)
+         WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?)
+       UNION ALL
+       (SELECT id, in_reply_to, 0 AS live FROM tweet_tombstones FORCE INDEX (tweet_tombstones_conversation)
+         WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?)
+       ORDER BY id LIMIT ?`,
+      [conversationId, afterId, String(limit), conversationId, afterId, String(limit), String(limit)]
+    )
+    return rows.map(toLink)
+  }
+
+  /**
+   * An author's tweets (replies included, retweets not) with ids in the window, newest first (or oldest
+   * first from `after`): one range of the (user_id, id) index, which is forced for the reason given in
+   * timeline-dao.ts (perAuthorRange). The author's retweets in that range are read and skipped.
+   */
+  async tweetsByAuthor(userId: number, window: IdWindow, limit: number): Promise<TweetRow[]> {
+    const [rows] = await this.readPool.execute<(TweetRow & RowDataPacket)[]>(
+      `SELECT ${tweetColumns} FROM tweets t FORCE INDEX (tweets_user_id)
+        WHERE t.user_id = ? AND t.id > ? AND t.id < ? AND t.retweet_of IS NULL
+        ORDER BY t.id ${orderOf(window)}
+        LIMIT ?`,
+      [userId, window.after, window.before, String(limit)]
+    )
+    return rows
+  }
+
   async addMediaCount(connection: Queryable, id: number, count: number): Promise<void> {
     await connection.execute('UPDATE tweets SET media_count = media_count + ? WHERE id = ?', [count, id])
+  }
+}
+
+function toLink(row: RowDataPacket): ThreadLinkRow {
+  return {
+    id: Number(row.id),
+    in_reply_to: row.in_reply_to === null ? null : Number(row.in_reply_to),
+    deleted: !row.live
   }
 }

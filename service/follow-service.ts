@@ -15,6 +15,16 @@ export interface UserSummary {
   profile_picture: string | null
 }
 
+/** The one mapping of a user row to a summary: its picture key becomes a URL. */
+export function toUserSummary(row: UserSummaryRow, storage: Storage): UserSummary {
+  return {
+    id: row.id,
+    name: row.name,
+    profile: row.profile,
+    profile_picture: row.profile_picture === null ? null : storage.url(row.profile_picture)
+  }
+}
+
 export interface FollowSettings extends TimelineSettings {
   /** How many of a followee's newest tweets are copied into the follower's timeline on follow. */
   timelineBackfill: number
@@ -90,12 +100,6 @@ export class FollowService {
     ])
     if (!exists) throw new NotFound('User not found', { user_id: userId })
     const shown = pageOf(rows, page, (row) => row.id)
-    const users = shown.items.map((row) => ({
-      id: row.id,
-      name: row.name,
-      profile: row.profile,
-      profile_picture: row.profile_picture === null ? null : this.storage.url(row.profile_picture)
-    }))
-    return { ...shown, items: users }
+    return { ...shown, items: shown.items.map((row) => toUserSummary(row, this.storage)) }
   }
 }

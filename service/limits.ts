@@ -1,4 +1,5 @@
-// Every limit on what users send, defined once: services enforce them, view schemas state them to clients.
+// Every limit on what users send, and on what one read returns, defined once: services enforce them, view
+// schemas and the README state them to clients.
 
 /** A tweet's text, in Unicode code points (as the utf8mb4 VARCHAR(300) column counts). */
 export const maxTweetLength = 300
@@ -18,6 +19,13 @@ export const maxOriginalNameLength = 255
 /** Items on one page (?limit): its default and its bound, which bounds the rows a page may read. */
 export const defaultPageSize = 20
 export const maxPageSize = 100
+/** GET /tweet/:id/context: the ancestors shown at most (the nearest ones, up the chain of parents). */
+export const maxThreadAncestors = 100
+/** The descendants shown at most (the oldest ones), and how many levels below the tweet they may be. */
+export const maxThreadDescendants = 500
+export const maxThreadDepth = 50
+/** The tweets of the conversation read, after the tweet, to find its descendants: what bounds that read. */
+export const threadScanRows = 2000
 
 /** A text's length as utf8mb4 columns count it: Unicode code points, not UTF-16 units. */
 export function codePoints(text: string): number {

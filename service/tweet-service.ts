@@ -3,11 +3,25 @@
 import type { Transactor, PoolConnection } from '../model/database.ts'
 import type { FanoutDao } from '../model/fanout-dao.ts'
 import type { FollowDao } from '../model/follow-dao.ts'
+import type { LikeDao } from '../model/like-dao.ts'
 import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow, TimelineRow } from '../model/timeline-dao.ts'
-import type { PostedTweetRow, TweetDao, TweetRow } from '../model/tweet-dao.ts'
+import {
+  ReplyParentMissing,
+  type PostedTweetRow,
+  type ThreadLinkRow,
+  type TweetDao,
+  type TweetRow
+} from '../model/tweet-dao.ts'
 import type { FanoutRow, UserDao } from '../model/user-dao.ts'
 import { Forbidden, Invalid, NotFound, Unauthorized } from './errors.ts'
-import { codePoints, maxTweetLength } from './limits.ts'
+import {
+  codePoints,
+  maxThreadAncestors,
+  maxThreadDepth,
+  maxThreadDescendants,
+  maxTweetLength,
+  threadScanRows
+} from './limits.ts'
 import { pageOf, rowsToRead, windowOf, type Page, type TwoWayPageRequest, type Window } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 
@@ -32,6 +46,11 @@ export interface TweetItem {
   edited_at: Date | null
   user: { id: number; name: string; profile_picture: string | null }
   media: TweetMediaItem[]
+  like_count: number
+  /** Whether the caller (the viewer) likes it; false for an anonymous caller. */
+  liked: boolean
+  in_reply_to: number | null
+  reply_count: number
   retweet_count: number
   /** Whether the viewer (the caller) has retweeted it; false for an anonymous caller. */
   retweeted: boolean
@@ -46,6 +65,21 @@ export interface Retweeter {
   id: number
   name: string
   retweet_id: number
+}
+
+/** A tweet of a thread that can no longer be shown (deleted): where it hung, so the thread keeps its shape. */
+export interface DeletedTweet {
+  id: number
+  in_reply_to: number | null
+  deleted: true
+}
+
+export type ThreadItem = TweetItem | DeletedTweet
+
+/** A tweet's thread: the tweets above it, oldest first, and below it, in thread order. */
+export interface TweetContext {
+  ancestors: ThreadItem[]
+  descendants: ThreadItem[]
 }
 
 /** Told after each post, so an idle fan-out worker in this process starts at once. */
@@ -79,6 +113,12 @@ function checkTweetText(text: string): void {
   }
 }
 
+/** Who may change a tweet: it must exist (else NotFound), and be the caller's (else Forbidden). */
+function assertChangeable(userId: number, tweetId: number, authorId: number | undefined): void {
+  if (authorId === undefined) throw new NotFound('Tweet not found', { tweet_id: tweetId })
+  if (authorId !== userId) throw new Forbidden('Only the author can change this tweet', { tweet_id: tweetId })
+}
+
 /** The first `count` distinct rows of two lists in the same order (newest first, or oldest first). */
 function merge(a: TimelineRow[], b: TimelineRow[], count: number, oldestFirst: boolean): TimelineRow[] {
   const byId = new Map<number, TimelineRow>()
@@ -100,6 +140,7 @@ export class TweetService {
     private readonly storage: Storage,
     private readonly media: TweetMediaSource | undefined,
     private readonly fanout: FanoutWaker,
+    private readonly likes: LikeDao,
     private readonly fanoutDao: FanoutDao
   ) {}
 
@@ -107,13 +148,28 @@ export class TweetService {
    * Records the tweet, the author's counter and own timeline entry and the fan-out record in one
    * transaction (one round trip without media), and answers from what that returned: no read-back.
    */
-  async tweet(userId: number, text: string, mediaIds: number[] = []): Promise<TweetItem> {
+  async tweet(
+    userId: number,
+    text: string,
+    mediaIds: number[] = [],
+    inReplyTo: number | null = null
+  ): Promise<TweetItem> {
     checkTweetText(text)
-    const posted =
-      mediaIds.length === 0
-        ? await this.transactor.retrying(() => this.tweetDao.postTweet(userId, text))
-        : await this.transactor.run((connection) => this.postWithMedia(connection, userId, text, mediaIds))
+    let posted: PostedTweetRow | undefined
+    try {
+      posted =
+        mediaIds.length === 0
+          ? await this.transactor.retrying(() => this.tweetDao.postTweet(userId, text, inReplyTo))
+          : await this.transactor.run((connection) => this.postWithMedia(connection, userId, text, mediaIds, inReplyTo))
+    } catch (error) {
+      if (error instanceof ReplyParentMissing) {
+        throw new NotFound('The tweet in_reply_to names does not exist', { in_reply_to: error.inReplyTo })
+      }
+      throw error
+    }
     if (!posted) throw new Unauthorized('The account of this token no longer exists')
+    // The parent's reply_count changed: a cached copy must not answer the old one.
+    if (inReplyTo !== null) this.tweetDao.forgetTweet(inReplyTo)
     this.fanout.wake()
     this.userDao.rememberAuthor({ id: userId, name: posted.name, profile_picture: posted.profile_picture })
     const row: TweetRow = {
@@ -123,6 +179,10 @@ export class TweetService {
       created_at: posted.created_at,
       edited_at: null,
       media_count: mediaIds.length,
+      like_count: 0,
+      in_reply_to: inReplyTo,
+      conversation_id: posted.conversation_id,
+      reply_count: 0,
       retweet_of: null,
       retweet_count: 0
     }
@@ -134,17 +194,21 @@ export class TweetService {
     connection: PoolConnection,
     userId: number,
     text: string,
-    mediaIds: number[]
+    mediaIds: number[],
+    inReplyTo: number | null
   ): Promise<PostedTweetRow | undefined> {
     if (!this.media) throw new NotFound('Media are not available')
-    const posted = await this.tweetDao.postTweetIn(connection, userId, text)
+    const posted = await this.tweetDao.postTweetIn(connection, userId, text, inReplyTo)
     if (!posted) return undefined
     await this.media.attachToTweet(connection, posted.id, userId, mediaIds)
     await this.tweetDao.addMediaCount(connection, posted.id, mediaIds.length)
     return posted
   }
 
-  /** `viewerId`: the caller, whose `retweeted` flag the item carries (none: false). A retweet's row is no tweet. */
+  /**
+   * `viewerId`: the caller, whose `liked` and `retweeted` flags the item carries (none: false). A retweet's
+   * row is no tweet.
+   */
   async tweetById(id: number, viewerId?: number): Promise<TweetItem> {
     const row = await this.tweetDao.tweetById(id)
     const [item] = row ? await this.toItems([row], viewerId) : []
@@ -162,13 +226,83 @@ export class TweetService {
     return this.tweetById(id, userId)
   }
 
+  /** These tweets in this order, from TweetDao's cache; an id with no tweet (deleted meanwhile) is left out. */
+  async tweetsByIds(ids: number[], viewerId?: number): Promise<TweetItem[]> {
+    const tweets = await this.tweetDao.tweetsByIds(ids)
+    const rows: TweetRow[] = []
+    for (const id of ids) {
+      const tweet = tweets.get(id)
+      if (tweet) rows.push(tweet)
+    }
+    return this.toItems(rows, viewerId)
+  }
+
+  /**
+   * Deletes the tweet; its replies stay. A reply leaves a tombstone (where it hung) and is taken off its
+   * parent's reply_count, in the same transaction. Locks go from the tweet to its parent to the author's
+   * row, the order a reply's post takes too (parent, then author).
+   */
   async deleteTweet(userId: number, id: number): Promise<void> {
-    await this.transactor.run(async (connection) => {
-      await this.assertAuthor(connection, userId, id)
+    const parent = await this.transactor.run(async (connection) => {
+      const tweet = await this.tweetDao.lockForDelete(connection, id)
+      assertChangeable(userId, id, tweet?.user_id)
+      const { in_reply_to: inReplyTo, conversation_id: conversationId } = tweet!
+      if (inReplyTo !== null) {
+        await this.tweetDao.addReplyCount(connection, inReplyTo, -1)
+        await this.tweetDao.addTombstone(connection, id, inReplyTo, conversationId ?? inReplyTo)
+      }
       await this.tweetDao.deleteTweet(connection, id)
       await this.userDao.addTweetsCount(connection, userId, -1)
+      return inReplyTo
     })
     this.tweetDao.forgetTweet(id)
+    if (parent !== null) this.tweetDao.forgetTweet(parent)
+  }
+
+  /**
+   * The thread around a tweet (docs/performance.md "Threads"). Ancestors: up the chain of parents, at
+   * most maxThreadAncestors (the nearest), oldest first. Descendants: found among the threadScanRows
+   * tweets of the conversation that follow it (one index range), at most maxThreadDepth levels below it
+   * and the oldest maxThreadDescendants of those, in thread order: depth first, oldest first among
+   * siblings. A deleted tweet is a placeholder where it keeps the thread's shape: on the chain above, or
+   * above a tweet shown below; one with nothing shown below it is left out, like a deleted tweet anywhere.
+   */
+  async context(id: number, viewerId?: number): Promise<TweetContext> {
+    const tweet = await this.tweetDao.tweetById(id)
+    if (!tweet) throw new NotFound('Tweet not found', { tweet_id: id })
+    const [above, following] = await Promise.all([
+      tweet.in_reply_to === null ? [] : this.tweetDao.ancestors(tweet.in_reply_to, maxThreadAncestors),
+      this.tweetDao.conversationAfter(tweet.conversation_id ?? tweet.id, tweet.id, threadScanRows)
+    ])
+    const below = threadBelow(tweet.id, following)
+    const live = [...above, ...below].filter((link) => !link.deleted).map((link) => link.id)
+    const rows = await this.tweetDao.tweetsByIds(live)
+    const items = new Map(
+      (
+        await this.toItems(
+          live.flatMap((linkId) => rows.get(linkId) ?? []),
+          viewerId
+        )
+      ).map((item) => [item.id, item])
+    )
+    // A tweet deleted, or whose author was, since the links were read is shown as deleted too.
+    const show = (link: ThreadLinkRow): ThreadItem =>
+      items.get(link.id) ?? { id: link.id, in_reply_to: link.in_reply_to, deleted: true }
+    return { ancestors: above.map(show), descendants: below.map(show) }
+  }
+
+  /**
+   * An author's own tweets and replies, newest first, keyset-paged: one range of the (user_id, id) index.
+   */
+  async tweetsBy(userId: number, page: TwoWayPageRequest, viewerId?: number): Promise<Page<TweetItem>> {
+    const wanted = rowsToRead(page)
+    const [exists, rows] = await Promise.all([
+      this.userDao.exists(userId),
+      this.tweetDao.tweetsByAuthor(userId, windowOf(page), wanted)
+    ])
+    if (!exists) throw new NotFound('User not found', { user_id: userId })
+    const read = pageOf(rows, page, (row) => row.id)
+    return { ...read, items: await this.toItems(read.items, viewerId) }
   }
 
   /**
@@ -366,15 +500,13 @@ export class TweetService {
   }
 
   private async assertAuthor(connection: PoolConnection, userId: number, tweetId: number): Promise<void> {
-    const author = await this.tweetDao.authorForUpdate(connection, tweetId)
-    if (author === undefined) throw new NotFound('Tweet not found', { tweet_id: tweetId })
-    if (author !== userId) throw new Forbidden('Only the author can change this tweet', { tweet_id: tweetId })
+    assertChangeable(userId, tweetId, await this.tweetDao.authorForUpdate(connection, tweetId))
   }
 
   /**
-   * Tweets with their authors, media and the viewer's retweet flags (one statement for all the rows), and
-   * the retweet that put each on a timeline (`retweets`: tweet id → the retweet's row); a row whose author
-   * or retweeter was deleted meanwhile is left out.
+   * Tweets with their authors, media and the viewer's like and retweet flags (at most one statement each
+   * for all the rows), and the retweet that put each on a timeline (`retweets`: tweet id → the retweet's row); a
+   * row whose author or retweeter was deleted meanwhile is left out.
    */
   private async toItems(
     rows: TweetRow[],
@@ -383,15 +515,20 @@ export class TweetService {
   ): Promise<TweetItem[]> {
     const withMedia = rows.filter((row) => row.media_count > 0).map((row) => row.id)
     const retweeterIds = [...retweets.values()].map((retweet) => retweet.user_id)
-    const [authors, media, retweeted] = await Promise.all([
+    // A tweet nobody retweeted is not the viewer's retweet: a page of such tweets asks nothing about them.
+    const retweetedIds = rows.filter((row) => row.retweet_count > 0).map((row) => row.id)
+    const [authors, media, liked, retweeted] = await Promise.all([
       this.userDao.authors([...rows.map((row) => row.user_id), ...retweeterIds]),
       withMedia.length > 0 && this.media ? this.media.mediaForTweets(withMedia) : undefined,
       viewerId === undefined
         ? undefined
-        : this.tweetDao.retweetedAmong(
+        : this.likes.likedAmong(
             viewerId,
             rows.map((row) => row.id)
-          )
+          ),
+      viewerId === undefined || retweetedIds.length === 0
+        ? undefined
+        : this.tweetDao.retweetedAmong(viewerId, retweetedIds)
     ])
     const items: TweetItem[] = []
     for (const row of rows) {
@@ -411,6 +548,10 @@ export class TweetService {
           profile_picture: author.profile_picture === null ? null : this.storage.url(author.profile_picture)
         },
         media: media?.get(row.id) ?? [],
+        like_count: row.like_count,
+        liked: liked?.has(row.id) ?? false,
+        in_reply_to: row.in_reply_to,
+        reply_count: row.reply_count,
         retweet_count: row.retweet_count,
         retweeted: retweeted?.has(row.id) ?? false,
         retweeted_by: retweet && retweeter ? { id: retweeter.id, name: retweeter.name, retweet_id: retweet.id } : null
@@ -427,4 +568,49 @@ export class TweetService {
 function keepShown(rows: TweetRow[], shown: Map<number, TweetRow>): TimelineRow[] {
   for (const row of rows) if (row.retweet_of === null && !shown.has(row.id)) shown.set(row.id, row)
   return rows
+}
+
+/**
+ * The tweets below `rootId` among `following` (tweets of its conversation with higher ids, oldest first),
+ * in thread order, within the caps: no deeper than maxThreadDepth below the root, the oldest
+ * maxThreadDescendants, and no deleted tweet without a live one below it. A reply is younger than its
+ * parent, so one pass in id order meets every parent before its replies, and the oldest N of a subtree
+ * always include their parents: cutting by age leaves a whole tree.
+ */
+function threadBelow(rootId: number, following: ThreadLinkRow[]): ThreadLinkRow[] {
+  const depth = new Map<number, number>([[rootId, 0]])
+  let nodes: ThreadLinkRow[] = []
+  for (const link of following) {
+    const parentDepth = link.in_reply_to === null ? undefined : depth.get(link.in_reply_to)
+    if (parentDepth === undefined || parentDepth >= maxThreadDepth) continue
+    depth.set(link.id, parentDepth + 1)
+    nodes.push(link)
+  }
+  nodes = withoutBareDeleted(nodes).slice(0, maxThreadDescendants)
+  nodes = withoutBareDeleted(nodes)
+  const children = new Map<number, ThreadLinkRow[]>()
+  for (const node of nodes) {
+    const siblings = children.get(node.in_reply_to!)
+    if (siblings) siblings.push(node)
+    else children.set(node.in_reply_to!, [node])
+  }
+  const ordered: ThreadLinkRow[] = []
+  // Depth first without recursion: a stack of the siblings still to visit, oldest on top.
+  const stack = [...(children.get(rootId) ?? [])].reverse()
+  while (stack.length > 0) {
+    const node = stack.pop()!
+    ordered.push(node)
+    for (const child of [...(children.get(node.id) ?? [])].reverse()) stack.push(child)
+  }
+  return ordered
+}
+
+/** Leaves out deleted tweets with no live tweet below them (nodes in id order, parents first). */
+function withoutBareDeleted(nodes: ThreadLinkRow[]): ThreadLinkRow[] {
+  const holdsLive = new Set<number>()
+  for (let i = nodes.length - 1; i >= 0; i -= 1) {
+    const node = nodes[i]
+    if (!node.deleted || holdsLive.has(node.id)) holdsLive.add(node.in_reply_to!).add(node.id)
+  }
+  return nodes.filter((node) => holdsLive.has(node.id))
 }

@@ -18,11 +18,13 @@ t.test('ConsistencyDao', async (t) => {
     const before = await dao.fingerprint()
     t.same(Object.keys(before).sort(), [
       'fanout_outbox',
+      'likes',
       'media',
       'pulled_follows',
       'timeline_entries',
       'timeline_gaps',
       'tweet_media',
+      'tweet_tombstones',
       'tweets',
       'users',
       'users_follow_list'
@@ -33,7 +35,7 @@ t.test('ConsistencyDao', async (t) => {
   })
 
   t.test('an empty or whole database has no violations', async (t) => {
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   let halfWritten = 0
@@ -52,7 +54,7 @@ t.test('ConsistencyDao', async (t) => {
     await tweets.postTweet(alice, 'whole')
     await users.addTweetsCount(pool, alice, 1)
     await timelines.addToTimelines(pool, halfWritten, alice, [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test(
@@ -65,7 +67,7 @@ t.test('ConsistencyDao', async (t) => {
       t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
       await timelines.removeAuthor(pool, bob, alice)
       await pool.query('DELETE FROM fanout_outbox')
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     }
   )
 
@@ -83,7 +85,7 @@ t.test('ConsistencyDao', async (t) => {
       ])
       t.match(await dao.violations(), { retweet_count_mismatch: 0, entries_showing_the_wrong_tweet: 1 })
       await pool.execute('DELETE FROM timeline_entries WHERE tweet_id = ?', [retweet])
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'the original shows it')
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'the original shows it')
       await tweets.removeRetweet(pool, alice, id)
       await tweets.addRetweetCount(pool, id, -1)
     }
@@ -93,6 +95,47 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, 5)', [alice, alice])
     t.match(await dao.violations(), { timeline_horizon_mismatch: 1 })
     await pool.execute('DELETE FROM timeline_gaps WHERE owner_id = ?', [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+  })
+  t.test('a like without its count, or a count without its like, is reported', async (t) => {
+    const { id } = (await tweets.postTweet(alice, 'liked'))!
+    await pool.execute('INSERT INTO likes (user_id, tweet_id) VALUES (?, ?)', [alice, id])
+    t.match(await dao.violations(), { like_count_mismatch: 1 })
+    await pool.execute('UPDATE tweets SET like_count = 2 WHERE id = ?', [id])
+    t.match(await dao.violations(), { like_count_mismatch: 1 })
+    await pool.execute('UPDATE tweets SET like_count = 1 WHERE id = ?', [id])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+  })
+
+  t.test('a reply_count that is not the number of direct replies is reported', async (t) => {
+    const { id: root } = (await tweets.postTweet(alice, 'root'))!
+    const { id: reply } = (await tweets.postTweet(alice, 'reply', root))!
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'posting counts the reply')
+    await pool.execute('UPDATE tweets SET reply_count = 0 WHERE id = ?', [root])
+    t.match(await dao.violations(), { reply_count_mismatch: 1 })
+    await pool.execute('UPDATE tweets SET reply_count = 1 WHERE id = ?', [root])
+    await pool.execute('UPDATE tweets SET reply_count = 2 WHERE id = ?', [reply])
+    t.match(await dao.violations(), { reply_count_mismatch: 1 }, 'a count with no reply behind it too')
+    await pool.execute('UPDATE tweets SET reply_count = 0 WHERE id = ?', [reply])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+  })
+
+  t.test('a reply whose deleted parent left no tombstone is reported, unless the parent was the root', async (t) => {
+    const { id: root } = (await tweets.postTweet(alice, 'root'))!
+    const { id: middle } = (await tweets.postTweet(alice, 'middle', root))!
+    await tweets.postTweet(alice, 'leaf', middle)
+    await pool.execute('UPDATE tweets SET reply_count = 0 WHERE id = ?', [root])
+    await pool.execute('DELETE FROM tweets WHERE id = ?', [middle])
+    await users.addTweetsCount(pool, alice, -1)
+    t.match(await dao.violations(), { replies_without_parent: 1 })
+    await pool.execute('INSERT INTO tweet_tombstones (id, in_reply_to, conversation_id) VALUES (?, ?, ?)', [
+      middle,
+      root,
+      root
+    ])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    await pool.execute('DELETE FROM tweets WHERE id = ?', [root])
+    await users.addTweetsCount(pool, alice, -1)
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'a deleted root needs none')
   })
 })

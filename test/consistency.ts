@@ -36,6 +36,20 @@ const checks = {
   pulled_follows_mismatch: `
     SELECT COUNT(*) AS n FROM users u
      WHERE u.pulled_following_count <> (SELECT COUNT(*) FROM pulled_follows p WHERE p.user_id = u.id)`,
+  like_count_mismatch: `
+    SELECT COUNT(*) AS n FROM tweets t
+     WHERE t.like_count <> (SELECT COUNT(*) FROM likes l WHERE l.tweet_id = t.id)`,
+  reply_count_mismatch: `
+    SELECT COUNT(*) AS n FROM tweets p
+      LEFT JOIN (SELECT in_reply_to, COUNT(*) AS replies FROM tweets WHERE in_reply_to IS NOT NULL GROUP BY in_reply_to) r
+        ON r.in_reply_to = p.id
+     WHERE p.reply_count <> COALESCE(r.replies, 0)`,
+  // Every reply hangs on a tweet (not a retweet), a deleted reply's tombstone, or its thread's (deleted) root.
+  replies_without_parent: `
+    SELECT COUNT(*) AS n FROM tweets t
+     WHERE t.in_reply_to IS NOT NULL AND t.in_reply_to <> t.conversation_id
+       AND NOT EXISTS (SELECT 1 FROM tweets p WHERE p.id = t.in_reply_to AND p.retweet_of IS NULL)
+       AND NOT EXISTS (SELECT 1 FROM tweet_tombstones d WHERE d.id = t.in_reply_to)`,
   retweet_count_mismatch: `
     SELECT COUNT(*) AS n FROM tweets t
      WHERE t.retweet_count <> (SELECT COUNT(*) FROM tweets r WHERE r.retweet_of = t.id)`,
@@ -59,7 +73,9 @@ const dataTables = [
   'pulled_follows',
   'media',
   'tweet_media',
-  'fanout_outbox'
+  'fanout_outbox',
+  'likes',
+  'tweet_tombstones'
 ]
 
 export class ConsistencyDao {

@@ -1,6 +1,7 @@
-// Authentication for routes that need a caller: verifies the JWT (bare or "Bearer") and exposes user_id.
+// Authentication: verifies the JWT (bare or "Bearer") and exposes user_id, for routes that need a caller
+// (authenticate) and for public routes whose answer depends on who asks (optionalAuthenticate).
 import fastifyJwt from '@fastify/jwt'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Unauthorized } from '../service/errors.ts'
 import type { UserService } from '../service/user-service.ts'
 import { maxUserId } from './schemas.ts'
@@ -75,4 +76,33 @@ export async function authenticate(request: FastifyRequest): Promise<void> {
   }
 }
 
+/**
+ * onRequest hook for public routes whose answer depends on the caller (like flags): without a token the
+ * caller is anonymous; a token must be valid, as on authenticated routes (else 401). The answer varies
+ * with the Authorization header, so caches must not give one caller's copy to another.
+ */
+export async function optionalAuthenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  varyOnAuthorization(reply)
+  if (tokenFromHeader(request)) await authenticate(request)
+}
+
+/** The caller's user id after optionalAuthenticate; undefined when anonymous. */
+export function callerId(request: FastifyRequest): number | undefined {
+  // @fastify/jwt leaves request.user null until a token is verified.
+  return (request.user as FastifyRequest['user'] | null)?.user_id
+}
+
+/** Adds Authorization to Vary, keeping what is there (CORS adds Origin). */
+function varyOnAuthorization(reply: FastifyReply): void {
+  const vary = reply.getHeader('vary')
+  if (vary === undefined) {
+    reply.header('vary', 'Authorization')
+  } else if (!/(^|,)\s*(authorization|\*)\s*(,|$)/i.test(String(vary))) {
+    reply.header('vary', `${String(vary)}, Authorization`)
+  }
+}
+
 export const bearerSecurity = [{ bearerAuth: [] }]
+
+/** OpenAPI for optionalAuthenticate: anonymous ({}) or with the bearer token. */
+export const optionalBearerSecurity: Record<string, string[]>[] = [{}, { bearerAuth: [] }]

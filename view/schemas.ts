@@ -1,7 +1,7 @@
 // Zod schemas shared by several routes, and the one mapping per API shape (service values → bodies).
 import { z } from 'zod'
 import { defaultPageSize, maxNameLength, maxPageSize, maxProfileLength } from '../service/limits.ts'
-import type { TweetItem } from '../service/tweet-service.ts'
+import type { ThreadItem, TweetItem } from '../service/tweet-service.ts'
 import type { Profile, UserRow } from '../service/user-service.ts'
 import type { UserSummary } from '../service/follow-service.ts'
 
@@ -116,8 +116,12 @@ export const tweetBody = z.object({
   edited_at: timestamp.nullable(),
   user: z.object({ id: rowId, name: z.string(), profile_picture: z.url().nullable() }),
   media: z.array(mediaItemBody),
+  like_count: count,
+  liked: z.boolean().describe('Whether the caller likes this tweet; false without a token'),
+  in_reply_to: rowId.nullable().describe('The tweet this one replies to; null when it replies to none'),
+  reply_count: count.describe('Direct replies that are not deleted'),
   retweet_count: count,
-  retweeted: z.boolean().describe('Whether the caller has retweeted it; false for an anonymous caller'),
+  retweeted: z.boolean().describe('Whether the caller has retweeted it; false without a token'),
   retweeted_by: z
     .object({
       id: rowId.describe("The retweeter's user id"),
@@ -129,6 +133,15 @@ export const tweetBody = z.object({
     .nullable()
     .describe('On a timeline, the retweet that put the tweet there (placed by its time); null otherwise')
 })
+
+/** A deleted tweet inside a thread: where it hung, so the thread keeps its shape. */
+export const deletedTweetBody = z.object({
+  id: rowId,
+  deleted: z.literal(true),
+  in_reply_to: rowId.nullable().describe('The tweet it replied to; null for a thread’s first tweet')
+})
+
+export const threadItemBody = z.union([tweetBody, deletedTweetBody])
 
 export const nextCursor = rowId.nullable().describe('Pass as ?before= for the next page; null at the end')
 export const prevCursor = rowId
@@ -159,16 +172,19 @@ export function toUserSummaryBody(user: UserSummary): z.infer<typeof userSummary
 /**
  * What a tweet's body is made of, for its entity tag (view/conditional.ts): everything in toTweetBody
  * that can change — a field added to the body must be added here, or a client keeps a stale copy.
- * The text changes only with edited_at; created_at and a media item's type and size never change. File
- * URLs (picture, media) are in whole: their base URL is configuration, which may change between runs.
+ * The text changes only with edited_at; created_at, in_reply_to and a media item's type and size never
+ * change; reply_count does. File URLs (picture, media) are in whole: their base URL is configuration,
+ * which may change between runs.
  */
 export function tweetVersion(item: TweetItem): string {
   // Strings carry their length, so no two different tweets can spell the same version.
   const { name, profile_picture: picture } = item.user
   const media = item.media.map((m) => `${m.id} ${m.url.length}:${m.url}`).join(' ')
   const by = item.retweeted_by
-  const retweet = `${item.retweet_count} ${item.retweeted ? 1 : 0} ${by === null ? '-' : `${by.id} ${by.retweet_id} ${by.name.length}:${by.name}`}`
-  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${retweet} ${media}`
+  const likes = `${item.like_count} ${item.liked ? 1 : 0}`
+  const replies = `r${item.reply_count}`
+  const retweets = `${item.retweet_count} ${item.retweeted ? 1 : 0} ${by === null ? '-' : `${by.id} ${by.retweet_id} ${by.name.length}:${by.name}`}`
+  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${likes} ${media} ${replies} ${retweets}`
 }
 
 export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
@@ -184,6 +200,10 @@ export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
       profile_picture: item.user.profile_picture
     },
     media: item.media.map((m) => ({ id: m.id, url: m.url, content_type: m.content_type, size: m.size })),
+    like_count: item.like_count,
+    liked: item.liked,
+    in_reply_to: item.in_reply_to,
+    reply_count: item.reply_count,
     retweet_count: item.retweet_count,
     retweeted: item.retweeted,
     retweeted_by:
@@ -191,4 +211,8 @@ export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
         ? null
         : { id: item.retweeted_by.id, name: item.retweeted_by.name, retweet_id: item.retweeted_by.retweet_id }
   }
+}
+
+export function toThreadItemBody(item: ThreadItem): z.infer<typeof threadItemBody> {
+  return 'deleted' in item ? { id: item.id, deleted: true, in_reply_to: item.in_reply_to } : toTweetBody(item)
 }

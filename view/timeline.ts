@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { TweetService } from '../service/tweet-service.ts'
-import { authenticate, bearerSecurity } from './auth.ts'
+import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
 import {
   errorBody,
@@ -28,7 +28,7 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
     reply: FastifyReply,
     userId: number,
     query: z.infer<typeof twoWayPageQuery>,
-    viewerId?: number
+    viewerId: number | undefined
   ) => {
     const page = await tweetService.timelineFor(userId, query, viewerId)
     const version = `${userId} ${page.next_cursor} ${page.prev_cursor} ${page.items.map(tweetVersion).join(' ')}`
@@ -44,15 +44,25 @@ export const timelineRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService 
   app.get(
     '/timeline/:user_id',
     {
+      onRequest: optionalAuthenticate,
       schema: {
         summary: "A user's timeline",
+        description:
+          'With a token, each tweet’s `liked` and `retweeted` say whether the caller likes or retweeted it; without one they are false.',
         tags: ['timeline'],
+        security: optionalBearerSecurity,
         params: userIdParams,
         querystring: twoWayPageQuery,
-        response: { 200: timelineBody, 304: notModifiedBody, 400: errorBody, 404: errorBody }
+        response: {
+          200: timelineBody,
+          304: notModifiedBody,
+          400: errorBody,
+          401: errorBody.describe('A token was given and is not valid'),
+          404: errorBody
+        }
       }
     },
-    async (request, reply) => timelineOf(request, reply, request.params.user_id, request.query)
+    async (request, reply) => timelineOf(request, reply, request.params.user_id, request.query, callerId(request))
   )
 
   app.get(

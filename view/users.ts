@@ -1,18 +1,27 @@
-// Profiles and the follow graph: /users/me, /users/:user_id and its followers and following lists.
+// Profiles and the follow graph: /users/me, /users/:user_id, its followers and following lists, its tweets
+// and the tweets it likes.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { FollowService } from '../service/follow-service.ts'
+import type { LikeService } from '../service/like-service.ts'
+import type { TweetService } from '../service/tweet-service.ts'
 import type { UserService } from '../service/user-service.ts'
-import { authenticate, bearerSecurity } from './auth.ts'
+import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
+import { notModified, notModifiedBody, weakTag } from './conditional.ts'
 import {
   errorBody,
   nextCursor,
+  prevCursor,
+  twoWayPageQuery,
   pageQuery,
   profileBody,
   profileText,
   rowId,
   toProfileBody,
+  toTweetBody,
   toUserSummaryBody,
+  tweetBody,
+  tweetVersion,
   userIdParams,
   userName,
   userSummaryBody
@@ -25,10 +34,19 @@ const profileChanges = z
 
 const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor })
 
+const likedTweetsBody = z
+  .object({ user_id: rowId, tweets: z.array(tweetBody), next_cursor: nextCursor, prev_cursor: prevCursor })
+  .describe('A page of the tweets the user likes, newest like first; the cursors are like ids, not tweet ids')
+const authorTweetsBody = z
+  .object({ user_id: rowId, tweets: z.array(tweetBody), next_cursor: nextCursor, prev_cursor: prevCursor })
+  .describe('A page of the user’s own tweets and replies, newest first, with an ETag')
+
 export const userRoutes: FastifyPluginAsyncZod<{
   userService: UserService
   followService: FollowService
-}> = async (app, { userService, followService }) => {
+  likeService: LikeService
+  tweetService: TweetService
+}> = async (app, { userService, followService, likeService, tweetService }) => {
   app.get(
     '/users/me',
     {
@@ -97,4 +115,75 @@ export const userRoutes: FastifyPluginAsyncZod<{
       }
     )
   }
+
+  app.get(
+    '/users/:user_id/likes',
+    {
+      onRequest: optionalAuthenticate,
+      schema: {
+        summary: 'The tweets a user likes',
+        description:
+          'Newest like first. `?before=` takes the previous page’s next_cursor, the id of its last like; `?after=` ' +
+          'a prev_cursor, for the likes newer than it (paged like timelines). With a ' +
+          'token, each tweet’s `liked` and `retweeted` say whether the caller likes or retweeted it; without one they are false.',
+        tags: ['likes'],
+        security: optionalBearerSecurity,
+        params: userIdParams,
+        querystring: twoWayPageQuery,
+        response: {
+          200: likedTweetsBody,
+          400: errorBody,
+          401: errorBody.describe('A token was given and is not valid'),
+          404: errorBody
+        }
+      }
+    },
+    async (request) => {
+      const page = await likeService.likedTweets(request.params.user_id, request.query, callerId(request))
+      return {
+        user_id: request.params.user_id,
+        tweets: page.items.map(toTweetBody),
+        next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor
+      }
+    }
+  )
+
+  // Conditional GET like the timelines: the tag comes from the page's tweets, before any body is built.
+  app.get(
+    '/users/:user_id/tweets',
+    {
+      onRequest: optionalAuthenticate,
+      schema: {
+        summary: "A user's own tweets and replies",
+        description:
+          'Newest first, without the user’s retweets, paged like timelines (`?before=` next_cursor, `?after=` ' +
+          'prev_cursor). With a token, each ' +
+          'tweet’s `liked` and `retweeted` say whether the caller likes or retweeted it; without one they are false.',
+        tags: ['tweets'],
+        security: optionalBearerSecurity,
+        params: userIdParams,
+        querystring: twoWayPageQuery,
+        response: {
+          200: authorTweetsBody,
+          304: notModifiedBody,
+          400: errorBody,
+          401: errorBody.describe('A token was given and is not valid'),
+          404: errorBody
+        }
+      }
+    },
+    async (request, reply) => {
+      const userId = request.params.user_id
+      const page = await tweetService.tweetsBy(userId, request.query, callerId(request))
+      const version = `${userId} ${page.next_cursor} ${page.prev_cursor} ${page.items.map(tweetVersion).join(' ')}`
+      if (notModified(request, reply, weakTag(version))) return reply.code(304).send(null)
+      return {
+        user_id: userId,
+        tweets: page.items.map(toTweetBody),
+        next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor
+      }
+    }
+  )
 }

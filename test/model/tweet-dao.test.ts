@@ -4,9 +4,9 @@ import { Transactor } from '../../model/database.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
-import { TweetDao } from '../../model/tweet-dao.ts'
+import { ReplyParentMissing, TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { testPool } from '../helper.ts'
+import { rowsRead, testPool } from '../helper.ts'
 
 /** The newest ids below `before`: a page read towards older. */
 const newestBelow = (before: number) => ({ after: 0, before, oldestFirst: false })
@@ -338,6 +338,219 @@ t.test('tweetsByIds: a page of tweets from memory, forgotten when this process c
   t.same(await texts(cached), ['one, edited'], 'a deleted tweet is gone once forgotten')
 })
 
+t.test('replies and thread links', async (t) => {
+  const pool = await testPool(t)
+  const users = new UserDao(pool)
+  const tweets = new TweetDao(pool)
+  const transactor = new Transactor(pool)
+  const user = (name: string) =>
+    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const [alice, bob] = [await user('alice'), await user('bob')]
+  const post = async (author: number, text: string, inReplyTo: number | null = null) =>
+    (await tweets.postTweet(author, text, inReplyTo))!.id
+  const replyCount = async (id: number) => (await tweets.tweetById(id))!.reply_count
+  const counts = async () => {
+    const [[row]] = await pool.query<RowDataPacket[]>(
+      `SELECT (SELECT COUNT(*) FROM tweets) AS tweets, (SELECT COUNT(*) FROM timeline_entries) AS entries,
+              (SELECT COUNT(*) FROM fanout_outbox) AS outbox,
+              (SELECT SUM(tweets_count) FROM users) AS tweets_counted,
+              (SELECT SUM(reply_count) FROM tweets) AS replies_counted`
+    )
+    return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, Number(value)]))
+  }
+  const root = await post(alice, 'root')
+
+  t.test('a tweet that answers none has no parent, no conversation and no replies', async (t) => {
+    t.match(await tweets.tweetById(root), { in_reply_to: null, conversation_id: null, reply_count: 0 })
+  })
+
+  t.test('a reply records its parent and its thread’s root, and counts on its parent', async (t) => {
+    const posted = await tweets.postTweet(bob, 'reply', root)
+    t.equal(posted!.conversation_id, root)
+    t.match(await tweets.tweetById(posted!.id), { in_reply_to: root, conversation_id: root, reply_count: 0 })
+    t.equal(await replyCount(root), 1)
+    const deeper = await post(alice, 'reply to the reply', posted!.id)
+    t.match(await tweets.tweetById(deeper), { in_reply_to: posted!.id, conversation_id: root })
+    t.equal(await replyCount(posted!.id), 1)
+    t.equal(await replyCount(root), 1, 'only direct replies count')
+  })
+
+  t.test('a reply to a tweet that does not exist throws ReplyParentMissing and writes nothing', async (t) => {
+    const before = await counts()
+    await t.rejects(tweets.postTweet(bob, 'to nothing', 999_999), new ReplyParentMissing(999_999))
+    const connection = await pool.getConnection()
+    try {
+      await connection.beginTransaction()
+      await t.rejects(tweets.postTweetIn(connection, bob, 'to nothing', 999_999), ReplyParentMissing)
+      await connection.commit()
+    } finally {
+      connection.release()
+    }
+    t.same(await counts(), before)
+  })
+
+  t.test('an unknown author records nothing and counts nothing, whatever the parent', async (t) => {
+    const before = await counts()
+    t.equal(await tweets.postTweet(999_999, 'nobody', root), undefined)
+    t.equal(await tweets.postTweet(999_999, 'nobody', 999_999), undefined, 'the missing author is what is told')
+    t.same(await counts(), before)
+  })
+
+  t.test('a reply rolled back with its caller’s transaction leaves the parent’s count as it was', async (t) => {
+    const before = await counts()
+    const connection = await pool.getConnection()
+    try {
+      await connection.beginTransaction()
+      t.ok(await tweets.postTweetIn(connection, bob, 'rolled back', root))
+      await connection.rollback()
+    } finally {
+      connection.release()
+    }
+    t.same(await counts(), before)
+  })
+
+  t.test('lockForDelete reads the author and links; addReplyCount moves only an existing tweet', async (t) => {
+    const reply = await post(bob, 'to delete', root)
+    t.same(await transactor.run((c) => tweets.lockForDelete(c, reply)), {
+      user_id: bob,
+      in_reply_to: root,
+      conversation_id: root
+    })
+    t.same(await transactor.run((c) => tweets.lockForDelete(c, root)), {
+      user_id: alice,
+      in_reply_to: null,
+      conversation_id: null
+    })
+    t.equal(await transactor.run((c) => tweets.lockForDelete(c, 999_999)), undefined)
+    const count = await replyCount(root)
+    await transactor.run((c) => tweets.addReplyCount(c, root, -1))
+    t.equal(await replyCount(root), count - 1)
+    await transactor.run((c) => tweets.addReplyCount(c, root, 1))
+    await transactor.run((c) => tweets.addReplyCount(c, 999_999, -1))
+    t.equal(await replyCount(root), count)
+  })
+
+  t.test('ancestors walks up from a parent to the root, oldest first, through tombstones', async (t) => {
+    const top = await post(alice, 'top')
+    const a = await post(bob, 'a', top)
+    const b = await post(alice, 'b', a)
+    const c = await post(bob, 'c', b)
+    t.same(await tweets.ancestors(c, 100), [
+      { id: top, in_reply_to: null, deleted: false },
+      { id: a, in_reply_to: top, deleted: false },
+      { id: b, in_reply_to: a, deleted: false },
+      { id: c, in_reply_to: b, deleted: false }
+    ])
+    t.same(
+      await tweets.ancestors(c, 2),
+      [
+        { id: b, in_reply_to: a, deleted: false },
+        { id: c, in_reply_to: b, deleted: false }
+      ],
+      'at most `max` steps: the nearest'
+    )
+    await transactor.run(async (connection) => {
+      await tweets.addTombstone(connection, a, top, top)
+      await tweets.deleteTweet(connection, a)
+      await tweets.deleteTweet(connection, top)
+    })
+    t.same(
+      await tweets.ancestors(c, 100),
+      [
+        { id: top, in_reply_to: null, deleted: true },
+        { id: a, in_reply_to: top, deleted: true },
+        { id: b, in_reply_to: a, deleted: false },
+        { id: c, in_reply_to: b, deleted: false }
+      ],
+      'a deleted reply through its tombstone; a deleted root, without one, ends the chain'
+    )
+  })
+
+  t.test('conversationAfter reads one conversation above an id, oldest first, live and deleted', async (t) => {
+    const top = await post(alice, 'another top')
+    const other = await post(alice, 'other thread')
+    const first = await post(bob, 'first', top)
+    await post(bob, 'elsewhere', other)
+    const second = await post(alice, 'second', first)
+    const third = await post(bob, 'third', top)
+    await transactor.run(async (connection) => {
+      await tweets.addTombstone(connection, second, first, top)
+      await tweets.deleteTweet(connection, second)
+    })
+    t.same(await tweets.conversationAfter(top, top, 100), [
+      { id: first, in_reply_to: top, deleted: false },
+      { id: second, in_reply_to: first, deleted: true },
+      { id: third, in_reply_to: top, deleted: false }
+    ])
+    t.same(
+      await tweets.conversationAfter(top, first, 100),
+      [
+        { id: second, in_reply_to: first, deleted: true },
+        { id: third, in_reply_to: top, deleted: false }
+      ],
+      'only ids above the one given'
+    )
+    t.same(
+      (await tweets.conversationAfter(top, top, 2)).map((link) => link.id),
+      [first, second],
+      'the oldest `limit` of both tables together'
+    )
+    t.same(await tweets.conversationAfter(999_999, 0, 100), [])
+  })
+
+  t.test('tweetsByAuthor pages an author’s tweets and replies newest first', async (t) => {
+    const carol = await user('carol')
+    const own = await post(carol, 'own')
+    const reply = await post(carol, 'a reply', root)
+    const rows = await tweets.tweetsByAuthor(carol, newestBelow(Number.MAX_SAFE_INTEGER), 10)
+    t.same(
+      rows.map((row) => [row.id, row.in_reply_to]),
+      [
+        [reply, root],
+        [own, null]
+      ]
+    )
+    t.same(
+      (await tweets.tweetsByAuthor(carol, newestBelow(reply), 10)).map((row) => row.id),
+      [own]
+    )
+    t.same(
+      (await tweets.tweetsByAuthor(carol, newestBelow(Number.MAX_SAFE_INTEGER), 1)).map((row) => row.id),
+      [reply]
+    )
+    t.same(await tweets.tweetsByAuthor(999_999, newestBelow(Number.MAX_SAFE_INTEGER), 10), [])
+    t.same(
+      (await tweets.tweetsByAuthor(carol, { after: own, before: Number.MAX_SAFE_INTEGER, oldestFirst: true }, 10)).map(
+        (row) => row.id
+      ),
+      [reply],
+      'oldest first above `after`'
+    )
+  })
+})
+
+t.test('thread reads stay bounded by their limits, however large the conversation', async (t) => {
+  const pool = await testPool(t, { connectionLimit: 1 })
+  const users = new UserDao(pool)
+  const tweets = new TweetDao(pool)
+  const author = await users.insertUser({ name: 'a', email: 'a@example.com', profile: '', hashedPassword: 'x' })
+  const root = (await tweets.postTweet(author, 'root'))!.id
+  // 3,000 replies in a chain, written in one statement: what would make an unbounded walk show.
+  const chain = Array.from({ length: 3000 }, (_, i) => [root + 1 + i, author, `r${i}`, root + i, root])
+  await pool.query('INSERT INTO tweets (id, user_id, tweet, in_reply_to, conversation_id) VALUES ?', [chain])
+  const last = root + 3000
+
+  // A handful of reads per link (index entry, temporary table, sort), never one per tweet of the thread.
+  const perLink = 12
+  let links: unknown[] = []
+  const after = await rowsRead(pool, async () => (links = await tweets.conversationAfter(root, root, 50)))
+  t.equal(links.length, 50)
+  t.ok(after <= perLink * 50, `${after} rows read for 50 of a 3,000-tweet conversation`)
+  const above = await rowsRead(pool, async () => (links = await tweets.ancestors(last, 100)))
+  t.equal(links.length, 100)
+  t.ok(above <= perLink * 100, `${above} rows read for 100 ancestors of a 3,000-deep chain`)
+})
+
 t.test('retweets: rows of tweets that repeat a tweet, and timeline entries that show it once', async (t) => {
   const pool = await testPool(t)
   const users = new UserDao(pool)
@@ -398,6 +611,23 @@ t.test('retweets: rows of tweets that repeat a tweet, and timeline entries that 
       'timeline reads see what it repeats'
     )
     await tweets.removeRetweet(pool, carol, original)
+  })
+
+  t.test('a reply to a retweet’s row is refused; an author’s tweets leave retweets out', async (t) => {
+    const retweet = (await tweets.addRetweet(pool, carol, original))!
+    const own = (await tweets.postTweet(carol, 'carol’s own'))!.id
+    const count = (await users.profileById(carol))!.tweets_count
+    await t.rejects(tweets.postTweet(bob, 'to a retweet', retweet), new ReplyParentMissing(retweet))
+    t.equal((await users.profileById(bob))!.tweets_count, 0, 'nothing was written')
+    const all = { after: 0, before: Number.MAX_SAFE_INTEGER, oldestFirst: false }
+    t.same(
+      (await tweets.tweetsByAuthor(carol, all, 10)).map((row) => row.id),
+      [own]
+    )
+    t.equal(count, 1, 'the retweet is not counted as carol’s tweet')
+    t.ok((await tweets.postTweet(author, 'to the original', original))!.id > own, 'the original takes replies')
+    await tweets.removeRetweet(pool, carol, original)
+    await pool.query('DELETE FROM fanout_outbox')
   })
 
   t.test('addRetweetCount moves the counter; retweetedAmong answers one user’s retweets among ids', async (t) => {

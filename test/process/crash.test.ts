@@ -48,16 +48,20 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
   const acknowledged = new Map<number, string>()
   const authors = new Map<number, number>()
   let stop = false
+  // Every other tweet replies to the newest acknowledged one, so the kill can land in a reply's count too.
+  let newestAcknowledged: number | undefined
   const writer = async (n: number) => {
     const user = users[n % users.length]
     for (let i = 0; !stop; i++) {
       const text = `writer ${n} tweet ${i}`
       try {
-        const res = await postJson(`${first.url}/tweet`, { tweet: text }, user.token)
+        const inReplyTo = i % 2 ? newestAcknowledged : undefined
+        const res = await postJson(`${first.url}/tweet`, { tweet: text, in_reply_to: inReplyTo }, user.token)
         if (res.ok) {
           const { id } = (await res.json()) as { id: number }
           acknowledged.set(id, text)
           authors.set(id, user.id)
+          newestAcknowledged = id
         }
       } catch {
         return // the server is gone
@@ -78,7 +82,31 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
       }
     }
   }
-  const writers = [...Array.from({ length: 12 }, (_, n) => writer(n)), follower()]
+  // Retweets and their undoing too (by followees of everyone but the fans), so the kill can land in a
+  // retweet's count, its fan-out or the restore after an undo.
+  const retweeter = async (user: { token: string }) => {
+    for (let i = 0; !stop; i++) {
+      try {
+        if (newestAcknowledged === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 10))
+          continue
+        }
+        const method = i % 3 === 2 ? 'DELETE' : 'PUT'
+        await fetch(`${first.url}/tweet/${newestAcknowledged}/retweet`, {
+          method,
+          headers: { authorization: user.token }
+        })
+      } catch {
+        return
+      }
+    }
+  }
+  const writers = [
+    ...Array.from({ length: 12 }, (_, n) => writer(n)),
+    follower(),
+    retweeter(users[3]),
+    retweeter(users[5])
+  ]
   const started = Date.now()
   while (acknowledged.size < 150) await new Promise((r) => setTimeout(r, 20))
   t.comment(`150 acknowledged after ${Date.now() - started} ms`)
@@ -111,6 +139,14 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 
+  const [[{ replies }]] = await pool.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS replies FROM tweets WHERE in_reply_to IS NOT NULL'
+  )
+  t.ok(Number(replies) > 0, `${replies} of the stored tweets are replies`)
+  const [[{ retweets }]] = await pool.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS retweets FROM tweets WHERE retweet_of IS NOT NULL'
+  )
+  t.ok(Number(retweets) > 0, `${retweets} retweets are stored`)
   t.same(
     await new ConsistencyDao(pool).violations(),
     {
@@ -121,7 +157,12 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
       timeline_entries_without_follow: 0,
       timeline_horizon_mismatch: 0,
       fanout_pending: 0,
-      pulled_follows_mismatch: 0
+      pulled_follows_mismatch: 0,
+      like_count_mismatch: 0,
+      reply_count_mismatch: 0,
+      replies_without_parent: 0,
+      retweet_count_mismatch: 0,
+      entries_showing_the_wrong_tweet: 0
     },
     'no half-written state, no missing or extra copies'
   )

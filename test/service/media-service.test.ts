@@ -237,7 +237,11 @@ t.test('MediaService listing', async (t) => {
       [ids[1], ids[0]]
     )
     t.equal(page.next_cursor, null)
-    t.same(await s.service.mediaOf(await s.user('dave'), { limit: 20 }), { items: [], next_cursor: null, prev_cursor: null })
+    t.same(await s.service.mediaOf(await s.user('dave'), { limit: 20 }), {
+      items: [],
+      next_cursor: null,
+      prev_cursor: null
+    })
   })
 })
 

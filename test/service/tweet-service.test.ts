@@ -3,23 +3,33 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor, type PoolSettings } from '../../model/database.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
+import { LikeDao } from '../../model/like-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
-import { TweetDao } from '../../model/tweet-dao.ts'
+import type { RowCacheOptions } from '../../model/row-cache.ts'
+import { TweetDao, tweetCacheEntries } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { Forbidden, Invalid, NotFound, Unauthorized } from '../../service/errors.ts'
 import { FanoutService } from '../../service/fanout-service.ts'
 import { FollowService } from '../../service/follow-service.ts'
-import { maxTweetLength } from '../../service/limits.ts'
+import {
+  maxThreadAncestors,
+  maxThreadDepth,
+  maxThreadDescendants,
+  maxTweetLength,
+  threadScanRows
+} from '../../service/limits.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import type { Page } from '../../service/page.ts'
-import { TweetService, type TweetItem } from '../../service/tweet-service.ts'
+import { TweetService, type ThreadItem, type TweetItem } from '../../service/tweet-service.ts'
+import { ConsistencyDao } from '../consistency.ts'
 import { rowsRead, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 
 async function services(
   t: { teardown(fn: () => unknown): void },
   settings = { fanoutMaxFollowers: 1000, timelineBackfill: 800 },
   fanoutSettings = { chunkSize: 1000, leaseMs: 10_000, claimBatch: 10 },
-  poolSettings: PoolSettings = {}
+  poolSettings: PoolSettings = {},
+  tweetCache: RowCacheOptions = { ttlMs: 0, maxEntries: tweetCacheEntries }
 ) {
   const pool = await testPool(t, poolSettings)
   const storage = new LocalStorage(await testUploadDir(t), testPublicUrl)
@@ -29,23 +39,34 @@ async function services(
   const transactor = new Transactor(pool)
   const fanoutDao = new FanoutDao(pool)
   const fanout = new FanoutService(transactor, fanoutDao, timelineDao, fanoutSettings)
+  const likes = new CountingLikeDao(pool)
   let wakes = 0
   const waker = { wake: () => void (wakes += 1) }
   const tweets = new TweetService(
     transactor,
-    new TweetDao(pool),
+    new TweetDao(pool, pool, tweetCache),
     timelineDao,
     users,
     followDao,
     storage,
     undefined,
     waker,
+    likes,
     fanoutDao
   )
   const follows = new FollowService(transactor, followDao, timelineDao, users, storage, settings)
   const user = (name: string) =>
     users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
-  return { pool, tweets, follows, users, user, fanout, wakes: () => wakes }
+  return { pool, tweets, follows, users, user, fanout, likes, wakes: () => wakes }
+}
+
+/** A LikeDao that records each flags statement: the tweet ids it asked about (none: no statement). */
+class CountingLikeDao extends LikeDao {
+  readonly flagQueries: number[][] = []
+  override likedAmong(userId: number, tweetIds: readonly number[]): Promise<Set<number>> {
+    if (tweetIds.length > 0) this.flagQueries.push([...tweetIds])
+    return super.likedAmong(userId, tweetIds)
+  }
 }
 
 /** Every page of a timeline, following next_cursor. */
@@ -342,6 +363,405 @@ t.test('FollowService', async (t) => {
     await t.rejects(follows.followers(999999, { limit: 10 }), NotFound)
     await t.rejects(follows.following(999999, { limit: 10 }), NotFound)
   })
+})
+
+t.test('TweetService: like counts and the viewer’s flags', async (t) => {
+  const { pool, tweets, follows, user, fanout, likes } = await services(t)
+  const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
+  await follows.follow(carol, alice)
+  const posted: number[] = []
+  for (let i = 0; i < 5; i++) posted.push((await tweets.tweet(alice, `alice ${i}`)).id)
+  await fanout.drain()
+  const like = async (userId: number, tweetId: number) => {
+    await likes.like(pool, userId, tweetId)
+    await likes.addLikeCount(pool, tweetId, 1)
+  }
+  await like(bob, posted[1])
+  await like(bob, posted[3])
+  await like(carol, posted[3])
+  const seen = (items: { id: number; like_count: number; liked: boolean }[]) =>
+    items.map((item) => [item.id, item.like_count, item.liked])
+
+  t.test('a new tweet has no likes, and its author does not like it', async (t) => {
+    const tweet = await tweets.tweet(bob, 'fresh')
+    t.equal(tweet.like_count, 0)
+    t.equal(tweet.liked, false)
+    await tweets.deleteTweet(bob, tweet.id)
+  })
+
+  t.test('tweetById carries the count, and liked for the viewer only', async (t) => {
+    t.match(await tweets.tweetById(posted[3]), { like_count: 2, liked: false }, 'no viewer: false')
+    t.match(await tweets.tweetById(posted[3], bob), { like_count: 2, liked: true })
+    t.match(await tweets.tweetById(posted[1], carol), { like_count: 1, liked: false })
+    t.match(await tweets.tweetById(posted[0], alice), { like_count: 0, liked: false })
+  })
+
+  t.test('a timeline page carries each tweet’s count and the viewer’s flags, whoever owns it', async (t) => {
+    const expected = (viewer: number | undefined) =>
+      [...posted].reverse().map((id) => {
+        const count = id === posted[3] ? 2 : id === posted[1] ? 1 : 0
+        const liked =
+          (viewer === bob && (id === posted[1] || id === posted[3])) || (viewer === carol && id === posted[3])
+        return [id, count, liked]
+      })
+    t.same(seen((await tweets.timelineFor(carol, { limit: 20 }, bob)).items), expected(bob))
+    t.same(seen((await tweets.timelineFor(carol, { limit: 20 }, carol)).items), expected(carol))
+    t.same(seen((await tweets.timelineFor(carol, { limit: 20 })).items), expected(undefined))
+  })
+
+  t.test('a page asks for its flags in one statement, and only with a viewer', async (t) => {
+    likes.flagQueries.length = 0
+    await tweets.timelineFor(carol, { limit: 3 }, bob)
+    t.same(likes.flagQueries, [[posted[4], posted[3], posted[2]]], 'one statement naming the page’s tweets')
+    likes.flagQueries.length = 0
+    await tweets.timelineFor(carol, { limit: 3 })
+    t.same(likes.flagQueries, [], 'an anonymous page asks nothing')
+    await tweets.timelineFor(bob, { limit: 3 }, bob)
+    t.same(likes.flagQueries, [], 'an empty page asks nothing')
+  })
+
+  t.test('tweetsByIds answers in the order asked, deleted tweets left out, with the viewer’s flags', async (t) => {
+    const gone = (await tweets.tweet(alice, 'gone')).id
+    await tweets.deleteTweet(alice, gone)
+    t.same(seen(await tweets.tweetsByIds([posted[1], gone, posted[3], posted[0]], bob)), [
+      [posted[1], 1, true],
+      [posted[3], 2, true],
+      [posted[0], 0, false]
+    ])
+    t.same(await tweets.tweetsByIds([]), [])
+  })
+})
+
+/** A thread as ids, each with its parent and whether it is shown as deleted. */
+const links = (items: ThreadItem[]) =>
+  items.map((item) => ({ id: item.id, in_reply_to: item.in_reply_to, deleted: 'deleted' in item }))
+const live = (id: number, inReplyTo: number | null) => ({ id, in_reply_to: inReplyTo, deleted: false })
+const gone = (id: number, inReplyTo: number | null) => ({ id, in_reply_to: inReplyTo, deleted: true })
+
+t.test('replies', async (t) => {
+  const { pool, tweets, follows, users, user, fanout } = await services(t)
+  const consistency = new ConsistencyDao(pool)
+  const [alice, bob] = [await user('alice'), await user('bob')]
+  const root = await tweets.tweet(alice, 'root')
+
+  t.test('a reply names its parent and is counted on it; a tweet answering none has null', async (t) => {
+    t.match(root, { in_reply_to: null, reply_count: 0 })
+    const reply = await tweets.tweet(bob, 'reply', [], root.id)
+    t.match(reply, { user_id: bob, tweet: 'reply', in_reply_to: root.id, reply_count: 0 })
+    t.same(await tweets.tweetById(reply.id), reply, 'the answer equals a read-back')
+    t.equal((await tweets.tweetById(root.id)).reply_count, 1)
+    const deeper = await tweets.tweet(alice, 'deeper', [], reply.id)
+    t.equal((await tweets.tweetById(reply.id)).reply_count, 1)
+    t.equal((await tweets.tweetById(root.id)).reply_count, 1, 'only direct replies count')
+    await tweets.deleteTweet(alice, deeper.id)
+    await tweets.deleteTweet(bob, reply.id)
+  })
+
+  t.test('a reply is a tweet: on its author’s timeline at once, on followers’ after the fan-out', async (t) => {
+    await follows.follow(alice, bob)
+    const reply = await tweets.tweet(bob, 'seen by followers', [], root.id)
+    t.equal((await tweets.timelineFor(bob, { limit: 1 })).items[0].id, reply.id)
+    await fanout.drain()
+    t.match((await tweets.timelineFor(alice, { limit: 1 })).items[0], { id: reply.id, in_reply_to: root.id })
+    t.match(await users.profileById(bob), { tweets_count: 1 })
+    await tweets.deleteTweet(bob, reply.id)
+    await follows.unfollow(alice, bob)
+  })
+
+  t.test('a reply to an unknown or deleted tweet is NotFound and records nothing', async (t) => {
+    const deleted = await tweets.tweet(alice, 'soon gone')
+    await tweets.deleteTweet(alice, deleted.id)
+    const before = await users.profileById(bob)
+    for (const parent of [999_999, deleted.id]) {
+      await t.rejects(
+        tweets.tweet(bob, 'to nothing', [], parent),
+        new NotFound('The tweet in_reply_to names does not exist', { in_reply_to: parent })
+      )
+    }
+    t.same(await users.profileById(bob), before)
+    t.same(await tweets.tweetsBy(bob, { limit: 10 }), { items: [], next_cursor: null, prev_cursor: null })
+  })
+
+  t.test('deleting a reply takes it off its parent’s count; deleting the parent leaves its replies', async (t) => {
+    const parent = await tweets.tweet(alice, 'parent')
+    const first = await tweets.tweet(bob, 'first', [], parent.id)
+    const second = await tweets.tweet(bob, 'second', [], parent.id)
+    t.equal((await tweets.tweetById(parent.id)).reply_count, 2)
+    await tweets.deleteTweet(bob, first.id)
+    t.equal((await tweets.tweetById(parent.id)).reply_count, 1)
+    await tweets.deleteTweet(alice, parent.id)
+    t.match(await tweets.tweetById(second.id), { id: second.id, in_reply_to: parent.id, tweet: 'second' })
+    await tweets.deleteTweet(bob, second.id)
+    t.same(Object.values(await consistency.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+  })
+
+  t.test('a reply to a tweet by an account deleted after its token was issued is Unauthorized', async (t) => {
+    await t.rejects(tweets.tweet(999_999, 'ghost', [], root.id), Unauthorized)
+    await t.rejects(tweets.tweet(999_999, 'ghost', [], 999_999), Unauthorized, 'before the missing parent')
+    t.equal((await tweets.tweetById(root.id)).reply_count, 0)
+  })
+})
+
+t.test('a parent read from the cache shows its new reply_count at once after a reply or a delete', async (t) => {
+  const { tweets, user } = await services(t, undefined, undefined, {}, { ttlMs: 60_000, maxEntries: 100 })
+  const alice = await user('alice')
+  const parent = await tweets.tweet(alice, 'parent')
+  const countOnTimeline = async () =>
+    (await tweets.timelineFor(alice, { limit: 10 })).items.find((item) => item.id === parent.id)!.reply_count
+  t.equal(await countOnTimeline(), 0, 'now in the cache')
+  const reply = await tweets.tweet(alice, 'reply', [], parent.id)
+  t.equal(await countOnTimeline(), 1)
+  await tweets.deleteTweet(alice, reply.id)
+  t.equal(await countOnTimeline(), 0)
+})
+
+t.test('concurrent replies and deletes on many connections leave every count exact', async (t) => {
+  const { pool, tweets, users, user } = await services(t, undefined, undefined, { connectionLimit: 10 })
+  const consistency = new ConsistencyDao(pool)
+  const authors: number[] = []
+  for (let i = 0; i < 6; i++) authors.push(await user(`writer${i}`))
+  const root = await tweets.tweet(authors[0], 'root')
+  const parent = await tweets.tweet(authors[1], 'parent', [], root.id)
+  const early: TweetItem[] = []
+  for (let i = 0; i < 20; i++) early.push(await tweets.tweet(authors[i % 6], `early ${i}`, [], parent.id))
+
+  t.test('replies posted and deleted at once: the parent counts exactly the live ones', async (t) => {
+    const posting = Array.from({ length: 60 }, (_, i) => tweets.tweet(authors[i % 6], `at once ${i}`, [], parent.id))
+    const deleting = early.slice(0, 15).map((reply) => tweets.deleteTweet(reply.user_id, reply.id))
+    const [posted] = await Promise.all([Promise.all(posting), Promise.all(deleting)])
+    t.equal(posted.length, 60)
+    t.equal((await tweets.tweetById(parent.id)).reply_count, 60 + 20 - 15)
+    t.same(Object.values(await consistency.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+  })
+
+  t.test('replies racing the parent’s delete: each is stored before it, or refused after it', async (t) => {
+    const doomed = await tweets.tweet(authors[2], 'doomed', [], root.id)
+    const rootCount = (await tweets.tweetById(root.id)).reply_count
+    // Ten replies ahead of the delete and twenty behind it in the pool's queue: usually some of each win.
+    const reply = (i: number) => tweets.tweet(authors[i % 6], `racing ${i}`, [], doomed.id)
+    const ahead = Array.from({ length: 10 }, (_, i) => reply(i))
+    const deleting = tweets.deleteTweet(authors[2], doomed.id)
+    const behind = Array.from({ length: 20 }, (_, i) => reply(10 + i))
+    const [outcomes] = await Promise.all([Promise.allSettled([...ahead, ...behind]), deleting])
+    const stored = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
+    const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []))
+    t.ok(
+      refused.every((reason) => reason instanceof NotFound),
+      `${stored.length} replies stored, ${refused.length} refused as NotFound`
+    )
+    t.equal((await tweets.tweetById(root.id)).reply_count, rootCount - 1)
+    for (const reply of stored) t.equal((await tweets.tweetById(reply.id)).in_reply_to, doomed.id)
+    const context = await tweets.context(root.id)
+    t.same(
+      links(context.descendants).filter((link) => link.id === doomed.id),
+      stored.length > 0 ? [gone(doomed.id, root.id)] : [],
+      'the deleted parent stays as a placeholder while a reply hangs on it'
+    )
+    t.same(Object.values(await consistency.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.match(await users.profileById(authors[2]), {
+      tweets_count: (await tweets.tweetsBy(authors[2], { limit: 100 })).items.length
+    })
+  })
+})
+
+t.test('context', async (t) => {
+  const { tweets, user } = await services(t)
+  const [alice, bob] = [await user('alice'), await user('bob')]
+  const post = async (text: string, parent: number | null = null, author = alice) =>
+    (await tweets.tweet(author, text, [], parent)).id
+  // A branching thread whose age order is not its thread order.
+  const root = await post('root')
+  const a = await post('a', root, bob)
+  const b = await post('b', root)
+  const a1 = await post('a1', a)
+  const b1 = await post('b1', b, bob)
+  const a2 = await post('a2', a)
+  const a1a = await post('a1a', a1, bob)
+  const c = await post('c', root)
+  const elsewhere = await post('another thread')
+
+  t.test('descendants come depth first, oldest first among siblings; ancestors oldest first', async (t) => {
+    const context = await tweets.context(root)
+    t.same(context.ancestors, [])
+    t.same(links(context.descendants), [
+      live(a, root),
+      live(a1, a),
+      live(a1a, a1),
+      live(a2, a),
+      live(b, root),
+      live(b1, b),
+      live(c, root)
+    ])
+    t.same(context.descendants[0], await tweets.tweetById(a), 'each tweet as GET /tweet/:id shows it')
+    t.match(context.descendants[0], { user: { id: bob, name: 'bob' }, reply_count: 2 })
+    const ofA1 = await tweets.context(a1)
+    t.same(links(ofA1.ancestors), [live(root, null), live(a, root)])
+    t.same(links(ofA1.descendants), [live(a1a, a1)])
+    t.same(links((await tweets.context(b1)).ancestors), [live(root, null), live(b, root)])
+    t.same(await tweets.context(elsewhere), { ancestors: [], descendants: [] })
+  })
+
+  t.test('an unknown or deleted tweet has no context: NotFound', async (t) => {
+    await t.rejects(tweets.context(999_999), new NotFound('Tweet not found', { tweet_id: 999_999 }))
+    const gonePost = await post('gone')
+    await tweets.deleteTweet(alice, gonePost)
+    await t.rejects(tweets.context(gonePost), NotFound)
+  })
+
+  t.test('a deleted tweet stays as a placeholder where it holds up the thread, and only there', async (t) => {
+    await tweets.deleteTweet(bob, a)
+    await tweets.deleteTweet(alice, c)
+    t.same(
+      links((await tweets.context(root)).descendants),
+      [gone(a, root), live(a1, a), live(a1a, a1), live(a2, a), live(b, root), live(b1, b)],
+      'a deleted reply with replies is a placeholder; a deleted leaf is left out'
+    )
+    t.same((await tweets.context(root)).descendants[0], { id: a, in_reply_to: root, deleted: true })
+    t.same(links((await tweets.context(a1a)).ancestors), [live(root, null), gone(a, root), live(a1, a)])
+    await tweets.deleteTweet(alice, root)
+    t.same(
+      links((await tweets.context(a1a)).ancestors),
+      [gone(root, null), gone(a, root), live(a1, a)],
+      'a deleted root is shown from its id, which its replies keep'
+    )
+    t.same(links((await tweets.context(a2)).ancestors), [gone(root, null), gone(a, root)])
+    await tweets.deleteTweet(bob, a1a)
+    await tweets.deleteTweet(alice, a1)
+    await tweets.deleteTweet(alice, a2)
+    t.same(
+      links((await tweets.context(b)).ancestors),
+      [gone(root, null)],
+      'what no longer holds anything up is still an ancestor'
+    )
+    t.same(links((await tweets.context(b)).descendants), [live(b1, b)])
+  })
+})
+
+t.test('context caps: ancestors, depth and descendants', async (t) => {
+  const { pool, tweets, user } = await services(t)
+  const alice = await user('alice')
+  const tweetDao = new TweetDao(pool)
+  /** A chain of replies below `parent`, through the DAO for speed; the ids, oldest first. */
+  const chain = async (parent: number, length: number) => {
+    const ids: number[] = []
+    for (let i = 0, above = parent; i < length; i++) {
+      above = (await tweetDao.postTweet(alice, `link ${i}`, above))!.id
+      ids.push(above)
+    }
+    return ids
+  }
+
+  t.test(`past ${maxThreadAncestors} ancestors the oldest are left out`, async (t) => {
+    const root = (await tweets.tweet(alice, 'long chain')).id
+    const links_ = await chain(root, maxThreadAncestors + 1)
+    const context = await tweets.context(links_.at(-1)!)
+    t.same(
+      links(context.ancestors),
+      links_.slice(0, -1).map((id, i) => live(id, i === 0 ? root : links_[i - 1])),
+      `the nearest ${maxThreadAncestors}; the first names its parent`
+    )
+    t.equal(context.ancestors.length, maxThreadAncestors)
+  })
+
+  t.test(`replies more than ${maxThreadDepth} levels below are left out`, async (t) => {
+    const root = (await tweets.tweet(alice, 'deep chain')).id
+    const deep = await chain(root, maxThreadDepth + 2)
+    t.same(
+      (await tweets.context(root)).descendants.map((item) => item.id),
+      deep.slice(0, maxThreadDepth)
+    )
+    t.same(
+      (await tweets.context(deep[0])).descendants.map((item) => item.id),
+      deep.slice(1, maxThreadDepth + 1),
+      'the depth counts from the tweet asked for'
+    )
+  })
+
+  t.test(`past ${maxThreadDescendants} descendants the youngest are left out`, async (t) => {
+    const root = (await tweets.tweet(alice, 'popular')).id
+    const first = (await tweetDao.postTweet(alice, 'first', root))!.id
+    const replies: number[] = [first]
+    for (let i = 1; i < maxThreadDescendants; i++) {
+      replies.push((await tweetDao.postTweet(alice, `reply ${i}`, i % 2 ? first : root))!.id)
+    }
+    const late = (await tweetDao.postTweet(alice, 'one too many', first))!.id
+    const shown = (await tweets.context(root)).descendants.map((item) => item.id)
+    t.equal(shown.length, maxThreadDescendants)
+    t.same(
+      [...shown].sort((x, y) => x - y),
+      replies,
+      'the oldest ones, whole: each shown with its parent'
+    )
+    t.notOk(shown.includes(late))
+    t.equal((await tweets.tweetById(first)).reply_count, maxThreadDescendants / 2 + 1, 'its count tells there are more')
+  })
+})
+
+t.test(`descendants are found among the ${threadScanRows} tweets of the conversation that follow`, async (t) => {
+  const { pool, tweets, users, user } = await services(t, undefined, undefined, { connectionLimit: 1 })
+  const alice = await user('alice')
+  const root = (await tweets.tweet(alice, 'busy thread')).id
+  const early = (await tweets.tweet(alice, 'an early reply', [], root)).id
+  const answer = (await tweets.tweet(alice, 'answered in time', [], early)).id
+  // Many other replies to the root, written in one statement with their counters.
+  const others = 20 * threadScanRows
+  const rows = Array.from({ length: others }, (_, i) => [answer + 1 + i, alice, `other ${i}`, root, root])
+  await pool.query('INSERT INTO tweets (id, user_id, tweet, in_reply_to, conversation_id) VALUES ?', [rows])
+  await pool.query('UPDATE tweets SET reply_count = reply_count + ? WHERE id = ?', [others, root])
+  await users.addTweetsCount(pool, alice, others)
+  const late = (await tweets.tweet(alice, 'answered too late', [], early)).id
+
+  let context: Awaited<ReturnType<TweetService['context']>> | undefined
+  const read = await rowsRead(pool, async () => (context = await tweets.context(early)))
+  t.same(links(context!.descendants), [live(answer, early)], 'the late answer is past the window')
+  t.equal((await tweets.tweetById(early)).reply_count, 2, 'its count tells there is more')
+  t.ok(read <= 8 * threadScanRows, `${read} rows read in a conversation of ${others + 4} tweets`)
+  t.same(
+    (await tweets.context(late)).ancestors.map((item) => item.id),
+    [root, early],
+    'ancestors have no window'
+  )
+  const fromRoot = await rowsRead(pool, async () => (context = await tweets.context(root)))
+  t.equal(context!.descendants.length, maxThreadDescendants)
+  t.ok(fromRoot <= 8 * threadScanRows, `${fromRoot} rows read from the root`)
+})
+
+t.test('tweetsBy pages an author’s own tweets and replies, newest first, to the end', async (t) => {
+  const { tweets, user } = await services(t)
+  const [alice, bob] = [await user('alice'), await user('bob')]
+  const bobs = await tweets.tweet(bob, 'bob’s')
+  const ids: number[] = []
+  for (let i = 0; i < 5; i++) {
+    ids.push((await tweets.tweet(alice, `alice ${i}`, [], i % 2 ? bobs.id : null)).id)
+    await tweets.tweet(bob, `bob ${i}`)
+  }
+  const deleted = ids.splice(2, 1)[0]
+  await tweets.deleteTweet(alice, deleted)
+  const [newest, second, third, oldest] = [...ids].reverse()
+
+  const first = await tweets.tweetsBy(alice, { limit: 2 })
+  t.same(
+    first.items.map((item) => [item.id, item.in_reply_to]),
+    [
+      [newest, null],
+      [second, bobs.id]
+    ]
+  )
+  t.equal(first.next_cursor, second)
+  const next = await tweets.tweetsBy(alice, { limit: 2, before: second })
+  t.same(
+    next.items.map((item) => item.id),
+    [third, oldest]
+  )
+  t.equal(next.next_cursor, null, 'a last page exactly full has no cursor')
+  t.same(await tweets.tweetsBy(alice, { limit: 2, before: oldest }), {
+    items: [],
+    next_cursor: null,
+    prev_cursor: null
+  })
+  t.same(await tweets.tweetsBy(await user('quiet'), { limit: 20 }), { items: [], next_cursor: null, prev_cursor: null })
+  await t.rejects(tweets.tweetsBy(999_999, { limit: 20 }), new NotFound('User not found', { user_id: 999_999 }))
+  await t.rejects(tweets.tweetsBy(alice, { limit: 0 }), Invalid)
 })
 
 /** What a timeline shows, newest first: [tweet id, retweeter id or null] per item, across every page. */
@@ -703,36 +1123,41 @@ t.test('retweets and their undoing from many connections keep retweet_count exac
   t.ok(count > 0 && count < retweeters.length, 'the lanes raced on both sides')
 })
 
-t.test('the retweeted flags of a page cost one statement, however many items it holds', async (t) => {
-  const { pool, tweets, follows, user, fanout } = await services(t, undefined, undefined, { connectionLimit: 1 })
-  const [reader, friend] = [await user('reader'), await user('friend')]
-  await follows.follow(reader, friend)
-  const statements = async (work: () => Promise<unknown>) => {
-    const selects = async () => {
-      const [rows] = await pool.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Com_select'")
-      return Number(rows[0].Value)
+t.test(
+  'the retweeted flags of a page cost one statement, however many items it holds, none if nobody retweeted them',
+  async (t) => {
+    const { pool, tweets, follows, user, fanout } = await services(t, undefined, undefined, { connectionLimit: 1 })
+    const [reader, friend] = [await user('reader'), await user('friend')]
+    await follows.follow(reader, friend)
+    const statements = async (work: () => Promise<unknown>) => {
+      const selects = async () => {
+        const [rows] = await pool.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Com_select'")
+        return Number(rows[0].Value)
+      }
+      const before = await selects()
+      await work()
+      return (await selects()) - before
     }
-    const before = await selects()
-    await work()
-    return (await selects()) - before
+    const first = await tweets.tweet(friend, 'one')
+    await fanout.drain()
+    const anonymous = await statements(() => tweets.timelineFor(reader, { limit: 20 }))
+    const unretweeted = await statements(() => tweets.timelineFor(reader, { limit: 20 }, reader))
+    t.equal(unretweeted, anonymous + 1, 'nobody retweeted the page’s tweets: only the like flags are asked')
+    await tweets.retweet(reader, first.id)
+    const one = await statements(() => tweets.timelineFor(reader, { limit: 20 }, reader))
+    t.equal(one, anonymous + 2, 'the like flags and the retweet flags')
+    for (let i = 0; i < 20; i++) {
+      const posted = await tweets.tweet(friend, `more ${i}`)
+      if (i % 2) await tweets.retweet(reader, posted.id)
+    }
+    await fanout.drain()
+    let page: Page<TweetItem> | undefined
+    t.equal(await statements(async () => (page = await tweets.timelineFor(reader, { limit: 20 }, reader))), one)
+    t.equal(page!.items.length, 20)
+    t.same(
+      page!.items.map((item) => item.retweeted),
+      page!.items.map((item) => item.retweet_count === 1),
+      'the flags are right'
+    )
   }
-  const first = await tweets.tweet(friend, 'one')
-  await tweets.retweet(reader, first.id)
-  await fanout.drain()
-  const one = await statements(() => tweets.timelineFor(reader, { limit: 20 }, reader))
-  const anonymous = await statements(() => tweets.timelineFor(reader, { limit: 20 }))
-  t.equal(one, anonymous + 1, 'a viewer costs one statement more')
-  for (let i = 0; i < 20; i++) {
-    const posted = await tweets.tweet(friend, `more ${i}`)
-    if (i % 2) await tweets.retweet(reader, posted.id)
-  }
-  await fanout.drain()
-  let page: Page<TweetItem> | undefined
-  t.equal(await statements(async () => (page = await tweets.timelineFor(reader, { limit: 20 }, reader))), one)
-  t.equal(page!.items.length, 20)
-  t.same(
-    page!.items.map((item) => item.retweeted),
-    page!.items.map((item) => item.retweet_count === 1),
-    'the flags are right'
-  )
-})
+)

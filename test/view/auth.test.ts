@@ -122,7 +122,12 @@ t.test('authentication', async (t) => {
         { method: 'POST', url: '/tweet', payload: { tweet: 'must not be written' } },
         { method: 'POST', url: '/follow', payload: { follow: alice.id } },
         { method: 'GET', url: '/users/me' },
-        { method: 'GET', url: '/timeline' }
+        { method: 'GET', url: '/timeline' },
+        { method: 'PUT', url: '/tweet/1/like' },
+        // Public reads take an optional token, which must be valid when given.
+        { method: 'GET', url: `/timeline/${alice.id}` },
+        { method: 'GET', url: '/tweet/1' },
+        { method: 'GET', url: `/users/${alice.id}/likes` }
       ] as const
       const before = (await app.inject({ url: `/users/${alice.id}` })).json()
       for (const [shape, token, body] of shapes) {

@@ -32,10 +32,19 @@ t.test('user A cannot act on user B’s resources', async (t) => {
   const bTweet = (
     await app.inject({ method: 'POST', url: '/tweet', headers: as(b.token), payload: { tweet: 'B’s tweet' } })
   ).json().id as number
-  // B's retweet of A's tweet: its row's id is B's, yet no tweet anyone can edit, delete or retweet.
   const aTweet = (
     await app.inject({ method: 'POST', url: '/tweet', headers: as(a.token), payload: { tweet: 'A’s tweet' } })
   ).json().id as number
+  // Replying to A's tweet gives B nothing over it, and A nothing over B's reply.
+  const bReply = (
+    await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: as(b.token),
+      payload: { tweet: 'B’s reply', in_reply_to: aTweet }
+    })
+  ).json().id as number
+  // B's retweet of A's tweet: its row's id is B's, yet no tweet anyone can edit, delete, retweet or answer.
   await app.inject({ method: 'PUT', url: `/tweet/${aTweet}/retweet`, headers: as(b.token) })
   const bRetweet = (await app.inject({ url: '/timeline', headers: as(b.token) })).json().timeline[0].retweeted_by
     .retweet_id as number
@@ -59,6 +68,17 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       name: 'DELETE /tweet/:id',
       status: 403,
       request: () => app.inject({ method: 'DELETE', url: `/tweet/${bTweet}`, headers: as(a.token) })
+    },
+    {
+      name: 'PUT /tweet/:id of B’s reply to A’s tweet',
+      status: 403,
+      request: () =>
+        app.inject({ method: 'PUT', url: `/tweet/${bReply}`, headers: as(a.token), payload: { tweet: 'hacked' } })
+    },
+    {
+      name: 'DELETE /tweet/:id of B’s reply to A’s tweet',
+      status: 403,
+      request: () => app.inject({ method: 'DELETE', url: `/tweet/${bReply}`, headers: as(a.token) })
     },
     {
       name: 'PUT /tweet/:id on B’s retweet',
@@ -85,6 +105,24 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       status: 404,
       request: () => app.inject({ method: 'DELETE', url: `/tweet/${bRetweet}/retweet`, headers: as(a.token) }),
       sameAsUnknown: () => app.inject({ method: 'DELETE', url: '/tweet/999999/retweet', headers: as(a.token) })
+    },
+    {
+      name: 'POST /tweet replying to B’s retweet',
+      status: 404,
+      request: () =>
+        app.inject({
+          method: 'POST',
+          url: '/tweet',
+          headers: as(a.token),
+          payload: { tweet: 'x', in_reply_to: bRetweet }
+        }),
+      sameAsUnknown: () =>
+        app.inject({
+          method: 'POST',
+          url: '/tweet',
+          headers: as(a.token),
+          payload: { tweet: 'x', in_reply_to: 999999 }
+        })
     },
     {
       name: 'DELETE /media/:id',
@@ -130,6 +168,8 @@ t.test('user A cannot act on user B’s resources', async (t) => {
 
   t.test('B’s resources are unchanged', async (t) => {
     t.equal((await app.inject({ url: `/tweet/${bTweet}` })).json().tweet, 'B’s tweet')
+    t.match((await app.inject({ url: `/tweet/${bReply}` })).json(), { tweet: 'B’s reply', in_reply_to: aTweet })
+    t.equal((await app.inject({ url: `/tweet/${aTweet}` })).json().reply_count, 1)
     const undo = await app.inject({ method: 'DELETE', url: `/tweet/${aTweet}/retweet`, headers: as(a.token) })
     t.match(undo.json(), { retweet_count: 1, retweeted: false }, 'A undoing a retweet of A’s tweet undoes only A’s')
     t.match((await app.inject({ url: '/timeline', headers: as(b.token) })).json().timeline[0], {
@@ -155,5 +195,24 @@ t.test('user A cannot act on user B’s resources', async (t) => {
     t.equal((await app.inject({ url: `/users/${b.id}` })).json().name, 'Bob')
     t.equal((await app.inject({ url: '/users/me', headers: as(a.token) })).json().email, a.email)
     t.notOk('email' in (await app.inject({ url: `/users/${b.id}` })).json(), 'B’s email is not shown to A')
+    const bTweets = (await app.inject({ url: `/users/${b.id}/tweets` })).json().tweets
+    t.same(
+      bTweets.map((tweet: { id: number }) => tweet.id),
+      [bReply, bTweet],
+      'B’s tweets list B’s own, whoever asks'
+    )
+  })
+  t.test('a like or an unlike acts only on the caller’s own like', async (t) => {
+    const likedBy = async (user: { id: number }) =>
+      (await app.inject({ url: `/users/${user.id}/likes` })).json().tweets.map((tweet: { id: number }) => tweet.id)
+    await app.inject({ method: 'PUT', url: `/tweet/${bTweet}/like`, headers: as(b.token) })
+    const unliked = await app.inject({ method: 'DELETE', url: `/tweet/${bTweet}/like`, headers: as(a.token) })
+    t.equal(unliked.statusCode, 200)
+    t.match(unliked.json(), { like_count: 1, liked: false }, 'B’s like survives A’s unlike')
+    t.same(await likedBy(b), [bTweet])
+    t.same(await likedBy(a), [])
+    const liked = await app.inject({ method: 'PUT', url: `/tweet/${bTweet}/like`, headers: as(a.token) })
+    t.match(liked.json(), { like_count: 2, liked: true })
+    t.same(await likedBy(a), [bTweet], 'A’s like is A’s')
   })
 })

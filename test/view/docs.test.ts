@@ -3,7 +3,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify'
 import t, { type Test } from 'tap'
 import pkg from '../../package.json' with { type: 'json' }
 import { localUploadsPrefix } from '../../service/storage/local.ts'
-import { authenticate } from '../../view/auth.ts'
+import { authenticate, optionalAuthenticate } from '../../view/auth.ts'
 import { docsPrefix } from '../../view/plugins/docs.ts'
 import { buildTestApp } from '../helper.ts'
 
@@ -58,8 +58,15 @@ async function buildRecordingRoutes(t: Test): Promise<{ app: FastifyInstance; ro
 const openApiPath = (url: string) => url.replace(/:(\w+)(\([^)]*\))?/g, '{$1}')
 const hidden = (url: string) =>
   url === docsPrefix || url.startsWith(`${docsPrefix}/`) || url.startsWith(localUploadsPrefix)
-const usesAuthenticate = ({ onRequest, preParsing, preValidation, preHandler }: RouteOptions) =>
-  ([onRequest, preParsing, preValidation, preHandler].flat() as unknown[]).includes(authenticate)
+const uses =
+  (hook: unknown) =>
+  ({ onRequest, preParsing, preValidation, preHandler }: RouteOptions) =>
+    ([onRequest, preParsing, preValidation, preHandler].flat() as unknown[]).includes(hook)
+const usesAuthenticate = uses(authenticate)
+const usesOptionalAuthenticate = uses(optionalAuthenticate)
+/** A token is required unless one of the alternatives is the empty requirement {} (an optional token). */
+const requiresToken = (security: Record<string, string[]>[]) =>
+  security.length > 0 && security.every((requirement) => Object.keys(requirement).length > 0)
 const sample = (url: string) => url.replace(/:(\w+)(\([^)]*\))?/g, '1').replace('*', 'x')
 
 t.test('API documentation', async (t) => {
@@ -137,6 +144,8 @@ t.test('API documentation', async (t) => {
       const security = operationOf(registered)?.security ?? []
       if (usesAuthenticate(registered.route)) {
         t.same(security, [{ bearerAuth: [] }], `${name} documents bearerAuth`)
+      } else if (usesOptionalAuthenticate(registered.route)) {
+        t.same(security, [{}, { bearerAuth: [] }], `${name} documents an optional bearerAuth`)
       } else {
         t.same(security, [], `${name} documents no security`)
       }
@@ -147,8 +156,16 @@ t.test('API documentation', async (t) => {
     for (const registered of documented) {
       const name = `${registered.method} ${registered.url}`
       const anonymous = await app.inject({ method: registered.method as 'GET', url: sample(registered.url) })
-      const secured = (operationOf(registered)?.security ?? []).length > 0
+      const secured = requiresToken(operationOf(registered)?.security ?? [])
       t.equal(anonymous.statusCode === 401, secured, `${name} answers ${anonymous.statusCode} without a token`)
+      if ((operationOf(registered)?.security ?? []).length > 0) {
+        const forged = await app.inject({
+          method: registered.method as 'GET',
+          url: sample(registered.url),
+          headers: { authorization: 'not-a-token' }
+        })
+        t.equal(forged.statusCode, 401, `${name} refuses a bad token, even where one is optional`)
+      }
     }
   })
 

@@ -78,6 +78,7 @@ const json = fc.oneof(
         'follow',
         'unfollow',
         'media_ids',
+        'in_reply_to',
         '__proto__',
         'constructor',
         'x'
@@ -170,21 +171,44 @@ t.test('every route survives hostile input', async (t) => {
   t.teardown(() => pool.end())
   const consistency = new ConsistencyDao(pool)
   const user = await signUpAndLogin(app, 'Fuzzer')
-  const seed = await app.inject({
-    method: 'POST',
-    url: '/tweet',
-    headers: { authorization: user.token },
-    payload: { tweet: 'seed' }
-  })
-  // A retweet's row too: its id is no tweet to any route.
-  await app.inject({ method: 'PUT', url: `/tweet/${seed.json().id}/retweet`, headers: { authorization: user.token } })
+  // A seed thread at ids 1 to 3 (params '1' and '2' fuzz it), whose middle reply is deleted: a placeholder.
+  const seed = async (payload: object) =>
+    (await app.inject({ method: 'POST', url: '/tweet', headers: { authorization: user.token }, payload })).json().id
+  const root = await seed({ tweet: 'seed' })
+  const middle = await seed({ tweet: 'seed reply', in_reply_to: root })
+  await seed({ tweet: 'seed reply to a reply', in_reply_to: middle })
+  await app.inject({ method: 'DELETE', url: `/tweet/${middle}`, headers: { authorization: user.token } })
+  // And a retweet of someone else's tweet: its row's id is a param too, and no tweet to any route.
+  const other = await signUpAndLogin(app, 'Other')
+  const othersTweet = (
+    await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: { authorization: other.token },
+      payload: { tweet: 'x' }
+    })
+  ).json().id
+  await app.inject({ method: 'PUT', url: `/tweet/${othersTweet}/retweet`, headers: { authorization: user.token } })
+  const timeline = await app.inject({ url: '/timeline', headers: { authorization: user.token } })
+  const retweetRow = String(timeline.json().timeline[0].retweeted_by.retweet_id)
   const doc = (await app.inject({ url: '/docs/json' })).json<OpenApiDocument>()
   t.ok(
     doc.paths['/tweet']?.post &&
       doc.paths['/timeline/{user_id}']?.get &&
-      doc.paths['/tweet/{id}/retweet']?.put &&
-      doc.paths['/tweet/{id}/retweet']?.delete,
+      doc.paths['/tweet/{id}/context']?.get &&
+      doc.paths['/users/{user_id}/tweets']?.get,
     'the document lists the routes to fuzz'
+  )
+  t.ok(
+    doc.paths['/tweet/{id}/like']?.put &&
+      doc.paths['/tweet/{id}/like']?.delete &&
+      doc.paths['/tweet/{id}/likes']?.get &&
+      doc.paths['/users/{user_id}/likes']?.get,
+    'the like routes are fuzzed too'
+  )
+  t.ok(
+    doc.paths['/tweet/{id}/retweet']?.put && doc.paths['/tweet/{id}/retweet']?.delete,
+    'the retweet routes are fuzzed too'
   )
 
   const authorization = fc.oneof(
@@ -198,6 +222,7 @@ t.test('every route survives hostile input', async (t) => {
     fc.constantFrom(
       '1',
       '2',
+      retweetRow,
       '999999',
       '0',
       '-1',

@@ -54,7 +54,7 @@ t.test('the database cut off and restored', bounded, async (t) => {
     t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200)
     const timeline = await app.inject({ url: `/timeline/${alice.id}` })
     t.equal(timeline.statusCode, 200)
-    t.same(timeline.json(), { user_id: alice.id, timeline: [], next_cursor: null })
+    t.same(timeline.json(), { user_id: alice.id, timeline: [], next_cursor: null, prev_cursor: null })
   })
 })
 

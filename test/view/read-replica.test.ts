@@ -145,4 +145,28 @@ t.test('DATABASE_READ_URL routes timeline, profile and follow-list reads to the 
     t.equal(me.statusCode, 401, 'an account only the replica has is no account')
     t.same(me.json(), { message: 'The account of this token no longer exists' })
   })
+  t.test('like lists are the replica’s; the caller’s flags and the answer to a like are the primary’s', async (t) => {
+    await replica.query('INSERT INTO likes (user_id, tweet_id) VALUES (?, ?)', [carolId, tweetId])
+    const liked = await app.inject({
+      method: 'PUT',
+      url: `/tweet/${tweetId}/like`,
+      headers: { authorization: bob.token }
+    })
+    t.equal(liked.statusCode, 200)
+    t.match(liked.json(), { tweet: 'on the primary', like_count: 1, liked: true })
+    t.match((await app.inject({ url: `/tweet/${tweetId}`, headers: { authorization: bob.token } })).json(), {
+      like_count: 1,
+      liked: true
+    })
+    t.same(
+      (await app.inject({ url: `/tweet/${tweetId}/likes` })).json().users.map((user: { id: number }) => user.id),
+      [carolId],
+      'the primary would answer Bob'
+    )
+    t.same(
+      (await app.inject({ url: `/users/${bob.id}/likes` })).json().tweets,
+      [],
+      'the primary would answer the tweet'
+    )
+  })
 })

@@ -321,7 +321,7 @@ t.test('paging both ways through retweets while tweets and retweets arrive repea
   t.same(newer, arrived.slice(expected.length), 'towards newer: every later item once, oldest first')
 })
 
-t.test('GET /timeline answers the caller’s retweeted flags; GET /timeline/:user_id is anonymous', async (t) => {
+t.test('with a token, public reads carry the caller’s retweeted flags; without one they are false', async (t) => {
   const app = await buildTestApp(t)
   const api = client(app)
   const [reader, friend] = [await signUpAndLogin(app, 'Reader'), await signUpAndLogin(app, 'Friend')]
@@ -329,17 +329,57 @@ t.test('GET /timeline answers the caller’s retweeted flags; GET /timeline/:use
   const ids = [await api.tweet(friend, 'one'), await api.tweet(friend, 'two')]
   await app.drainFanout()
   await api.retweet(reader, ids[0])
-  const own = await api.timeline(reader)
+  const flags = (items: Item[]) => items.map((item) => [item.id, item.retweeted, item.retweet_count])
+  const expected = [
+    [ids[1], false, 0],
+    [ids[0], true, 1]
+  ]
+  t.same(flags((await api.timeline(reader)).timeline), expected, 'GET /timeline')
+  const as = { authorization: reader.token }
   t.same(
-    own.timeline.map((item) => [item.id, item.retweeted, item.retweet_count]),
-    [
-      [ids[1], false, 0],
-      [ids[0], true, 1]
-    ]
+    flags((await app.inject({ url: `/timeline/${reader.id}`, headers: as })).json<TimelinePage>().timeline),
+    expected,
+    'GET /timeline/:user_id with a token'
   )
-  const anonymous = (await app.inject({ url: `/timeline/${reader.id}` })).json<TimelinePage>()
   t.same(
-    anonymous.timeline.map((item) => item.retweeted),
-    [false, false]
+    flags((await app.inject({ url: `/users/${friend.id}/tweets`, headers: as })).json<{ tweets: Item[] }>().tweets),
+    expected,
+    'GET /users/:user_id/tweets with a token'
   )
+  t.match((await app.inject({ url: `/tweet/${ids[0]}`, headers: as })).json(), { retweeted: true })
+  t.same(
+    (await app.inject({ url: `/timeline/${reader.id}` })).json<TimelinePage>().timeline.map((item) => item.retweeted),
+    [false, false],
+    'anonymous'
+  )
+})
+
+t.test('a retweet’s id is no tweet to likes, replies, threads or its retweeter’s tweets', async (t) => {
+  const app = await buildTestApp(t)
+  const api = client(app)
+  const [author, fan] = [await signUpAndLogin(app, 'Author'), await signUpAndLogin(app, 'Fan')]
+  const original = await api.tweet(author, 'original')
+  await api.retweet(fan, original)
+  const retweetId = (await api.timeline(fan)).timeline[0].retweeted_by!.retweet_id
+  const as = { authorization: fan.token }
+  const notFound = [
+    await app.inject({ method: 'PUT', url: `/tweet/${retweetId}/like`, headers: as }),
+    await app.inject({ method: 'DELETE', url: `/tweet/${retweetId}/like`, headers: as }),
+    await app.inject({ url: `/tweet/${retweetId}/likes` }),
+    await app.inject({ url: `/tweet/${retweetId}/context` }),
+    await app.inject({ method: 'POST', url: '/tweet', headers: as, payload: { tweet: 're', in_reply_to: retweetId } })
+  ]
+  t.same(
+    notFound.map((res) => res.statusCode),
+    [404, 404, 404, 404, 404]
+  )
+  const own = await api.tweet(fan, 'the fan’s own')
+  const listed = (await app.inject({ url: `/users/${fan.id}/tweets` })).json<{ tweets: Item[] }>().tweets
+  t.same(
+    listed.map((item) => item.id),
+    [own],
+    'an author’s tweets leave its retweets out'
+  )
+  t.equal((await app.inject({ url: `/users/${fan.id}` })).json().tweets_count, 1)
+  t.match((await app.inject({ url: `/tweet/${original}/context` })).json(), { ancestors: [], descendants: [] })
 })

@@ -138,3 +138,115 @@ t.test('profiles and follow lists', async (t) => {
     t.equal((await app.inject({ url: `/timeline/${alice.id}` })).json().timeline[0].user.profile_picture, url)
   })
 })
+
+t.test('GET /users/:user_id/tweets', async (t) => {
+  const app = await buildTestApp(t)
+  const alice = await signUpAndLogin(app, 'Alice')
+  const bob = await signUpAndLogin(app, 'Bob')
+  const post = async (user: { token: string }, tweet: string, inReplyTo?: number) =>
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/tweet',
+        headers: { authorization: user.token },
+        payload: { tweet, in_reply_to: inReplyTo }
+      })
+    ).json()
+  const bobs = await post(bob, 'bob’s')
+  const own: { id: number }[] = []
+  for (let i = 0; i < 5; i++) {
+    own.push(await post(alice, `alice ${i}`, i % 2 ? bobs.id : undefined))
+    await post(bob, `bob ${i}`)
+  }
+  const newestFirst = own.map((tweet) => tweet.id).reverse()
+  const page = (query: string, userId = alice.id) => app.inject({ url: `/users/${userId}/tweets${query}` })
+
+  t.test('answers the user’s own tweets and replies, newest first, as GET /tweet/:id shows them', async (t) => {
+    const res = await page('')
+    t.equal(res.statusCode, 200)
+    const body = res.json()
+    t.same(Object.keys(body).sort(), ['next_cursor', 'prev_cursor', 'tweets', 'user_id'])
+    t.equal(body.user_id, alice.id)
+    t.same(
+      body.tweets.map((tweet: { id: number }) => tweet.id),
+      newestFirst
+    )
+    t.same(body.tweets[1], (await app.inject({ url: `/tweet/${newestFirst[1]}` })).json())
+    t.equal(body.tweets[1].in_reply_to, bobs.id)
+    t.equal(body.next_cursor, null)
+  })
+
+  t.test('pages to the end with exact cursors', async (t) => {
+    const first = (await page('?limit=2')).json()
+    t.same(
+      first.tweets.map((tweet: { id: number }) => tweet.id),
+      newestFirst.slice(0, 2)
+    )
+    t.equal(first.next_cursor, newestFirst[1])
+    const second = (await page(`?limit=2&before=${first.next_cursor}`)).json()
+    t.same(
+      second.tweets.map((tweet: { id: number }) => tweet.id),
+      newestFirst.slice(2, 4)
+    )
+    t.equal(second.next_cursor, newestFirst[3])
+    const last = (await page(`?limit=2&before=${second.next_cursor}`)).json()
+    t.same(
+      last.tweets.map((tweet: { id: number }) => tweet.id),
+      newestFirst.slice(4)
+    )
+    t.equal(last.next_cursor, null)
+    t.same((await page(`?before=${newestFirst[4]}`)).json(), {
+      user_id: alice.id,
+      tweets: [],
+      next_cursor: null,
+      prev_cursor: null
+    })
+  })
+
+  t.test('pages towards newer with ?after=: the tweets just above the cursor, newest first', async (t) => {
+    const oldest = newestFirst.at(-1)!
+    const newer = (await page(`?limit=2&after=${oldest}`)).json()
+    t.same(
+      newer.tweets.map((tweet: { id: number }) => tweet.id),
+      newestFirst.slice(-3, -1)
+    )
+    t.equal(newer.prev_cursor, newestFirst.at(-3), 'newer tweets remain')
+    t.equal(newer.next_cursor, newestFirst.at(-2))
+    const rest = (await page(`?limit=10&after=${newer.prev_cursor}`)).json()
+    t.same(
+      rest.tweets.map((tweet: { id: number }) => tweet.id),
+      newestFirst.slice(0, -3)
+    )
+    t.equal(rest.prev_cursor, null, 'nothing newer now')
+  })
+
+  t.test('an ETag, 304 while the page is unchanged, a new tag once a reply is counted on it', async (t) => {
+    const first = await page('?limit=2')
+    const etag = first.headers.etag as string
+    t.match(etag, /^W\/"[\w-]+"$/)
+    t.equal(
+      (await app.inject({ url: `/users/${alice.id}/tweets?limit=2`, headers: { 'if-none-match': etag } })).statusCode,
+      304
+    )
+    await post(bob, 'an answer', newestFirst[0])
+    const changed = await app.inject({ url: `/users/${alice.id}/tweets?limit=2`, headers: { 'if-none-match': etag } })
+    t.equal(changed.statusCode, 200)
+    t.equal(changed.json().tweets[0].reply_count, 1)
+    t.not(changed.headers.etag, etag)
+  })
+
+  t.test('an unknown user answers 404; a user without tweets an empty page', async (t) => {
+    const unknown = await page('', 999_999)
+    t.equal(unknown.statusCode, 404)
+    t.same(unknown.json(), { message: 'User not found', user_id: 999_999 })
+    const quiet = await signUpAndLogin(app, 'Quiet')
+    t.same((await page('', quiet.id)).json(), { user_id: quiet.id, tweets: [], next_cursor: null, prev_cursor: null })
+  })
+
+  t.test('a bad id, limit or cursor answers 400 naming the field', async (t) => {
+    t.match((await app.inject({ url: '/users/zero/tweets' })).json(), { errors: [{ field: 'user_id' }] })
+    t.match((await page('?limit=0')).json(), { errors: [{ field: 'limit' }] })
+    t.match((await page('?limit=101')).json(), { errors: [{ field: 'limit' }] })
+    t.match((await page('?before=x')).json(), { errors: [{ field: 'before' }] })
+  })
+})

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS likes;
+ALTER TABLE tweets DROP COLUMN like_count;

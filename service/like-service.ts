@@ -1,0 +1,94 @@
+// Likes: like and unlike (each one short transaction keeping tweets.like_count exact), and the two lists:
+// who likes a tweet, and which tweets a user likes, both newest like first.
+import type { PoolConnection, Transactor } from '../model/database.ts'
+import type { LikeDao } from '../model/like-dao.ts'
+import type { TweetDao } from '../model/tweet-dao.ts'
+import type { UserDao } from '../model/user-dao.ts'
+import { NotFound } from './errors.ts'
+import { toUserSummary, type UserSummary } from './follow-service.ts'
+import { pageOf, rowsToRead, windowOf, type Page, type TwoWayPageRequest } from './page.ts'
+import type { Storage } from './storage/storage.ts'
+import type { TweetItem } from './tweet-service.ts'
+
+/** What likes need from tweets (TweetService): tweets as the API shows them, with a viewer's flags. */
+export interface TweetItemSource {
+  tweetById(id: number, viewerId?: number): Promise<TweetItem>
+  tweetsByIds(ids: number[], viewerId?: number): Promise<TweetItem[]>
+}
+
+export class LikeService {
+  constructor(
+    private readonly transactor: Transactor,
+    private readonly likeDao: LikeDao,
+    private readonly tweetDao: TweetDao,
+    private readonly userDao: UserDao,
+    private readonly tweets: TweetItemSource,
+    private readonly storage: Storage
+  ) {}
+
+  /** Idempotent: liking twice is one like. Answers the tweet as the caller now sees it. */
+  async like(userId: number, tweetId: number): Promise<TweetItem> {
+    await this.change(tweetId, 1, (connection) => this.likeDao.like(connection, userId, tweetId))
+    return this.tweets.tweetById(tweetId, userId)
+  }
+
+  /** Idempotent: unliking what you do not like changes nothing. Answers the tweet as the caller now sees it. */
+  async unlike(userId: number, tweetId: number): Promise<TweetItem> {
+    await this.change(tweetId, -1, (connection) => this.likeDao.unlike(connection, userId, tweetId))
+    return this.tweets.tweetById(tweetId, userId)
+  }
+
+  /**
+   * One transaction: the tweet's row locked (likes of a tweet take turns; NotFound when it is gone), the
+   * like written, and the counter moved only when a row was really added or removed.
+   */
+  private async change(
+    tweetId: number,
+    delta: number,
+    write: (connection: PoolConnection) => Promise<boolean>
+  ): Promise<void> {
+    const changed = await this.transactor.run(async (connection) => {
+      if (!(await this.likeDao.lockTweet(connection, tweetId))) {
+        throw new NotFound('Tweet not found', { tweet_id: tweetId })
+      }
+      if (!(await write(connection))) return false
+      await this.likeDao.addLikeCount(connection, tweetId, delta)
+      return true
+    })
+    // Once committed: this process's pages show the new count at once.
+    if (changed) this.tweetDao.forgetTweet(tweetId)
+  }
+
+  /** Who likes the tweet, newest like first; the cursor is the id of the page's last like. */
+  async likers(tweetId: number, page: TwoWayPageRequest): Promise<Page<UserSummary>> {
+    const wanted = rowsToRead(page)
+    const [tweet, rows] = await Promise.all([
+      this.tweetDao.tweetById(tweetId),
+      this.likeDao.likers(tweetId, windowOf(page), wanted)
+    ])
+    if (!tweet) throw new NotFound('Tweet not found', { tweet_id: tweetId })
+    const shown = pageOf(rows, page, (row) => row.like_id)
+    return { ...shown, items: shown.items.map((row) => toUserSummary(row, this.storage)) }
+  }
+
+  /**
+   * The tweets the user likes, newest like first, with `viewerId`'s flags; the cursor is the id of the
+   * page's last like (not a tweet id), even when its tweet was deleted meanwhile and is not shown.
+   */
+  async likedTweets(userId: number, page: TwoWayPageRequest, viewerId?: number): Promise<Page<TweetItem>> {
+    const wanted = rowsToRead(page)
+    const [exists, rows] = await Promise.all([
+      this.userDao.exists(userId),
+      this.likeDao.likedTweets(userId, windowOf(page), wanted)
+    ])
+    if (!exists) throw new NotFound('User not found', { user_id: userId })
+    const shown = pageOf(rows, page, (row) => row.like_id)
+    return {
+      ...shown,
+      items: await this.tweets.tweetsByIds(
+        shown.items.map((row) => row.tweet_id),
+        viewerId
+      )
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import t from 'tap'
+import type { RowDataPacket } from 'mysql2/promise'
+import { Transactor } from '../../model/database.ts'
+import { FanoutDao } from '../../model/fanout-dao.ts'
+import { FollowDao } from '../../model/follow-dao.ts'
+import { LikeDao } from '../../model/like-dao.ts'
+import { TimelineDao } from '../../model/timeline-dao.ts'
+import { TweetDao } from '../../model/tweet-dao.ts'
+import { UserDao } from '../../model/user-dao.ts'
+import { NotFound } from '../../service/errors.ts'
+import { LikeService } from '../../service/like-service.ts'
+import { LocalStorage } from '../../service/storage/local.ts'
+import { TweetService, type TweetItem } from '../../service/tweet-service.ts'
+import { ConsistencyDao } from '../consistency.ts'
+import { testPool, testPublicUrl, testUploadDir } from '../helper.ts'
+
+/** The services as the app builds them; the tweet cache on, as READ_CACHE_TTL_MS has it in production. */
+async function services(t: { teardown(fn: () => unknown): void }) {
+  const pool = await testPool(t, { connectionLimit: 20 })
+  const storage = new LocalStorage(await testUploadDir(t), testPublicUrl)
+  const users = new UserDao(pool)
+  const tweetDao = new TweetDao(pool, pool, { ttlMs: 60_000, maxEntries: 1000 })
+  const likeDao = new LikeDao(pool)
+  const transactor = new Transactor(pool)
+  const tweets = new TweetService(
+    transactor,
+    tweetDao,
+    new TimelineDao(pool),
+    users,
+    new FollowDao(pool),
+    storage,
+    undefined,
+    { wake() {} },
+    likeDao,
+    new FanoutDao(pool)
+  )
+  const likes = new LikeService(transactor, likeDao, tweetDao, users, tweets, storage)
+  const user = (name: string) =>
+    users.insertUser({ name, email: `${name}@example.com`, profile: `${name}'s profile`, hashedPassword: 'x' })
+  /** The like ids of a tweet (or of a user's likes), newest first: the lists' cursors. */
+  const likeIds = async (column: 'tweet_id' | 'user_id', id: number) => {
+    const [rows] = await pool.query<RowDataPacket[]>(`SELECT id FROM likes WHERE ${column} = ? ORDER BY id DESC`, [id])
+    return rows.map((row) => row.id as number)
+  }
+  const storedCount = async (tweetId: number) => {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT like_count FROM tweets WHERE id = ?', [tweetId])
+    return rows[0]?.like_count as number | undefined
+  }
+  return { pool, tweets, likes, user, likeIds, storedCount }
+}
+
+const countAndFlag = (item: TweetItem) => ({ like_count: item.like_count, liked: item.liked })
+
+t.test('LikeService', async (t) => {
+  const { pool, tweets, likes, user, likeIds, storedCount } = await services(t)
+  const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
+
+  t.test('like answers the tweet as the liker now sees it; liking twice is one like', async (t) => {
+    const tweet = await tweets.tweet(alice, 'like me')
+    const first = await likes.like(bob, tweet.id)
+    t.match(first, { id: tweet.id, tweet: 'like me', user_id: alice })
+    t.same(countAndFlag(first), { like_count: 1, liked: true })
+    t.same(countAndFlag(await likes.like(bob, tweet.id)), { like_count: 1, liked: true })
+    t.equal(await storedCount(tweet.id), 1)
+    t.equal((await likeIds('tweet_id', tweet.id)).length, 1)
+    t.same(countAndFlag(await likes.like(carol, tweet.id)), { like_count: 2, liked: true })
+  })
+
+  t.test('unlike answers the tweet unliked; unliking twice, or what you never liked, changes nothing', async (t) => {
+    const tweet = await tweets.tweet(alice, 'unlike me')
+    await likes.like(bob, tweet.id)
+    await likes.like(carol, tweet.id)
+    t.same(countAndFlag(await likes.unlike(bob, tweet.id)), { like_count: 1, liked: false })
+    t.same(countAndFlag(await likes.unlike(bob, tweet.id)), { like_count: 1, liked: false })
+    t.same(countAndFlag(await likes.unlike(alice, tweet.id)), { like_count: 1, liked: false })
+    t.same(countAndFlag(await likes.unlike(carol, tweet.id)), { like_count: 0, liked: false })
+    t.same(countAndFlag(await likes.unlike(carol, tweet.id)), { like_count: 0, liked: false })
+    t.equal(await storedCount(tweet.id), 0)
+  })
+
+  t.test('an unknown tweet is NotFound naming it, and nothing is written', async (t) => {
+    const notFound = new NotFound('Tweet not found', { tweet_id: 999_999 })
+    await t.rejects(likes.like(bob, 999_999), notFound)
+    await t.rejects(likes.unlike(bob, 999_999), notFound)
+    await t.rejects(likes.likers(999_999, { limit: 10 }), notFound)
+    t.same(await likeIds('tweet_id', 999_999), [])
+  })
+
+  t.test('a deleted tweet is NotFound, and its likes went with it', async (t) => {
+    const tweet = await tweets.tweet(alice, 'doomed')
+    await likes.like(bob, tweet.id)
+    await likes.like(carol, tweet.id)
+    await tweets.deleteTweet(alice, tweet.id)
+    t.same(await likeIds('tweet_id', tweet.id), [])
+    const notFound = new NotFound('Tweet not found', { tweet_id: tweet.id })
+    await t.rejects(likes.like(bob, tweet.id), notFound)
+    await t.rejects(likes.unlike(carol, tweet.id), notFound)
+    await t.rejects(likes.likers(tweet.id, { limit: 10 }), notFound)
+    t.same(
+      (await likes.likedTweets(bob, { limit: 100 })).items.filter((item) => item.id === tweet.id),
+      [],
+      'nor is it among what its likers like'
+    )
+  })
+
+  t.test('a like shows at once on this process’s pages, though their tweets come from the row cache', async (t) => {
+    const tweet = await tweets.tweet(carol, 'cached')
+    const onPage = async (viewer?: number) =>
+      countAndFlag((await tweets.timelineFor(carol, { limit: 1 }, viewer)).items[0])
+    t.same(await onPage(bob), { like_count: 0, liked: false }, 'now in the cache')
+    await likes.like(bob, tweet.id)
+    t.same(await onPage(bob), { like_count: 1, liked: true })
+    t.same(await onPage(), { like_count: 1, liked: false })
+    await likes.unlike(bob, tweet.id)
+    t.same(await onPage(bob), { like_count: 0, liked: false })
+  })
+
+  t.test('concurrent likes and unlikes from many connections leave the exact count', async (t) => {
+    const tweet = await tweets.tweet(alice, 'contended')
+    const likers: number[] = []
+    for (let i = 0; i < 30; i++) likers.push(await user(`fan${i}`))
+    // Every fan likes three times at once: 90 requests, 30 likes.
+    await Promise.all(likers.flatMap((fan) => [1, 2, 3].map(() => likes.like(fan, tweet.id))))
+    t.equal(await storedCount(tweet.id), 30)
+    t.equal((await likeIds('tweet_id', tweet.id)).length, 30)
+    // The first half unlike twice while the second half like again and the first half's likes race
+    // their own unlikes: whatever order they ran in, the count is the rows left.
+    const [leaving, staying] = [likers.slice(0, 15), likers.slice(15)]
+    await Promise.all([
+      ...leaving.flatMap((fan) => [likes.unlike(fan, tweet.id), likes.unlike(fan, tweet.id)]),
+      ...staying.map((fan) => likes.like(fan, tweet.id))
+    ])
+    t.equal(await storedCount(tweet.id), 15)
+    const racing = likers.slice(0, 10)
+    await Promise.all(racing.flatMap((fan) => [likes.like(fan, tweet.id), likes.unlike(fan, tweet.id)]))
+    const rows = (await likeIds('tweet_id', tweet.id)).length
+    t.ok(rows >= 15 && rows <= 25, `between 15 and 25 likes remain (${rows})`)
+    t.equal(await storedCount(tweet.id), rows, 'the count is exactly the rows')
+    t.equal((await new ConsistencyDao(pool).violations()).like_count_mismatch, 0)
+  })
+
+  t.test('likers: newest like first, paged to the end by like ids', async (t) => {
+    const tweet = await tweets.tweet(alice, 'who likes this')
+    const dave = await user('dave')
+    for (const liker of [carol, alice, dave, bob]) await likes.like(liker, tweet.id)
+    // Liking again is a new like: Carol moves to the front.
+    await likes.unlike(carol, tweet.id)
+    await likes.like(carol, tweet.id)
+    const ids = await likeIds('tweet_id', tweet.id)
+    const first = await likes.likers(tweet.id, { limit: 3 })
+    t.same(first, {
+      items: [
+        { id: carol, name: 'carol', profile: "carol's profile", profile_picture: null },
+        { id: bob, name: 'bob', profile: "bob's profile", profile_picture: null },
+        { id: dave, name: 'dave', profile: "dave's profile", profile_picture: null }
+      ],
+      next_cursor: ids[2],
+      prev_cursor: null
+    })
+    t.same(await likes.likers(tweet.id, { limit: 3, before: ids[2] }), {
+      items: [{ id: alice, name: 'alice', profile: "alice's profile", profile_picture: null }],
+      next_cursor: null,
+      prev_cursor: ids[3]
+    })
+    t.same(await likes.likers(tweet.id, { limit: 4 }).then((page) => page.next_cursor), null, 'exactly full')
+    const nobody = await tweets.tweet(alice, 'unloved')
+    t.same(await likes.likers(nobody.id, { limit: 3 }), { items: [], next_cursor: null, prev_cursor: null })
+  })
+
+  t.test('likedTweets: newest like first, paged to the end by like ids, with the viewer’s flags', async (t) => {
+    const erin = await user('erin')
+    const [a, b, c] = [await tweets.tweet(alice, 'a'), await tweets.tweet(bob, 'b'), await tweets.tweet(carol, 'c')]
+    await likes.like(erin, b.id)
+    await likes.like(erin, a.id)
+    await likes.like(erin, c.id)
+    await likes.like(bob, a.id)
+    const ids = await likeIds('user_id', erin)
+    const seen = (items: TweetItem[]) => items.map((item) => [item.id, item.like_count, item.liked])
+
+    const first = await likes.likedTweets(erin, { limit: 2 }, bob)
+    t.same(seen(first.items), [
+      [c.id, 1, false],
+      [a.id, 2, true]
+    ])
+    t.equal(first.next_cursor, ids[1], 'the cursor is the like’s id, not the tweet’s')
+    const last = await likes.likedTweets(erin, { limit: 2, before: ids[1] }, bob)
+    t.same(seen(last.items), [[b.id, 1, false]])
+    t.equal(last.next_cursor, null)
+    t.same(seen((await likes.likedTweets(erin, { limit: 10 }, erin)).items), [
+      [c.id, 1, true],
+      [a.id, 2, true],
+      [b.id, 1, true]
+    ])
+    t.same(
+      seen((await likes.likedTweets(erin, { limit: 10 })).items).map(([, , liked]) => liked),
+      [false, false, false],
+      'anonymous: no flags'
+    )
+    const none = await user('none')
+    t.same(await likes.likedTweets(none, { limit: 10 }), { items: [], next_cursor: null, prev_cursor: null })
+  })
+
+  t.test('a deleted tweet leaves a page of likes, whose cursor still moves past it', async (t) => {
+    const frank = await user('frank')
+    const [keep, lose] = [await tweets.tweet(alice, 'keep'), await tweets.tweet(alice, 'lose')]
+    await likes.like(frank, keep.id)
+    await likes.like(frank, lose.id)
+    const before = await likeIds('user_id', frank)
+    await tweets.deleteTweet(alice, lose.id)
+    const page = await likes.likedTweets(frank, { limit: 1 })
+    t.same(
+      page.items.map((item) => item.id),
+      [keep.id]
+    )
+    t.equal(page.next_cursor, null)
+    t.same(await likeIds('user_id', frank), [before[1]])
+  })
+
+  t.test('the likes of an unknown user are NotFound naming it', async (t) => {
+    await t.rejects(likes.likedTweets(999_999, { limit: 10 }), new NotFound('User not found', { user_id: 999_999 }))
+  })
+})
