@@ -3,7 +3,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
 
-/** 'copy': the tweet (or retweet) goes to every follower; 'restore': see TimelineDao.restoreShown. */
+/** 'copy': the tweet (or retweet) goes to every follower; 'restore': see TimelineDao.restoreForOwners. */
 export type OutboxKind = 'copy' | 'restore'
 
 export interface OutboxRow {

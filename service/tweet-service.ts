@@ -372,7 +372,7 @@ export class TweetService {
    * than O(limit × (followees + 1)) rows, whatever the number of tweets (docs/performance.md). Retweets
    * are rows like tweets, placed by the time of the retweet and shown as the tweet they repeat with
    * `retweeted_by`; a tweet is shown once per page (the table never holds it twice; a pulled account's
-   * retweet may repeat it across pages). `viewerId`: whose `retweeted` flags the items carry.
+   * retweet may repeat it across pages). `viewerId`: whose `liked` and `retweeted` flags the items carry.
    */
   async timelineFor(userId: number, page: TwoWayPageRequest, viewerId?: number): Promise<Page<TweetItem>> {
     const window = windowOf(page)
@@ -505,8 +505,8 @@ export class TweetService {
 
   /**
    * Tweets with their authors, media and the viewer's like and retweet flags (at most one statement each
-   * for all the rows), and the retweet that put each on a timeline (`retweets`: tweet id → the retweet's row); a
-   * row whose author or retweeter was deleted meanwhile is left out.
+   * for all the rows), and the retweet that put each on a timeline (`retweets`: tweet id → the retweet's
+   * row); a row whose author or retweeter was deleted meanwhile is left out.
    */
   private async toItems(
     rows: TweetRow[],
