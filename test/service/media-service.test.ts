@@ -676,9 +676,10 @@ t.test('MediaService quota', async (t) => {
   /** An MP3 of exactly `size` bytes (at least the sample's). */
   const audio = (size: number) =>
     bytes(Buffer.concat([samples.mp3.bytes, Buffer.alloc(size - samples.mp3.bytes.length)]))
-  const overQuota = async (t: Test, upload: Promise<unknown>, usedBytes: number) => {
+  // The upload starts once the files are listed: a rejection before anyone awaits it is unhandled.
+  const overQuota = async (t: Test, upload: () => Promise<unknown>, usedBytes: number) => {
     const before = await s.files()
-    const error = await rejection(upload)
+    const error = await rejection(upload())
     t.type(error, PayloadTooLarge)
     t.match(error, { message: /media quota/, details: { quota_bytes: 2000, used_bytes: usedBytes } })
     t.same(await s.files(), before, 'nothing stored')
@@ -689,15 +690,15 @@ t.test('MediaService quota', async (t) => {
   t.test('uploads fit until the next would go over it: then PayloadTooLarge naming quota and usage', async (t) => {
     first = (await s.service.upload(alice, audio(1024), 'a.mp3')).id
     await s.service.upload(alice, audio(500), 'b.mp3')
-    await overQuota(t, s.service.upload(alice, audio(500), 'c.mp3'), 1524)
+    await overQuota(t, () => s.service.upload(alice, audio(500), 'c.mp3'), 1524)
     t.equal((await s.service.upload(alice, audio(476), 'd.mp3')).size, 476, 'exactly up to the quota is fine')
-    await overQuota(t, s.service.upload(alice, bytes(pngBytes), 'e.png'), 2000)
+    await overQuota(t, () => s.service.upload(alice, bytes(pngBytes), 'e.png'), 2000)
     t.equal((await s.service.upload(bob, audio(1024), 'f.mp3')).size, 1024, 'the quota is per user')
   })
 
   t.test('deleted media count until purge removes them', async (t) => {
     await s.service.delete(alice, first)
-    await overQuota(t, s.service.upload(alice, bytes(pngBytes), 'g.png'), 2000)
+    await overQuota(t, () => s.service.upload(alice, bytes(pngBytes), 'g.png'), 2000)
     s.clock.now = new Date(Date.now() + 2 * day)
     t.teardown(() => (s.clock.now = new Date()))
     t.match(await s.service.purge(), { expired: 1, failed: [] })
