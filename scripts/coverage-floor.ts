@@ -15,10 +15,10 @@ type Summary = Record<string, { lines: Counts; branches: Counts }>
  * Raise a floor when coverage rises; never lower one to let a change in.
  */
 const floors: Record<string, { lines: number; branches: number }> = {
-  'top level': { lines: 94, branches: 87 },
-  'model/': { lines: 92, branches: 92 },
-  'service/': { lines: 96, branches: 95 },
-  'view/': { lines: 98, branches: 92 }
+  'top level': { lines: 97.5, branches: 89 },
+  'model/': { lines: 94, branches: 93.5 },
+  'service/': { lines: 97, branches: 96.5 },
+  'view/': { lines: 98.5, branches: 93.5 }
 }
 
 const root = resolve(import.meta.dirname, '..')
