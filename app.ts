@@ -120,7 +120,7 @@ export async function buildServices(
   const mediaDao = new MediaDao(pool)
   const pendingObjectDao = new PendingObjectDao(pool)
   const fanoutDao = new FanoutDao(pool)
-  const likeDao = new LikeDao(pool, readPool)
+  const likeDao = new LikeDao(readPool)
 
   const storage = await createStorage(config)
 
@@ -160,7 +160,6 @@ export async function buildServices(
     storage,
     mediaService,
     fanoutWorker,
-    likeDao,
     fanoutDao
   )
   const likeService = new LikeService(transactor, likeDao, tweetDao, userDao, tweetService, storage)

@@ -103,7 +103,7 @@ const operationsEnvSchema = z.object({
   HANDLER_TIMEOUT_MS: milliseconds.default(30_000),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
   DATABASE_QUERY_TIMEOUT_MS: milliseconds.default(10_000),
-  DATABASE_QUEUE_LIMIT: count.default(50),
+  DATABASE_QUEUE_LIMIT: count.default(200),
   MAX_EVENT_LOOP_DELAY_MS: milliseconds.default(1_000),
   // V8 degrades long before the hard limit: shed at 90% of it.
   MAX_HEAP_USED_BYTES: count.default(Math.floor(getHeapStatistics().heap_size_limit * 0.9)),

@@ -1,6 +1,7 @@
 // Reference servers for the benchmark, each a bare node:http process with no framework:
 //   ping          answers GET /ping with "pong" (this machine's ceiling for an HTTP round trip);
-//   timeline-sql  answers GET /timeline/:user_id?limit= by running the app's own timeline query (a);
+//   timeline-sql  answers GET /timeline/:user_id?limit= (and the caller's GET /timeline?limit=, with the
+//                 caller's flags) by running the app's own timeline queries (a);
 //   pk-range      answers the same URL with the cheapest 20-tweet read there is, a primary-key range (b);
 //   insert        answers POST /tweet with one autocommit INSERT INTO tweets: the floor of a post.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -9,8 +10,8 @@ import { createPool, type Pool } from '../model/database.ts'
 import { timelineReader } from './timeline-call.ts'
 
 type Mode = 'ping' | 'timeline-sql' | 'pk-range' | 'insert'
-/** Answers the body of GET /timeline/:user_id?limit= */
-type Reader = (userId: number, limit: number) => Promise<unknown>
+/** Answers the body of GET /timeline/:user_id?limit=, with flags for viewerId when given. */
+type Reader = (userId: number, limit: number, viewerId?: number) => Promise<unknown>
 
 const mode = process.argv[2] as Mode
 if (!['ping', 'timeline-sql', 'pk-range', 'insert'].includes(mode)) {
@@ -21,7 +22,7 @@ if (!['ping', 'timeline-sql', 'pk-range', 'insert'].includes(mode)) {
 }
 
 const pong = Buffer.from('pong')
-const timelinePath = /^\/timeline\/(\d+)(?:\?(.*))?$/
+const timelinePath = /^\/timeline(?:\/(\d+))?(?:\?(.*))?$/
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
@@ -54,7 +55,7 @@ async function body(req: IncomingMessage): Promise<string> {
   return text
 }
 
-/** The user id a bearer token names, read without checking the signature: the floor does no auth work. */
+/** The user id a bearer token names, read without checking the signature: references do no auth work. */
 function tokenUserId(header: string | undefined): number {
   const payload = (header ?? '').replace(/^Bearer /, '').split('.')[1] ?? ''
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString() || '{}') as { user_id?: unknown }
@@ -97,9 +98,11 @@ async function main(): Promise<void> {
     }
     const match = read && req.method === 'GET' ? timelinePath.exec(req.url ?? '') : null
     if (!match) return send(res, 404, 'application/json; charset=utf-8', '{"message":"not found"}')
-    const userId = Number(match[1])
+    // GET /timeline is the caller's own, with the caller's flags; GET /timeline/:user_id is anonymous.
+    const viewerId = match[1] === undefined ? tokenUserId(req.headers.authorization) : undefined
+    const userId = viewerId ?? Number(match[1])
     const limit = Number(new URLSearchParams(match[2] ?? '').get('limit') ?? 20)
-    send(res, 200, 'application/json; charset=utf-8', JSON.stringify(await read!(userId, limit)))
+    send(res, 200, 'application/json; charset=utf-8', JSON.stringify(await read!(userId, limit, viewerId)))
   }
 
   const server = createServer((req, res) => {

@@ -31,7 +31,7 @@ import { mintToken } from './tokens.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const referenceServer = join(root, 'bench', 'reference-server.ts')
-const scenarios = ['ping', 'timeline', 'heavy', 'celebrity', 'tweet', 'login', 'scale'] as const
+const scenarios = ['ping', 'timeline', 'signed-in', 'heavy', 'celebrity', 'tweet', 'login', 'scale'] as const
 type Scenario = (typeof scenarios)[number]
 
 const { values: args } = parseArgs({
@@ -169,8 +169,14 @@ async function withServer<T>(start: Promise<ServerProcess>, work: (server: Serve
   }
 }
 
-async function body(origin: string, path: string): Promise<string> {
-  const res = await fetch(`${origin}${path}`)
+interface Probe {
+  path: string
+  /** Sent as the caller's bearer token. */
+  token?: string
+}
+
+async function body(origin: string, { path, token }: Probe): Promise<string> {
+  const res = await fetch(`${origin}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {})
   return `${res.status} ${await res.text()}`
 }
 
@@ -198,6 +204,7 @@ function plannedRuns(): number {
   const perScenario: Record<Scenario, number> = {
     ping: 2,
     timeline: 3,
+    'signed-in': 2,
     heavy: 2,
     celebrity: 2,
     tweet: 3,
@@ -246,17 +253,26 @@ async function main(): Promise<void> {
       path: '/timeline/1?limit=20',
       next: () => ({ path: `/timeline/${randomUser()}?limit=20` })
     }
+    const tokens = Array.from({ length: users }, (_, i) => mintToken(jwtSecret, i + 1))
+    // The caller's own home timeline: its page also asks which tweets the caller liked and retweeted.
+    const signedInSpec: LoadSpec = {
+      path: '/timeline?limit=20',
+      next: () => ({ headers: { authorization: `Bearer ${tokens[randomUser() - 1]}` } })
+    }
     const heavySpec: LoadSpec = { path: `/timeline/${heavy}?limit=20` }
     const celebritySpec: LoadSpec = {
       path: '/timeline/1?limit=20',
       next: () => ({ path: `/timeline/${randomCelebrity()}?limit=20` })
     }
     // The same handful of timelines is fetched from the app and from reference (a) to prove they match.
-    const probePaths = [
-      `/timeline/${heavy}?limit=20`,
-      '/timeline/1?limit=20',
-      `/timeline/${Math.min(4242, users)}?limit=20`
+    const probes: Probe[] = [
+      { path: `/timeline/${heavy}?limit=20` },
+      { path: '/timeline/1?limit=20' },
+      { path: `/timeline/${Math.min(4242, users)}?limit=20` },
+      { path: '/timeline?limit=20', token: tokens[Math.min(4242, users) - 1] },
+      { path: '/timeline?limit=20', token: tokens[heavy - 1] }
     ]
+    const probeName = (probe: Probe) => (probe.token ? `${probe.path} signed in` : probe.path)
     let appBodies: string[] = []
 
     const results: Partial<Record<string, Measurement>> = {}
@@ -271,17 +287,24 @@ async function main(): Promise<void> {
       })
     }
 
-    if (want('ping') || want('timeline') || want('heavy') || want('celebrity')) {
+    if (want('ping') || want('timeline') || want('signed-in') || want('heavy') || want('celebrity')) {
       await withServer(appServer(db, jwtSecret, uploadDir), async (app) => {
         if (want('ping')) {
           results.ping = record('GET /ping', 'miniter', (await measure(app, { path: '/ping' }, settings)).measurement)
         }
-        appBodies = await Promise.all(probePaths.map((path) => body(app.url, path)))
+        appBodies = await Promise.all(probes.map((probe) => body(app.url, probe)))
         if (want('timeline')) {
           results.timeline = record(
             'GET /timeline random users',
             'miniter',
             (await measure(app, timelineSpec, settings)).measurement
+          )
+        }
+        if (want('signed-in')) {
+          results.signedIn = record(
+            'GET /timeline signed in, random users',
+            'miniter',
+            (await measure(app, signedInSpec, settings)).measurement
           )
         }
         if (want('heavy')) {
@@ -301,10 +324,10 @@ async function main(): Promise<void> {
       })
     }
 
-    if (want('timeline') || want('heavy') || want('celebrity')) {
+    if (want('timeline') || want('signed-in') || want('heavy') || want('celebrity')) {
       await withServer(reference('timeline-sql', db), async (ref) => {
-        const refBodies = await Promise.all(probePaths.map((path) => body(ref.url, path)))
-        const differing = probePaths.filter((_, i) => refBodies[i] !== appBodies[i])
+        const refBodies = await Promise.all(probes.map((probe) => body(ref.url, probe)))
+        const differing = probes.filter((_, i) => refBodies[i] !== appBodies[i]).map(probeName)
         if (differing.length > 0) {
           notes.push(
             `Reference (a) answered differently from the app for ${differing.join(', ')}: adapt bench/timeline-call.ts.`
@@ -317,6 +340,12 @@ async function main(): Promise<void> {
             'GET /timeline random users',
             name,
             (await measure(ref, timelineSpec, settings)).measurement
+          )
+        if (want('signed-in'))
+          results.signedInA = record(
+            'GET /timeline signed in, random users',
+            name,
+            (await measure(ref, signedInSpec, settings)).measurement
           )
         if (want('heavy'))
           results.heavyA = record(
@@ -340,7 +369,6 @@ async function main(): Promise<void> {
       })
     }
 
-    const tokens = Array.from({ length: users }, (_, i) => mintToken(jwtSecret, i + 1))
     let posted = 0
     const postAs = (userId: number) => ({
       headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[userId - 1]}` },
@@ -518,6 +546,7 @@ async function main(): Promise<void> {
     ratioCheck('GET /ping: miniter / bare node:http', results.ping, results.pingBare, 0.85)
     for (const [label, ours, a] of [
       ['random users', results.timeline, results.timelineA],
+      ['signed in, random users', results.signedIn, results.signedInA],
       ['heavy user', results.heavy, results.heavyA],
       ['celebrity', results.celebrity, results.celebrityA]
     ] as const) {

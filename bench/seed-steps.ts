@@ -105,6 +105,23 @@ export const seedSteps: SeedStep[] = [
     }
   },
   {
+    name: 'retweets (every 50th tweet of the window)',
+    async run({ db, tweets }) {
+      // A retweet is a tweets row naming what it repeats: every 50th row of the timeline window becomes
+      // its author's retweet of the tweet 25 ids older (never itself a retweet), so timelines show
+      // retweets, and counts and the caller's flags on a page have rows behind them.
+      const horizon = tweets - Math.min(tweets, timelineWindow) + 1
+      await db.query("UPDATE tweets SET retweet_of = id - 25, tweet = '' WHERE id >= ? AND id > 25 AND id % 50 = 0", [
+        horizon
+      ])
+      await db.query(
+        `UPDATE tweets o JOIN (SELECT retweet_of, COUNT(*) AS n FROM tweets WHERE retweet_of IS NOT NULL GROUP BY retweet_of) r
+             ON r.retweet_of = o.id
+            SET o.retweet_count = r.n`
+      )
+    }
+  },
+  {
     name: 'home timelines (newest window) and counters',
     async run({ db, shape, tweets }) {
       // A live database copies each new tweet into its followers' timeline_entries. Copying every
@@ -113,15 +130,19 @@ export const seedSteps: SeedStep[] = [
       // older pages read those accounts directly, exactly as after a bounded follow backfill.
       const window = Math.min(tweets, timelineWindow)
       const horizon = tweets - window + 1
+      // IGNORE: an entry showing what the timeline already shows (a retweet of a tweet already there) is
+      // skipped, as the fan-out skips it. That needs the unique checks this session otherwise goes without.
+      await db.query('SET SESSION unique_checks = 1')
       await db.query(
-        `INSERT INTO timeline_entries (owner_id, tweet_id, author_id)
-         SELECT t.user_id, t.id, t.user_id FROM tweets t WHERE t.id >= ?
+        `INSERT IGNORE INTO timeline_entries (owner_id, tweet_id, author_id, original_id)
+         SELECT t.user_id, t.id, t.user_id, t.retweet_of FROM tweets t WHERE t.id >= ?
          UNION ALL
-         SELECT f.user_id, t.id, t.user_id FROM tweets t JOIN users_follow_list f ON f.follow_user_id = t.user_id
+         SELECT f.user_id, t.id, t.user_id, t.retweet_of FROM tweets t JOIN users_follow_list f ON f.follow_user_id = t.user_id
           WHERE t.id >= ?
          ORDER BY 1, 2`,
         [horizon, horizon]
       )
+      await db.query('SET SESSION unique_checks = 0')
       await db.query(
         `INSERT INTO timeline_gaps (owner_id, author_id, below_id)
          SELECT u.id, u.id, ? FROM users u
@@ -135,7 +156,7 @@ export const seedSteps: SeedStep[] = [
         `UPDATE users u
            LEFT JOIN (SELECT follow_user_id AS id, COUNT(*) AS n FROM users_follow_list GROUP BY follow_user_id) fr ON fr.id = u.id
            LEFT JOIN (SELECT user_id AS id, COUNT(*) AS n FROM users_follow_list GROUP BY user_id) fg ON fg.id = u.id
-           LEFT JOIN (SELECT user_id AS id, COUNT(*) AS n FROM tweets GROUP BY user_id) tw ON tw.id = u.id
+           LEFT JOIN (SELECT user_id AS id, COUNT(*) AS n FROM tweets WHERE retweet_of IS NULL GROUP BY user_id) tw ON tw.id = u.id
             SET u.followers_count = COALESCE(fr.n, 0), u.following_count = COALESCE(fg.n, 0), u.tweets_count = COALESCE(tw.n, 0)
           WHERE u.id <= ?`,
         [shape.users]
@@ -143,10 +164,30 @@ export const seedSteps: SeedStep[] = [
     }
   },
   {
+    name: 'likes (a tenth of each home window)',
+    async run({ db }) {
+      // Each user likes about one in ten of the tweets their home timeline shows, so a signed-in page
+      // carries some `liked` flags and every shown tweet a like_count from real rows.
+      await db.query(
+        `INSERT INTO likes (user_id, tweet_id, created_at)
+         SELECT e.owner_id, e.shown_id, t.created_at + INTERVAL 1 MINUTE
+           FROM timeline_entries e JOIN tweets t ON t.id = e.tweet_id
+          WHERE CRC32(e.owner_id * 1000003 + e.shown_id) % 10 = 0
+          ORDER BY e.owner_id, e.shown_id`
+      )
+      await db.query(
+        `UPDATE tweets o JOIN (SELECT tweet_id, COUNT(*) AS n FROM likes GROUP BY tweet_id) l ON l.tweet_id = o.id
+            SET o.like_count = l.n`
+      )
+    }
+  },
+  {
     name: 'analyze tables',
     async run({ db }) {
       // Fresh statistics, so the optimizer plans as it would on a database that grew to this size.
-      await db.query<RowDataPacket[]>('ANALYZE TABLE users, users_follow_list, tweets, timeline_entries, timeline_gaps')
+      await db.query<RowDataPacket[]>(
+        'ANALYZE TABLE users, users_follow_list, tweets, timeline_entries, timeline_gaps, likes'
+      )
     }
   }
 ]

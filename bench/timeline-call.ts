@@ -8,16 +8,20 @@ import { toTweetBody } from '../view/schemas.ts'
 export async function timelineReader(
   databaseUrl: string,
   origin: string
-): Promise<{ read: (userId: number, limit: number) => Promise<unknown>; close: () => Promise<void> }> {
+): Promise<{
+  read: (userId: number, limit: number, viewerId?: number) => Promise<unknown>
+  close: () => Promise<void>
+}> {
   // File URLs on the server's own origin, as the app under test has them (PUBLIC_URL).
   const config = { ...loadConfig({ PUBLIC_URL: origin }), databaseUrl }
   const services = await buildServices(config, pino({ level: 'silent' }))
-  const read = async (userId: number, limit: number) => {
-    const page = await services.tweetService.timelineFor(userId, { limit })
+  const read = async (userId: number, limit: number, viewerId?: number) => {
+    const page = await services.tweetService.timelineFor(userId, { limit }, viewerId)
     return {
       user_id: userId,
       timeline: page.items.map((item) => toTweetBody(item)),
-      next_cursor: page.next_cursor
+      next_cursor: page.next_cursor,
+      prev_cursor: page.prev_cursor
     }
   }
   return { read, close: () => services.close() }

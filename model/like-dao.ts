@@ -16,11 +16,8 @@ export interface LikedTweetRow {
 }
 
 export class LikeDao {
-  /** Flags read the primary (they are the caller's own writes); lists go to `readPool` (a replica, if set). */
-  constructor(
-    private readonly pool: Pool,
-    private readonly readPool: Pool = pool
-  ) {}
+  /** Lists are read from `readPool` (a replica, if set); writes run on the caller's connection. */
+  constructor(private readonly readPool: Pool) {}
 
   /**
    * Locks the tweet's row; false when there is no such tweet. Every like and unlike of a tweet takes it
@@ -57,17 +54,6 @@ export class LikeDao {
   /** Moves the tweet's counter by delta (+1 on a new like, -1 on a removed one). */
   async addLikeCount(connection: Queryable, tweetId: number, delta: number): Promise<void> {
     await connection.execute('UPDATE tweets SET like_count = like_count + ? WHERE id = ?', [delta, tweetId])
-  }
-
-  /** Which of these tweets userId likes: one statement for a whole page, one primary-key lookup per tweet. */
-  async likedAmong(userId: number, tweetIds: readonly number[]): Promise<Set<number>> {
-    if (tweetIds.length === 0) return new Set()
-    // Forced: on its own the optimizer may walk all of the user's likes, or all of the tweets' likers.
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT tweet_id FROM likes FORCE INDEX (PRIMARY) WHERE user_id = ? AND tweet_id IN (?)',
-      [userId, tweetIds]
-    )
-    return new Set(rows.map((row) => row.tweet_id as number))
   }
 
   /** Users who like tweetId, by like id in the window (newest first, or oldest first from `after`). */

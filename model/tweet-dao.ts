@@ -46,6 +46,12 @@ export interface DeletionRow {
   conversation_id: number | null
 }
 
+/** What a viewer did to the tweets of a page. */
+export interface ViewerFlags {
+  liked: Set<number>
+  retweeted: Set<number>
+}
+
 /** Thrown by a post whose in_reply_to names no tweet (never posted, or deleted); nothing was written. */
 export class ReplyParentMissing extends Error {
   constructor(readonly inReplyTo: number) {
@@ -200,16 +206,37 @@ export class TweetDao {
   }
 
   /**
-   * Which of these tweets userId has retweeted: one statement for a whole page, one lookup per tweet in
-   * the (retweet_of, user_id) key. Reads the primary: they are the caller's own writes.
+   * Which of `tweetIds` viewerId likes, and which of `retweetedIds` (the page's tweets that have any
+   * retweets) they retweeted: one statement for a whole page, one primary-key lookup in likes per tweet
+   * and one (retweet_of, user_id) lookup per retweeted one. Reads the primary: they are the viewer's own
+   * writes. No tweets, no statement.
    */
-  async retweetedAmong(userId: number, tweetIds: readonly number[]): Promise<Set<number>> {
-    if (tweetIds.length === 0) return new Set()
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT retweet_of FROM tweets FORCE INDEX (tweets_retweet) WHERE user_id = ? AND retweet_of IN (?)',
-      [userId, tweetIds]
-    )
-    return new Set(rows.map((row) => row.retweet_of as number))
+  async viewerFlags(
+    viewerId: number,
+    tweetIds: readonly number[],
+    retweetedIds: readonly number[]
+  ): Promise<ViewerFlags> {
+    const flags: ViewerFlags = { liked: new Set(), retweeted: new Set() }
+    // Forced indexes: on its own the optimizer may walk all of the viewer's likes or retweets, or all of
+    // the tweets' likers.
+    const parts: string[] = []
+    const values: unknown[] = []
+    if (tweetIds.length > 0) {
+      parts.push(
+        'SELECT 0 AS retweet, tweet_id AS id FROM likes FORCE INDEX (PRIMARY) WHERE user_id = ? AND tweet_id IN (?)'
+      )
+      values.push(viewerId, tweetIds)
+    }
+    if (retweetedIds.length > 0) {
+      parts.push(
+        'SELECT 1 AS retweet, retweet_of AS id FROM tweets FORCE INDEX (tweets_retweet) WHERE retweet_of IN (?) AND user_id = ?'
+      )
+      values.push(retweetedIds, viewerId)
+    }
+    if (parts.length === 0) return flags
+    const [rows] = await this.pool.query<RowDataPacket[]>(parts.join(' UNION ALL '), values)
+    for (const row of rows) (row.retweet ? flags.retweeted : flags.liked).add(row.id as number)
+    return flags
   }
 
   /** The author and thread links of a tweet about to be deleted, read under a row lock. */

@@ -3,7 +3,6 @@
 import type { Transactor, PoolConnection } from '../model/database.ts'
 import type { FanoutDao } from '../model/fanout-dao.ts'
 import type { FollowDao } from '../model/follow-dao.ts'
-import type { LikeDao } from '../model/like-dao.ts'
 import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow, TimelineRow } from '../model/timeline-dao.ts'
 import {
   ReplyParentMissing,
@@ -140,7 +139,6 @@ export class TweetService {
     private readonly storage: Storage,
     private readonly media: TweetMediaSource | undefined,
     private readonly fanout: FanoutWaker,
-    private readonly likes: LikeDao,
     private readonly fanoutDao: FanoutDao
   ) {}
 
@@ -517,18 +515,16 @@ export class TweetService {
     const retweeterIds = [...retweets.values()].map((retweet) => retweet.user_id)
     // A tweet nobody retweeted is not the viewer's retweet: a page of such tweets asks nothing about them.
     const retweetedIds = rows.filter((row) => row.retweet_count > 0).map((row) => row.id)
-    const [authors, media, liked, retweeted] = await Promise.all([
+    const [authors, media, flags] = await Promise.all([
       this.userDao.authors([...rows.map((row) => row.user_id), ...retweeterIds]),
       withMedia.length > 0 && this.media ? this.media.mediaForTweets(withMedia) : undefined,
       viewerId === undefined
         ? undefined
-        : this.likes.likedAmong(
+        : this.tweetDao.viewerFlags(
             viewerId,
-            rows.map((row) => row.id)
-          ),
-      viewerId === undefined || retweetedIds.length === 0
-        ? undefined
-        : this.tweetDao.retweetedAmong(viewerId, retweetedIds)
+            rows.map((row) => row.id),
+            retweetedIds
+          )
     ])
     const items: TweetItem[] = []
     for (const row of rows) {
@@ -549,11 +545,11 @@ export class TweetService {
         },
         media: media?.get(row.id) ?? [],
         like_count: row.like_count,
-        liked: liked?.has(row.id) ?? false,
+        liked: flags?.liked.has(row.id) ?? false,
         in_reply_to: row.in_reply_to,
         reply_count: row.reply_count,
         retweet_count: row.retweet_count,
-        retweeted: retweeted?.has(row.id) ?? false,
+        retweeted: flags?.retweeted.has(row.id) ?? false,
         retweeted_by: retweet && retweeter ? { id: retweeter.id, name: retweeter.name, retweet_id: retweet.id } : null
       })
     }

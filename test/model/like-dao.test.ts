@@ -4,7 +4,7 @@ import { createPool, Transactor } from '../../model/database.ts'
 import { LikeDao } from '../../model/like-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { rowsRead, testDatabaseUrl } from '../helper.ts'
+import { testDatabaseUrl } from '../helper.ts'
 
 /** Likes below `before`, newest first: a page read towards older. */
 const newestBelow = (before: number) => ({ after: 0, before, oldestFirst: false })
@@ -82,36 +82,6 @@ t.test('LikeDao', async (t) => {
     release()
     await Promise.all([first, second])
     t.same(order, ['first commits', 'second locked'])
-  })
-
-  t.test('likedAmong names exactly the asked tweets the user likes, in one statement', async (t) => {
-    const ids = [await post(alice, 'a'), await post(alice, 'b'), await post(alice, 'c'), await post(bob, 'd')]
-    await likes.like(pool, carol, ids[0])
-    await likes.like(pool, carol, ids[3])
-    await likes.like(pool, bob, ids[1])
-    t.same([...(await likes.likedAmong(carol, ids))].sort(), [ids[0], ids[3]])
-    t.same([...(await likes.likedAmong(bob, ids))], [ids[1]])
-    t.same([...(await likes.likedAmong(alice, ids))], [])
-    t.same([...(await likes.likedAmong(carol, [ids[1], ids[2]]))], [], 'likes of tweets not asked are not named')
-    t.same([...(await likes.likedAmong(carol, []))], [])
-    await pool.query('DELETE FROM likes')
-  })
-
-  t.test('likedAmong reads one primary-key entry per asked tweet, however many likes the user has', async (t) => {
-    const single = createPool(url, { connectionLimit: 1 })
-    t.teardown(() => single.end())
-    const flags = new LikeDao(single)
-    const many: number[] = []
-    for (let i = 0; i < 20; i++) many.push(await post(bob, `page ${i}`))
-    // Carol likes every tweet on the page and 500 others.
-    await pool.query('INSERT INTO tweets (user_id, tweet) VALUES ?', [
-      Array.from({ length: 500 }, (_, i) => [bob, `other ${i}`])
-    ])
-    await pool.query('INSERT INTO likes (user_id, tweet_id) SELECT ?, id FROM tweets WHERE user_id = ?', [carol, bob])
-    t.equal(await rowsRead(single, () => flags.likedAmong(carol, many)), 20)
-    t.equal((await flags.likedAmong(carol, many)).size, 20)
-    t.equal(await rowsRead(single, () => flags.likedAmong(carol, [])), 0, 'no tweets, no statement')
-    await pool.query('DELETE FROM likes')
   })
 
   t.test('likers: newest like first, keyset paged by the like id, as user summaries', async (t) => {

@@ -3,7 +3,6 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor } from '../../model/database.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
-import { LikeDao } from '../../model/like-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
@@ -30,7 +29,6 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
     storage,
     undefined,
     { wake() {} },
-    new LikeDao(pool),
     fanoutDao
   )
   const follows = new FollowService(transactor, followDao, timelineDao, userDao, storage, {

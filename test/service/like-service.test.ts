@@ -31,7 +31,6 @@ async function services(t: { teardown(fn: () => unknown): void }) {
     storage,
     undefined,
     { wake() {} },
-    likeDao,
     new FanoutDao(pool)
   )
   const likes = new LikeService(transactor, likeDao, tweetDao, users, tweets, storage)

@@ -39,33 +39,33 @@ async function services(
   const transactor = new Transactor(pool)
   const fanoutDao = new FanoutDao(pool)
   const fanout = new FanoutService(transactor, fanoutDao, timelineDao, fanoutSettings)
-  const likes = new CountingLikeDao(pool)
+  const likes = new LikeDao(pool)
+  const tweetDao = new CountingTweetDao(pool, pool, tweetCache)
   let wakes = 0
   const waker = { wake: () => void (wakes += 1) }
   const tweets = new TweetService(
     transactor,
-    new TweetDao(pool, pool, tweetCache),
+    tweetDao,
     timelineDao,
     users,
     followDao,
     storage,
     undefined,
     waker,
-    likes,
     fanoutDao
   )
   const follows = new FollowService(transactor, followDao, timelineDao, users, storage, settings)
   const user = (name: string) =>
     users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
-  return { pool, tweets, follows, users, user, fanout, likes, wakes: () => wakes }
+  return { pool, tweets, tweetDao, follows, users, user, fanout, likes, wakes: () => wakes }
 }
 
-/** A LikeDao that records each flags statement: the tweet ids it asked about (none: no statement). */
-class CountingLikeDao extends LikeDao {
+/** A TweetDao that records each flags statement: the tweet ids it asked about (none: no statement). */
+class CountingTweetDao extends TweetDao {
   readonly flagQueries: number[][] = []
-  override likedAmong(userId: number, tweetIds: readonly number[]): Promise<Set<number>> {
-    if (tweetIds.length > 0) this.flagQueries.push([...tweetIds])
-    return super.likedAmong(userId, tweetIds)
+  override viewerFlags(viewerId: number, tweetIds: readonly number[], retweetedIds: readonly number[]) {
+    if (tweetIds.length + retweetedIds.length > 0) this.flagQueries.push([...tweetIds])
+    return super.viewerFlags(viewerId, tweetIds, retweetedIds)
   }
 }
 
@@ -366,7 +366,7 @@ t.test('FollowService', async (t) => {
 })
 
 t.test('TweetService: like counts and the viewer’s flags', async (t) => {
-  const { pool, tweets, follows, user, fanout, likes } = await services(t)
+  const { pool, tweets, tweetDao, follows, user, fanout, likes } = await services(t)
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
   await follows.follow(carol, alice)
   const posted: number[] = []
@@ -410,14 +410,14 @@ t.test('TweetService: like counts and the viewer’s flags', async (t) => {
   })
 
   t.test('a page asks for its flags in one statement, and only with a viewer', async (t) => {
-    likes.flagQueries.length = 0
+    tweetDao.flagQueries.length = 0
     await tweets.timelineFor(carol, { limit: 3 }, bob)
-    t.same(likes.flagQueries, [[posted[4], posted[3], posted[2]]], 'one statement naming the page’s tweets')
-    likes.flagQueries.length = 0
+    t.same(tweetDao.flagQueries, [[posted[4], posted[3], posted[2]]], 'one statement naming the page’s tweets')
+    tweetDao.flagQueries.length = 0
     await tweets.timelineFor(carol, { limit: 3 })
-    t.same(likes.flagQueries, [], 'an anonymous page asks nothing')
+    t.same(tweetDao.flagQueries, [], 'an anonymous page asks nothing')
     await tweets.timelineFor(bob, { limit: 3 }, bob)
-    t.same(likes.flagQueries, [], 'an empty page asks nothing')
+    t.same(tweetDao.flagQueries, [], 'an empty page asks nothing')
   })
 
   t.test('tweetsByIds answers in the order asked, deleted tweets left out, with the viewer’s flags', async (t) => {
