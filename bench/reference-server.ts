@@ -1,9 +1,11 @@
 // Reference servers for the benchmark, each a bare node:http process with no framework:
 //   ping          answers GET /ping with "pong" (this machine's ceiling for an HTTP round trip);
-//   timeline-sql  answers GET /timeline/:user_id?limit= (and the caller's GET /timeline?limit=, with the
-//                 caller's flags) by running the app's own timeline queries (a);
+//   timeline-sql  answers GET /timeline/:user_id?limit= (and the caller's GET /timeline?limit=: the token
+//                 verified with JWT_SECRET, the account looked up, the caller's flags) by running the
+//                 app's own queries (a);
 //   pk-range      answers the same URL with the cheapest 20-tweet read there is, a primary-key range (b);
 //   insert        answers POST /tweet with one autocommit INSERT INTO tweets: the floor of a post.
+import { createVerifier } from 'fast-jwt'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { createPool, type Pool } from '../model/database.ts'
@@ -22,6 +24,7 @@ if (!['ping', 'timeline-sql', 'pk-range', 'insert'].includes(mode)) {
 }
 
 const pong = Buffer.from('pong')
+const verifyToken = createVerifier({ key: process.env.JWT_SECRET ?? '', algorithms: ['HS256'] })
 const timelinePath = /^\/timeline(?:\/(\d+))?(?:\?(.*))?$/
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
@@ -62,6 +65,12 @@ function tokenUserId(header: string | undefined): number {
   return Number(claims.user_id)
 }
 
+/** The user id of a bearer token whose HS256 signature and exp are good (as view/auth.ts checks them). */
+function verifiedUserId(header: string | undefined): number {
+  const { user_id } = verifyToken((header ?? '').replace(/^Bearer /, '')) as { user_id: number }
+  return user_id
+}
+
 async function main(): Promise<void> {
   let read: Reader | undefined
   let pool: Pool | undefined
@@ -99,7 +108,7 @@ async function main(): Promise<void> {
     const match = read && req.method === 'GET' ? timelinePath.exec(req.url ?? '') : null
     if (!match) return send(res, 404, 'application/json; charset=utf-8', '{"message":"not found"}')
     // GET /timeline is the caller's own, with the caller's flags; GET /timeline/:user_id is anonymous.
-    const viewerId = match[1] === undefined ? tokenUserId(req.headers.authorization) : undefined
+    const viewerId = match[1] === undefined ? verifiedUserId(req.headers.authorization) : undefined
     const userId = viewerId ?? Number(match[1])
     const limit = Number(new URLSearchParams(match[2] ?? '').get('limit') ?? 20)
     send(res, 200, 'application/json; charset=utf-8', JSON.stringify(await read!(userId, limit, viewerId)))

@@ -31,6 +31,8 @@ import { mintToken } from './tokens.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const referenceServer = join(root, 'bench', 'reference-server.ts')
+/** Signs this run's tokens; the app and reference (a) verify them. */
+const jwtSecret = randomBytes(32).toString('hex')
 const scenarios = ['ping', 'timeline', 'signed-in', 'heavy', 'celebrity', 'tweet', 'login', 'scale'] as const
 type Scenario = (typeof scenarios)[number]
 
@@ -135,7 +137,7 @@ const drainText = (drain: Drain) =>
   `${drain.tweets.toLocaleString('en')} tweets, ${drain.rows.toLocaleString('en')} rows pending at the end of the load; ` +
   `${Math.round(drain.rowsPerSecond).toLocaleString('en')} rows/s over ${drain.seconds.toFixed(1)} s${drain.drained ? ', drained' : ', not drained (stopped watching)'}`
 
-function appServer(db: SeededDatabase, jwtSecret: string, uploadDir: string): Promise<ServerProcess> {
+function appServer(db: SeededDatabase, uploadDir: string): Promise<ServerProcess> {
   return startServer({
     name: `miniter (${db.name})`,
     env: {
@@ -156,7 +158,7 @@ function reference(mode: 'ping' | 'timeline-sql' | 'pk-range' | 'insert', db?: S
   return startServer({
     name: `reference ${mode}`,
     args: ['--import', 'tsx', referenceServer, mode],
-    env: db ? { DATABASE_URL: db.url } : {}
+    env: db ? { DATABASE_URL: db.url, JWT_SECRET: jwtSecret } : {}
   })
 }
 
@@ -228,7 +230,6 @@ async function main(): Promise<void> {
   const scaleSizes = want('scale') ? parseSizes(args.sizes).sort((a, b) => a - b) : []
   const server = await benchDatabaseServer()
   const uploadDir = await mkdtemp(join(tmpdir(), 'miniter-bench-uploads-'))
-  const jwtSecret = randomBytes(32).toString('hex')
   let primary: SeededDatabase | undefined
   try {
     primary = await openSeeded(server.url, primarySize)
@@ -288,7 +289,7 @@ async function main(): Promise<void> {
     }
 
     if (want('ping') || want('timeline') || want('signed-in') || want('heavy') || want('celebrity')) {
-      await withServer(appServer(db, jwtSecret, uploadDir), async (app) => {
+      await withServer(appServer(db, uploadDir), async (app) => {
         if (want('ping')) {
           results.ping = record('GET /ping', 'miniter', (await measure(app, { path: '/ping' }, settings)).measurement)
         }
@@ -390,7 +391,7 @@ async function main(): Promise<void> {
     }
 
     if (want('tweet') || want('login')) {
-      await withServer(appServer(db, jwtSecret, uploadDir), async (app) => {
+      await withServer(appServer(db, uploadDir), async (app) => {
         if (want('tweet')) {
           const pool = createPool(db.url, { connectionLimit: 2 })
           try {
@@ -533,7 +534,7 @@ async function main(): Promise<void> {
         scaleResults.push({ size: scaleDb.tweets, m: results.timeline })
         continue
       }
-      await withServer(appServer(scaleDb, jwtSecret, uploadDir), async (app) => {
+      await withServer(appServer(scaleDb, uploadDir), async (app) => {
         const m = record(
           `GET /timeline random users, ${sizeLabel(scaleDb.tweets)} tweets`,
           'miniter',
