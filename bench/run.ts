@@ -593,10 +593,10 @@ async function main(): Promise<void> {
       ],
       settings: [
         `autocannon: ${settings.connections} connections (POST /login: ${loginConnections}), ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured, one run at a time`,
-        `Database ${db.name}: ${users.toLocaleString('en')} users, ${db.tweets.toLocaleString('en')} tweets, ~${defaultShape.followsPerUser} followees each incl. ${celebrities} celebrities (ids 1–${celebrities}); heavy user ${heavy} follows ${facts.heavyFollows.toLocaleString('en')}`,
+        `Database ${db.name}: ${users.toLocaleString('en')} users, ${db.tweets.toLocaleString('en')} tweets, ~${defaultShape.followsPerUser} followees each incl. ${celebrities} celebrities (ids 1–${celebrities}); heavy user ${heavy} follows ${facts.heavyFollows.toLocaleString('en')}; in the newest 40,000 tweets every 50th is a retweet and each user likes about a tenth of their home timeline`,
         scaleDbs.length > 0 ? `Scale series: ${scaleDbs.map((s) => s.name).join(', ')}` : 'Scale series: not run',
         "Servers: miniter is `node --import tsx setup.ts` with NODE_ENV=production, LOG_LEVEL=warn; references are bare node:http in their own processes with the app's createPool() defaults",
-        `Timeline requests: GET /timeline/:user_id?limit=20 with a random user per request; /ping sampled at ${sampleRate} req/s over one connection`,
+        `Timeline requests: GET /timeline/:user_id?limit=20 with a random user per request (signed in: GET /timeline?limit=20 with a random user's token); /ping sampled at ${sampleRate} req/s over one connection`,
         `bcrypt cost ${bcryptCost(facts.hash)}, libuv threadpool ${threadpoolSize()}`
       ],
       rows,
