@@ -9,6 +9,7 @@ import { pino } from 'pino'
 import type { Config } from './config.ts'
 import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
+import { BlockDao } from './model/block-dao.ts'
 import { FanoutDao } from './model/fanout-dao.ts'
 import { LikeDao } from './model/like-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
@@ -30,6 +31,7 @@ import { TweetService } from './service/tweet-service.ts'
 import { UserService } from './service/user-service.ts'
 import { accountRoutes } from './view/account.ts'
 import { registerAuth } from './view/auth.ts'
+import { blockRoutes } from './view/blocks.ts'
 import { followRoutes } from './view/follow.ts'
 import { healthRoutes } from './view/health.ts'
 import { mediaRoutes } from './view/media.ts'
@@ -115,6 +117,7 @@ export async function buildServices(
   const transactor = new Transactor(pool)
   const userDao = new UserDao(pool, readPool, { ...cache, maxEntries: authorCacheEntries })
   const followDao = new FollowDao(readPool)
+  const blockDao = new BlockDao(pool, readPool)
   const tweetDao = new TweetDao(pool, readPool, { ...cache, maxEntries: tweetCacheEntries })
   const timelineDao = new TimelineDao(readPool)
   const mediaDao = new MediaDao(pool)
@@ -139,7 +142,7 @@ export async function buildServices(
     claimBatch: fanoutClaimBatch
   })
   const fanoutWorker = new FanoutWorker(fanoutService, config.fanout, log)
-  const followService = new FollowService(transactor, followDao, timelineDao, userDao, storage, {
+  const followService = new FollowService(transactor, followDao, blockDao, timelineDao, userDao, storage, {
     fanoutMaxFollowers: config.fanoutMaxFollowers,
     timelineBackfill: config.timelineBackfill
   })
@@ -250,6 +253,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(tweetRoutes, { tweetService, likeService })
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { followService })
+  await app.register(blockRoutes, { followService })
   await app.register(async (uploads) => {
     await registerMultipart(uploads, Math.max(config.maxUploadBytes, config.maxMediaBytes))
     await uploads.register(profilePictureRoutes, { userService, maxBytes: config.maxUploadBytes })

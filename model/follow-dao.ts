@@ -3,6 +3,15 @@ import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
 import type { UserSummaryRow } from './user-dao.ts'
 
+/** How one user stands towards another. */
+export interface RelationshipRow {
+  following: boolean
+  followed_by: boolean
+  blocking: boolean
+  blocked_by: boolean
+  muting: boolean
+}
+
 export class FollowDao {
   /** Lists go to `readPool` (a replica when DATABASE_READ_URL is set); writes take a connection. */
   constructor(private readonly readPool: Pool) {}
@@ -81,6 +90,29 @@ export class FollowDao {
       [userId]
     )
     return rows.map((row) => row.follow_user_id as number)
+  }
+
+  /**
+   * How userId and targetId stand: follows both ways, blocks both ways, userId's mute of targetId. One
+   * statement of five primary-key lookups, on the primary (the caller's own writes must show at once).
+   */
+  async relationship(connection: Queryable, userId: number, targetId: number): Promise<RelationshipRow> {
+    const [rows] = await connection.execute<RowDataPacket[]>(
+      `SELECT 'following' AS flag FROM users_follow_list WHERE user_id = ? AND follow_user_id = ?
+       UNION ALL SELECT 'followed_by' FROM users_follow_list WHERE user_id = ? AND follow_user_id = ?
+       UNION ALL SELECT 'blocking' FROM blocks WHERE user_id = ? AND blocked_id = ?
+       UNION ALL SELECT 'blocked_by' FROM blocks WHERE user_id = ? AND blocked_id = ?
+       UNION ALL SELECT 'muting' FROM mutes WHERE user_id = ? AND muted_id = ?`,
+      [userId, targetId, targetId, userId, userId, targetId, targetId, userId, userId, targetId]
+    )
+    const flags = new Set(rows.map((row) => row.flag as string))
+    return {
+      following: flags.has('following'),
+      followed_by: flags.has('followed_by'),
+      blocking: flags.has('blocking'),
+      blocked_by: flags.has('blocked_by'),
+      muting: flags.has('muting')
+    }
   }
 
   /** Users following userId, highest id first, ids below `before`. */

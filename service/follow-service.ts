@@ -1,9 +1,12 @@
-// The follow graph: follow/unfollow (keeping counters and home timelines in step) and follow lists.
+// The follow graph: follow/unfollow (keeping counters and home timelines in step), blocks and mutes, and
+// the lists of both.
+import type { PoolConnection } from 'mysql2/promise'
 import type { Transactor } from '../model/database.ts'
-import type { FollowDao } from '../model/follow-dao.ts'
+import type { BlockDao, Restriction } from '../model/block-dao.ts'
+import type { FollowDao, RelationshipRow } from '../model/follow-dao.ts'
 import type { TimelineDao } from '../model/timeline-dao.ts'
 import type { UserDao, UserSummaryRow } from '../model/user-dao.ts'
-import { Invalid, NotFound } from './errors.ts'
+import { Forbidden, Invalid, NotFound } from './errors.ts'
 import { pageOf, rowsToRead, type Page, type PageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 import type { TimelineSettings } from './tweet-service.ts'
@@ -25,6 +28,9 @@ export function toUserSummary(row: UserSummaryRow, storage: Storage): UserSummar
   }
 }
 
+/** How the caller stands towards another user (`GET /users/:user_id`, block and mute answers). */
+export type Relationship = RelationshipRow
+
 export interface FollowSettings extends TimelineSettings {
   /** How many of a followee's newest tweets are copied into the follower's timeline on follow. */
   timelineBackfill: number
@@ -34,6 +40,7 @@ export class FollowService {
   constructor(
     private readonly transactor: Transactor,
     private readonly followDao: FollowDao,
+    private readonly blockDao: BlockDao,
     private readonly timelineDao: TimelineDao,
     private readonly userDao: UserDao,
     private readonly storage: Storage,
@@ -46,6 +53,10 @@ export class FollowService {
     await this.transactor.run(async (connection) => {
       const target = await this.userDao.lockPair(connection, userId, targetId)
       if (!target) throw new NotFound('User not found', { user_id: targetId })
+      // Under both users' row locks, as a block takes them: a block and a follow never cross.
+      if (await this.blockDao.blockedEitherWay(connection, userId, targetId)) {
+        throw new Forbidden('You cannot follow this user: one of you blocks the other', { user_id: targetId })
+      }
       if (!(await this.followDao.follow(connection, userId, targetId))) return
       await this.followDao.addFollowCounts(connection, userId, targetId, 1)
       if (target.fanout === 'pull') {
@@ -69,15 +80,95 @@ export class FollowService {
     await this.transactor.run(async (connection) => {
       const target = await this.userDao.lockPair(connection, userId, targetId)
       if (!target) throw new NotFound('User not found', { user_id: targetId })
-      if (!(await this.followDao.unfollow(connection, userId, targetId))) return
-      await this.followDao.addFollowCounts(connection, userId, targetId, -1)
-      await this.followDao.removePulledFollow(connection, userId, targetId)
-      // A tweet the account's entries showed may still have a place here (its author is followed, or
-      // another followee retweeted it), which those entries had kept out: it comes back.
-      const shown = await this.timelineDao.shownBy(connection, userId, targetId)
-      await this.timelineDao.removeAuthor(connection, userId, targetId)
-      await this.timelineDao.restoreForOwner(connection, userId, shown)
+      await this.removeFollow(connection, userId, targetId)
     })
+  }
+
+  /**
+   * Idempotent. Removes the follows in both directions (counters and home timelines corrected, as by
+   * unfollow) in the same transaction, under both users' row locks: from its commit neither can follow
+   * the other, and a fan-out chunk copying between them either committed first (its copies are removed
+   * here) or reads the follow list after it (and finds no follow).
+   */
+  async block(userId: number, targetId: number): Promise<Relationship> {
+    return this.restrict('block', userId, targetId, async (connection) => {
+      await this.removeFollow(connection, userId, targetId)
+      await this.removeFollow(connection, targetId, userId)
+    })
+  }
+
+  /** Idempotent; the follows a block removed stay removed. */
+  async unblock(userId: number, targetId: number): Promise<Relationship> {
+    return this.unrestrict('block', userId, targetId)
+  }
+
+  /** Idempotent. One way: the muted account notices nothing. */
+  async mute(userId: number, targetId: number): Promise<Relationship> {
+    return this.restrict('mute', userId, targetId)
+  }
+
+  /** Idempotent. */
+  async unmute(userId: number, targetId: number): Promise<Relationship> {
+    return this.unrestrict('mute', userId, targetId)
+  }
+
+  /** How userId stands towards targetId, read from the primary; NotFound for an unknown targetId. */
+  async relationship(userId: number, targetId: number): Promise<Relationship> {
+    const [exists, relationship] = await Promise.all([
+      this.userDao.exists(targetId),
+      this.followDao.relationship(this.transactor.autocommit, userId, targetId)
+    ])
+    if (!exists) throw new NotFound('User not found', { user_id: targetId })
+    return relationship
+  }
+
+  /** The accounts userId blocks, highest id first. */
+  async blocks(userId: number, page: PageRequest): Promise<Page<UserSummary>> {
+    return this.list(userId, page, (before, limit) => this.blockDao.list('block', userId, before, limit))
+  }
+
+  /** The accounts userId mutes, highest id first. */
+  async mutes(userId: number, page: PageRequest): Promise<Page<UserSummary>> {
+    return this.list(userId, page, (before, limit) => this.blockDao.list('mute', userId, before, limit))
+  }
+
+  private async restrict(
+    kind: Restriction,
+    userId: number,
+    targetId: number,
+    then?: (connection: PoolConnection) => Promise<void>
+  ): Promise<Relationship> {
+    if (userId === targetId) throw new Invalid(`You cannot ${kind} yourself`, { field: kind })
+    return this.transactor.run(async (connection) => {
+      if (!(await this.userDao.lockPair(connection, userId, targetId))) {
+        throw new NotFound('User not found', { user_id: targetId })
+      }
+      if ((await this.blockDao.add(connection, kind, userId, targetId)) && then) await then(connection)
+      return this.followDao.relationship(connection, userId, targetId)
+    })
+  }
+
+  private async unrestrict(kind: Restriction, userId: number, targetId: number): Promise<Relationship> {
+    if (userId === targetId) throw new Invalid(`You cannot un${kind} yourself`, { field: kind })
+    return this.transactor.run(async (connection) => {
+      if (!(await this.userDao.lockPair(connection, userId, targetId))) {
+        throw new NotFound('User not found', { user_id: targetId })
+      }
+      await this.blockDao.remove(connection, kind, userId, targetId)
+      return this.followDao.relationship(connection, userId, targetId)
+    })
+  }
+
+  /** Removes userId's follow of targetId, if any, with what it brought: counters, pulls, timeline entries. */
+  private async removeFollow(connection: PoolConnection, userId: number, targetId: number): Promise<void> {
+    if (!(await this.followDao.unfollow(connection, userId, targetId))) return
+    await this.followDao.addFollowCounts(connection, userId, targetId, -1)
+    await this.followDao.removePulledFollow(connection, userId, targetId)
+    // A tweet the account's entries showed may still have a place here (its author is followed, or
+    // another followee retweeted it), which those entries had kept out: it comes back.
+    const shown = await this.timelineDao.shownBy(connection, userId, targetId)
+    await this.timelineDao.removeAuthor(connection, userId, targetId)
+    await this.timelineDao.restoreForOwner(connection, userId, shown)
   }
 
   async followers(userId: number, page: PageRequest): Promise<Page<UserSummary>> {

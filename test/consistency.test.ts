@@ -17,9 +17,11 @@ t.test('ConsistencyDao', async (t) => {
   t.test('fingerprint changes exactly when stored data changes', async (t) => {
     const before = await dao.fingerprint()
     t.same(Object.keys(before).sort(), [
+      'blocks',
       'fanout_outbox',
       'likes',
       'media',
+      'mutes',
       'pulled_follows',
       'timeline_entries',
       'timeline_gaps',
@@ -35,7 +37,7 @@ t.test('ConsistencyDao', async (t) => {
   })
 
   t.test('an empty or whole database has no violations', async (t) => {
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   let halfWritten = 0
@@ -54,7 +56,7 @@ t.test('ConsistencyDao', async (t) => {
     await tweets.postTweet(alice, 'whole')
     await users.addTweetsCount(pool, alice, 1)
     await timelines.addToTimelines(pool, halfWritten, alice, [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test(
@@ -67,7 +69,7 @@ t.test('ConsistencyDao', async (t) => {
       t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
       await timelines.removeAuthor(pool, bob, alice)
       await pool.query('DELETE FROM fanout_outbox')
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     }
   )
 
@@ -85,7 +87,7 @@ t.test('ConsistencyDao', async (t) => {
       ])
       t.match(await dao.violations(), { retweet_count_mismatch: 0, entries_showing_the_wrong_tweet: 1 })
       await pool.execute('DELETE FROM timeline_entries WHERE tweet_id = ?', [retweet])
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'the original shows it')
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'the original shows it')
       await tweets.removeRetweet(pool, alice, id)
       await tweets.addRetweetCount(pool, id, -1)
     }
@@ -95,8 +97,21 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, 5)', [alice, alice])
     t.match(await dao.violations(), { timeline_horizon_mismatch: 1 })
     await pool.execute('DELETE FROM timeline_gaps WHERE owner_id = ?', [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
+  t.test('a follow between two users one of whom blocks the other is reported, either way', async (t) => {
+    const bob = await users.insertUser({ name: 'b', email: 'b-blocks@example.com', profile: '', hashedPassword: 'x' })
+    await pool.execute('INSERT INTO users_follow_list (user_id, follow_user_id) VALUES (?, ?)', [alice, bob])
+    await pool.execute('INSERT INTO blocks (user_id, blocked_id) VALUES (?, ?)', [bob, alice])
+    t.match(await dao.violations(), { follows_across_block: 1 })
+    await pool.execute('DELETE FROM blocks')
+    await pool.execute('INSERT INTO blocks (user_id, blocked_id) VALUES (?, ?)', [alice, bob])
+    t.match(await dao.violations(), { follows_across_block: 1 })
+    await pool.execute('DELETE FROM blocks')
+    await pool.execute('DELETE FROM users_follow_list')
+    await pool.execute('DELETE FROM users WHERE id = ?', [bob])
+  })
+
   t.test('a like without its count, or a count without its like, is reported', async (t) => {
     const { id } = (await tweets.postTweet(alice, 'liked'))!
     await pool.execute('INSERT INTO likes (user_id, tweet_id) VALUES (?, ?)', [alice, id])
@@ -104,20 +119,20 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('UPDATE tweets SET like_count = 2 WHERE id = ?', [id])
     t.match(await dao.violations(), { like_count_mismatch: 1 })
     await pool.execute('UPDATE tweets SET like_count = 1 WHERE id = ?', [id])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test('a reply_count that is not the number of direct replies is reported', async (t) => {
     const { id: root } = (await tweets.postTweet(alice, 'root'))!
     const { id: reply } = (await tweets.postTweet(alice, 'reply', root))!
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'posting counts the reply')
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'posting counts the reply')
     await pool.execute('UPDATE tweets SET reply_count = 0 WHERE id = ?', [root])
     t.match(await dao.violations(), { reply_count_mismatch: 1 })
     await pool.execute('UPDATE tweets SET reply_count = 1 WHERE id = ?', [root])
     await pool.execute('UPDATE tweets SET reply_count = 2 WHERE id = ?', [reply])
     t.match(await dao.violations(), { reply_count_mismatch: 1 }, 'a count with no reply behind it too')
     await pool.execute('UPDATE tweets SET reply_count = 0 WHERE id = ?', [reply])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test('a reply whose deleted parent left no tombstone is reported, unless the parent was the root', async (t) => {
@@ -133,9 +148,9 @@ t.test('ConsistencyDao', async (t) => {
       root,
       root
     ])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     await pool.execute('DELETE FROM tweets WHERE id = ?', [root])
     await users.addTweetsCount(pool, alice, -1)
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'a deleted root needs none')
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'a deleted root needs none')
   })
 })

@@ -58,7 +58,11 @@ const checks = {
   entries_showing_the_wrong_tweet: `
     SELECT COUNT(*) AS n FROM timeline_entries e JOIN tweets t ON t.id = e.tweet_id
      WHERE NOT (e.original_id <=> t.retweet_of) OR e.shown_id <> COALESCE(t.retweet_of, t.id)
-        OR EXISTS (SELECT 1 FROM tweets o WHERE o.id = t.retweet_of AND o.retweet_of IS NOT NULL)`
+        OR EXISTS (SELECT 1 FROM tweets o WHERE o.id = t.retweet_of AND o.retweet_of IS NOT NULL)`,
+  follows_across_block: `
+    SELECT COUNT(*) AS n FROM users_follow_list f
+     WHERE EXISTS (SELECT 1 FROM blocks b WHERE (b.user_id = f.user_id AND b.blocked_id = f.follow_user_id)
+                                             OR (b.user_id = f.follow_user_id AND b.blocked_id = f.user_id))`
 } as const
 
 export type Invariant = keyof typeof checks
@@ -75,7 +79,9 @@ const dataTables = [
   'tweet_media',
   'fanout_outbox',
   'likes',
-  'tweet_tombstones'
+  'tweet_tombstones',
+  'blocks',
+  'mutes'
 ]
 
 export class ConsistencyDao {

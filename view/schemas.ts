@@ -165,6 +165,16 @@ export function toProfileBody(profile: Profile): z.infer<typeof profileBody> {
   return { ...profile, created_at: profile.created_at.toISOString() }
 }
 
+export const relationshipBody = z
+  .object({
+    following: z.boolean().describe('You follow the user'),
+    followed_by: z.boolean().describe('The user follows you'),
+    blocking: z.boolean().describe('You block the user'),
+    blocked_by: z.boolean().describe('The user blocks you'),
+    muting: z.boolean().describe('You mute the user')
+  })
+  .describe('How you stand towards the user')
+
 export function toUserSummaryBody(user: UserSummary): z.infer<typeof userSummaryBody> {
   return { id: user.id, name: user.name, profile: user.profile, profile_picture: user.profile_picture }
 }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor } from '../../model/database.ts'
+import { BlockDao } from '../../model/block-dao.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
@@ -31,7 +32,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
     { wake() {} },
     fanoutDao
   )
-  const follows = new FollowService(transactor, followDao, timelineDao, userDao, storage, {
+  const follows = new FollowService(transactor, followDao, new BlockDao(pool), timelineDao, userDao, storage, {
     fanoutMaxFollowers: 1000,
     timelineBackfill: 800
   })

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor, type PoolSettings } from '../../model/database.ts'
+import { BlockDao } from '../../model/block-dao.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { LikeDao } from '../../model/like-dao.ts'
@@ -54,7 +55,7 @@ async function services(
     waker,
     fanoutDao
   )
-  const follows = new FollowService(transactor, followDao, timelineDao, users, storage, settings)
+  const follows = new FollowService(transactor, followDao, new BlockDao(pool), timelineDao, users, storage, settings)
   const user = (name: string) =>
     users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   return { pool, tweets, tweetDao, follows, users, user, fanout, likes, wakes: () => wakes }
