@@ -76,7 +76,9 @@ export const blockRoutes: FastifyPluginAsyncZod<{ followService: FollowService }
           security: bearerSecurity,
           querystring: pageQuery,
           response: {
-            200: z.object({ users: z.array(userSummaryBody), next_cursor: nextCursor }),
+            200: z
+              .object({ users: z.array(userSummaryBody), next_cursor: nextCursor })
+              .describe(list === 'blocks' ? 'A page of the users you block' : 'A page of the users you mute'),
             400: errorBody,
             401: errorBody
           }

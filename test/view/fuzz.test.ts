@@ -210,6 +210,15 @@ t.test('every route survives hostile input', async (t) => {
     doc.paths['/tweet/{id}/retweet']?.put && doc.paths['/tweet/{id}/retweet']?.delete,
     'the retweet routes are fuzzed too'
   )
+  t.ok(
+    doc.paths['/users/{user_id}/block']?.put &&
+      doc.paths['/users/{user_id}/block']?.delete &&
+      doc.paths['/users/{user_id}/mute']?.put &&
+      doc.paths['/users/{user_id}/mute']?.delete &&
+      doc.paths['/users/me/blocks']?.get &&
+      doc.paths['/users/me/mutes']?.get,
+    'the block and mute routes are fuzzed too'
+  )
 
   const authorization = fc.oneof(
     fc.constant(user.token),

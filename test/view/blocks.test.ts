@@ -1,0 +1,121 @@
+// Blocks and mutes through HTTP: PUT/DELETE /users/:user_id/block and /mute, the caller's lists, and
+// what a block does to /follow.
+import t, { type Test } from 'tap'
+import { appFor, signUpAndLogin, testConfig, type TestUser } from '../helper.ts'
+
+async function setUp(t: Test) {
+  const app = await appFor(await testConfig(t))
+  t.teardown(() => app.close())
+  await app.ready()
+  const as = (user?: TestUser) => (user ? { authorization: user.token } : {})
+  const send = (
+    method: 'PUT' | 'DELETE',
+    kind: 'block' | 'mute',
+    user: TestUser | undefined,
+    target: number | string
+  ) => app.inject({ method, url: `/users/${target}/${kind}`, headers: as(user) })
+  const follow = (user: TestUser, target: TestUser) =>
+    app.inject({ method: 'POST', url: '/follow', headers: as(user), payload: { follow: target.id } })
+  const list = (user: TestUser, which: 'blocks' | 'mutes', query = '') =>
+    app.inject({ url: `/users/me/${which}${query}`, headers: as(user) })
+  return { app, as, send, follow, list }
+}
+
+const none = { following: false, followed_by: false, blocking: false, blocked_by: false, muting: false }
+
+t.test('PUT and DELETE /users/:user_id/block', async (t) => {
+  const { app, as, send, follow, list } = await setUp(t)
+  const alice = await signUpAndLogin(app, 'Alice')
+  const bob = await signUpAndLogin(app, 'Bob')
+
+  t.test('blocking answers 200 with the relationship, ends both follows, and /follow then answers 403', async (t) => {
+    await follow(alice, bob)
+    await follow(bob, alice)
+    const res = await send('PUT', 'block', alice, bob.id)
+    t.equal(res.statusCode, 200)
+    t.same(res.json(), { ...none, blocking: true })
+    t.same((await app.inject({ url: `/users/${bob.id}/followers` })).json().users, [])
+    t.same((await app.inject({ url: `/users/${bob.id}/following` })).json().users, [])
+    t.match((await app.inject({ url: `/users/${alice.id}`, headers: as(alice) })).json(), {
+      followers_count: 0,
+      following_count: 0
+    })
+    const refused = await follow(bob, alice)
+    t.equal(refused.statusCode, 403)
+    t.match(refused.json(), { message: /block/, user_id: alice.id })
+    t.equal((await follow(alice, bob)).statusCode, 403, 'the blocker cannot follow either')
+  })
+
+  t.test('blocking twice is one block; unblocking answers the relationship and lets them follow', async (t) => {
+    t.same((await send('PUT', 'block', alice, bob.id)).json(), { ...none, blocking: true })
+    const undone = await send('DELETE', 'block', alice, bob.id)
+    t.equal(undone.statusCode, 200)
+    t.same(undone.json(), none)
+    t.same((await send('DELETE', 'block', alice, bob.id)).json(), none)
+    t.equal((await follow(bob, alice)).statusCode, 200)
+  })
+
+  t.test('self, unknown users, bad ids and missing tokens are refused with JSON', async (t) => {
+    const self = await send('PUT', 'block', alice, alice.id)
+    t.equal(self.statusCode, 400)
+    t.match(self.json(), { message: 'You cannot block yourself', field: 'block' })
+    const unknown = await send('PUT', 'block', alice, 999_999)
+    t.equal(unknown.statusCode, 404)
+    t.match(unknown.json(), { message: 'User not found', user_id: 999_999 })
+    t.equal((await send('DELETE', 'block', alice, 999_999)).statusCode, 404)
+    const bad = await send('PUT', 'block', alice, 'x')
+    t.equal(bad.statusCode, 400)
+    t.type(bad.json().message, 'string')
+    const anonymous = await send('PUT', 'block', undefined, bob.id)
+    t.equal(anonymous.statusCode, 401)
+    t.type(anonymous.json().message, 'string')
+  })
+
+  t.test('GET /users/me/blocks lists the blocked users, highest id first, paged', async (t) => {
+    const carol = await signUpAndLogin(app, 'Carol')
+    await send('PUT', 'block', alice, bob.id)
+    await send('PUT', 'block', alice, carol.id)
+    const first = await list(alice, 'blocks', '?limit=1')
+    t.equal(first.statusCode, 200)
+    t.same(first.json(), {
+      users: [{ id: carol.id, name: 'Carol', profile: "Carol's profile", profile_picture: null }],
+      next_cursor: carol.id
+    })
+    const second = (await list(alice, 'blocks', `?limit=1&before=${carol.id}`)).json()
+    t.same(
+      second.users.map((user: { id: number }) => user.id),
+      [bob.id]
+    )
+    t.same((await list(bob, 'blocks')).json(), { users: [], next_cursor: null }, 'only the caller’s own')
+    t.equal((await list(alice, 'blocks', '?limit=0')).statusCode, 400)
+    t.equal((await app.inject({ url: '/users/me/blocks' })).statusCode, 401)
+  })
+})
+
+t.test('PUT and DELETE /users/:user_id/mute', async (t) => {
+  const { app, send, follow, list } = await setUp(t)
+  const alice = await signUpAndLogin(app, 'Alice')
+  const bob = await signUpAndLogin(app, 'Bob')
+
+  t.test('muting keeps the follow and is one way; unmuting undoes it; both are idempotent', async (t) => {
+    await follow(alice, bob)
+    const res = await send('PUT', 'mute', alice, bob.id)
+    t.equal(res.statusCode, 200)
+    t.same(res.json(), { ...none, following: true, muting: true })
+    t.same((await send('PUT', 'mute', alice, bob.id)).json(), { ...none, following: true, muting: true })
+    t.equal((await follow(bob, alice)).statusCode, 200, 'the muted user may still follow')
+    t.same(
+      (await list(alice, 'mutes')).json().users.map((user: { id: number }) => user.id),
+      [bob.id]
+    )
+    t.same((await list(bob, 'mutes')).json().users, [])
+    t.same((await send('DELETE', 'mute', alice, bob.id)).json(), { ...none, following: true, followed_by: true })
+    t.same((await send('DELETE', 'mute', alice, bob.id)).json(), { ...none, following: true, followed_by: true })
+    t.same((await list(alice, 'mutes')).json().users, [])
+  })
+
+  t.test('muting yourself answers 400; an unknown user 404', async (t) => {
+    t.equal((await send('PUT', 'mute', alice, alice.id)).statusCode, 400)
+    t.equal((await send('PUT', 'mute', alice, 999_999)).statusCode, 404)
+  })
+})
