@@ -46,10 +46,11 @@ export interface DeletionRow {
   conversation_id: number | null
 }
 
-/** What a viewer did to the tweets of a page. */
+/** What a viewer did to the tweets of a page, and which of its authors are blocked either way. */
 export interface ViewerFlags {
   liked: Set<number>
   retweeted: Set<number>
+  blocked: Set<number>
 }
 
 /** Thrown by a post whose in_reply_to names no tweet (never posted, or deleted); nothing was written. */
@@ -206,36 +207,46 @@ export class TweetDao {
   }
 
   /**
-   * Which of `tweetIds` viewerId likes, and which of `retweetedIds` (the page's tweets that have any
-   * retweets) they retweeted: one statement for a whole page, one primary-key lookup in likes per tweet
-   * and one (retweet_of, user_id) lookup per retweeted one. Reads the primary: they are the viewer's own
-   * writes. No tweets, no statement.
+   * Which of `tweetIds` viewerId likes, which of `retweetedIds` (the page's tweets that have any
+   * retweets) they retweeted, and which of `authorIds` (the page's authors and retweeters) block them or
+   * are blocked by them: one statement for a whole page, one primary-key lookup in likes per tweet, one
+   * (retweet_of, user_id) lookup per retweeted one and two in blocks per author. Reads the primary: they
+   * are the viewer's own writes. Nothing to ask, no statement.
    */
   async viewerFlags(
     viewerId: number,
     tweetIds: readonly number[],
-    retweetedIds: readonly number[]
+    retweetedIds: readonly number[],
+    authorIds: readonly number[] = []
   ): Promise<ViewerFlags> {
-    const flags: ViewerFlags = { liked: new Set(), retweeted: new Set() }
+    const flags: ViewerFlags = { liked: new Set(), retweeted: new Set(), blocked: new Set() }
     // Forced indexes: on its own the optimizer may walk all of the viewer's likes or retweets, or all of
     // the tweets' likers.
     const parts: string[] = []
     const values: unknown[] = []
     if (tweetIds.length > 0) {
       parts.push(
-        'SELECT 0 AS retweet, tweet_id AS id FROM likes FORCE INDEX (PRIMARY) WHERE user_id = ? AND tweet_id IN (?)'
+        'SELECT 0 AS kind, tweet_id AS id FROM likes FORCE INDEX (PRIMARY) WHERE user_id = ? AND tweet_id IN (?)'
       )
       values.push(viewerId, tweetIds)
     }
     if (retweetedIds.length > 0) {
       parts.push(
-        'SELECT 1 AS retweet, retweet_of AS id FROM tweets FORCE INDEX (tweets_retweet) WHERE retweet_of IN (?) AND user_id = ?'
+        'SELECT 1 AS kind, retweet_of AS id FROM tweets FORCE INDEX (tweets_retweet) WHERE retweet_of IN (?) AND user_id = ?'
       )
       values.push(retweetedIds, viewerId)
     }
+    if (authorIds.length > 0) {
+      parts.push(
+        'SELECT 2 AS kind, blocked_id AS id FROM blocks WHERE user_id = ? AND blocked_id IN (?)',
+        'SELECT 2 AS kind, user_id AS id FROM blocks FORCE INDEX (blocks_blocked) WHERE blocked_id = ? AND user_id IN (?)'
+      )
+      values.push(viewerId, authorIds, viewerId, authorIds)
+    }
     if (parts.length === 0) return flags
     const [rows] = await this.pool.query<RowDataPacket[]>(parts.join(' UNION ALL '), values)
-    for (const row of rows) (row.retweet ? flags.retweeted : flags.liked).add(row.id as number)
+    const sets = [flags.liked, flags.retweeted, flags.blocked]
+    for (const row of rows) sets[row.kind as number].add(row.id as number)
     return flags
   }
 

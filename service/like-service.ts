@@ -28,6 +28,8 @@ export class LikeService {
 
   /** Idempotent: liking twice is one like. Answers the tweet as the caller now sees it. */
   async like(userId: number, tweetId: number): Promise<TweetItem> {
+    // A tweet hidden from the caller (a block either way) is one they cannot like: 404, as unknown.
+    await this.tweets.tweetById(tweetId, userId)
     await this.change(tweetId, 1, (connection) => this.likeDao.like(connection, userId, tweetId))
     return this.tweets.tweetById(tweetId, userId)
   }

@@ -153,6 +153,8 @@ export class TweetService {
     inReplyTo: number | null = null
   ): Promise<TweetItem> {
     checkTweetText(text)
+    // A parent hidden from the caller (a block either way) is one they cannot answer: 404, as unknown.
+    if (inReplyTo !== null) await this.replyableParent(inReplyTo, userId)
     let posted: PostedTweetRow | undefined
     try {
       posted =
@@ -275,14 +277,16 @@ export class TweetService {
     const below = threadBelow(tweet.id, following)
     const live = [...above, ...below].filter((link) => !link.deleted).map((link) => link.id)
     const rows = await this.tweetDao.tweetsByIds(live)
+    // The tweet itself is looked up with the others: a viewer it is hidden from (a block) gets 404.
     const items = new Map(
       (
         await this.toItems(
-          live.flatMap((linkId) => rows.get(linkId) ?? []),
+          [tweet, ...live.flatMap((linkId) => rows.get(linkId) ?? [])],
           viewerId
         )
       ).map((item) => [item.id, item])
     )
+    if (!items.has(tweet.id)) throw new NotFound('Tweet not found', { tweet_id: id })
     // A tweet deleted, or whose author was, since the links were read is shown as deleted too.
     const show = (link: ThreadLinkRow): ThreadItem =>
       items.get(link.id) ?? { id: link.id, in_reply_to: link.in_reply_to, deleted: true }
@@ -311,6 +315,8 @@ export class TweetService {
    * when the retweet is new; its followers get it from the worker, like a tweet.
    */
   async retweet(userId: number, tweetId: number): Promise<TweetItem> {
+    // A tweet hidden from the caller (a block either way) is one they cannot retweet: 404, as unknown.
+    await this.tweetById(tweetId, userId)
     const added = await this.transactor.run(async (connection) => {
       const retweeter = await this.lockForRetweet(connection, userId, tweetId)
       const retweetId = await this.tweetDao.addRetweet(connection, userId, tweetId)
@@ -497,6 +503,13 @@ export class TweetService {
     return this.timelineDao.byAuthors(reading, wanted, oldestFirst)
   }
 
+  private async replyableParent(inReplyTo: number, userId: number): Promise<void> {
+    const row = await this.tweetDao.tweetById(inReplyTo)
+    if (row && (await this.toItems([row], userId)).length === 0) {
+      throw new NotFound('The tweet in_reply_to names does not exist', { in_reply_to: inReplyTo })
+    }
+  }
+
   private async assertAuthor(connection: PoolConnection, userId: number, tweetId: number): Promise<void> {
     assertChangeable(userId, tweetId, await this.tweetDao.authorForUpdate(connection, tweetId))
   }
@@ -523,7 +536,8 @@ export class TweetService {
         : this.tweetDao.viewerFlags(
             viewerId,
             rows.map((row) => row.id),
-            retweetedIds
+            retweetedIds,
+            [...new Set([...rows.map((row) => row.user_id), ...retweeterIds])]
           )
     ])
     const items: TweetItem[] = []
@@ -532,6 +546,8 @@ export class TweetService {
       const retweet = retweets.get(row.id)
       const retweeter = retweet && authors.get(retweet.user_id)
       if (!author || (retweet && !retweeter)) continue
+      // Between the viewer and someone who blocks them or whom they block, neither sees the other.
+      if (flags?.blocked.has(row.user_id) || (retweet && flags?.blocked.has(retweet.user_id))) continue
       items.push({
         id: row.id,
         user_id: row.user_id,

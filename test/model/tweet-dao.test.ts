@@ -683,7 +683,7 @@ t.test('retweets: rows of tweets that repeat a tweet, and timeline entries that 
     t.same(await retweeted(bob, []), new Set())
     t.same(
       await tweets.viewerFlags(bob, [original, other], [original]),
-      { liked: new Set(), retweeted: new Set() },
+      { liked: new Set(), retweeted: new Set(), blocked: new Set() },
       'only the ids asked about retweets are looked up'
     )
     await tweets.removeRetweet(pool, bob, other)

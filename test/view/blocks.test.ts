@@ -92,6 +92,65 @@ t.test('PUT and DELETE /users/:user_id/block', async (t) => {
   })
 })
 
+t.test('a block hides each one’s tweets from the other, both ways', async (t) => {
+  const { app, as, send, follow } = await setUp(t)
+  const alice = await signUpAndLogin(app, 'Alice')
+  const bob = await signUpAndLogin(app, 'Bob')
+  const carol = await signUpAndLogin(app, 'Carol')
+  const post = async (user: TestUser, tweet: string, in_reply_to?: number) =>
+    app.inject({ method: 'POST', url: '/tweet', headers: as(user), payload: { tweet, in_reply_to } })
+  const aliceTweet = (await post(alice, 'alice speaks')).json().id as number
+  const bobTweet = (await post(bob, 'bob speaks')).json().id as number
+  const bobReply = (await post(bob, 'bob answers', aliceTweet)).json().id as number
+  // Carol retweets Bob, and Alice follows Carol: Bob's tweet reaches Alice through Carol.
+  await follow(alice, carol)
+  await app.inject({ method: 'PUT', url: `/tweet/${bobTweet}/retweet`, headers: as(carol) })
+  await app.drainFanout()
+  const home = async (user: TestUser) =>
+    (await app.inject({ url: '/timeline', headers: as(user) })).json().timeline.map((item: { id: number }) => item.id)
+  t.same(await home(alice), [bobTweet, aliceTweet], 'before the block, Carol’s retweet of Bob shows')
+
+  await send('PUT', 'block', alice, bob.id)
+  for (const [viewer, tweet, who] of [
+    [alice, bobTweet, 'the blocker gets 404 for the blocked user’s'],
+    [bob, aliceTweet, 'the blocked user gets 404 for the blocker’s']
+  ] as const) {
+    t.test(`${who} tweet, its like, retweet and reply, and its thread`, async (t) => {
+      const unknown = (await app.inject({ url: '/tweet/999999', headers: as(viewer) })).json()
+      const read = await app.inject({ url: `/tweet/${tweet}`, headers: as(viewer) })
+      t.equal(read.statusCode, 404)
+      t.same(Object.keys(read.json()).sort(), Object.keys(unknown).sort(), 'shaped like an unknown tweet')
+      t.equal((await app.inject({ method: 'PUT', url: `/tweet/${tweet}/like`, headers: as(viewer) })).statusCode, 404)
+      t.equal(
+        (await app.inject({ method: 'PUT', url: `/tweet/${tweet}/retweet`, headers: as(viewer) })).statusCode,
+        404
+      )
+      t.equal((await post(viewer, 'hello?', tweet)).statusCode, 404)
+      t.equal((await app.inject({ url: `/tweet/${tweet}/context`, headers: as(viewer) })).statusCode, 404)
+      t.match((await app.inject({ url: `/tweet/${tweet}` })).json(), { id: tweet }, 'others still see it')
+      t.equal((await app.inject({ url: `/tweet/${tweet}`, headers: as(carol) })).statusCode, 200)
+    })
+  }
+
+  t.test('a third party’s retweet of the blocked user leaves the blocker’s home timeline', async (t) => {
+    t.same(await home(alice), [aliceTweet])
+    t.same(await home(carol), [bobTweet], 'Carol still sees her own retweet')
+  })
+
+  t.test('in a thread, the blocked user’s reply is a placeholder', async (t) => {
+    const thread = (await app.inject({ url: `/tweet/${aliceTweet}/context`, headers: as(alice) })).json()
+    t.same(thread.descendants, [{ id: bobReply, in_reply_to: aliceTweet, deleted: true }])
+    const seen = (await app.inject({ url: `/tweet/${aliceTweet}/context`, headers: as(carol) })).json()
+    t.match(seen.descendants, [{ id: bobReply, tweet: 'bob answers' }], 'Carol sees the reply')
+  })
+
+  t.test('unblocking shows them again', async (t) => {
+    await send('DELETE', 'block', alice, bob.id)
+    t.equal((await app.inject({ url: `/tweet/${bobTweet}`, headers: as(alice) })).statusCode, 200)
+    t.same(await home(alice), [bobTweet, aliceTweet])
+  })
+})
+
 t.test('PUT and DELETE /users/:user_id/mute', async (t) => {
   const { app, send, follow, list } = await setUp(t)
   const alice = await signUpAndLogin(app, 'Alice')
