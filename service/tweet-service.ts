@@ -279,12 +279,10 @@ export class TweetService {
     const rows = await this.tweetDao.tweetsByIds(live)
     // The tweet itself is looked up with the others: a viewer it is hidden from (a block) gets 404.
     const items = new Map(
-      (
-        await this.toItems(
-          [tweet, ...live.flatMap((linkId) => rows.get(linkId) ?? [])],
-          viewerId
-        )
-      ).map((item) => [item.id, item])
+      (await this.toItems([tweet, ...live.flatMap((linkId) => rows.get(linkId) ?? [])], viewerId)).map((item) => [
+        item.id,
+        item
+      ])
     )
     if (!items.has(tweet.id)) throw new NotFound('Tweet not found', { tweet_id: id })
     // A tweet deleted, or whose author was, since the links were read is shown as deleted too.

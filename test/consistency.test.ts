@@ -125,7 +125,11 @@ t.test('ConsistencyDao', async (t) => {
   t.test('a reply_count that is not the number of direct replies is reported', async (t) => {
     const { id: root } = (await tweets.postTweet(alice, 'root'))!
     const { id: reply } = (await tweets.postTweet(alice, 'reply', root))!
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'posting counts the reply')
+    t.same(
+      Object.values(await dao.violations()),
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      'posting counts the reply'
+    )
     await pool.execute('UPDATE tweets SET reply_count = 0 WHERE id = ?', [root])
     t.match(await dao.violations(), { reply_count_mismatch: 1 })
     await pool.execute('UPDATE tweets SET reply_count = 1 WHERE id = ?', [root])
@@ -151,6 +155,10 @@ t.test('ConsistencyDao', async (t) => {
     t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     await pool.execute('DELETE FROM tweets WHERE id = ?', [root])
     await users.addTweetsCount(pool, alice, -1)
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'a deleted root needs none')
+    t.same(
+      Object.values(await dao.violations()),
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      'a deleted root needs none'
+    )
   })
 })
