@@ -46,11 +46,12 @@ export interface DeletionRow {
   conversation_id: number | null
 }
 
-/** What a viewer did to the tweets of a page, and which of its authors are blocked either way. */
+/** What a viewer did to the tweets of a page, and which of its authors are blocked either way or muted. */
 export interface ViewerFlags {
   liked: Set<number>
   retweeted: Set<number>
   blocked: Set<number>
+  muted: Set<number>
 }
 
 /** Thrown by a post whose in_reply_to names no tweet (never posted, or deleted); nothing was written. */
@@ -209,17 +210,19 @@ export class TweetDao {
   /**
    * Which of `tweetIds` viewerId likes, which of `retweetedIds` (the page's tweets that have any
    * retweets) they retweeted, and which of `authorIds` (the page's authors and retweeters) block them or
-   * are blocked by them: one statement for a whole page, one primary-key lookup in likes per tweet, one
-   * (retweet_of, user_id) lookup per retweeted one and two in blocks per author. Reads the primary: they
-   * are the viewer's own writes. Nothing to ask, no statement.
+   * are blocked by them (and, `withMutes`, which the viewer mutes): one statement for a whole page, one
+   * primary-key lookup in likes per tweet, one (retweet_of, user_id) lookup per retweeted one, two in
+   * blocks per author (and one in mutes). Reads the primary: they are the viewer's own writes. Nothing to
+   * ask, no statement.
    */
   async viewerFlags(
     viewerId: number,
     tweetIds: readonly number[],
     retweetedIds: readonly number[],
-    authorIds: readonly number[] = []
+    authorIds: readonly number[] = [],
+    withMutes = false
   ): Promise<ViewerFlags> {
-    const flags: ViewerFlags = { liked: new Set(), retweeted: new Set(), blocked: new Set() }
+    const flags: ViewerFlags = { liked: new Set(), retweeted: new Set(), blocked: new Set(), muted: new Set() }
     // Forced indexes: on its own the optimizer may walk all of the viewer's likes or retweets, or all of
     // the tweets' likers.
     const parts: string[] = []
@@ -242,10 +245,14 @@ export class TweetDao {
         'SELECT 2 AS kind, user_id AS id FROM blocks FORCE INDEX (blocks_blocked) WHERE blocked_id = ? AND user_id IN (?)'
       )
       values.push(viewerId, authorIds, viewerId, authorIds)
+      if (withMutes) {
+        parts.push('SELECT 3 AS kind, muted_id AS id FROM mutes WHERE user_id = ? AND muted_id IN (?)')
+        values.push(viewerId, authorIds)
+      }
     }
     if (parts.length === 0) return flags
     const [rows] = await this.pool.query<RowDataPacket[]>(parts.join(' UNION ALL '), values)
-    const sets = [flags.liked, flags.retweeted, flags.blocked]
+    const sets = [flags.liked, flags.retweeted, flags.blocked, flags.muted]
     for (const row of rows) sets[row.kind as number].add(row.id as number)
     return flags
   }

@@ -426,7 +426,8 @@ export class TweetService {
         : fromTable
     // The cursors come from the rows read, even when an author was deleted meanwhile and is not shown.
     const read = pageOf(rows, page, (row) => row.id)
-    return { ...read, items: await this.timelineItems(read.items, shown, viewerId) }
+    // The owner's own home timeline leaves out the accounts they mute.
+    return { ...read, items: await this.timelineItems(read.items, shown, viewerId, viewerId === userId) }
   }
 
   /**
@@ -437,7 +438,8 @@ export class TweetService {
   private async timelineItems(
     rows: TimelineRow[],
     shown: Map<number, TweetRow>,
-    viewerId: number | undefined
+    viewerId: number | undefined,
+    withoutMuted: boolean
   ): Promise<TweetItem[]> {
     const missing = rows.map(shownIdOf).filter((id) => !shown.has(id))
     if (missing.length > 0) for (const [id, row] of await this.tweetDao.tweetsByIds(missing)) shown.set(id, row)
@@ -452,7 +454,7 @@ export class TweetService {
       tweets.push(tweet)
       if (row.retweet_of !== null) retweets.set(tweet.id, row)
     }
-    return this.toItems(tweets, viewerId, retweets)
+    return this.toItems(tweets, viewerId, retweets, withoutMuted)
   }
 
   /**
@@ -520,7 +522,8 @@ export class TweetService {
   private async toItems(
     rows: TweetRow[],
     viewerId?: number,
-    retweets: Map<number, TimelineRow> = new Map()
+    retweets: Map<number, TimelineRow> = new Map(),
+    withoutMuted = false
   ): Promise<TweetItem[]> {
     const withMedia = rows.filter((row) => row.media_count > 0).map((row) => row.id)
     const retweeterIds = [...retweets.values()].map((retweet) => retweet.user_id)
@@ -535,7 +538,8 @@ export class TweetService {
             viewerId,
             rows.map((row) => row.id),
             retweetedIds,
-            [...new Set([...rows.map((row) => row.user_id), ...retweeterIds])]
+            [...new Set([...rows.map((row) => row.user_id), ...retweeterIds])],
+            withoutMuted
           )
     ])
     const items: TweetItem[] = []
@@ -546,6 +550,8 @@ export class TweetService {
       if (!author || (retweet && !retweeter)) continue
       // Between the viewer and someone who blocks them or whom they block, neither sees the other.
       if (flags?.blocked.has(row.user_id) || (retweet && flags?.blocked.has(retweet.user_id))) continue
+      // A muted account's tweets and retweets (withoutMuted: the muter's home timeline).
+      if (flags?.muted.has(row.user_id) || (retweet && flags?.muted.has(retweet.user_id))) continue
       items.push({
         id: row.id,
         user_id: row.user_id,

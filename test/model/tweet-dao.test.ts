@@ -551,47 +551,64 @@ t.test('thread reads stay bounded by their limits, however large the conversatio
   t.ok(above <= perLink * 100, `${above} rows read for 100 ancestors of a 3,000-deep chain`)
 })
 
-t.test('viewerFlags: what one viewer liked and retweeted among a page’s tweets, in one statement', async (t) => {
-  const pool = await testPool(t, { connectionLimit: 1 })
-  const users = new UserDao(pool)
-  const tweets = new TweetDao(pool)
-  const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
-  const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
-  const post = async (author: number, text: string) => (await tweets.postTweet(author, text))!.id
-  const like = (userId: number, tweetId: number) =>
-    pool.query('INSERT INTO likes (user_id, tweet_id) VALUES (?, ?)', [userId, tweetId])
-  const ids = [await post(alice, 'a'), await post(alice, 'b'), await post(alice, 'c'), await post(bob, 'd')]
-  await like(carol, ids[0])
-  await like(carol, ids[3])
-  await like(bob, ids[1])
-  await tweets.addRetweet(pool, carol, ids[1])
-  await tweets.addRetweet(pool, bob, ids[0])
-  const flags = async (viewer: number, asked: number[], retweeted = asked) => {
-    const { liked, retweeted: shared } = await tweets.viewerFlags(viewer, asked, retweeted)
-    return { liked: [...liked].sort(), retweeted: [...shared].sort() }
-  }
-  t.same(await flags(carol, ids), { liked: [ids[0], ids[3]], retweeted: [ids[1]] })
-  t.same(await flags(bob, ids), { liked: [ids[1]], retweeted: [ids[0]] })
-  t.same(await flags(alice, ids), { liked: [], retweeted: [] })
-  t.same(await flags(carol, [ids[1], ids[2]], [ids[2]]), { liked: [], retweeted: [] }, 'only what was asked')
-  t.same(await flags(carol, [], [ids[1]]), { liked: [], retweeted: [ids[1]] })
-  t.same(await flags(carol, [ids[0]], []), { liked: [ids[0]], retweeted: [] })
+t.test(
+  'viewerFlags: what one viewer liked, retweeted, blocks and mutes among a page’s tweets, in one statement',
+  async (t) => {
+    const pool = await testPool(t, { connectionLimit: 1 })
+    const users = new UserDao(pool)
+    const tweets = new TweetDao(pool)
+    const user = (name: string) =>
+      users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
+    const post = async (author: number, text: string) => (await tweets.postTweet(author, text))!.id
+    const like = (userId: number, tweetId: number) =>
+      pool.query('INSERT INTO likes (user_id, tweet_id) VALUES (?, ?)', [userId, tweetId])
+    const ids = [await post(alice, 'a'), await post(alice, 'b'), await post(alice, 'c'), await post(bob, 'd')]
+    await like(carol, ids[0])
+    await like(carol, ids[3])
+    await like(bob, ids[1])
+    await tweets.addRetweet(pool, carol, ids[1])
+    await tweets.addRetweet(pool, bob, ids[0])
+    const flags = async (viewer: number, asked: number[], retweeted = asked) => {
+      const { liked, retweeted: shared } = await tweets.viewerFlags(viewer, asked, retweeted)
+      return { liked: [...liked].sort(), retweeted: [...shared].sort() }
+    }
+    t.same(await flags(carol, ids), { liked: [ids[0], ids[3]], retweeted: [ids[1]] })
+    t.same(await flags(bob, ids), { liked: [ids[1]], retweeted: [ids[0]] })
+    t.same(await flags(alice, ids), { liked: [], retweeted: [] })
+    t.same(await flags(carol, [ids[1], ids[2]], [ids[2]]), { liked: [], retweeted: [] }, 'only what was asked')
+    t.same(await flags(carol, [], [ids[1]]), { liked: [], retweeted: [ids[1]] })
+    t.same(await flags(carol, [ids[0]], []), { liked: [ids[0]], retweeted: [] })
 
-  // Carol likes every tweet of a 20-tweet page and 500 others; nobody retweeted the page's tweets.
-  const page: number[] = []
-  for (let i = 0; i < 20; i++) page.push(await post(bob, `page ${i}`))
-  await pool.query('INSERT INTO tweets (user_id, tweet) VALUES ?', [
-    Array.from({ length: 500 }, (_, i) => [bob, `other ${i}`])
-  ])
-  await pool.query('INSERT IGNORE INTO likes (user_id, tweet_id) SELECT ?, id FROM tweets WHERE user_id = ?', [
-    carol,
-    bob
-  ])
-  t.equal(await rowsRead(pool, () => tweets.viewerFlags(carol, page, [])), 20, 'one likes entry per tweet')
-  t.equal((await flags(carol, page, [])).liked.length, 20)
-  t.equal(await rowsRead(pool, () => tweets.viewerFlags(carol, [], [])), 0, 'no tweets, no statement')
-})
+    // Carol blocks bob, alice blocks carol, carol mutes alice.
+    await pool.query('INSERT INTO blocks (user_id, blocked_id) VALUES (?, ?), (?, ?)', [carol, bob, alice, carol])
+    await pool.query('INSERT INTO mutes (user_id, muted_id) VALUES (?, ?)', [carol, alice])
+    const hidden = async (viewer: number, authors: number[], withMutes = false) => {
+      const { blocked, muted } = await tweets.viewerFlags(viewer, [], [], authors, withMutes)
+      return { blocked: [...blocked].sort(), muted: [...muted].sort() }
+    }
+    t.same(await hidden(carol, [alice, bob]), { blocked: [alice, bob].sort(), muted: [] }, 'blocks both ways')
+    t.same(await hidden(carol, [alice, bob], true), { blocked: [alice, bob].sort(), muted: [alice] })
+    t.same(await hidden(bob, [alice, carol], true), { blocked: [carol], muted: [] }, 'a mute is one way')
+    t.same(await hidden(alice, [bob], true), { blocked: [], muted: [] }, 'only the authors asked about')
+    await pool.query('DELETE FROM blocks')
+    await pool.query('DELETE FROM mutes')
+
+    // Carol likes every tweet of a 20-tweet page and 500 others; nobody retweeted the page's tweets.
+    const page: number[] = []
+    for (let i = 0; i < 20; i++) page.push(await post(bob, `page ${i}`))
+    await pool.query('INSERT INTO tweets (user_id, tweet) VALUES ?', [
+      Array.from({ length: 500 }, (_, i) => [bob, `other ${i}`])
+    ])
+    await pool.query('INSERT IGNORE INTO likes (user_id, tweet_id) SELECT ?, id FROM tweets WHERE user_id = ?', [
+      carol,
+      bob
+    ])
+    t.equal(await rowsRead(pool, () => tweets.viewerFlags(carol, page, [])), 20, 'one likes entry per tweet')
+    t.equal((await flags(carol, page, [])).liked.length, 20)
+    t.equal(await rowsRead(pool, () => tweets.viewerFlags(carol, [], [])), 0, 'no tweets, no statement')
+  }
+)
 
 t.test('retweets: rows of tweets that repeat a tweet, and timeline entries that show it once', async (t) => {
   const pool = await testPool(t)
@@ -683,7 +700,7 @@ t.test('retweets: rows of tweets that repeat a tweet, and timeline entries that 
     t.same(await retweeted(bob, []), new Set())
     t.same(
       await tweets.viewerFlags(bob, [original, other], [original]),
-      { liked: new Set(), retweeted: new Set(), blocked: new Set() },
+      { liked: new Set(), retweeted: new Set(), blocked: new Set(), muted: new Set() },
       'only the ids asked about retweets are looked up'
     )
     await tweets.removeRetweet(pool, bob, other)

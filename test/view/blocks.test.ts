@@ -173,6 +173,56 @@ t.test('PUT and DELETE /users/:user_id/mute', async (t) => {
     t.same((await list(alice, 'mutes')).json().users, [])
   })
 
+  t.test('the muted account’s tweets and retweets leave the muter’s home timeline, and come back', async (t) => {
+    const carol = await signUpAndLogin(app, 'Carol')
+    await follow(alice, carol)
+    const tweet = async (user: TestUser, text: string) =>
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/tweet',
+          headers: { authorization: user.token },
+          payload: { tweet: text }
+        })
+      ).json().id as number
+    const byBob = await tweet(bob, 'bob again')
+    const byCarol = await tweet(carol, 'carol speaks')
+    const third = await signUpAndLogin(app, 'Dave')
+    const byDave = await tweet(third, 'dave, whom alice does not follow')
+    await app.inject({ method: 'PUT', url: `/tweet/${byDave}/retweet`, headers: { authorization: bob.token } })
+    await app.drainFanout()
+    const home = async () =>
+      (await app.inject({ url: '/timeline', headers: { authorization: alice.token } }))
+        .json()
+        .timeline.map((item: { id: number }) => item.id)
+    t.same(await home(), [byDave, byCarol, byBob])
+    await send('PUT', 'mute', alice, bob.id)
+    t.same(await home(), [byCarol], 'bob’s tweet and bob’s retweet are gone')
+    const page = (await app.inject({ url: '/timeline?limit=1', headers: { authorization: alice.token } })).json()
+    t.same(page.timeline, [], 'a page whose rows are all muted comes back empty')
+    const next = (
+      await app.inject({
+        url: `/timeline?limit=1&before=${page.next_cursor}`,
+        headers: { authorization: alice.token }
+      })
+    ).json()
+    t.same(
+      next.timeline.map((item: { id: number }) => item.id),
+      [byCarol],
+      'and its cursor still moves on'
+    )
+    t.same(
+      (await app.inject({ url: `/timeline/${alice.id}`, headers: { authorization: bob.token } }))
+        .json()
+        .timeline.map((item: { id: number }) => item.id),
+      [byDave, byCarol, byBob],
+      'only the muter’s own view of their home timeline changes'
+    )
+    t.equal((await app.inject({ url: `/tweet/${byBob}`, headers: { authorization: alice.token } })).statusCode, 200)
+    await send('DELETE', 'mute', alice, bob.id)
+    t.same(await home(), [byDave, byCarol, byBob])
+  })
+
   t.test('muting yourself answers 400; an unknown user 404', async (t) => {
     t.equal((await send('PUT', 'mute', alice, alice.id)).statusCode, 400)
     t.equal((await send('PUT', 'mute', alice, 999_999)).statusCode, 404)
