@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN notifications_read_id;
+DROP TABLE IF EXISTS notifications;
