@@ -30,13 +30,18 @@ export function testServerUrl(): Promise<string> {
   return serverUrl
 }
 
-/** Creates and migrates a database that is dropped when the test ends; returns its URL. */
-export async function testDatabaseUrl(t: Teardown): Promise<string> {
+/** Creates an empty database (no migration applied) that is dropped when the test ends; returns its URL. */
+export async function emptyTestDatabaseUrl(t: Teardown): Promise<string> {
   const server = await testServerUrl()
   const name = `miniter_test_${randomBytes(6).toString('hex')}`
   await createDatabase(server, name)
   t.teardown(() => dropDatabase(server, name))
-  const url = withDatabase(server, name)
+  return withDatabase(server, name)
+}
+
+/** Creates and migrates a database that is dropped when the test ends; returns its URL. */
+export async function testDatabaseUrl(t: Teardown): Promise<string> {
+  const url = await emptyTestDatabaseUrl(t)
   await new Migrator(url).up()
   return url
 }
