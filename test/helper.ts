@@ -145,6 +145,8 @@ export interface TestUser {
   token: string
   email: string
   password: string
+  /** Generated from the email: `${name in lower case}${n}_${six hex digits}`. */
+  username: string
 }
 
 let counter = 0
@@ -163,5 +165,5 @@ export async function signUpAndLogin(app: FastifyInstance, name = 'user'): Promi
   const login = await app.inject({ method: 'POST', url: '/login', payload: { email, password } })
   if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
   const { user_id, access_token } = login.json()
-  return { id: user_id, token: access_token, email, password }
+  return { id: user_id, token: access_token, email, password, username: signUp.json().username }
 }
