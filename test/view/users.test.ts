@@ -277,10 +277,13 @@ t.test('usernames', async (t) => {
     t.equal((await app.inject({ url: `/users/${alice.id}` })).json().username, 'alice_wonder')
   })
 
-  t.test('changing only the case of your own username is allowed', async (t) => {
+  t.test('changing only the case of your own username is allowed, and so is giving it unchanged', async (t) => {
     const res = await rename(alice, { username: 'Alice_Wonder' })
     t.equal(res.statusCode, 200)
     t.equal(res.json().username, 'Alice_Wonder')
+    const same = await rename(alice, { username: 'Alice_Wonder' })
+    t.equal(same.statusCode, 200, 'and giving it unchanged is no error')
+    t.equal(same.json().username, 'Alice_Wonder')
   })
 
   t.test('another user’s username, in any case, answers 409 naming the field and changes nothing', async (t) => {
