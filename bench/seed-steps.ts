@@ -44,8 +44,8 @@ export const seedSteps: SeedStep[] = [
     async run({ db, shape, passwordHash, epoch, sequence }) {
       const heavy = heavyUserId(shape)
       await db.query(
-        `INSERT INTO users (id, name, email, hashed_password, profile, created_at)
-         SELECT s.seq, CONCAT('Bench user ', s.seq), CONCAT(?, s.seq, ?), ?,
+        `INSERT INTO users (id, name, username, email, hashed_password, profile, created_at)
+         SELECT s.seq, CONCAT('Bench user ', s.seq), CONCAT('bench_', s.seq), CONCAT(?, s.seq, ?), ?,
                 CASE WHEN s.seq <= ? THEN 'celebrity: followed by everyone'
                      WHEN s.seq = ? THEN 'heavy: follows thousands of accounts'
                      ELSE 'an ordinary benchmark user' END,

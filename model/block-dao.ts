@@ -55,7 +55,7 @@ export class BlockDao {
   async list(kind: Restriction, userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
     const { table, column } = tables[kind]
     const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(
-      `SELECT u.id, u.name, u.profile, u.profile_picture
+      `SELECT u.id, u.name, u.username, u.profile, u.profile_picture
          FROM ${table} r JOIN users u ON u.id = r.${column}
         WHERE r.user_id = ? AND r.${column} < ?
         ORDER BY r.${column} DESC

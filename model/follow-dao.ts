@@ -118,7 +118,7 @@ export class FollowDao {
   /** Users following userId, highest id first, ids below `before`. */
   async followers(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
     const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(
-      `SELECT u.id, u.name, u.profile, u.profile_picture
+      `SELECT u.id, u.name, u.username, u.profile, u.profile_picture
          FROM users_follow_list f JOIN users u ON u.id = f.user_id
         WHERE f.follow_user_id = ? AND f.user_id < ?
         ORDER BY f.user_id DESC
@@ -131,7 +131,7 @@ export class FollowDao {
   /** Users that userId follows, highest id first, ids below `before`. */
   async following(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
     const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(
-      `SELECT u.id, u.name, u.profile, u.profile_picture
+      `SELECT u.id, u.name, u.username, u.profile, u.profile_picture
          FROM users_follow_list f JOIN users u ON u.id = f.follow_user_id
         WHERE f.user_id = ? AND f.follow_user_id < ?
         ORDER BY f.follow_user_id DESC

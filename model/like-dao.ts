@@ -59,7 +59,7 @@ export class LikeDao {
   /** Users who like tweetId, by like id in the window (newest first, or oldest first from `after`). */
   async likers(tweetId: number, window: IdWindow, limit: number): Promise<LikerRow[]> {
     const [rows] = await this.readPool.execute<(LikerRow & RowDataPacket)[]>(
-      `SELECT l.id AS like_id, u.id, u.name, u.profile, u.profile_picture
+      `SELECT l.id AS like_id, u.id, u.name, u.username, u.profile, u.profile_picture
          FROM likes l FORCE INDEX (likes_tweet_newest) JOIN users u ON u.id = l.user_id
         WHERE l.tweet_id = ? AND l.id > ? AND l.id < ?
         ORDER BY l.id ${orderOf(window)}

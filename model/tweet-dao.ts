@@ -28,6 +28,7 @@ export interface PostedTweetRow {
   id: number
   created_at: Date
   name: string
+  username: string
   profile_picture: string | null
   conversation_id: number | null
 }
@@ -112,7 +113,7 @@ export class TweetDao {
   }
 
   /**
-   * Records a post in one round trip and its own transaction (migrations/007's post_tweet): the tweet,
+   * Records a post in one round trip and its own transaction (post_tweet: migrations/007, 009, 010): the tweet,
    * the author's counter and own timeline entry, the fan-out record and, for a reply, its parent's
    * reply_count. Undefined: no such author. Throws ReplyParentMissing when inReplyTo names no tweet.
    */

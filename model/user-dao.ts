@@ -6,6 +6,7 @@ import type { Queryable } from './database.ts'
 export interface UserRow {
   id: number
   name: string
+  username: string
   email: string
   profile: string
   profile_picture: string | null
@@ -21,6 +22,7 @@ export interface ProfileRow extends UserRow {
 export interface UserSummaryRow {
   id: number
   name: string
+  username: string
   profile: string
   profile_picture: string | null
 }
@@ -42,19 +44,42 @@ export interface FanoutRow {
 
 export interface NewUser {
   name: string
+  username: string
   email: string
   profile: string
   hashedPassword: string
 }
 
-const userColumns = 'id, name, email, profile, profile_picture, created_at'
+const userColumns = 'id, name, username, email, profile, profile_picture, created_at'
 const profileColumns = `${userColumns}, followers_count, following_count, tweets_count`
 
 /** What a tweet shows of its author. */
 export interface AuthorRow {
   id: number
   name: string
+  username: string
   profile_picture: string | null
+}
+
+/** The unique keys of users, by the field each guards (migrations/001 and 010). */
+const uniqueKeys: Record<string, 'email' | 'username'> = { users_email: 'email', users_username: 'username' }
+
+/** Thrown by a write that would give a user an email or a username another user has; nothing was written. */
+export class DuplicateUser extends Error {
+  constructor(readonly field: 'email' | 'username') {
+    super(`Another user has this ${field}`)
+    this.name = 'DuplicateUser'
+  }
+}
+
+/** A duplicate key on users as DuplicateUser, telling the keys apart by name; any other error as it is. */
+function duplicateUser(error: unknown): unknown {
+  const { code, sqlMessage } = error as { code?: string; sqlMessage?: string }
+  if (code !== 'ER_DUP_ENTRY') return error
+  // MariaDB names the key alone ('users_email'), MySQL 8 with its table ('users.users_email').
+  const key = /for key '(?:[^']*\.)?([^'.]+)'$/.exec(sqlMessage ?? '')?.[1]
+  const field = key === undefined ? undefined : uniqueKeys[key]
+  return field ? new DuplicateUser(field) : error
 }
 
 /** Entries of the author cache: about 10 MiB at most. */
@@ -72,14 +97,19 @@ export class UserDao {
   ) {
     this.authorCache = new RowCache<AuthorRow>(async (ids) => {
       const [rows] = await this.readPool.query<(AuthorRow & RowDataPacket)[]>(
-        'SELECT id, name, profile_picture FROM users WHERE id IN (?)',
+        'SELECT id, name, username, profile_picture FROM users WHERE id IN (?)',
         [ids]
       )
-      return rows.map((row) => ({ id: row.id, name: row.name, profile_picture: row.profile_picture }))
+      return rows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        username: row.username,
+        profile_picture: row.profile_picture
+      }))
     }, authorCache)
   }
 
-  /** The name and picture of each of these users (model/row-cache.ts); deleted ones are absent. */
+  /** The name, username and picture of each of these users (model/row-cache.ts); deleted ones are absent. */
   authors(ids: readonly number[]): Promise<Map<number, AuthorRow>> {
     return this.authorCache.byIds(ids)
   }
@@ -99,13 +129,17 @@ export class UserDao {
     this.authorCache.forget(id)
   }
 
-  /** Inserts a user; a duplicate email surfaces as mysql2's ER_DUP_ENTRY error. */
+  /** Inserts a user; an email or a username taken (whatever its case) throws DuplicateUser naming it. */
   async insertUser(user: NewUser): Promise<number> {
-    const [result] = await this.pool.execute<ResultSetHeader>(
-      'INSERT INTO users (name, email, profile, hashed_password) VALUES (?, ?, ?, ?)',
-      [user.name, user.email, user.profile, user.hashedPassword]
-    )
-    return result.insertId
+    try {
+      const [result] = await this.pool.execute<ResultSetHeader>(
+        'INSERT INTO users (name, username, email, profile, hashed_password) VALUES (?, ?, ?, ?, ?)',
+        [user.name, user.username, user.email, user.profile, user.hashedPassword]
+      )
+      return result.insertId
+    } catch (error) {
+      throw duplicateUser(error)
+    }
   }
 
   async userById(id: number): Promise<UserRow | undefined> {
@@ -125,14 +159,32 @@ export class UserDao {
     return rows[0]
   }
 
-  /** Changes the given fields; returns false when the user does not exist. */
-  async updateProfile(id: number, changes: { name?: string; profile?: string }): Promise<boolean> {
-    const [result] = await this.pool.execute<ResultSetHeader>(
-      'UPDATE users SET name = COALESCE(?, name), profile = COALESCE(?, profile) WHERE id = ?',
-      [changes.name ?? null, changes.profile ?? null, id]
+  /** A profile by username, whatever its case (the unique key's collation ignores it). */
+  async profileByUsername(username: string): Promise<ProfileRow | undefined> {
+    const [rows] = await this.readPool.execute<(ProfileRow & RowDataPacket)[]>(
+      `SELECT ${profileColumns} FROM users WHERE username = ?`,
+      [username]
     )
+    return rows[0]
+  }
+
+  /**
+   * Changes the given fields; returns false when the user does not exist. A username another user has
+   * (whatever its case) throws DuplicateUser; the user's own in another case is a change like any other.
+   */
+  async updateProfile(id: number, changes: { name?: string; profile?: string; username?: string }): Promise<boolean> {
+    let result: ResultSetHeader
+    try {
+      ;[result] = await this.pool.execute<ResultSetHeader>(
+        `UPDATE users SET name = COALESCE(?, name), profile = COALESCE(?, profile), username = COALESCE(?, username)
+          WHERE id = ?`,
+        [changes.name ?? null, changes.profile ?? null, changes.username ?? null, id]
+      )
+    } catch (error) {
+      throw duplicateUser(error)
+    }
     // After the change is committed: a read racing it could otherwise cache the old name again.
-    if (changes.name !== undefined) this.authorCache.forget(id)
+    if (changes.name !== undefined || changes.username !== undefined) this.authorCache.forget(id)
     return result.affectedRows > 0
   }
 
@@ -148,6 +200,18 @@ export class UserDao {
   async emailTaken(email: string): Promise<boolean> {
     const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT 1 FROM users WHERE email = ?', [email])
     return rows.length > 0
+  }
+
+  /**
+   * Which of these usernames users have, as they spelled them (compare them case-insensitively). Reads the
+   * primary, like emailTaken.
+   */
+  async takenUsernames(usernames: readonly string[]): Promise<string[]> {
+    if (usernames.length === 0) return []
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT username FROM users WHERE username IN (?)', [
+      usernames
+    ])
+    return rows.map((row) => row.username as string)
   }
 
   async exists(id: number): Promise<boolean> {

@@ -14,6 +14,7 @@ import type { TimelineSettings } from './tweet-service.ts'
 export interface UserSummary {
   id: number
   name: string
+  username: string
   profile: string
   profile_picture: string | null
 }
@@ -23,6 +24,7 @@ export function toUserSummary(row: UserSummaryRow, storage: Storage): UserSummar
   return {
     id: row.id,
     name: row.name,
+    username: row.username,
     profile: row.profile,
     profile_picture: row.profile_picture === null ? null : storage.url(row.profile_picture)
   }

@@ -7,6 +7,11 @@ export const maxTweetLength = 300
 export const maxTweetMedia = 4
 /** A user's name (VARCHAR(255)), after trimming; at least one character. */
 export const maxNameLength = 255
+/** A username (VARCHAR(30)): 3–30 characters of usernamePattern, unique whatever their case. */
+export const minUsernameLength = 3
+export const maxUsernameLength = 30
+/** What a username is made of: ASCII letters, digits and '_'. */
+export const usernamePattern = /^[A-Za-z0-9_]+$/
 /** A user's profile text (VARCHAR(2000)). */
 export const maxProfileLength = 2000
 /** An email address (VARCHAR(255)). */
@@ -30,6 +35,11 @@ export const threadScanRows = 2000
 /** A text's length as utf8mb4 columns count it: Unicode code points, not UTF-16 units. */
 export function codePoints(text: string): number {
   return [...text].length
+}
+
+/** Whether a text is a username: minUsernameLength–maxUsernameLength characters of usernamePattern. */
+export function isUsername(text: string): boolean {
+  return text.length >= minUsernameLength && text.length <= maxUsernameLength && usernamePattern.test(text)
 }
 
 /** Whether a password is within minPasswordBytes–maxPasswordBytes in UTF-8. */

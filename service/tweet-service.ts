@@ -43,7 +43,7 @@ export interface TweetItem {
   tweet: string
   created_at: Date
   edited_at: Date | null
-  user: { id: number; name: string; profile_picture: string | null }
+  user: { id: number; name: string; username: string; profile_picture: string | null }
   media: TweetMediaItem[]
   like_count: number
   /** Whether the caller (the viewer) likes it; false for an anonymous caller. */
@@ -63,6 +63,7 @@ export interface TweetItem {
 export interface Retweeter {
   id: number
   name: string
+  username: string
   retweet_id: number
 }
 
@@ -171,7 +172,12 @@ export class TweetService {
     // The parent's reply_count changed: a cached copy must not answer the old one.
     if (inReplyTo !== null) this.tweetDao.forgetTweet(inReplyTo)
     this.fanout.wake()
-    this.userDao.rememberAuthor({ id: userId, name: posted.name, profile_picture: posted.profile_picture })
+    this.userDao.rememberAuthor({
+      id: userId,
+      name: posted.name,
+      username: posted.username,
+      profile_picture: posted.profile_picture
+    })
     const row: TweetRow = {
       id: posted.id,
       user_id: userId,
@@ -561,6 +567,7 @@ export class TweetService {
         user: {
           id: row.user_id,
           name: author.name,
+          username: author.username,
           profile_picture: author.profile_picture === null ? null : this.storage.url(author.profile_picture)
         },
         media: media?.get(row.id) ?? [],
@@ -570,7 +577,10 @@ export class TweetService {
         reply_count: row.reply_count,
         retweet_count: row.retweet_count,
         retweeted: flags?.retweeted.has(row.id) ?? false,
-        retweeted_by: retweet && retweeter ? { id: retweeter.id, name: retweeter.name, retweet_id: retweet.id } : null
+        retweeted_by:
+          retweet && retweeter
+            ? { id: retweeter.id, name: retweeter.name, username: retweeter.username, retweet_id: retweet.id }
+            : null
       })
     }
     return items

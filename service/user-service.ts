@@ -1,20 +1,23 @@
 // Accounts: sign-up and login (bcrypt, tokens), profiles, and profile pictures through the storage.
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import bcrypt from 'bcrypt'
 import type { Transactor } from '../model/database.ts'
 import type { PendingObjectDao } from '../model/pending-object-dao.ts'
-import type { UserDao, UserRow } from '../model/user-dao.ts'
+import { DuplicateUser, type ProfileRow, type UserDao, type UserRow } from '../model/user-dao.ts'
 import { Conflict, Invalid, NotFound, Unauthorized, Unavailable } from './errors.ts'
 import type { WorkerLog } from './fanout-worker.ts'
 import { stripImageMetadata } from './image.ts'
 import {
   isPasswordLength,
+  isUsername,
   maxEmailLength,
   maxNameLength,
   maxPasswordBytes,
   maxProfileLength,
-  minPasswordBytes
+  maxUsernameLength,
+  minPasswordBytes,
+  minUsernameLength
 } from './limits.ts'
 import type { Storage } from './storage/storage.ts'
 import { imageTypes, sniff } from './sniff.ts'
@@ -24,6 +27,7 @@ export type { UserRow }
 export interface Profile {
   id: number
   name: string
+  username: string
   email?: string
   profile: string
   profile_picture: string | null
@@ -52,6 +56,14 @@ export interface SignUp {
   email: string
   password: string
   profile: string
+  /** The account's username; without one, sign-up generates it from the email (usernameFromEmail). */
+  username?: string
+}
+
+export interface ProfileChanges {
+  name?: string
+  profile?: string
+  username?: string
 }
 
 /**
@@ -62,14 +74,56 @@ export type SignUpAdmission = (emailTaken: boolean) => Promise<void>
 
 const admitAll: SignUpAdmission = async () => {}
 
-/** Refuses a name or profile text the users table cannot hold (a name is measured trimmed, and needs one character). */
-function checkProfileFields({ name, profile }: { name?: string; profile?: string }): void {
+/**
+ * The username an account gets when it names none: the email's local part (before its last '@') with
+ * every run of characters outside [A-Za-z0-9_] made one '_', cut to maxUsernameLength and padded with
+ * '_' to minUsernameLength ('a+b.c' → 'a_b_c', 'b' → 'b__'). migrations/010 gave existing users theirs
+ * by the same rule.
+ */
+export function usernameFromEmail(email: string): string {
+  const at = email.lastIndexOf('@')
+  const local = at < 0 ? email : email.slice(0, at)
+  return local
+    .replace(/[^A-Za-z0-9_]+/g, '_')
+    .slice(0, maxUsernameLength)
+    .padEnd(minUsernameLength, '_')
+}
+
+/** `base` with `_<suffix>`, cut so that the whole stays within maxUsernameLength. */
+function withSuffix(base: string, suffix: number): string {
+  const tail = `_${suffix}`
+  return base.slice(0, maxUsernameLength - tail.length) + tail
+}
+
+/** Suffixes looked up with a generated username's plain form, in the same statement: _2 to _9. */
+const numberedSuffixes = Array.from({ length: 8 }, (_, i) => i + 2)
+
+/**
+ * Inserts of a generated username, each lost only to a concurrent sign-up that took the same one just
+ * before (it is then looked up as taken, and the next one is generated).
+ */
+const generatedUsernameAttempts = 5
+
+const usernameRule = `A username must be ${minUsernameLength} to ${maxUsernameLength} characters of letters (A–Z, a–z), digits and _`
+
+/**
+ * Refuses a name, profile text or username the users table cannot hold (a name is measured trimmed, and
+ * needs one character).
+ */
+function checkProfileFields({ name, profile, username }: ProfileChanges): void {
   if (name !== undefined && (name.trim().length === 0 || name.trim().length > maxNameLength)) {
     throw new Invalid(`A name must be 1 to ${maxNameLength} characters`, { field: 'name' })
   }
   if (profile !== undefined && profile.length > maxProfileLength) {
     throw new Invalid(`A profile must be at most ${maxProfileLength} characters`, { field: 'profile' })
   }
+  if (username !== undefined && !isUsername(username)) {
+    throw new Invalid(usernameRule, { field: 'username' })
+  }
+}
+
+function usernameTaken(): Conflict {
+  return new Conflict('A user with this username already exists', { field: 'username' })
 }
 
 function checkSignUp(input: SignUp): void {
@@ -82,10 +136,6 @@ function checkSignUp(input: SignUp): void {
       field: 'password'
     })
   }
-}
-
-function isDuplicate(error: unknown): boolean {
-  return (error as { code?: string }).code === 'ER_DUP_ENTRY'
 }
 
 export class UserService {
@@ -104,21 +154,50 @@ export class UserService {
     this.dummyHash = bcrypt.hash(randomUUID(), settings.bcryptRounds)
   }
 
-  /** A taken email is refused before hashing, since the hash is the expensive part of a sign-up. */
+  /**
+   * A taken email, or a taken username the caller chose, is refused before hashing, since the hash is the
+   * expensive part of a sign-up. Without a username one is generated from the email and made unique; the
+   * unique keys settle sign-ups racing for one email or one username.
+   */
   async signUp(input: SignUp, admit: SignUpAdmission = admitAll): Promise<UserRow> {
     checkSignUp(input)
     if (await this.userDao.emailTaken(input.email)) return this.refuseTaken(admit)
+    // Told before the username is answered: a taken username says the email is free.
     await admit(false)
+    const chosen = input.username
+    if (chosen !== undefined && (await this.userDao.takenUsernames([chosen])).length > 0) throw usernameTaken()
     const hashedPassword = await bcrypt.hash(input.password, this.settings.bcryptRounds)
-    let id: number
-    try {
-      id = await this.userDao.insertUser({ ...input, hashedPassword })
-    } catch (error) {
-      // Two sign-ups for one email at once both pass the lookup: the unique index decides.
-      if (isDuplicate(error)) return this.refuseTaken(admit)
-      throw error
+    const { name, email, profile } = input
+    for (let attempt = 1; ; attempt++) {
+      const username = chosen ?? (await this.freeUsername(email))
+      try {
+        const id = await this.userDao.insertUser({ name, email, profile, username, hashedPassword })
+        return (await this.userDao.userById(id))!
+      } catch (error) {
+        if (!(error instanceof DuplicateUser)) throw error
+        // Two sign-ups for one email at once both pass the lookup: the unique index decides.
+        if (error.field === 'email') return this.refuseTaken(admit)
+        if (chosen !== undefined) throw usernameTaken()
+        // A concurrent sign-up has just taken the generated one: the next lookup sees it taken.
+        if (attempt === generatedUsernameAttempts) {
+          throw new Unavailable('No free username was found for this email; try again, or choose a username')
+        }
+      }
     }
-    return (await this.userDao.userById(id))!
+  }
+
+  /**
+   * The email's username (usernameFromEmail) if nobody has it, else the first free of it with _2 to _9
+   * (one lookup for all), else it with a random six-digit suffix, which the unique key checks.
+   */
+  private async freeUsername(email: string): Promise<string> {
+    const base = usernameFromEmail(email)
+    const candidates = [base, ...numberedSuffixes.map((n) => withSuffix(base, n))]
+    const taken = new Set((await this.userDao.takenUsernames(candidates)).map((name) => name.toLowerCase()))
+    return (
+      candidates.find((candidate) => !taken.has(candidate.toLowerCase())) ??
+      withSuffix(base, randomInt(100_000, 1_000_000))
+    )
   }
 
   private async refuseTaken(admit: SignUpAdmission): Promise<never> {
@@ -143,6 +222,17 @@ export class UserService {
   async profile(id: number, self: boolean): Promise<Profile> {
     const row = await this.userDao.profileById(id, self)
     if (!row) throw new NotFound('User not found', { user_id: id })
+    return this.toProfile(row, self)
+  }
+
+  /** The public profile of the user with this username, whatever its case. */
+  async profileByUsername(username: string): Promise<Profile> {
+    const row = isUsername(username) ? await this.userDao.profileByUsername(username) : undefined
+    if (!row) throw new NotFound('User not found', { username })
+    return this.toProfile(row, false)
+  }
+
+  private toProfile(row: ProfileRow, self: boolean): Profile {
     const { email, profile_picture, ...rest } = row
     return {
       ...rest,
@@ -151,9 +241,17 @@ export class UserService {
     }
   }
 
-  async updateProfile(id: number, changes: { name?: string; profile?: string }): Promise<Profile> {
+  /** A username another user has (whatever its case) is a Conflict; your own in another case is a change. */
+  async updateProfile(id: number, changes: ProfileChanges): Promise<Profile> {
     checkProfileFields(changes)
-    if (!(await this.userDao.updateProfile(id, changes))) throw new NotFound('User not found', { user_id: id })
+    let updated: boolean
+    try {
+      updated = await this.userDao.updateProfile(id, changes)
+    } catch (error) {
+      if (error instanceof DuplicateUser && error.field === 'username') throw usernameTaken()
+      throw error
+    }
+    if (!updated) throw new NotFound('User not found', { user_id: id })
     return this.profile(id, true)
   }
 

@@ -12,7 +12,13 @@ t.test('ConsistencyDao', async (t) => {
   const users = new UserDao(pool)
   const tweets = new TweetDao(pool)
   const timelines = new TimelineDao(pool)
-  const alice = await users.insertUser({ name: 'a', email: 'a@example.com', profile: '', hashedPassword: 'x' })
+  const alice = await users.insertUser({
+    name: 'a',
+    username: 'a_user',
+    email: 'a@example.com',
+    profile: '',
+    hashedPassword: 'x'
+  })
 
   t.test('fingerprint changes exactly when stored data changes', async (t) => {
     const before = await dao.fingerprint()
@@ -62,7 +68,13 @@ t.test('ConsistencyDao', async (t) => {
   t.test(
     'a copy on the timeline of someone who does not follow the author, and pending fan-out, are reported',
     async (t) => {
-      const bob = await users.insertUser({ name: 'b', email: 'b@example.com', profile: '', hashedPassword: 'x' })
+      const bob = await users.insertUser({
+        name: 'b',
+        username: 'b_user',
+        email: 'b@example.com',
+        profile: '',
+        hashedPassword: 'x'
+      })
       const { id } = (await tweets.postTweet(alice, 'not for bob'))!
       await timelines.addToTimelines(pool, id, alice, [bob])
       await pool.execute('INSERT INTO fanout_outbox (tweet_id, author_id) VALUES (?, ?)', [id, alice])
@@ -100,7 +112,13 @@ t.test('ConsistencyDao', async (t) => {
     t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
   t.test('a follow between two users one of whom blocks the other is reported, either way', async (t) => {
-    const bob = await users.insertUser({ name: 'b', email: 'b-blocks@example.com', profile: '', hashedPassword: 'x' })
+    const bob = await users.insertUser({
+      name: 'b',
+      username: 'b_blocks',
+      email: 'b-blocks@example.com',
+      profile: '',
+      hashedPassword: 'x'
+    })
     await pool.execute('INSERT INTO users_follow_list (user_id, follow_user_id) VALUES (?, ?)', [alice, bob])
     await pool.execute('INSERT INTO blocks (user_id, blocked_id) VALUES (?, ?)', [bob, alice])
     t.match(await dao.violations(), { follows_across_block: 1 })

@@ -30,13 +30,18 @@ export function testServerUrl(): Promise<string> {
   return serverUrl
 }
 
-/** Creates and migrates a database that is dropped when the test ends; returns its URL. */
-export async function testDatabaseUrl(t: Teardown): Promise<string> {
+/** Creates an empty database (no migration applied) that is dropped when the test ends; returns its URL. */
+export async function emptyTestDatabaseUrl(t: Teardown): Promise<string> {
   const server = await testServerUrl()
   const name = `miniter_test_${randomBytes(6).toString('hex')}`
   await createDatabase(server, name)
   t.teardown(() => dropDatabase(server, name))
-  const url = withDatabase(server, name)
+  return withDatabase(server, name)
+}
+
+/** Creates and migrates a database that is dropped when the test ends; returns its URL. */
+export async function testDatabaseUrl(t: Teardown): Promise<string> {
+  const url = await emptyTestDatabaseUrl(t)
   await new Migrator(url).up()
   return url
 }
@@ -140,6 +145,8 @@ export interface TestUser {
   token: string
   email: string
   password: string
+  /** Generated from the email: `${name in lower case}${n}_${six hex digits}`. */
+  username: string
 }
 
 let counter = 0
@@ -158,5 +165,5 @@ export async function signUpAndLogin(app: FastifyInstance, name = 'user'): Promi
   const login = await app.inject({ method: 'POST', url: '/login', payload: { email, password } })
   if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
   const { user_id, access_token } = login.json()
-  return { id: user_id, token: access_token, email, password }
+  return { id: user_id, token: access_token, email, password, username: signUp.json().username }
 }

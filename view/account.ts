@@ -5,7 +5,7 @@ import { isPasswordLength, maxEmailLength, maxPasswordBytes, minPasswordBytes } 
 import type { UserService } from '../service/user-service.ts'
 import type { LoginThrottle } from './plugins/login-throttle.ts'
 import type { SignUpThrottle } from './plugins/sign-up-throttle.ts'
-import { errorBody, profileText, rowId, toUserBody, userBody, userName } from './schemas.ts'
+import { errorBody, profileText, rowId, toUserBody, userBody, userName, username, usernameRule } from './schemas.ts'
 
 // Trimmed and lower-cased before the format check (a check, not a pipe, so the document says format: email).
 const email = z
@@ -23,7 +23,19 @@ const password = z
   .refine(isPasswordLength, `must be ${passwordBytes} (bcrypt’s limit; longer is rejected, never truncated)`)
   .meta({ maxLength: maxPasswordBytes, description: `${passwordBytes} (bcrypt’s limit)` })
 
-const signUpBody = z.object({ name: userName, email, password, profile: profileText.default('') })
+const signUpBody = z.object({
+  name: userName,
+  email,
+  password,
+  profile: profileText.default(''),
+  // The book's clients send none: one is generated from the email (README, POST /sign-up).
+  username: username
+    .optional()
+    .describe(
+      `Optional: ${usernameRule}. Without it one is made from the email’s local part (each run of other ` +
+        'characters becomes one _), with a numeric suffix if taken'
+    )
+})
 
 const loginBody = z.object({
   email,
@@ -53,7 +65,7 @@ export const accountRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
         response: {
           200: userBody.describe('The new account'),
           400: errorBody,
-          409: errorBody.describe('The email is taken')
+          409: errorBody.describe('The email or the chosen username is taken: `field` says which')
         }
       }
     },

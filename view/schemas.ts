@@ -1,6 +1,14 @@
 // Zod schemas shared by several routes, and the one mapping per API shape (service values → bodies).
 import { z } from 'zod'
-import { defaultPageSize, maxNameLength, maxPageSize, maxProfileLength } from '../service/limits.ts'
+import {
+  defaultPageSize,
+  maxNameLength,
+  maxPageSize,
+  maxProfileLength,
+  maxUsernameLength,
+  minUsernameLength,
+  usernamePattern
+} from '../service/limits.ts'
 import type { ThreadItem, TweetItem } from '../service/tweet-service.ts'
 import type { Profile, UserRow } from '../service/user-service.ts'
 import type { UserSummary } from '../service/follow-service.ts'
@@ -60,6 +68,21 @@ export const userName = z
   .min(1, 'must not be empty')
   .max(maxNameLength, `must be at most ${maxNameLength} characters`)
 
+const usernameLengths = `must be ${minUsernameLength} to ${maxUsernameLength} characters`
+
+/** What a username is, for the documents of the routes that take one. */
+export const usernameRule = `${minUsernameLength}–${maxUsernameLength} letters (A–Z, a–z), digits and _; unique whatever its case, shown as chosen`
+
+/** A username as a client gives it (POST /sign-up, PUT /users/me, GET /users/by-username/:username). */
+export const username = z
+  .string()
+  .min(minUsernameLength, usernameLengths)
+  .max(maxUsernameLength, usernameLengths)
+  .regex(usernamePattern, 'must hold only letters (A–Z, a–z), digits and _')
+  .describe(usernameRule)
+
+export const usernameParams = z.object({ username })
+
 /** A user's profile text (POST /sign-up, PUT /users/me). */
 export const profileText = z.string().max(maxProfileLength, `must be at most ${maxProfileLength} characters`)
 
@@ -74,9 +97,13 @@ export const errorBody = z
 
 export const timestamp = z.iso.datetime({ offset: false })
 
+/** A username in answers: the user's handle, unique whatever its case, spelled as its user chose it. */
+const usernameOut = z.string().describe('The user’s handle: unique whatever its case, spelled as its user chose it')
+
 export const userBody = z.object({
   id: rowId,
   name: z.string(),
+  username: usernameOut,
   email: z.string(),
   profile: z.string(),
   created_at: timestamp
@@ -85,6 +112,7 @@ export const userBody = z.object({
 export const profileBody = z.object({
   id: rowId,
   name: z.string(),
+  username: usernameOut,
   email: z.string().optional().describe('Only in the user’s own profile'),
   profile: z.string(),
   profile_picture: z.url().nullable(),
@@ -97,6 +125,7 @@ export const profileBody = z.object({
 export const userSummaryBody = z.object({
   id: rowId,
   name: z.string(),
+  username: usernameOut,
   profile: z.string(),
   profile_picture: z.url().nullable()
 })
@@ -114,7 +143,7 @@ export const tweetBody = z.object({
   tweet: z.string(),
   created_at: timestamp,
   edited_at: timestamp.nullable(),
-  user: z.object({ id: rowId, name: z.string(), profile_picture: z.url().nullable() }),
+  user: z.object({ id: rowId, name: z.string(), username: usernameOut, profile_picture: z.url().nullable() }),
   media: z.array(mediaItemBody),
   like_count: count,
   liked: z.boolean().describe('Whether the caller likes this tweet; false without a token'),
@@ -126,6 +155,7 @@ export const tweetBody = z.object({
     .object({
       id: rowId.describe("The retweeter's user id"),
       name: z.string(),
+      username: usernameOut,
       retweet_id: rowId.describe(
         "The retweet's own id: the item's place on the timeline, and its cursor (poll with ?after= the newest you hold)"
       )
@@ -155,6 +185,7 @@ export function toUserBody(user: UserRow): z.infer<typeof userBody> {
   return {
     id: user.id,
     name: user.name,
+    username: user.username,
     email: user.email,
     profile: user.profile,
     created_at: user.created_at.toISOString()
@@ -176,7 +207,13 @@ export const relationshipBody = z
   .describe('How you stand towards the user')
 
 export function toUserSummaryBody(user: UserSummary): z.infer<typeof userSummaryBody> {
-  return { id: user.id, name: user.name, profile: user.profile, profile_picture: user.profile_picture }
+  return {
+    id: user.id,
+    name: user.name,
+    username: user.username,
+    profile: user.profile,
+    profile_picture: user.profile_picture
+  }
 }
 
 /**
@@ -187,14 +224,15 @@ export function toUserSummaryBody(user: UserSummary): z.infer<typeof userSummary
  * which may change between runs.
  */
 export function tweetVersion(item: TweetItem): string {
-  // Strings carry their length, so no two different tweets can spell the same version.
-  const { name, profile_picture: picture } = item.user
+  // Strings that may hold spaces carry their length (usernames cannot), so no two different tweets can
+  // spell the same version.
+  const { name, username, profile_picture: picture } = item.user
   const media = item.media.map((m) => `${m.id} ${m.url.length}:${m.url}`).join(' ')
   const by = item.retweeted_by
   const likes = `${item.like_count} ${item.liked ? 1 : 0}`
   const replies = `r${item.reply_count}`
-  const retweets = `${item.retweet_count} ${item.retweeted ? 1 : 0} ${by === null ? '-' : `${by.id} ${by.retweet_id} ${by.name.length}:${by.name}`}`
-  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${picture === null ? '-' : `${picture.length}:${picture}`} ${likes} ${media} ${replies} ${retweets}`
+  const retweets = `${item.retweet_count} ${item.retweeted ? 1 : 0} ${by === null ? '-' : `${by.id} ${by.retweet_id} ${by.name.length}:${by.name} ${by.username}`}`
+  return `${item.id} ${item.edited_at?.getTime() ?? 0} ${name.length}:${name} ${username} ${picture === null ? '-' : `${picture.length}:${picture}`} ${likes} ${media} ${replies} ${retweets}`
 }
 
 export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
@@ -207,6 +245,7 @@ export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
     user: {
       id: item.user.id,
       name: item.user.name,
+      username: item.user.username,
       profile_picture: item.user.profile_picture
     },
     media: item.media.map((m) => ({ id: m.id, url: m.url, content_type: m.content_type, size: m.size })),
@@ -219,7 +258,12 @@ export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
     retweeted_by:
       item.retweeted_by === null
         ? null
-        : { id: item.retweeted_by.id, name: item.retweeted_by.name, retweet_id: item.retweeted_by.retweet_id }
+        : {
+            id: item.retweeted_by.id,
+            name: item.retweeted_by.name,
+            username: item.retweeted_by.username,
+            retweet_id: item.retweeted_by.retweet_id
+          }
   }
 }
 

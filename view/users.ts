@@ -1,5 +1,5 @@
-// Profiles and the follow graph: /users/me, /users/:user_id, its followers and following lists, its tweets
-// and the tweets it likes.
+// Profiles and the follow graph: /users/me, /users/:user_id (and by username), its followers and following
+// lists, its tweets and the tweets it likes.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { FollowService } from '../service/follow-service.ts'
@@ -24,13 +24,18 @@ import {
   tweetVersion,
   userIdParams,
   userName,
+  username,
+  usernameParams,
   userSummaryBody
 } from './schemas.ts'
 
 const profileChanges = z
-  .object({ name: userName.optional(), profile: profileText.optional() })
+  .object({ name: userName.optional(), profile: profileText.optional(), username: username.optional() })
   .strict()
-  .refine((body) => body.name !== undefined || body.profile !== undefined, 'give name, profile or both')
+  .refine(
+    (body) => body.name !== undefined || body.profile !== undefined || body.username !== undefined,
+    'give name, profile or username (any of them)'
+  )
 
 const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor })
 
@@ -66,11 +71,17 @@ export const userRoutes: FastifyPluginAsyncZod<{
     {
       onRequest: authenticate,
       schema: {
-        summary: 'Change your name or profile text',
+        summary: 'Change your name, profile text or username',
+        description: 'Changing only the case of your username is allowed; another user’s username is not.',
         tags: ['users'],
         security: bearerSecurity,
         body: profileChanges,
-        response: { 200: profileBody.describe('Your profile as changed'), 400: errorBody, 401: errorBody }
+        response: {
+          200: profileBody.describe('Your profile as changed'),
+          400: errorBody,
+          401: errorBody,
+          409: errorBody.describe('Another user has this username (whatever its case): `field` is "username"')
+        }
       }
     },
     async (request) => toProfileBody(await userService.updateProfile(request.user.user_id, request.body))
@@ -87,6 +98,25 @@ export const userRoutes: FastifyPluginAsyncZod<{
       }
     },
     async (request) => toProfileBody(await userService.profile(request.params.user_id, false))
+  )
+
+  // A static segment: find-my-way tries it before /users/:user_id, so no user id or username is shadowed.
+  app.get(
+    '/users/by-username/:username',
+    {
+      schema: {
+        summary: 'A public profile, by username',
+        description: 'The username is matched whatever its case; the answer is GET /users/:user_id’s.',
+        tags: ['users'],
+        params: usernameParams,
+        response: {
+          200: profileBody.describe('The profile, without the email'),
+          400: errorBody.describe('The path holds no valid username'),
+          404: errorBody
+        }
+      }
+    },
+    async (request) => toProfileBody(await userService.profileByUsername(request.params.username))
   )
 
   for (const list of ['followers', 'following'] as const) {

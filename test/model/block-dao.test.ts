@@ -10,7 +10,13 @@ t.test('BlockDao and FollowDao.relationship', async (t) => {
   const blocks = new BlockDao(pool)
   const follows = new FollowDao(pool)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: `${name}'s profile`, hashedPassword: 'x' })
+    users.insertUser({
+      name,
+      username: name,
+      email: `${name}@example.com`,
+      profile: `${name}'s profile`,
+      hashedPassword: 'x'
+    })
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
 
   t.test('add and remove are idempotent and say whether a row changed, per table', async (t) => {
@@ -54,10 +60,15 @@ t.test('BlockDao and FollowDao.relationship', async (t) => {
     for (const id of [bob, carol, dave]) await blocks.add(pool, 'block', alice, id)
     await blocks.add(pool, 'mute', alice, carol)
     t.same(
-      (await blocks.list('block', alice, Number.MAX_SAFE_INTEGER, 2)).map((row) => [row.id, row.name, row.profile]),
+      (await blocks.list('block', alice, Number.MAX_SAFE_INTEGER, 2)).map((row) => [
+        row.id,
+        row.name,
+        row.username,
+        row.profile
+      ]),
       [
-        [dave, 'dave', "dave's profile"],
-        [carol, 'carol', "carol's profile"]
+        [dave, 'dave', 'dave', "dave's profile"],
+        [carol, 'carol', 'carol', "carol's profile"]
       ]
     )
     t.same(

@@ -15,7 +15,7 @@ t.test('FanoutDao', async (t) => {
   const outbox = new FanoutDao(pool)
   const transactor = new Transactor(pool)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const author = await user('author')
   const fans: number[] = []
   for (let i = 0; i < 5; i++) {

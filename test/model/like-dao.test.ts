@@ -18,7 +18,13 @@ t.test('LikeDao', async (t) => {
   const likes = new LikeDao(pool)
   const transactor = new Transactor(pool)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: `${name}'s profile`, hashedPassword: 'x' })
+    users.insertUser({
+      name,
+      username: name,
+      email: `${name}@example.com`,
+      profile: `${name}'s profile`,
+      hashedPassword: 'x'
+    })
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
   const post = async (author: number, text: string) => (await tweets.postTweet(author, text))!.id
   const likeRows = async () => {
@@ -91,11 +97,11 @@ t.test('LikeDao', async (t) => {
     await likes.like(pool, bob, tweet)
     const all = await likes.likers(tweet, newestBelow(Number.MAX_SAFE_INTEGER), 10)
     t.same(
-      all.map((row) => [row.id, row.name, row.profile, row.profile_picture]),
+      all.map((row) => [row.id, row.name, row.username, row.profile, row.profile_picture]),
       [
-        [bob, 'bob', "bob's profile", null],
-        [alice, 'alice', "alice's profile", null],
-        [carol, 'carol', "carol's profile", null]
+        [bob, 'bob', 'bob', "bob's profile", null],
+        [alice, 'alice', 'alice', "alice's profile", null],
+        [carol, 'carol', 'carol', "carol's profile", null]
       ]
     )
     t.ok(all[0].like_id > all[1].like_id && all[1].like_id > all[2].like_id, 'like ids descend')

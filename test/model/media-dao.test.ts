@@ -11,7 +11,7 @@ t.test('MediaDao', async (t) => {
   const insertTweet = async (userId: number, text: string) => (await tweets.postTweet(userId, text))!.id
   const media = new MediaDao(pool)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob] = [await user('alice'), await user('bob')]
   let keys = 0
   const pending = (userId: number, extra: Partial<NewMedia> = {}) =>

@@ -13,7 +13,7 @@ t.test('NotificationDao', async (t) => {
   const tweets = new TweetDao(pool)
   const notifications = new NotificationDao(pool)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
   const tweet = (await tweets.postTweet(alice, 'alice speaks'))!.id
   const all = async (userId: number) =>

@@ -20,7 +20,7 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   const transactor = new Transactor(pool)
   const outbox = new FanoutDao(pool)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
   /** Posts and, as a fan-out worker would, copies the tweet to every follower. */
   const post = async (author: number, text: string) => {
@@ -63,7 +63,7 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
   t.test('postTweet records the tweet, counter, own entry and a fan-out row, and answers the author', async (t) => {
     const count = (await users.profileById(bob))!.tweets_count
     const posted = await tweets.postTweet(bob, 'recorded')
-    t.match(posted, { name: 'bob', profile_picture: null })
+    t.match(posted, { name: 'bob', username: 'bob', profile_picture: null })
     t.ok(posted!.created_at instanceof Date)
     t.match(await tweets.tweetById(posted!.id), { user_id: bob, tweet: 'recorded', created_at: posted!.created_at })
     t.equal((await users.profileById(bob))!.tweets_count, count + 1)
@@ -319,7 +319,13 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
 t.test('tweetsByIds: a page of tweets from memory, forgotten when this process changes one', async (t) => {
   const pool = await testPool(t)
   const users = new UserDao(pool)
-  const author = await users.insertUser({ name: 'alice', email: 'alice@example.com', profile: '', hashedPassword: 'x' })
+  const author = await users.insertUser({
+    name: 'alice',
+    username: 'alice',
+    email: 'alice@example.com',
+    profile: '',
+    hashedPassword: 'x'
+  })
   const cached = new TweetDao(pool, pool, { ttlMs: 60_000, maxEntries: 100 })
   const direct = new TweetDao(pool)
   const transactor = new Transactor(pool)
@@ -344,7 +350,7 @@ t.test('replies and thread links', async (t) => {
   const tweets = new TweetDao(pool)
   const transactor = new Transactor(pool)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [alice, bob] = [await user('alice'), await user('bob')]
   const post = async (author: number, text: string, inReplyTo: number | null = null) =>
     (await tweets.postTweet(author, text, inReplyTo))!.id
@@ -533,7 +539,13 @@ t.test('thread reads stay bounded by their limits, however large the conversatio
   const pool = await testPool(t, { connectionLimit: 1 })
   const users = new UserDao(pool)
   const tweets = new TweetDao(pool)
-  const author = await users.insertUser({ name: 'a', email: 'a@example.com', profile: '', hashedPassword: 'x' })
+  const author = await users.insertUser({
+    name: 'a',
+    username: 'a_user',
+    email: 'a@example.com',
+    profile: '',
+    hashedPassword: 'x'
+  })
   const root = (await tweets.postTweet(author, 'root'))!.id
   // 3,000 replies in a chain, written in one statement: what would make an unbounded walk show.
   const chain = Array.from({ length: 3000 }, (_, i) => [root + 1 + i, author, `r${i}`, root + i, root])
@@ -558,7 +570,7 @@ t.test(
     const users = new UserDao(pool)
     const tweets = new TweetDao(pool)
     const user = (name: string) =>
-      users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+      users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
     const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
     const post = async (author: number, text: string) => (await tweets.postTweet(author, text))!.id
     const like = (userId: number, tweetId: number) =>
@@ -619,7 +631,7 @@ t.test('retweets: rows of tweets that repeat a tweet, and timeline entries that 
   const follows = new FollowDao(pool)
   const transactor = new Transactor(pool)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   const [author, bob, carol, reader] = [
     await user('author'),
     await user('bob'),

@@ -1,13 +1,19 @@
 import t from 'tap'
 import { Transactor } from '../../model/database.ts'
-import { UserDao } from '../../model/user-dao.ts'
+import { DuplicateUser, UserDao } from '../../model/user-dao.ts'
 import { testPool } from '../helper.ts'
 
 t.test('UserDao', async (t) => {
   const pool = await testPool(t)
   const dao = new UserDao(pool)
   const transactor = new Transactor(pool)
-  const newUser = { name: '송은우', email: 'eunwoo@example.com', profile: '백엔드 개발자 😀', hashedPassword: 'hash' }
+  const newUser = {
+    name: '송은우',
+    username: 'Eunwoo_Song',
+    email: 'eunwoo@example.com',
+    profile: '백엔드 개발자 😀',
+    hashedPassword: 'hash'
+  }
 
   t.test('inserts a user and reads it back with utf8mb4 text intact', async (t) => {
     const id = await dao.insertUser(newUser)
@@ -15,6 +21,7 @@ t.test('UserDao', async (t) => {
     t.match(user, {
       id,
       name: '송은우',
+      username: 'Eunwoo_Song',
       email: 'eunwoo@example.com',
       profile: '백엔드 개발자 😀',
       profile_picture: null
@@ -24,8 +31,47 @@ t.test('UserDao', async (t) => {
     t.notOk('hashed_password' in user!)
   })
 
-  t.test('a duplicate email fails with ER_DUP_ENTRY, whatever its case', async (t) => {
-    await t.rejects(dao.insertUser({ ...newUser, email: 'EUNWOO@example.com' }), { code: 'ER_DUP_ENTRY' })
+  t.test('a duplicate email fails as DuplicateUser naming the email, whatever its case', async (t) => {
+    const error = new DuplicateUser('email')
+    await t.rejects(dao.insertUser({ ...newUser, username: 'someone_else', email: 'EUNWOO@example.com' }), error)
+  })
+
+  t.test('a duplicate username fails as DuplicateUser naming the username, whatever its case', async (t) => {
+    await t.rejects(
+      dao.insertUser({ ...newUser, username: 'eunwoo_song', email: 'other@example.com' }),
+      new DuplicateUser('username')
+    )
+    t.equal(await dao.emailTaken('other@example.com'), false, 'nothing was inserted')
+  })
+
+  t.test('an error that is no duplicate key passes through as it is', async (t) => {
+    await t.rejects(dao.insertUser({ ...newUser, username: 'u'.repeat(31), email: 'long@example.com' }), {
+      code: 'ER_DATA_TOO_LONG'
+    })
+  })
+
+  t.test('profileByUsername finds a user whatever the case asked, and nothing for an unknown one', async (t) => {
+    for (const asked of ['Eunwoo_Song', 'eunwoo_song', 'EUNWOO_SONG']) {
+      t.match(await dao.profileByUsername(asked), { username: 'Eunwoo_Song', name: '송은우', followers_count: 0 })
+    }
+    t.equal(await dao.profileByUsername('nobody'), undefined)
+  })
+
+  t.test('takenUsernames answers the taken ones as their users spelled them, for any case asked', async (t) => {
+    t.same(await dao.takenUsernames(['EUNWOO_SONG', 'free_name']), ['Eunwoo_Song'])
+    t.same(await dao.takenUsernames(['free_name']), [])
+    t.same(await dao.takenUsernames([]), [])
+  })
+
+  t.test('updateProfile changes the username; another user’s, in any case, is a DuplicateUser', async (t) => {
+    const id = await dao.insertUser({ ...newUser, username: 'renamer', email: 'renamer@example.com' })
+    t.equal(await dao.updateProfile(id, { username: 'Renamed' }), true)
+    t.match(await dao.userById(id), { username: 'Renamed', name: '송은우' }, 'the other fields stay')
+    await t.rejects(dao.updateProfile(id, { username: 'EUNWOO_song' }), new DuplicateUser('username'))
+    t.equal((await dao.userById(id))?.username, 'Renamed', 'a refused change changes nothing')
+    t.equal(await dao.updateProfile(id, { username: 'RENAMED' }), true, 'its own in another case is free')
+    t.equal((await dao.userById(id))?.username, 'RENAMED')
+    t.equal(await dao.updateProfile(424242, { username: 'ghost' }), false)
   })
 
   t.test('finds credentials by email, and nothing for an unknown one', async (t) => {
@@ -45,7 +91,7 @@ t.test('UserDao', async (t) => {
   })
 
   t.test("replaceProfilePicture returns the key it replaced, in the caller's transaction", async (t) => {
-    const id = await dao.insertUser({ ...newUser, email: 'pic@example.com' })
+    const id = await dao.insertUser({ ...newUser, username: 'pic', email: 'pic@example.com' })
     const replace = (userId: number, key: string) =>
       transactor.run((connection) => dao.replaceProfilePicture(connection, userId, key))
     t.same(await replace(id, 'profile/a.png'), { previous: null })
@@ -68,7 +114,13 @@ t.test('authors: names and pictures for tweets, from memory with a bounded age',
   const here = new UserDao(pool, pool, { ttlMs: 60_000, maxEntries: 100 })
   const elsewhere = new UserDao(pool)
   const user = (name: string) =>
-    here.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    here.insertUser({
+      name,
+      username: `${name}_handle`,
+      email: `${name}@example.com`,
+      profile: '',
+      hashedPassword: 'x'
+    })
   const alice = await user('alice')
   const bob = await user('bob')
   const nameOf = async (dao: UserDao, id: number) => (await dao.authors([id])).get(id)?.name
@@ -76,7 +128,22 @@ t.test('authors: names and pictures for tweets, from memory with a bounded age',
   t.test('answers every existing id once, and nothing for an unknown one', async (t) => {
     const authors = await here.authors([alice, bob, alice, 999_999])
     t.same([...authors.keys()].sort(), [alice, bob].sort())
-    t.same(authors.get(alice), { id: alice, name: 'alice', profile_picture: null })
+    t.same(authors.get(alice), { id: alice, name: 'alice', username: 'alice_handle', profile_picture: null })
+  })
+
+  t.test('a username changed through this instance shows at once', async (t) => {
+    await here.updateProfile(bob, { username: 'Bob_New' })
+    t.equal((await here.authors([bob])).get(bob)?.username, 'Bob_New')
+    await here.updateProfile(bob, { username: 'bob_handle' })
+    t.equal((await here.authors([bob])).get(bob)?.username, 'bob_handle')
+  })
+
+  t.test('a remembered author is answered as remembered, username included', async (t) => {
+    const remembered = { id: alice, name: 'alice', username: 'Alice_Posted', profile_picture: null }
+    here.rememberAuthor(remembered)
+    t.same((await here.authors([alice])).get(alice), remembered)
+    here.forgetAuthor(alice)
+    t.equal((await here.authors([alice])).get(alice)?.username, 'alice_handle')
   })
 
   t.test('a change made through this instance shows at once', async (t) => {

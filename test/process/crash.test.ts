@@ -32,8 +32,8 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
   }
   // users[2] becomes a celebrity: followers added in bulk, as an import would (counters kept right).
   const celebrity = users[2].id
-  await pool.query('INSERT INTO users (name, email, profile, hashed_password) VALUES ?', [
-    Array.from({ length: celebrityFollowers }, (_, i) => [`fan${i}`, `fan${i}@example.com`, '', 'x'])
+  await pool.query('INSERT INTO users (name, username, email, profile, hashed_password) VALUES ?', [
+    Array.from({ length: celebrityFollowers }, (_, i) => [`fan${i}`, `fan${i}`, `fan${i}@example.com`, '', 'x'])
   ])
   await pool.query(
     `INSERT INTO users_follow_list (user_id, follow_user_id) SELECT id, ? FROM users WHERE email LIKE 'fan%@example.com'`,

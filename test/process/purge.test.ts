@@ -19,6 +19,7 @@ t.test('purge removes what is due, reports it and exits 0; 1 when an object coul
   t.teardown(() => pool.end())
   const alice = await new UserDao(pool).insertUser({
     name: 'alice',
+    username: 'alice',
     email: 'alice@example.com',
     profile: '',
     hashedPassword: 'x'

@@ -16,6 +16,7 @@ t.test('the worker process drains the outbox, then stops cleanly on SIGTERM', as
   const tweets = new TweetDao(pool)
   const author = await users.insertUser({
     name: 'author',
+    username: 'author',
     email: 'author@example.com',
     profile: '',
     hashedPassword: 'x'
@@ -23,7 +24,13 @@ t.test('the worker process drains the outbox, then stops cleanly on SIGTERM', as
   const fans: number[] = []
   for (let i = 0; i < 3; i++)
     fans.push(
-      await users.insertUser({ name: `fan${i}`, email: `fan${i}@example.com`, profile: '', hashedPassword: 'x' })
+      await users.insertUser({
+        name: `fan${i}`,
+        username: `fan${i}`,
+        email: `fan${i}@example.com`,
+        profile: '',
+        hashedPassword: 'x'
+      })
     )
   await pool.query('INSERT INTO users_follow_list (user_id, follow_user_id) VALUES ?', [
     fans.map((fan) => [fan, author])

@@ -45,7 +45,13 @@ async function services(t: Test) {
     claimBatch: 10
   })
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: `${name}'s profile`, hashedPassword: 'x' })
+    users.insertUser({
+      name,
+      username: name,
+      email: `${name}@example.com`,
+      profile: `${name}'s profile`,
+      hashedPassword: 'x'
+    })
   const counts = async (id: number) => {
     const profile = (await users.profileById(id, true))!
     return [profile.followers_count, profile.following_count]

@@ -44,7 +44,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
       ...settings
     })
   const user = (name: string) =>
-    userDao.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    userDao.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   /** Who has the tweet on their timeline, the author included, and how often. */
   const holders = async (tweetId: number) => {
     const [rows] = await pool.query<RowDataPacket[]>(

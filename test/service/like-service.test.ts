@@ -35,7 +35,13 @@ async function services(t: { teardown(fn: () => unknown): void }) {
   )
   const likes = new LikeService(transactor, likeDao, tweetDao, users, tweets, storage)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: `${name}'s profile`, hashedPassword: 'x' })
+    users.insertUser({
+      name,
+      username: name,
+      email: `${name}@example.com`,
+      profile: `${name}'s profile`,
+      hashedPassword: 'x'
+    })
   /** The like ids of a tweet (or of a user's likes), newest first: the lists' cursors. */
   const likeIds = async (column: 'tweet_id' | 'user_id', id: number) => {
     const [rows] = await pool.query<RowDataPacket[]>(`SELECT id FROM likes WHERE ${column} = ? ORDER BY id DESC`, [id])
@@ -149,15 +155,15 @@ t.test('LikeService', async (t) => {
     const first = await likes.likers(tweet.id, { limit: 3 })
     t.same(first, {
       items: [
-        { id: carol, name: 'carol', profile: "carol's profile", profile_picture: null },
-        { id: bob, name: 'bob', profile: "bob's profile", profile_picture: null },
-        { id: dave, name: 'dave', profile: "dave's profile", profile_picture: null }
+        { id: carol, name: 'carol', username: 'carol', profile: "carol's profile", profile_picture: null },
+        { id: bob, name: 'bob', username: 'bob', profile: "bob's profile", profile_picture: null },
+        { id: dave, name: 'dave', username: 'dave', profile: "dave's profile", profile_picture: null }
       ],
       next_cursor: ids[2],
       prev_cursor: null
     })
     t.same(await likes.likers(tweet.id, { limit: 3, before: ids[2] }), {
-      items: [{ id: alice, name: 'alice', profile: "alice's profile", profile_picture: null }],
+      items: [{ id: alice, name: 'alice', username: 'alice', profile: "alice's profile", profile_picture: null }],
       next_cursor: null,
       prev_cursor: ids[3]
     })

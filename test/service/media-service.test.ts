@@ -89,8 +89,16 @@ async function setUp(t: { teardown(fn: () => unknown): void }, settings: Partial
     service,
     users,
     clock,
-    user: (name) =>
-      users.insertUser({ name, email: `${name}${++count}@example.com`, profile: '', hashedPassword: 'x' }),
+    user: (name) => {
+      count += 1
+      return users.insertUser({
+        name,
+        username: `${name}${count}`,
+        email: `${name}${count}@example.com`,
+        profile: '',
+        hashedPassword: 'x'
+      })
+    },
     files: async () => (existsSync(join(dir, 'media')) ? (await readdir(join(dir, 'media'))).sort() : []),
     pendingRows: async () => (await dao.stalePending(new Date(Date.now() + day), 0, 1000)).map((row) => row.id)
   }

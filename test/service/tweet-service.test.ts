@@ -57,7 +57,7 @@ async function services(
   )
   const follows = new FollowService(transactor, followDao, new BlockDao(pool), timelineDao, users, storage, settings)
   const user = (name: string) =>
-    users.insertUser({ name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+    users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   return { pool, tweets, tweetDao, follows, users, user, fanout, likes, wakes: () => wakes }
 }
 
@@ -93,7 +93,7 @@ t.test('TweetService', async (t) => {
       user_id: alice,
       tweet: 'hello',
       edited_at: null,
-      user: { id: alice, name: 'alice', profile_picture: null },
+      user: { id: alice, name: 'alice', username: 'alice', profile_picture: null },
       media: []
     })
     t.ok(tweet.created_at instanceof Date)
@@ -846,8 +846,8 @@ t.test('retweets', async (t) => {
     const page = await tweets.timelineFor(reader, { limit: 2 })
     t.match(page.items[1], {
       id: original.id,
-      user: { id: author, name: 'author' },
-      retweeted_by: { id: bob, name: 'bob', retweet_id: retweet.id }
+      user: { id: author, name: 'author', username: 'author' },
+      retweeted_by: { id: bob, name: 'bob', username: 'bob', retweet_id: retweet.id }
     })
     t.equal(page.next_cursor, retweet.id, 'the retweet’s row is the cursor')
     t.same(

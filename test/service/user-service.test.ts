@@ -4,11 +4,11 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import bcrypt from 'bcrypt'
 import sharp from 'sharp'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Transactor } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
 import { PendingObjectDao } from '../../model/pending-object-dao.ts'
-import { UserDao } from '../../model/user-dao.ts'
+import { DuplicateUser, UserDao } from '../../model/user-dao.ts'
 import {
   Conflict,
   Invalid,
@@ -23,7 +23,7 @@ import { maxEmailLength, maxNameLength, maxProfileLength } from '../../service/l
 import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
-import { UserService } from '../../service/user-service.ts'
+import { UserService, usernameFromEmail } from '../../service/user-service.ts'
 import { localKeyOf, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 import { pngBytes } from '../../scripts/support/uploads.ts'
 import { gpsDatum, largeImage, photoWithGps } from '../media-fixtures.ts'
@@ -156,13 +156,21 @@ t.test('UserService', async (t) => {
     const profile = new Invalid(`A profile must be at most ${maxProfileLength} characters`, { field: 'profile' })
     const email = new Invalid(`An email address must be at most ${maxEmailLength} characters`, { field: 'email' })
     const password = new Invalid('A password must be 8–72 bytes in UTF-8', { field: 'password' })
+    const username = new Invalid('A username must be 3 to 30 characters of letters (A–Z, a–z), digits and _', {
+      field: 'username'
+    })
     const refusals: [object, Invalid][] = [
       [{ name: ' ' }, name],
       [{ name: 'n'.repeat(maxNameLength + 1) }, name],
       [{ profile: 'p'.repeat(maxProfileLength + 1) }, profile],
       [{ email: `${'e'.repeat(maxEmailLength)}@example.com` }, email],
       [{ password: 'seven77' }, password],
-      [{ password: '가'.repeat(25) }, password]
+      [{ password: '가'.repeat(25) }, password],
+      [{ username: 'ab' }, username],
+      [{ username: 'u'.repeat(31) }, username],
+      [{ username: 'two words' }, username],
+      [{ username: 'ünïcode' }, username],
+      [{ username: '' }, username]
     ]
     for (const [change, refusal] of refusals) {
       await t.rejects(service.signUp({ ...valid, ...change }), refusal, JSON.stringify(change).slice(0, 40))
@@ -177,6 +185,187 @@ t.test('UserService', async (t) => {
     t.match(await service.signUp({ ...valid, ...longest }), { name: longest.name }, 'the limits themselves are fine')
     t.ok(await service.login('erin@example.com', longest.password), '72 bytes of UTF-8 are a password')
   })
+
+  t.test('usernameFromEmail: the local part, other characters made _, cut to 30, padded to 3', async (t) => {
+    t.equal(usernameFromEmail('eunwoo@example.com'), 'eunwoo')
+    t.equal(usernameFromEmail('Eun.Woo@example.com'), 'Eun_Woo', 'the case is kept')
+    t.equal(usernameFromEmail('a+b.c@example.com'), 'a_b_c')
+    t.equal(usernameFromEmail('a.-+b@example.com'), 'a_b', 'a run of other characters is one _')
+    t.equal(usernameFromEmail('b@example.com'), 'b__')
+    t.equal(usernameFromEmail('+-.+@example.com'), '___')
+    t.equal(usernameFromEmail('송은우😀@example.com'), '___')
+    t.equal(usernameFromEmail(`${'x'.repeat(40)}@example.com`), 'x'.repeat(30))
+    t.equal(usernameFromEmail('"a@b"@example.com'), '_a_b_', 'the local part ends at the last @')
+    t.equal(usernameFromEmail('no-at-sign'), 'no_at_sign')
+  })
+
+  t.test('signUp without a username generates one from the email, kept as the email spells it', async (t) => {
+    t.equal(alice.username, 'alice')
+    const user = await service.signUp({
+      name: 'G',
+      email: 'Gen.Erated@example.com',
+      password: 'password123',
+      profile: ''
+    })
+    t.equal(user.username, 'Gen_Erated')
+    t.match(await service.profile(user.id, false), { username: 'Gen_Erated' })
+  })
+
+  t.test('a generated username already taken, in any case, gets the first free numbered suffix', async (t) => {
+    const signUp = (email: string) => service.signUp({ name: 'S', email, password: 'password123', profile: '' })
+    t.equal((await signUp('suffix@a.example')).username, 'suffix')
+    t.equal((await signUp('SUFFIX@b.example')).username, 'SUFFIX_2')
+    t.equal((await signUp('suffix@c.example')).username, 'suffix_3')
+    for (let n = 4; n <= 9; n++) t.equal((await signUp(`suffix@${n}.example`)).username, `suffix_${n}`)
+    t.match((await signUp('suffix@d.example')).username, /^suffix_\d{6}$/, 'then a random one')
+    const long = `${'y'.repeat(30)}@example.com`
+    t.equal((await signUp(long)).username, 'y'.repeat(30))
+    t.equal((await signUp(`Y${long}`)).username, `Y${'y'.repeat(27)}_2`, 'cut so the suffix fits in 30')
+  })
+
+  t.test('signUp keeps a chosen username as chosen', async (t) => {
+    const user = await service.signUp({
+      name: 'Chooser',
+      email: 'chooser@example.com',
+      password: 'password123',
+      profile: '',
+      username: 'The_Chooser_1'
+    })
+    t.match(user, { username: 'The_Chooser_1', email: 'chooser@example.com' })
+  })
+
+  t.test('a chosen username taken in any case is a Conflict naming the username, before any hash', async (t) => {
+    const steps: string[] = []
+    const hashes = t.capture(bcrypt, 'hash', bcrypt.hash)
+    await t.rejects(
+      service.signUp(
+        { name: 'C', email: 'copycat@example.com', password: 'password123', profile: '', username: 'the_CHOOSER_1' },
+        async (taken) => void steps.push(`admit taken=${taken}`)
+      ),
+      new Conflict('A user with this username already exists', { field: 'username' })
+    )
+    t.same(steps, ['admit taken=false'], 'the admission heard of the free email first')
+    t.equal(hashes.args().length, 0)
+    t.equal(await userDao.emailTaken('copycat@example.com'), false)
+  })
+
+  t.test('a taken email is answered as such, whatever the username', async (t) => {
+    await t.rejects(
+      service.signUp({
+        name: 'A',
+        email: 'alice@example.com',
+        password: 'password123',
+        profile: '',
+        username: 'fresh'
+      }),
+      new Conflict('A user with this email already exists', { field: 'email' })
+    )
+  })
+
+  /**
+   * Holds the answers of the first two username lookups until both are read, so that two sign-ups both
+   * know a username free before either inserts it.
+   */
+  const lookupsTogether = (t: Test) => {
+    const lookup = userDao.takenUsernames.bind(userDao)
+    let answered = 0
+    let release: () => void
+    const both = new Promise<void>((resolve) => (release = resolve))
+    return t.capture(userDao, 'takenUsernames', async (usernames: readonly string[]) => {
+      const taken = await lookup(usernames)
+      answered += 1
+      if (answered === 2) release()
+      if (answered <= 2) await both
+      return taken
+    })
+  }
+
+  t.test('"Eunwoo" and "eunwoo" chosen at once: exactly one sign-up wins, the other is a Conflict', async (t) => {
+    // Both pass the lookup before either inserts: the unique key decides.
+    const lookups = lookupsTogether(t)
+    const signUp = (username: string, email: string) =>
+      service.signUp({ name: username, email, password: 'password123', profile: '', username })
+    const results = await Promise.allSettled([
+      signUp('Eunwoo', 'eunwoo1@example.com'),
+      signUp('eunwoo', 'eunwoo2@example.com')
+    ])
+    t.equal(lookups.args().length, 2)
+    t.same(results.map((result) => result.status).sort(), ['fulfilled', 'rejected'])
+    const lost = results.find((result) => result.status === 'rejected')
+    t.same(lost?.reason, new Conflict('A user with this username already exists', { field: 'username' }))
+    const won = results.find((result) => result.status === 'fulfilled')
+    t.match(await service.profileByUsername('EUNWOO'), { id: won?.value.id, username: won?.value.username })
+  })
+
+  t.test('two sign-ups generating the same username at once both succeed, with different ones', async (t) => {
+    const lookups = lookupsTogether(t)
+    const signUp = (email: string) => service.signUp({ name: 'Twin', email, password: 'password123', profile: '' })
+    const [first, second] = await Promise.all([signUp('twin@a.example'), signUp('twin@b.example')])
+    t.same([first.username, second.username].sort(), ['twin', 'twin_2'])
+    t.equal(lookups.args().length, 3, 'the loser looked again, and found its first choice taken')
+  })
+
+  t.test('a generated username lost to concurrent sign-ups five times over is a 503, never a 500', async (t) => {
+    const inserts = t.capture(userDao, 'insertUser', async () => {
+      throw new DuplicateUser('username')
+    })
+    await t.rejects(
+      service.signUp({ name: 'Unlucky', email: 'unlucky@example.com', password: 'password123', profile: '' }),
+      Unavailable
+    )
+    t.equal(inserts.args().length, 5)
+  })
+
+  t.test('an insert failing otherwise fails the sign-up with that error', async (t) => {
+    const failure = new Error('connection lost')
+    t.capture(userDao, 'insertUser', async () => {
+      throw failure
+    })
+    await t.rejects(
+      service.signUp({ name: 'F', email: 'failing@example.com', password: 'password123', profile: '' }),
+      failure
+    )
+  })
+
+  t.test('profileByUsername finds a profile whatever the case, never with the email', async (t) => {
+    for (const asked of ['alice', 'ALICE', 'aLiCe']) {
+      const profile = await service.profileByUsername(asked)
+      t.same(profile, await service.profile(alice.id, false))
+    }
+    t.notOk('email' in (await service.profileByUsername('alice')))
+    await t.rejects(service.profileByUsername('nobody'), new NotFound('User not found', { username: 'nobody' }))
+    // The column's collation pads spaces and folds full-width letters: neither is a username.
+    await t.rejects(service.profileByUsername('alice '), NotFound)
+    await t.rejects(service.profileByUsername('ａｌｉｃｅ'), NotFound)
+  })
+
+  t.test(
+    'updateProfile changes the username; another user’s in any case is a Conflict; your own case is yours',
+    async (t) => {
+      const user = await service.signUp({
+        name: 'R',
+        email: 'renamer@example.com',
+        password: 'password123',
+        profile: ''
+      })
+      t.match(await service.updateProfile(user.id, { username: 'Renamed' }), { username: 'Renamed', name: 'R' })
+      t.match(await service.updateProfile(user.id, { username: 'RENAMED', name: 'R2' }), {
+        username: 'RENAMED',
+        name: 'R2'
+      })
+      await t.rejects(
+        service.updateProfile(user.id, { username: 'Alice' }),
+        new Conflict('A user with this username already exists', { field: 'username' })
+      )
+      await t.rejects(
+        service.updateProfile(user.id, { username: 'no' }),
+        new Invalid('A username must be 3 to 30 characters of letters (A–Z, a–z), digits and _', { field: 'username' })
+      )
+      t.match(await service.profile(user.id, true), { username: 'RENAMED', name: 'R2' }, 'refusals change nothing')
+      t.match(await service.profile(alice.id, false), { username: 'alice' })
+      await t.rejects(service.updateProfile(999999, { username: 'ghost' }), NotFound)
+    }
+  )
 
   t.test('login signs a token for the right password only', async (t) => {
     t.same(await service.login('alice@example.com', 'password123'), {

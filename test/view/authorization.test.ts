@@ -137,6 +137,17 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       sameAsUnknown: () => app.inject({ method: 'POST', url: '/media/999999/restore', headers: as(a.token) })
     },
     {
+      name: 'PUT /users/me taking B’s username (in another case)',
+      status: 409,
+      request: () =>
+        app.inject({
+          method: 'PUT',
+          url: '/users/me',
+          headers: as(a.token),
+          payload: { username: b.username.toUpperCase() }
+        })
+    },
+    {
       name: 'POST /tweet with B’s media_ids',
       status: 400,
       request: () =>
@@ -181,6 +192,8 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       .media.map((m: { id: number }) => m.id)
     t.same(bList, [bMedia])
     t.equal((await app.inject({ url: `/profile-picture/${b.id}` })).json().img_url, bPicture)
+    t.equal((await app.inject({ url: `/users/by-username/${b.username}` })).json().id, b.id, 'B keeps B’s username')
+    t.equal((await app.inject({ url: `/users/${a.id}` })).json().username, a.username, 'and A keeps A’s')
   })
 
   t.test('routes on "my" resources act only on the caller', async (t) => {
@@ -191,8 +204,14 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       bPicture,
       'B’s picture survives A’s delete'
     )
-    await app.inject({ method: 'PUT', url: '/users/me', headers: as(a.token), payload: { name: 'Mallory' } })
-    t.equal((await app.inject({ url: `/users/${b.id}` })).json().name, 'Bob')
+    await app.inject({
+      method: 'PUT',
+      url: '/users/me',
+      headers: as(a.token),
+      payload: { name: 'Mallory', username: 'Mallory' }
+    })
+    t.match((await app.inject({ url: `/users/${b.id}` })).json(), { name: 'Bob', username: b.username })
+    t.equal((await app.inject({ url: '/users/by-username/mallory' })).json().id, a.id, 'A’s new username is A’s')
     t.equal((await app.inject({ url: '/users/me', headers: as(a.token) })).json().email, a.email)
     t.notOk('email' in (await app.inject({ url: `/users/${b.id}` })).json(), 'B’s email is not shown to A')
     const bTweets = (await app.inject({ url: `/users/${b.id}/tweets` })).json().tweets

@@ -78,7 +78,9 @@ t.test('PUT and DELETE /users/:user_id/block', async (t) => {
     const first = await list(alice, 'blocks', '?limit=1')
     t.equal(first.statusCode, 200)
     t.same(first.json(), {
-      users: [{ id: carol.id, name: 'Carol', profile: "Carol's profile", profile_picture: null }],
+      users: [
+        { id: carol.id, name: 'Carol', username: carol.username, profile: "Carol's profile", profile_picture: null }
+      ],
       next_cursor: carol.id
     })
     const second = (await list(alice, 'blocks', `?limit=1&before=${carol.id}`)).json()

@@ -16,6 +16,7 @@ interface Schema {
   minimum?: number
   maxLength?: number
   minLength?: number
+  pattern?: string
   properties?: Record<string, Schema>
 }
 
@@ -235,6 +236,11 @@ t.test('API documentation', async (t) => {
     t.match(signUp.name, { minLength: 1, maxLength: 255 })
     t.match(signUp.profile, { maxLength: 2000 })
     t.match(json('/login', 'post').email, { format: 'email' })
+    const username = { type: 'string', minLength: 3, maxLength: 30, pattern: '^[A-Za-z0-9_]+$' }
+    t.match(signUp.username, username)
+    t.match(json('/users/me', 'put').username, username)
+    const param = doc.paths['/users/by-username/{username}'].get.parameters?.find((p) => p.name === 'username')
+    t.match(param?.schema, username, 'the path states the same rule')
   })
 
   t.test('the answers of the app-wide limits and of conditional GET are listed where they happen', async (t) => {
@@ -258,6 +264,8 @@ t.test('API documentation', async (t) => {
     t.ok(doc.paths['/tweet/{id}'].put.responses['403'], 'editing lists 403')
     t.ok(doc.paths['/tweet/{id}'].delete.responses['403'], 'deleting lists 403')
     t.ok(doc.paths['/sign-up'].post.responses['409'], 'sign-up lists 409')
+    t.ok(doc.paths['/users/me'].put.responses['409'], 'a profile change lists 409 (a taken username)')
+    t.ok(doc.paths['/users/by-username/{username}'].get.responses['404'], 'a lookup by username lists 404')
     t.ok(doc.paths['/media/{id}/restore'].post.responses['409'], 'restore lists 409')
   })
 

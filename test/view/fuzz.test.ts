@@ -79,6 +79,7 @@ const json = fc.oneof(
         'unfollow',
         'media_ids',
         'in_reply_to',
+        'username',
         '__proto__',
         'constructor',
         'x'
@@ -219,6 +220,7 @@ t.test('every route survives hostile input', async (t) => {
       doc.paths['/users/me/mutes']?.get,
     'the block and mute routes are fuzzed too'
   )
+  t.ok(doc.paths['/users/by-username/{username}']?.get, 'the lookup by username is fuzzed too')
 
   const authorization = fc.oneof(
     fc.constant(user.token),
@@ -232,6 +234,8 @@ t.test('every route survives hostile input', async (t) => {
       '1',
       '2',
       retweetRow,
+      user.username,
+      other.username.toUpperCase(),
       '999999',
       '0',
       '-1',

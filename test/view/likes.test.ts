@@ -279,6 +279,7 @@ t.test('GET /tweet/:id/likes', async (t) => {
   const summary = (user: TestUser, name: string) => ({
     id: user.id,
     name,
+    username: user.username,
     profile: `${name}'s profile`,
     profile_picture: null
   })

@@ -40,13 +40,23 @@ t.test('DATABASE_READ_URL routes timeline, profile and follow-list reads to the 
   const carolId = bob.id + 1
   const replicaTweetId = tweetId + 1000
   await replica.query(
-    `INSERT INTO users (id, name, email, hashed_password, profile, followers_count, following_count, tweets_count)
+    `INSERT INTO users (id, name, username, email, hashed_password, profile, followers_count, following_count, tweets_count)
      VALUES ?`,
     [
       [
-        [alice.id, 'Alice on the replica', 'alice@replica.example', 'x', 'replica profile', 1, 0, 7],
-        [bob.id, 'Bob on the replica', 'bob@replica.example', 'x', 'replica profile', 0, 1, 0],
-        [carolId, 'Carol only on the replica', 'carol@replica.example', 'x', 'replica profile', 1, 1, 0]
+        [alice.id, 'Alice on the replica', 'alice_replica', 'alice@replica.example', 'x', 'replica profile', 1, 0, 7],
+        [bob.id, 'Bob on the replica', 'bob_replica', 'bob@replica.example', 'x', 'replica profile', 0, 1, 0],
+        [
+          carolId,
+          'Carol only on the replica',
+          'carol_replica',
+          'carol@replica.example',
+          'x',
+          'replica profile',
+          1,
+          1,
+          0
+        ]
       ]
     ]
   )
@@ -100,7 +110,13 @@ t.test('DATABASE_READ_URL routes timeline, profile and follow-list reads to the 
   t.test('follow lists are the replica’s', async (t) => {
     const followers = (await app.inject({ url: `/users/${alice.id}/followers` })).json()
     t.same(followers.users, [
-      { id: carolId, name: 'Carol only on the replica', profile: 'replica profile', profile_picture: null }
+      {
+        id: carolId,
+        name: 'Carol only on the replica',
+        username: 'carol_replica',
+        profile: 'replica profile',
+        profile_picture: null
+      }
     ])
     const following = (await app.inject({ url: `/users/${bob.id}/following` })).json()
     t.same(

@@ -55,7 +55,7 @@ t.test('timelines', async (t) => {
       'user_id'
     ])
     t.match(body.timeline[0], { retweet_count: 0, retweeted: false, retweeted_by: null })
-    t.same(body.timeline[0].user, { id: carol.id, name: 'Carol', profile_picture: null })
+    t.same(body.timeline[0].user, { id: carol.id, name: 'Carol', username: carol.username, profile_picture: null })
     t.match(body.timeline[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   })
 

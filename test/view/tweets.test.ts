@@ -124,7 +124,7 @@ t.test('replies: POST /tweet with in_reply_to', async (t) => {
       tweet: 'a reply',
       created_at: reply.created_at,
       edited_at: null,
-      user: { id: bob.id, name: 'Bob', profile_picture: null },
+      user: { id: bob.id, name: 'Bob', username: bob.username, profile_picture: null },
       media: [],
       like_count: 0,
       liked: false,

@@ -112,7 +112,9 @@ t.test('profiles and follow lists', async (t) => {
     )
     t.equal(second.next_cursor, null)
     const following = (await app.inject({ url: `/users/${alice.id}/following` })).json()
-    t.same(following.users, [{ id: bob.id, name: 'Bob', profile: "Bob's profile", profile_picture: null }])
+    t.same(following.users, [
+      { id: bob.id, name: 'Bob', username: bob.username, profile: "Bob's profile", profile_picture: null }
+    ])
     t.equal((await app.inject({ url: '/users/999999/followers' })).statusCode, 404)
   })
 
@@ -248,5 +250,159 @@ t.test('GET /users/:user_id/tweets', async (t) => {
     t.match((await page('?limit=0')).json(), { errors: [{ field: 'limit' }] })
     t.match((await page('?limit=101')).json(), { errors: [{ field: 'limit' }] })
     t.match((await page('?before=x')).json(), { errors: [{ field: 'before' }] })
+  })
+})
+
+t.test('usernames', async (t) => {
+  const app = await buildTestApp(t)
+  const alice = await signUpAndLogin(app, 'Alice')
+  const bob = await signUpAndLogin(app, 'Bob')
+  const as = (user: { token: string }) => ({ authorization: user.token })
+  const rename = (user: { token: string }, payload: object) =>
+    app.inject({ method: 'PUT', url: '/users/me', headers: as(user), payload })
+
+  t.test('profiles carry the username, your own and others’', async (t) => {
+    t.match(alice.username, /^alice\d+_[0-9a-f]{6}$/, 'generated from the email')
+    t.equal((await app.inject({ url: `/users/${alice.id}` })).json().username, alice.username)
+    t.equal((await app.inject({ url: '/users/me', headers: as(alice) })).json().username, alice.username)
+  })
+
+  t.test('PUT /users/me changes the username alone or with name and profile', async (t) => {
+    const alone = await rename(alice, { username: 'Alice_W' })
+    t.equal(alone.statusCode, 200)
+    t.match(alone.json(), { username: 'Alice_W', name: 'Alice', email: alice.email })
+    const all = await rename(alice, { username: 'alice_wonder', name: 'Alice W', profile: 'down the hole' })
+    t.equal(all.statusCode, 200)
+    t.match(all.json(), { username: 'alice_wonder', name: 'Alice W', profile: 'down the hole' })
+    t.equal((await app.inject({ url: `/users/${alice.id}` })).json().username, 'alice_wonder')
+  })
+
+  t.test('changing only the case of your own username is allowed, and so is giving it unchanged', async (t) => {
+    const res = await rename(alice, { username: 'Alice_Wonder' })
+    t.equal(res.statusCode, 200)
+    t.equal(res.json().username, 'Alice_Wonder')
+    const same = await rename(alice, { username: 'Alice_Wonder' })
+    t.equal(same.statusCode, 200, 'and giving it unchanged is no error')
+    t.equal(same.json().username, 'Alice_Wonder')
+  })
+
+  t.test('another user’s username, in any case, answers 409 naming the field and changes nothing', async (t) => {
+    const res = await rename(bob, { username: 'ALICE_WONDER', name: 'Not Bob' })
+    t.equal(res.statusCode, 409)
+    t.same(res.json(), { message: 'A user with this username already exists', field: 'username' })
+    t.match((await app.inject({ url: `/users/${bob.id}` })).json(), { username: bob.username, name: 'Bob' })
+  })
+
+  t.test('an invalid username answers 400 naming the field', async (t) => {
+    for (const username of ['ab', 'x'.repeat(31), 'with space', 'semi;colon', '', 7]) {
+      const res = await rename(bob, { username })
+      t.equal(res.statusCode, 400, JSON.stringify(username))
+      t.match(res.json(), { errors: [{ location: 'body', field: 'username' }] })
+    }
+    t.equal((await app.inject({ url: `/users/${bob.id}` })).json().username, bob.username)
+  })
+
+  t.test('GET /users/by-username/:username answers GET /users/:user_id’s body, whatever the case', async (t) => {
+    const byId = (await app.inject({ url: `/users/${alice.id}` })).json()
+    for (const asked of ['Alice_Wonder', 'alice_wonder', 'ALICE_WONDER']) {
+      const res = await app.inject({ url: `/users/by-username/${asked}` })
+      t.equal(res.statusCode, 200, asked)
+      t.same(res.json(), byId)
+    }
+  })
+
+  t.test('an unknown username answers 404, a path that is no username 400 naming the field', async (t) => {
+    const unknown = await app.inject({ url: '/users/by-username/nobody_here' })
+    t.equal(unknown.statusCode, 404)
+    t.same(unknown.json(), { message: 'User not found', username: 'nobody_here' })
+    for (const path of ['ab', 'x'.repeat(31), 'dash-ed', 'with%20space', '%EC%9D%80%EC%9A%B0', 'alice_wonder%20']) {
+      const res = await app.inject({ url: `/users/by-username/${path}` })
+      t.equal(res.statusCode, 400, path)
+      t.match(res.json(), { errors: [{ location: 'params', field: 'username' }] })
+    }
+  })
+
+  t.test('the route shadows neither /users/:user_id nor /users/me', async (t) => {
+    const numeric = await rename(bob, { username: `${bob.id}00` })
+    t.equal(numeric.statusCode, 200)
+    const byUsername = await app.inject({ url: `/users/by-username/${bob.id}00` })
+    t.equal(byUsername.json().id, bob.id, 'a username of digits is a username there')
+    t.equal((await app.inject({ url: `/users/${bob.id}` })).json().username, `${bob.id}00`)
+    t.equal((await app.inject({ url: `/users/${bob.id}00` })).statusCode, 404, 'and an id here')
+    t.equal((await app.inject({ url: '/users/me', headers: as(bob) })).json().id, bob.id)
+    t.equal((await app.inject({ url: '/users/by-username' })).statusCode, 400, 'no username: no user id either')
+    const named = await rename(bob, { username: 'by_username' })
+    t.equal(named.statusCode, 200)
+    t.equal((await app.inject({ url: '/users/by-username/by_username' })).json().id, bob.id)
+  })
+
+  t.test('a token changes nothing, as on GET /users/:user_id: no email, even your own', async (t) => {
+    const anonymous = (await app.inject({ url: `/users/${alice.id}` })).json()
+    const own = await app.inject({ url: '/users/by-username/alice_wonder', headers: as(alice) })
+    t.same(own.json(), anonymous)
+    t.notOk('email' in own.json())
+    const invalid = { authorization: 'not-a-token' }
+    t.equal((await app.inject({ url: `/users/${alice.id}`, headers: invalid })).statusCode, 200)
+    t.equal((await app.inject({ url: '/users/by-username/alice_wonder', headers: invalid })).statusCode, 200)
+  })
+})
+
+t.test('the username is on every user object: tweets and their retweeters, lists of users', async (t) => {
+  const app = await buildTestApp(t)
+  const author = await signUpAndLogin(app, 'Author')
+  const fan = await signUpAndLogin(app, 'Fan')
+  const as = (user: { token: string }) => ({ authorization: user.token })
+  await app.inject({ method: 'POST', url: '/follow', headers: as(fan), payload: { follow: author.id } })
+  const posted = await app.inject({ method: 'POST', url: '/tweet', headers: as(author), payload: { tweet: 'hi' } })
+  const id = posted.json().id as number
+  await app.inject({ method: 'PUT', url: `/tweet/${id}/like`, headers: as(fan) })
+  await app.inject({ method: 'PUT', url: `/tweet/${id}/retweet`, headers: as(fan) })
+  await app.inject({ method: 'POST', url: '/tweet', headers: as(fan), payload: { tweet: 'reply', in_reply_to: id } })
+  await app.drainFanout()
+  const authorUser = { id: author.id, name: 'Author', username: author.username, profile_picture: null }
+  const summary = (user: { id: number; username: string }, name: string) => ({
+    id: user.id,
+    name,
+    username: user.username,
+    profile: `${name}'s profile`,
+    profile_picture: null
+  })
+
+  t.test('tweet bodies: the author everywhere, the retweeter on a timeline', async (t) => {
+    t.same(posted.json().user, authorUser, 'the answer to POST /tweet')
+    t.same((await app.inject({ url: `/tweet/${id}` })).json().user, authorUser)
+    t.same((await app.inject({ url: `/users/${author.id}/tweets` })).json().tweets[0].user, authorUser)
+    t.same((await app.inject({ url: `/users/${fan.id}/likes` })).json().tweets[0].user, authorUser)
+    t.same((await app.inject({ url: `/timeline/${author.id}` })).json().timeline[0].user, authorUser)
+    const context = (await app.inject({ url: `/tweet/${id}/context` })).json()
+    t.same(context.descendants[0].user, { id: fan.id, name: 'Fan', username: fan.username, profile_picture: null })
+    const fanTimeline = (await app.inject({ url: '/timeline', headers: as(fan) })).json().timeline
+    const retweeted = fanTimeline.find((item: { id: number }) => item.id === id)
+    t.same(retweeted.user, authorUser)
+    t.match(retweeted.retweeted_by, { id: fan.id, name: 'Fan', username: fan.username })
+  })
+
+  t.test('followers, following and likers lists', async (t) => {
+    t.same((await app.inject({ url: `/users/${author.id}/followers` })).json().users, [summary(fan, 'Fan')])
+    t.same((await app.inject({ url: `/users/${fan.id}/following` })).json().users, [summary(author, 'Author')])
+    t.same((await app.inject({ url: `/tweet/${id}/likes` })).json().users, [summary(fan, 'Fan')])
+  })
+
+  t.test('a new username shows at once on tweets, and changes their ETag', async (t) => {
+    const before = await app.inject({ url: `/tweet/${id}` })
+    await app.inject({ method: 'PUT', url: '/users/me', headers: as(author), payload: { username: 'The_Author' } })
+    await app.inject({ method: 'PUT', url: '/users/me', headers: as(fan), payload: { username: 'The_Fan' } })
+    const after = await app.inject({ url: `/tweet/${id}`, headers: { 'if-none-match': before.headers.etag as string } })
+    t.equal(after.statusCode, 200, 'the old tag no longer matches')
+    t.equal(after.json().user.username, 'The_Author')
+    const fanTimeline = (await app.inject({ url: '/timeline', headers: as(fan) })).json().timeline
+    t.equal(fanTimeline.find((item: { id: number }) => item.id === id).retweeted_by.username, 'The_Fan')
+    const reposted = await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: as(author),
+      payload: { tweet: 'again' }
+    })
+    t.equal(reposted.json().user.username, 'The_Author', 'a post answers the current username')
   })
 })
