@@ -11,6 +11,7 @@ import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { BlockDao } from './model/block-dao.ts'
 import { FanoutDao } from './model/fanout-dao.ts'
+import { NotificationDao } from './model/notification-dao.ts'
 import { LikeDao } from './model/like-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
 import { PendingObjectDao } from './model/pending-object-dao.ts'
@@ -22,6 +23,7 @@ import { FanoutWorker } from './service/fanout-worker.ts'
 import { FollowService } from './service/follow-service.ts'
 import { HealthService } from './service/health-service.ts'
 import { LikeService } from './service/like-service.ts'
+import { NotificationService } from './service/notification-service.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { LocalStorage } from './service/storage/local.ts'
@@ -32,6 +34,7 @@ import { UserService } from './service/user-service.ts'
 import { accountRoutes } from './view/account.ts'
 import { registerAuth } from './view/auth.ts'
 import { blockRoutes } from './view/blocks.ts'
+import { notificationRoutes } from './view/notifications.ts'
 import { followRoutes } from './view/follow.ts'
 import { healthRoutes } from './view/health.ts'
 import { mediaRoutes } from './view/media.ts'
@@ -70,6 +73,7 @@ export interface Services {
   followService: FollowService
   tweetService: TweetService
   likeService: LikeService
+  notificationService: NotificationService
   mediaService: MediaService
   healthService: HealthService
   fanoutService: FanoutService
@@ -118,6 +122,7 @@ export async function buildServices(
   const userDao = new UserDao(pool, readPool, { ...cache, maxEntries: authorCacheEntries })
   const followDao = new FollowDao(readPool)
   const blockDao = new BlockDao(pool, readPool)
+  const notificationDao = new NotificationDao(pool)
   const tweetDao = new TweetDao(pool, readPool, { ...cache, maxEntries: tweetCacheEntries })
   const timelineDao = new TimelineDao(readPool)
   const mediaDao = new MediaDao(pool)
@@ -142,10 +147,19 @@ export async function buildServices(
     claimBatch: fanoutClaimBatch
   })
   const fanoutWorker = new FanoutWorker(fanoutService, config.fanout, log)
-  const followService = new FollowService(transactor, followDao, blockDao, timelineDao, userDao, storage, {
-    fanoutMaxFollowers: config.fanoutMaxFollowers,
-    timelineBackfill: config.timelineBackfill
-  })
+  const followService = new FollowService(
+    transactor,
+    followDao,
+    blockDao,
+    notificationDao,
+    timelineDao,
+    userDao,
+    storage,
+    {
+      fanoutMaxFollowers: config.fanoutMaxFollowers,
+      timelineBackfill: config.timelineBackfill
+    }
+  )
   const mediaService = new MediaService(transactor, mediaDao, pendingObjectDao, storage, {
     maxMediaBytes: config.maxMediaBytes,
     graceDays: config.mediaGraceDays,
@@ -163,9 +177,10 @@ export async function buildServices(
     storage,
     mediaService,
     fanoutWorker,
-    fanoutDao
+    fanoutDao,
+    notificationDao
   )
-  const likeService = new LikeService(transactor, likeDao, tweetDao, userDao, tweetService, storage)
+  const likeService = new LikeService(transactor, likeDao, tweetDao, userDao, notificationDao, tweetService, storage)
   return {
     log,
     storage,
@@ -173,6 +188,7 @@ export async function buildServices(
     followService,
     tweetService,
     likeService,
+    notificationService: new NotificationService(transactor, notificationDao, userDao, tweetService, storage),
     mediaService,
     healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
@@ -254,6 +270,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(timelineRoutes, { tweetService })
   await app.register(followRoutes, { followService })
   await app.register(blockRoutes, { followService })
+  await app.register(notificationRoutes, { notificationService: services.notificationService })
   await app.register(async (uploads) => {
     await registerMultipart(uploads, Math.max(config.maxUploadBytes, config.maxMediaBytes))
     await uploads.register(profilePictureRoutes, { userService, maxBytes: config.maxUploadBytes })

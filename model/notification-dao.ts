@@ -44,6 +44,22 @@ export class NotificationDao {
     return result.affectedRows > 0
   }
 
+  /** Notifies the author of tweetId of actorId's like or retweet of it, on the same terms as add. */
+  async addForTweet(
+    connection: Queryable,
+    type: 'like' | 'retweet',
+    actorId: number,
+    tweetId: number
+  ): Promise<boolean> {
+    const [result] = await connection.execute<ResultSetHeader>(
+      `INSERT IGNORE INTO notifications (user_id, type, actor_id, tweet_id)
+       SELECT t.user_id, ?, v.actor, t.id FROM tweets t JOIN (SELECT ? AS actor) v
+        WHERE t.id = ? AND ${wanted('t.user_id', 'v.actor')}`,
+      [type, actorId, tweetId]
+    )
+    return result.affectedRows > 0
+  }
+
   /** Notifies the author of the tweet `replyId` answers (a reply's notification, on the same terms as add). */
   async addForReply(connection: Queryable, replyId: number): Promise<boolean> {
     const [result] = await connection.execute<ResultSetHeader>(
@@ -56,18 +72,26 @@ export class NotificationDao {
     return result.affectedRows > 0
   }
 
-  /** Removes the notification of a source that went (an unfollow, unlike, undone retweet). */
-  async remove(
-    connection: Queryable,
-    recipientId: number,
-    type: NotificationType,
-    actorId: number,
-    tweetId: number | null
-  ): Promise<void> {
+  /** Removes the notification of a follow that went (an unfollow, or a block ending it). */
+  async removeFollow(connection: Queryable, recipientId: number, actorId: number): Promise<void> {
     await connection.execute(
-      'DELETE FROM notifications WHERE user_id = ? AND type = ? AND actor_id = ? AND tweet_key = ?',
-      [recipientId, type, actorId, tweetId ?? 0]
+      "DELETE FROM notifications WHERE user_id = ? AND type = 'follow' AND actor_id = ? AND tweet_key = 0",
+      [recipientId, actorId]
     )
+  }
+
+  /** Removes the notification of a like or retweet of tweetId that went (an unlike, an undone retweet). */
+  async removeForTweet(
+    connection: Queryable,
+    type: 'like' | 'retweet',
+    actorId: number,
+    tweetId: number
+  ): Promise<void> {
+    await connection.execute('DELETE FROM notifications WHERE tweet_id = ? AND type = ? AND actor_id = ?', [
+      tweetId,
+      type,
+      actorId
+    ])
   }
 
   /** Removes what each of two users was notified of by the other (a block). */

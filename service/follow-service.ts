@@ -4,6 +4,7 @@ import type { PoolConnection } from 'mysql2/promise'
 import type { Transactor } from '../model/database.ts'
 import type { BlockDao, Restriction } from '../model/block-dao.ts'
 import type { FollowDao, RelationshipRow } from '../model/follow-dao.ts'
+import type { NotificationDao } from '../model/notification-dao.ts'
 import type { TimelineDao } from '../model/timeline-dao.ts'
 import type { UserDao, UserSummaryRow } from '../model/user-dao.ts'
 import { Forbidden, Invalid, NotFound } from './errors.ts'
@@ -43,6 +44,7 @@ export class FollowService {
     private readonly transactor: Transactor,
     private readonly followDao: FollowDao,
     private readonly blockDao: BlockDao,
+    private readonly notificationDao: NotificationDao,
     private readonly timelineDao: TimelineDao,
     private readonly userDao: UserDao,
     private readonly storage: Storage,
@@ -61,6 +63,7 @@ export class FollowService {
       }
       if (!(await this.followDao.follow(connection, userId, targetId))) return
       await this.followDao.addFollowCounts(connection, userId, targetId, 1)
+      await this.notificationDao.add(connection, targetId, 'follow', userId, null)
       if (target.fanout === 'pull') {
         await this.followDao.addPulledFollow(connection, userId, targetId)
         return
@@ -96,6 +99,7 @@ export class FollowService {
     return this.restrict('block', userId, targetId, async (connection) => {
       await this.removeFollow(connection, userId, targetId)
       await this.removeFollow(connection, targetId, userId)
+      await this.notificationDao.removeBetween(connection, userId, targetId)
     })
   }
 
@@ -106,7 +110,10 @@ export class FollowService {
 
   /** Idempotent. One way: the muted account notices nothing. */
   async mute(userId: number, targetId: number): Promise<Relationship> {
-    return this.restrict('mute', userId, targetId)
+    // Their notifications stop: those already there go too.
+    return this.restrict('mute', userId, targetId, (connection) =>
+      this.notificationDao.removeFrom(connection, userId, targetId)
+    )
   }
 
   /** Idempotent. */
@@ -165,6 +172,7 @@ export class FollowService {
   private async removeFollow(connection: PoolConnection, userId: number, targetId: number): Promise<void> {
     if (!(await this.followDao.unfollow(connection, userId, targetId))) return
     await this.followDao.addFollowCounts(connection, userId, targetId, -1)
+    await this.notificationDao.removeFollow(connection, targetId, userId)
     await this.followDao.removePulledFollow(connection, userId, targetId)
     // A tweet the account's entries showed may still have a place here (its author is followed, or
     // another followee retweeted it), which those entries had kept out: it comes back.

@@ -1,6 +1,7 @@
 // Likes: like and unlike (each one short transaction keeping tweets.like_count exact), and the two lists:
 // who likes a tweet, and which tweets a user likes, both newest like first.
 import type { PoolConnection, Transactor } from '../model/database.ts'
+import type { NotificationDao } from '../model/notification-dao.ts'
 import type { LikeDao } from '../model/like-dao.ts'
 import type { TweetDao } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
@@ -22,6 +23,7 @@ export class LikeService {
     private readonly likeDao: LikeDao,
     private readonly tweetDao: TweetDao,
     private readonly userDao: UserDao,
+    private readonly notificationDao: NotificationDao,
     private readonly tweets: TweetItemSource,
     private readonly storage: Storage
   ) {}
@@ -30,13 +32,13 @@ export class LikeService {
   async like(userId: number, tweetId: number): Promise<TweetItem> {
     // A tweet hidden from the caller (a block either way) is one they cannot like: 404, as unknown.
     await this.tweets.tweetById(tweetId, userId)
-    await this.change(tweetId, 1, (connection) => this.likeDao.like(connection, userId, tweetId))
+    await this.change(userId, tweetId, 1, (connection) => this.likeDao.like(connection, userId, tweetId))
     return this.tweets.tweetById(tweetId, userId)
   }
 
   /** Idempotent: unliking what you do not like changes nothing. Answers the tweet as the caller now sees it. */
   async unlike(userId: number, tweetId: number): Promise<TweetItem> {
-    await this.change(tweetId, -1, (connection) => this.likeDao.unlike(connection, userId, tweetId))
+    await this.change(userId, tweetId, -1, (connection) => this.likeDao.unlike(connection, userId, tweetId))
     return this.tweets.tweetById(tweetId, userId)
   }
 
@@ -45,6 +47,7 @@ export class LikeService {
    * like written, and the counter moved only when a row was really added or removed.
    */
   private async change(
+    userId: number,
     tweetId: number,
     delta: number,
     write: (connection: PoolConnection) => Promise<boolean>
@@ -55,6 +58,9 @@ export class LikeService {
       }
       if (!(await write(connection))) return false
       await this.likeDao.addLikeCount(connection, tweetId, delta)
+      // Its author hears of a new like; an unlike takes that back (liking again notifies again).
+      if (delta > 0) await this.notificationDao.addForTweet(connection, 'like', userId, tweetId)
+      else await this.notificationDao.removeForTweet(connection, 'like', userId, tweetId)
       return true
     })
     // Once committed: this process's pages show the new count at once.

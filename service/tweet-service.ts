@@ -2,6 +2,7 @@
 // the request, see fanout-service.ts), editing, deleting, retweeting, reading.
 import type { Transactor, PoolConnection } from '../model/database.ts'
 import type { FanoutDao } from '../model/fanout-dao.ts'
+import type { NotificationDao } from '../model/notification-dao.ts'
 import type { FollowDao } from '../model/follow-dao.ts'
 import type { AuthorHeadRow, AuthorRange, TimelineDao, TimelineEntryRow, TimelineRow } from '../model/timeline-dao.ts'
 import {
@@ -140,7 +141,8 @@ export class TweetService {
     private readonly storage: Storage,
     private readonly media: TweetMediaSource | undefined,
     private readonly fanout: FanoutWaker,
-    private readonly fanoutDao: FanoutDao
+    private readonly fanoutDao: FanoutDao,
+    private readonly notificationDao: NotificationDao
   ) {}
 
   /**
@@ -158,10 +160,12 @@ export class TweetService {
     if (inReplyTo !== null) await this.replyableParent(inReplyTo, userId)
     let posted: PostedTweetRow | undefined
     try {
+      // A plain tweet is one round trip; a reply (its parent's author is notified) or media need the
+      // procedure inside a transaction of the service's.
       posted =
-        mediaIds.length === 0
-          ? await this.transactor.retrying(() => this.tweetDao.postTweet(userId, text, inReplyTo))
-          : await this.transactor.run((connection) => this.postWithMedia(connection, userId, text, mediaIds, inReplyTo))
+        mediaIds.length === 0 && inReplyTo === null
+          ? await this.transactor.retrying(() => this.tweetDao.postTweet(userId, text))
+          : await this.transactor.run((connection) => this.postWithin(connection, userId, text, mediaIds, inReplyTo))
     } catch (error) {
       if (error instanceof ReplyParentMissing) {
         throw new NotFound('The tweet in_reply_to names does not exist', { in_reply_to: error.inReplyTo })
@@ -196,18 +200,21 @@ export class TweetService {
     return (await this.toItems([row]))[0]
   }
 
-  private async postWithMedia(
+  private async postWithin(
     connection: PoolConnection,
     userId: number,
     text: string,
     mediaIds: number[],
     inReplyTo: number | null
   ): Promise<PostedTweetRow | undefined> {
-    if (!this.media) throw new NotFound('Media are not available')
+    if (mediaIds.length > 0 && !this.media) throw new NotFound('Media are not available')
     const posted = await this.tweetDao.postTweetIn(connection, userId, text, inReplyTo)
     if (!posted) return undefined
-    await this.media.attachToTweet(connection, posted.id, userId, mediaIds)
-    await this.tweetDao.addMediaCount(connection, posted.id, mediaIds.length)
+    if (mediaIds.length > 0) {
+      await this.media!.attachToTweet(connection, posted.id, userId, mediaIds)
+      await this.tweetDao.addMediaCount(connection, posted.id, mediaIds.length)
+    }
+    if (inReplyTo !== null) await this.notificationDao.addForReply(connection, posted.id)
     return posted
   }
 
@@ -326,6 +333,7 @@ export class TweetService {
       const retweetId = await this.tweetDao.addRetweet(connection, userId, tweetId)
       if (retweetId === undefined) return false
       await this.tweetDao.addRetweetCount(connection, tweetId, 1)
+      await this.notificationDao.addForTweet(connection, 'retweet', userId, tweetId)
       await this.timelineDao.addToTimelines(connection, retweetId, userId, [userId], tweetId)
       if (retweeter.fanout === 'push' && retweeter.followers_count > 0) {
         await this.fanoutDao.enqueue(connection, 'copy', retweetId, userId, tweetId)
@@ -351,6 +359,7 @@ export class TweetService {
       const retweeter = await this.lockForRetweet(connection, userId, tweetId)
       if (!(await this.tweetDao.removeRetweet(connection, userId, tweetId))) return false
       await this.tweetDao.addRetweetCount(connection, tweetId, -1)
+      await this.notificationDao.removeForTweet(connection, 'retweet', userId, tweetId)
       await this.timelineDao.restoreForOwners(connection, [userId], tweetId)
       if (retweeter.fanout === 'push' && retweeter.followers_count > 0) {
         await this.fanoutDao.enqueue(connection, 'restore', tweetId, userId)

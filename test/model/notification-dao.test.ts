@@ -61,18 +61,38 @@ t.test('NotificationDao', async (t) => {
     await clear()
   })
 
-  t.test('remove, removeBetween and removeFrom take exactly their sources', async (t) => {
+  t.test('addForTweet notifies the tweet’s author, on the same terms', async (t) => {
+    t.equal(await notifications.addForTweet(pool, 'like', bob, tweet), true)
+    t.equal(await notifications.addForTweet(pool, 'like', bob, tweet), false)
+    t.equal(await notifications.addForTweet(pool, 'retweet', bob, tweet), true)
+    t.equal(await notifications.addForTweet(pool, 'like', alice, tweet), false, 'not for liking your own')
+    t.equal(await notifications.addForTweet(pool, 'like', bob, 999_999), false, 'not for a tweet that is not there')
+    t.same(await all(alice), [
+      ['retweet', bob, tweet],
+      ['like', bob, tweet]
+    ])
+    await clear()
+  })
+
+  t.test('removeFollow, removeForTweet, removeBetween and removeFrom take exactly their sources', async (t) => {
     await notifications.add(pool, alice, 'follow', bob, null)
     await notifications.add(pool, alice, 'like', bob, tweet)
     await notifications.add(pool, alice, 'like', carol, tweet)
+    await notifications.add(pool, alice, 'retweet', bob, tweet)
     await notifications.add(pool, bob, 'follow', alice, null)
     await notifications.add(pool, carol, 'follow', alice, null)
-    await notifications.remove(pool, alice, 'like', bob, tweet)
+    await notifications.removeForTweet(pool, 'like', bob, tweet)
+    t.same(await all(alice), [
+      ['retweet', bob, tweet],
+      ['like', carol, tweet],
+      ['follow', bob, null]
+    ])
+    await notifications.removeForTweet(pool, 'retweet', bob, tweet)
     t.same(await all(alice), [
       ['like', carol, tweet],
       ['follow', bob, null]
     ])
-    await notifications.remove(pool, alice, 'follow', bob, null)
+    await notifications.removeFollow(pool, alice, bob)
     t.same(await all(alice), [['like', carol, tweet]])
     await notifications.add(pool, alice, 'follow', bob, null)
     await notifications.removeBetween(pool, bob, alice)

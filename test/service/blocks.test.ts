@@ -4,6 +4,7 @@ import t, { type Test } from 'tap'
 import { BlockDao } from '../../model/block-dao.ts'
 import { Transactor } from '../../model/database.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
+import { NotificationDao } from '../../model/notification-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
@@ -24,10 +25,19 @@ async function services(t: Test) {
   const timelineDao = new TimelineDao(pool)
   const fanoutDao = new FanoutDao(pool)
   const transactor = new Transactor(pool)
-  const follows = new FollowService(transactor, followDao, new BlockDao(pool), timelineDao, users, storage, {
-    fanoutMaxFollowers: 1000,
-    timelineBackfill: 800
-  })
+  const follows = new FollowService(
+    transactor,
+    followDao,
+    new BlockDao(pool),
+    new NotificationDao(pool),
+    timelineDao,
+    users,
+    storage,
+    {
+      fanoutMaxFollowers: 1000,
+      timelineBackfill: 800
+    }
+  )
   const tweets = new TweetService(
     transactor,
     new TweetDao(pool),
@@ -37,7 +47,8 @@ async function services(t: Test) {
     storage,
     undefined,
     { wake() {} },
-    fanoutDao
+    fanoutDao,
+    new NotificationDao(pool)
   )
   const fanout = new FanoutService(transactor, fanoutDao, timelineDao, {
     chunkSize: 1000,

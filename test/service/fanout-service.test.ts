@@ -3,6 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor } from '../../model/database.ts'
 import { BlockDao } from '../../model/block-dao.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
+import { NotificationDao } from '../../model/notification-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
@@ -30,12 +31,22 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
     storage,
     undefined,
     { wake() {} },
-    fanoutDao
+    fanoutDao,
+    new NotificationDao(pool)
   )
-  const follows = new FollowService(transactor, followDao, new BlockDao(pool), timelineDao, userDao, storage, {
-    fanoutMaxFollowers: 1000,
-    timelineBackfill: 800
-  })
+  const follows = new FollowService(
+    transactor,
+    followDao,
+    new BlockDao(pool),
+    new NotificationDao(pool),
+    timelineDao,
+    userDao,
+    storage,
+    {
+      fanoutMaxFollowers: 1000,
+      timelineBackfill: 800
+    }
+  )
   const worker = (settings: Partial<FanoutSettings> = {}) =>
     new FanoutService(transactor, fanoutDao, timelineDao, {
       chunkSize: 2,

@@ -2,6 +2,7 @@ import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor } from '../../model/database.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
+import { NotificationDao } from '../../model/notification-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { LikeDao } from '../../model/like-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
@@ -31,9 +32,10 @@ async function services(t: { teardown(fn: () => unknown): void }) {
     storage,
     undefined,
     { wake() {} },
-    new FanoutDao(pool)
+    new FanoutDao(pool),
+    new NotificationDao(pool)
   )
-  const likes = new LikeService(transactor, likeDao, tweetDao, users, tweets, storage)
+  const likes = new LikeService(transactor, likeDao, tweetDao, users, new NotificationDao(pool), tweets, storage)
   const user = (name: string) =>
     users.insertUser({
       name,

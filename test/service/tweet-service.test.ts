@@ -3,6 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor, type PoolSettings } from '../../model/database.ts'
 import { BlockDao } from '../../model/block-dao.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
+import { NotificationDao } from '../../model/notification-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { LikeDao } from '../../model/like-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
@@ -53,9 +54,19 @@ async function services(
     storage,
     undefined,
     waker,
-    fanoutDao
+    fanoutDao,
+    new NotificationDao(pool)
   )
-  const follows = new FollowService(transactor, followDao, new BlockDao(pool), timelineDao, users, storage, settings)
+  const follows = new FollowService(
+    transactor,
+    followDao,
+    new BlockDao(pool),
+    new NotificationDao(pool),
+    timelineDao,
+    users,
+    storage,
+    settings
+  )
   const user = (name: string) =>
     users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
   return { pool, tweets, tweetDao, follows, users, user, fanout, likes, wakes: () => wakes }
