@@ -50,6 +50,17 @@ t.test('UserDao', async (t) => {
     })
   })
 
+  t.test('a duplicate on a key that guards neither email nor username passes through as it is', async (t) => {
+    await pool.query('ALTER TABLE users ADD UNIQUE KEY users_name_for_test (name)')
+    t.teardown(() => pool.query('ALTER TABLE users DROP KEY users_name_for_test'))
+    const error = await dao.insertUser({ ...newUser, username: 'same_name', email: 'same.name@example.com' }).then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    t.notOk(error instanceof DuplicateUser)
+    t.match(error, { code: 'ER_DUP_ENTRY', message: /users_name_for_test/ })
+  })
+
   t.test('profileByUsername finds a user whatever the case asked, and nothing for an unknown one', async (t) => {
     for (const asked of ['Eunwoo_Song', 'eunwoo_song', 'EUNWOO_SONG']) {
       t.match(await dao.profileByUsername(asked), { username: 'Eunwoo_Song', name: '송은우', followers_count: 0 })

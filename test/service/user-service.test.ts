@@ -367,6 +367,14 @@ t.test('UserService', async (t) => {
     }
   )
 
+  t.test('a profile change failing otherwise fails with that error', async (t) => {
+    const failure = new Error('connection lost')
+    t.capture(userDao, 'updateProfile', async () => {
+      throw failure
+    })
+    await t.rejects(service.updateProfile(alice.id, { username: 'whatever' }), failure)
+  })
+
   t.test('login signs a token for the right password only', async (t) => {
     t.same(await service.login('alice@example.com', 'password123'), {
       user_id: alice.id,

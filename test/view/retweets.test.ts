@@ -7,7 +7,7 @@ interface Item {
   id: number
   retweet_count: number
   retweeted: boolean
-  retweeted_by: { id: number; name: string; retweet_id: number } | null
+  retweeted_by: { id: number; name: string; username: string; retweet_id: number } | null
 }
 
 interface TimelinePage {
@@ -155,7 +155,12 @@ t.test('PUT and DELETE /tweet/:id/retweet', async (t) => {
     )
     const item = page.timeline[1]
     t.match(item, { id: original, tweet: 'worth repeating', user: { id: author.id, name: 'Author' } })
-    t.same(item.retweeted_by, { id: bob.id, name: 'Bob', retweet_id: item.retweeted_by!.retweet_id })
+    t.same(item.retweeted_by, {
+      id: bob.id,
+      name: 'Bob',
+      username: bob.username,
+      retweet_id: item.retweeted_by!.retweet_id
+    })
     t.ok(before < item.retweeted_by!.retweet_id && item.retweeted_by!.retweet_id < after)
     t.match(page.timeline[0], { retweeted_by: null })
     const own = await api.timeline(bob)
