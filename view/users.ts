@@ -5,7 +5,7 @@ import { z } from 'zod'
 import type { FollowService } from '../service/follow-service.ts'
 import type { LikeService } from '../service/like-service.ts'
 import type { TweetService } from '../service/tweet-service.ts'
-import type { UserService } from '../service/user-service.ts'
+import type { Profile, UserService } from '../service/user-service.ts'
 import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
 import {
@@ -16,6 +16,7 @@ import {
   pageQuery,
   profileBody,
   profileText,
+  relationshipBody,
   rowId,
   toProfileBody,
   toTweetBody,
@@ -36,6 +37,13 @@ const profileChanges = z
     (body) => body.name !== undefined || body.profile !== undefined || body.username !== undefined,
     'give name, profile or username (any of them)'
   )
+
+const relationshipNote =
+  'With a token, `relationship` says how you stand towards the user (following, followed_by, blocking, ' +
+  'blocked_by, muting); without one it is absent.'
+const publicProfileBody = profileBody
+  .extend({ relationship: relationshipBody.optional() })
+  .describe('The profile, without the email')
 
 const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor })
 
@@ -87,36 +95,53 @@ export const userRoutes: FastifyPluginAsyncZod<{
     async (request) => toProfileBody(await userService.updateProfile(request.user.user_id, request.body))
   )
 
+  // With a token, how the caller stands towards the user; read alongside the profile.
+  const withRelationship = async (profile: Profile, caller: number | undefined) =>
+    caller === undefined
+      ? toProfileBody(profile)
+      : { ...toProfileBody(profile), relationship: await followService.relationship(caller, profile.id) }
+
   app.get(
     '/users/:user_id',
     {
+      onRequest: optionalAuthenticate,
       schema: {
         summary: 'A public profile',
+        description: relationshipNote,
         tags: ['users'],
+        security: optionalBearerSecurity,
         params: userIdParams,
-        response: { 200: profileBody.describe('The profile, without the email'), 400: errorBody, 404: errorBody }
+        response: {
+          200: publicProfileBody,
+          400: errorBody,
+          401: errorBody.describe('A token was given and is not valid'),
+          404: errorBody
+        }
       }
     },
-    async (request) => toProfileBody(await userService.profile(request.params.user_id, false))
+    async (request) => withRelationship(await userService.profile(request.params.user_id, false), callerId(request))
   )
 
   // A static segment: find-my-way tries it before /users/:user_id, so no user id or username is shadowed.
   app.get(
     '/users/by-username/:username',
     {
+      onRequest: optionalAuthenticate,
       schema: {
         summary: 'A public profile, by username',
-        description: 'The username is matched whatever its case; the answer is GET /users/:user_id’s.',
+        description: `The username is matched whatever its case; the answer is GET /users/:user_id’s. ${relationshipNote}`,
         tags: ['users'],
+        security: optionalBearerSecurity,
         params: usernameParams,
         response: {
-          200: profileBody.describe('The profile, without the email'),
+          200: publicProfileBody,
           400: errorBody.describe('The path holds no valid username'),
+          401: errorBody.describe('A token was given and is not valid'),
           404: errorBody
         }
       }
     },
-    async (request) => toProfileBody(await userService.profileByUsername(request.params.username))
+    async (request) => withRelationship(await userService.profileByUsername(request.params.username), callerId(request))
   )
 
   for (const list of ['followers', 'following'] as const) {

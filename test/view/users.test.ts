@@ -33,6 +33,27 @@ t.test('profiles and follow lists', async (t) => {
     t.notOk('email' in body)
     t.equal((await app.inject({ url: '/users/999999' })).statusCode, 404)
     t.equal((await app.inject({ url: '/users/zero' })).statusCode, 400)
+    t.notOk('relationship' in body, 'no relationship without a token')
+  })
+
+  t.test('GET /users/:id with a token says how the caller stands towards the user', async (t) => {
+    const none = { following: false, followed_by: false, blocking: false, blocked_by: false, muting: false }
+    const seen = async (viewer: { token: string }, target: number) =>
+      (await app.inject({ url: `/users/${target}`, headers: { authorization: viewer.token } })).json().relationship
+    t.same(await seen(bob, alice.id), { ...none, following: true, followed_by: true })
+    t.same(await seen(alice, carol.id), { ...none, followed_by: true })
+    t.same(await seen(carol, alice.id), { ...none, following: true })
+    await app.inject({ method: 'PUT', url: `/users/${carol.id}/mute`, headers: { authorization: alice.token } })
+    t.same(await seen(alice, carol.id), { ...none, followed_by: true, muting: true })
+    t.same(await seen(carol, alice.id), { ...none, following: true }, 'a mute is not shown to the muted')
+    await app.inject({ method: 'PUT', url: `/users/${carol.id}/block`, headers: { authorization: alice.token } })
+    t.same(await seen(carol, alice.id), { ...none, blocked_by: true })
+    t.same(await seen(alice, carol.id), { ...none, blocking: true, muting: true })
+    t.equal((await app.inject({ url: '/users/999999', headers: { authorization: alice.token } })).statusCode, 404)
+    await app.inject({ method: 'DELETE', url: `/users/${carol.id}/block`, headers: { authorization: alice.token } })
+    await app.inject({ method: 'DELETE', url: `/users/${carol.id}/mute`, headers: { authorization: alice.token } })
+    await follow(carol, alice.id)
+    t.same(await seen(carol, alice.id), { ...none, following: true }, 'as before')
   })
 
   t.test('GET /users/me shows the caller’s own email', async (t) => {
@@ -336,14 +357,16 @@ t.test('usernames', async (t) => {
     t.equal((await app.inject({ url: '/users/by-username/by_username' })).json().id, bob.id)
   })
 
-  t.test('a token changes nothing, as on GET /users/:user_id: no email, even your own', async (t) => {
+  t.test('a token adds only the relationship, as on GET /users/:user_id: no email, even your own', async (t) => {
     const anonymous = (await app.inject({ url: `/users/${alice.id}` })).json()
     const own = await app.inject({ url: '/users/by-username/alice_wonder', headers: as(alice) })
-    t.same(own.json(), anonymous)
+    const { relationship, ...rest } = own.json()
+    t.same(rest, anonymous)
+    t.same(relationship, { following: false, followed_by: false, blocking: false, blocked_by: false, muting: false })
     t.notOk('email' in own.json())
     const invalid = { authorization: 'not-a-token' }
-    t.equal((await app.inject({ url: `/users/${alice.id}`, headers: invalid })).statusCode, 200)
-    t.equal((await app.inject({ url: '/users/by-username/alice_wonder', headers: invalid })).statusCode, 200)
+    t.equal((await app.inject({ url: `/users/${alice.id}`, headers: invalid })).statusCode, 401)
+    t.equal((await app.inject({ url: '/users/by-username/alice_wonder', headers: invalid })).statusCode, 401)
   })
 })
 
