@@ -22,8 +22,15 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
   const users: { id: number; token: string }[] = []
   for (let i = 0; i < 6; i++) {
     const email = `crash${i}@example.com`
-    await postJson(`${first.url}/sign-up`, { name: `user${i}`, email, password: 'password123', profile: '' })
+    const signUp = await postJson(`${first.url}/sign-up`, {
+      name: `user${i}`,
+      email,
+      password: 'password123',
+      profile: ''
+    })
+    if (signUp.status !== 200) throw new Error(`sign-up answered ${signUp.status}: ${await signUp.text()}`)
     const login = await postJson(`${first.url}/login`, { email, password: 'password123' })
+    if (login.status !== 200) throw new Error(`login answered ${login.status}: ${await login.text()}`)
     const { user_id, access_token } = (await login.json()) as { user_id: number; access_token: string }
     users.push({ id: user_id, token: access_token })
   }
