@@ -162,7 +162,8 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
       reply_count_mismatch: 0,
       replies_without_parent: 0,
       retweet_count_mismatch: 0,
-      entries_showing_the_wrong_tweet: 0
+      entries_showing_the_wrong_tweet: 0,
+      follows_across_block: 0
     },
     'no half-written state, no missing or extra copies'
   )
