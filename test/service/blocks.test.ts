@@ -123,12 +123,13 @@ t.test('FollowService: blocks', async (t) => {
     await follows.unblock(carol, alice)
   })
 
-  t.test('blocking yourself is refused; an unknown user is not found', async (t) => {
+  t.test('(un)blocking yourself is refused naming the field; an unknown user is not found, named', async (t) => {
     await t.rejects(follows.block(alice, alice), new Invalid('You cannot block yourself', { field: 'block' }))
-    await t.rejects(follows.unblock(alice, alice), Invalid)
-    await t.rejects(follows.block(alice, 999_999), new NotFound('User not found', { user_id: 999_999 }))
-    await t.rejects(follows.unblock(alice, 999_999), NotFound)
-    await t.rejects(follows.relationship(alice, 999_999), NotFound)
+    await t.rejects(follows.unblock(alice, alice), new Invalid('You cannot unblock yourself', { field: 'block' }))
+    const notFound = new NotFound('User not found', { user_id: 999_999 })
+    await t.rejects(follows.block(alice, 999_999), notFound)
+    await t.rejects(follows.unblock(alice, 999_999), notFound)
+    await t.rejects(follows.relationship(alice, 999_999), notFound)
   })
 
   t.test('a block racing follows never leaves a follow across it', async (t) => {
@@ -193,7 +194,7 @@ t.test('FollowService: mutes', async (t) => {
     t.same(await follows.unmute(alice, bob), { ...none, following: true, followed_by: true })
     t.same(await follows.unmute(alice, bob), { ...none, following: true, followed_by: true })
     await t.rejects(follows.mute(alice, alice), new Invalid('You cannot mute yourself', { field: 'mute' }))
-    await t.rejects(follows.unmute(alice, 999_999), NotFound)
+    await t.rejects(follows.unmute(alice, 999_999), new NotFound('User not found', { user_id: 999_999 }))
   })
 
   t.test('the mutes list holds muted users only', async (t) => {

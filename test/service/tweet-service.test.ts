@@ -356,10 +356,11 @@ t.test('FollowService', async (t) => {
   const alice = await user('alice')
   const bob = await user('bob')
 
-  t.test('follow rules: not yourself, only existing users, idempotent', async (t) => {
-    await t.rejects(follows.follow(alice, alice), Invalid)
-    await t.rejects(follows.follow(alice, 999999), NotFound)
-    await t.rejects(follows.unfollow(alice, 999999), NotFound)
+  t.test('follow rules: not yourself, only existing users, idempotent; refusals name the field or user', async (t) => {
+    await t.rejects(follows.follow(alice, alice), new Invalid('You cannot follow yourself', { field: 'follow' }))
+    await t.rejects(follows.unfollow(alice, alice), new Invalid('You cannot unfollow yourself', { field: 'unfollow' }))
+    await t.rejects(follows.follow(alice, 999999), new NotFound('User not found', { user_id: 999999 }))
+    await t.rejects(follows.unfollow(alice, 999999), new NotFound('User not found', { user_id: 999999 }))
     await follows.follow(alice, bob)
     await follows.follow(alice, bob)
     t.same(
@@ -371,9 +372,50 @@ t.test('FollowService', async (t) => {
     t.same((await follows.followers(bob, { limit: 10 })).items, [])
   })
 
-  t.test('follow lists of an unknown user are NotFound', async (t) => {
-    await t.rejects(follows.followers(999999, { limit: 10 }), NotFound)
-    await t.rejects(follows.following(999999, { limit: 10 }), NotFound)
+  t.test('follow lists of an unknown user are NotFound naming it', async (t) => {
+    const notFound = new NotFound('User not found', { user_id: 999999 })
+    await t.rejects(follows.followers(999999, { limit: 10 }), notFound)
+    await t.rejects(follows.following(999999, { limit: 10 }), notFound)
+  })
+})
+
+t.test('FollowService: an account turns from push to pull fan-out past fanoutMaxFollowers', async (t) => {
+  const { pool, tweets, follows, user, fanout } = await services(t, { fanoutMaxFollowers: 2, timelineBackfill: 800 })
+  const star = await user('star')
+  const fans = [await user('fan0'), await user('fan1'), await user('fan2')]
+  const fanoutOf = async () => {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT fanout FROM users WHERE id = ?', [star])
+    return rows[0].fanout as string
+  }
+  const pulledBy = async () => {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT user_id FROM pulled_follows WHERE follow_user_id = ? ORDER BY user_id',
+      [star]
+    )
+    return rows.map((row) => row.user_id as number)
+  }
+
+  t.test('pushed up to fanoutMaxFollowers followers; the next follow turns every follow into a pull', async (t) => {
+    await follows.follow(fans[0], star)
+    await follows.follow(fans[1], star)
+    t.equal(await fanoutOf(), 'push', 'exactly at the limit: still pushed')
+    t.same(await pulledBy(), [])
+    await follows.follow(fans[2], star)
+    t.equal(await fanoutOf(), 'pull')
+    t.same(await pulledBy(), fans)
+  })
+
+  t.test('a pulled account’s new follower is pulled too, though unfollows took it back under the limit', async (t) => {
+    await follows.unfollow(fans[0], star)
+    await follows.unfollow(fans[1], star)
+    const newcomer = await user('newcomer')
+    await follows.follow(newcomer, star)
+    t.equal(await fanoutOf(), 'pull', 'an account does not turn back')
+    t.same(await pulledBy(), [fans[2], newcomer])
+    const news = await tweets.tweet(star, 'for the pulled')
+    await fanout.drain()
+    t.equal((await tweets.timelineFor(newcomer, { limit: 1 })).items[0]?.id, news.id, 'read from the account')
+    t.equal((await new ConsistencyDao(pool).violations()).pulled_follows_mismatch, 0)
   })
 })
 
