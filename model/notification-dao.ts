@@ -72,6 +72,22 @@ export class NotificationDao {
     return result.affectedRows > 0
   }
 
+  /**
+   * Notifies these users that tweetId mentions them, on the same terms as add; the author of the tweet it
+   * replies to is told by the reply's notification instead. Idempotent: an edit naming someone again
+   * notifies them no second time.
+   */
+  async addForMentions(connection: Queryable, tweetId: number, userIds: readonly number[]): Promise<void> {
+    if (userIds.length === 0) return
+    await connection.query(
+      `INSERT IGNORE INTO notifications (user_id, type, actor_id, tweet_id)
+       SELECT u.id, 'mention', t.user_id, t.id
+         FROM tweets t JOIN users u ON u.id IN (?) LEFT JOIN tweets p ON p.id = t.in_reply_to
+        WHERE t.id = ? AND (p.user_id IS NULL OR p.user_id <> u.id) AND ${wanted('u.id', 't.user_id')}`,
+      [userIds, tweetId]
+    )
+  }
+
   /** Removes the notification of a follow that went (an unfollow, or a block ending it). */
   async removeFollow(connection: Queryable, recipientId: number, actorId: number): Promise<void> {
     await connection.execute(

@@ -21,6 +21,8 @@ export interface TweetRow {
   /** For a retweet's row, the tweet it repeats; null for a tweet. */
   retweet_of: number | null
   retweet_count: number
+  /** The users its text names, as JSON: [{"id", "username"}] in the text's order (migrations/013); or null. */
+  mentions: string | null
 }
 
 /** What posting returns: enough, with the text the caller already has, to answer without a read-back. */
@@ -68,7 +70,7 @@ const parentMissingMessage = 'in_reply_to: no such tweet'
 
 export const tweetColumns =
   't.id, t.user_id, t.tweet, t.created_at, t.edited_at, t.media_count, t.like_count, t.in_reply_to, t.conversation_id, ' +
-  't.reply_count, t.retweet_of, t.retweet_count'
+  't.reply_count, t.retweet_of, t.retweet_count, t.mentions'
 
 /** Entries of the tweet cache: at most about 100 MiB of 300-character texts, typically a fifth of it. */
 export const tweetCacheEntries = 100_000
@@ -273,8 +275,17 @@ export class TweetDao {
     )
   }
 
-  async updateTweet(connection: Queryable, id: number, tweet: string): Promise<void> {
-    await connection.execute('UPDATE tweets SET tweet = ?, edited_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [tweet, id])
+  /** A new text, and the users it names (TweetRow.mentions; null for none). */
+  async updateTweet(connection: Queryable, id: number, tweet: string, mentions: string | null): Promise<void> {
+    await connection.execute(
+      'UPDATE tweets SET tweet = ?, mentions = ?, edited_at = CURRENT_TIMESTAMP(3) WHERE id = ?',
+      [tweet, mentions, id]
+    )
+  }
+
+  /** Records the users a just posted tweet names (TweetRow.mentions), in its post's transaction. */
+  async setMentions(connection: Queryable, id: number, mentions: string): Promise<void> {
+    await connection.execute('UPDATE tweets SET mentions = ? WHERE id = ?', [mentions, id])
   }
 
   /** Deletes the tweet; its timeline entries and media links go with it (foreign keys cascade), its replies stay. */

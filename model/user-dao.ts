@@ -50,6 +50,12 @@ export interface NewUser {
   hashedPassword: string
 }
 
+/** A user as a username names them. */
+export interface UsernameRow {
+  id: number
+  username: string
+}
+
 const userColumns = 'id, name, username, email, profile, profile_picture, created_at'
 const profileColumns = `${userColumns}, followers_count, following_count, tweets_count`
 
@@ -203,15 +209,16 @@ export class UserDao {
   }
 
   /**
-   * Which of these usernames users have, as they spelled them (compare them case-insensitively). Reads the
-   * primary, like emailTaken.
+   * The users who have these usernames, each spelled as its owner chose (compare them case-insensitively):
+   * the taken ones for sign-up, the mentioned ones for a tweet. Reads the primary, like emailTaken.
    */
-  async takenUsernames(usernames: readonly string[]): Promise<string[]> {
+  async usersByUsernames(usernames: readonly string[]): Promise<UsernameRow[]> {
     if (usernames.length === 0) return []
-    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT username FROM users WHERE username IN (?)', [
-      usernames
-    ])
-    return rows.map((row) => row.username as string)
+    const [rows] = await this.pool.query<(UsernameRow & RowDataPacket)[]>(
+      'SELECT id, username FROM users WHERE username IN (?)',
+      [usernames]
+    )
+    return rows.map((row) => ({ id: row.id, username: row.username }))
   }
 
   async exists(id: number): Promise<boolean> {

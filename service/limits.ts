@@ -12,6 +12,10 @@ export const minUsernameLength = 3
 export const maxUsernameLength = 30
 /** What a username is made of: ASCII letters, digits and '_'. */
 export const usernamePattern = /^[A-Za-z0-9_]+$/
+/** The users one tweet may mention: later @usernames in its text are left as text (no link, no notification). */
+export const maxMentions = 20
+/** A mention: '@' and a username, not inside a longer word (an email address is none). */
+export const mentionPattern = /(?<![A-Za-z0-9_])@([A-Za-z0-9_]{3,30})(?![A-Za-z0-9_])/g
 /** A user's profile text (VARCHAR(2000)). */
 export const maxProfileLength = 2000
 /** An email address (VARCHAR(255)). */

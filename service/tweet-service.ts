@@ -19,7 +19,9 @@ import {
   maxThreadAncestors,
   maxThreadDepth,
   maxThreadDescendants,
+  maxMentions,
   maxTweetLength,
+  mentionPattern,
   threadScanRows
 } from './limits.ts'
 import { pageOf, rowsToRead, windowOf, type Page, type TwoWayPageRequest, type Window } from './page.ts'
@@ -59,6 +61,13 @@ export interface TweetItem {
    * item's place (and cursor) on the timeline; null everywhere else.
    */
   retweeted_by: Retweeter | null
+  /** The users its text names as @username, in the text's order, as spelled when it was posted or edited. */
+  mentions: Mention[]
+}
+
+export interface Mention {
+  id: number
+  username: string
 }
 
 export interface Retweeter {
@@ -114,6 +123,20 @@ function checkTweetText(text: string): void {
   }
 }
 
+/** The usernames a text mentions, each once (its first spelling, whatever the case), at most maxMentions. */
+function mentionedUsernames(text: string): string[] {
+  const byKey = new Map<string, string>()
+  for (const match of text.matchAll(mentionPattern)) {
+    if (byKey.size === maxMentions) break
+    const key = match[1].toLowerCase()
+    if (!byKey.has(key)) byKey.set(key, match[1])
+  }
+  return [...byKey.values()]
+}
+
+/** TweetRow.mentions for these users: their JSON, or null for none. */
+const mentionsColumn = (mentions: Mention[]) => (mentions.length === 0 ? null : JSON.stringify(mentions))
+
 /** Who may change a tweet: it must exist (else NotFound), and be the caller's (else Forbidden). */
 function assertChangeable(userId: number, tweetId: number, authorId: number | undefined): void {
   if (authorId === undefined) throw new NotFound('Tweet not found', { tweet_id: tweetId })
@@ -158,14 +181,17 @@ export class TweetService {
     checkTweetText(text)
     // A parent hidden from the caller (a block either way) is one they cannot answer: 404, as unknown.
     if (inReplyTo !== null) await this.replyableParent(inReplyTo, userId)
+    const mentions = await this.mentionsIn(text)
     let posted: PostedTweetRow | undefined
     try {
-      // A plain tweet is one round trip; a reply (its parent's author is notified) or media need the
-      // procedure inside a transaction of the service's.
+      // A plain tweet is one round trip; a reply (its parent's author is notified), mentions or media need
+      // the procedure inside a transaction of the service's.
       posted =
-        mediaIds.length === 0 && inReplyTo === null
+        mediaIds.length === 0 && inReplyTo === null && mentions.length === 0
           ? await this.transactor.retrying(() => this.tweetDao.postTweet(userId, text))
-          : await this.transactor.run((connection) => this.postWithin(connection, userId, text, mediaIds, inReplyTo))
+          : await this.transactor.run((connection) =>
+              this.postWithin(connection, userId, text, mediaIds, inReplyTo, mentions)
+            )
     } catch (error) {
       if (error instanceof ReplyParentMissing) {
         throw new NotFound('The tweet in_reply_to names does not exist', { in_reply_to: error.inReplyTo })
@@ -194,7 +220,8 @@ export class TweetService {
       conversation_id: posted.conversation_id,
       reply_count: 0,
       retweet_of: null,
-      retweet_count: 0
+      retweet_count: 0,
+      mentions: mentionsColumn(mentions)
     }
     this.tweetDao.rememberTweet(row)
     return (await this.toItems([row]))[0]
@@ -205,7 +232,8 @@ export class TweetService {
     userId: number,
     text: string,
     mediaIds: number[],
-    inReplyTo: number | null
+    inReplyTo: number | null,
+    mentions: Mention[]
   ): Promise<PostedTweetRow | undefined> {
     if (mediaIds.length > 0 && !this.media) throw new NotFound('Media are not available')
     const posted = await this.tweetDao.postTweetIn(connection, userId, text, inReplyTo)
@@ -215,7 +243,25 @@ export class TweetService {
       await this.tweetDao.addMediaCount(connection, posted.id, mediaIds.length)
     }
     if (inReplyTo !== null) await this.notificationDao.addForReply(connection, posted.id)
+    if (mentions.length > 0) {
+      await this.tweetDao.setMentions(connection, posted.id, mentionsColumn(mentions)!)
+      await this.notificationDao.addForMentions(
+        connection,
+        posted.id,
+        mentions.map((mention) => mention.id)
+      )
+    }
     return posted
+  }
+
+  /** The existing users a text mentions, in its order (a username nobody has is left as text). */
+  private async mentionsIn(text: string): Promise<Mention[]> {
+    const usernames = mentionedUsernames(text)
+    if (usernames.length === 0) return []
+    const users = new Map(
+      (await this.userDao.usersByUsernames(usernames)).map((user) => [user.username.toLowerCase(), user])
+    )
+    return usernames.flatMap((username) => users.get(username.toLowerCase()) ?? [])
   }
 
   /**
@@ -231,9 +277,16 @@ export class TweetService {
 
   async editTweet(userId: number, id: number, text: string): Promise<TweetItem> {
     checkTweetText(text)
+    // Mentions are those of the new text; whoever it names anew is notified, nobody a second time.
+    const mentions = await this.mentionsIn(text)
     await this.transactor.run(async (connection) => {
       await this.assertAuthor(connection, userId, id)
-      await this.tweetDao.updateTweet(connection, id, text)
+      await this.tweetDao.updateTweet(connection, id, text, mentionsColumn(mentions))
+      await this.notificationDao.addForMentions(
+        connection,
+        id,
+        mentions.map((mention) => mention.id)
+      )
     })
     this.tweetDao.forgetTweet(id)
     return this.tweetById(id, userId)
@@ -589,7 +642,8 @@ export class TweetService {
         retweeted_by:
           retweet && retweeter
             ? { id: retweeter.id, name: retweeter.name, username: retweeter.username, retweet_id: retweet.id }
-            : null
+            : null,
+        mentions: row.mentions === null ? [] : (JSON.parse(row.mentions) as Mention[])
       })
     }
     return items

@@ -165,7 +165,7 @@ export class UserService {
     // Told before the username is answered: a taken username says the email is free.
     await admit(false)
     const chosen = input.username
-    if (chosen !== undefined && (await this.userDao.takenUsernames([chosen])).length > 0) throw usernameTaken()
+    if (chosen !== undefined && (await this.userDao.usersByUsernames([chosen])).length > 0) throw usernameTaken()
     const hashedPassword = await bcrypt.hash(input.password, this.settings.bcryptRounds)
     const { name, email, profile } = input
     for (let attempt = 1; ; attempt++) {
@@ -193,7 +193,7 @@ export class UserService {
   private async freeUsername(email: string): Promise<string> {
     const base = usernameFromEmail(email)
     const candidates = [base, ...numberedSuffixes.map((n) => withSuffix(base, n))]
-    const taken = new Set((await this.userDao.takenUsernames(candidates)).map((name) => name.toLowerCase()))
+    const taken = new Set((await this.userDao.usersByUsernames(candidates)).map((user) => user.username.toLowerCase()))
     return (
       candidates.find((candidate) => !taken.has(candidate.toLowerCase())) ??
       withSuffix(base, randomInt(100_000, 1_000_000))

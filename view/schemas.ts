@@ -161,7 +161,13 @@ export const tweetBody = z.object({
       )
     })
     .nullable()
-    .describe('On a timeline, the retweet that put the tweet there (placed by its time); null otherwise')
+    .describe('On a timeline, the retweet that put the tweet there (placed by its time); null otherwise'),
+  mentions: z
+    .array(z.object({ id: rowId, username: usernameOut }))
+    .describe(
+      'The users the text names as @username (existing ones, case-insensitively, at most 20), in the text’s ' +
+        'order, spelled as their owners had chosen when the tweet was posted or last edited'
+    )
 })
 
 /** A deleted tweet inside a thread: where it hung, so the thread keeps its shape. */
@@ -263,7 +269,8 @@ export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
             name: item.retweeted_by.name,
             username: item.retweeted_by.username,
             retweet_id: item.retweeted_by.retweet_id
-          }
+          },
+    mentions: item.mentions.map((mention) => ({ id: mention.id, username: mention.username }))
   }
 }
 

@@ -61,6 +61,27 @@ t.test('NotificationDao', async (t) => {
     await clear()
   })
 
+  t.test('addForMentions notifies each named user once, not the replied-to author, on the same terms', async (t) => {
+    const dave = await user('dave')
+    const mention = (await tweets.postTweet(bob, 'hi alice and carol'))!.id
+    await notifications.addForMentions(pool, mention, [alice, carol, bob])
+    await notifications.addForMentions(pool, mention, [alice, carol])
+    t.same(await all(alice), [['mention', bob, mention]], 'once, however often it is asked')
+    t.same(await all(carol), [['mention', bob, mention]])
+    t.same(await all(bob), [], 'not for mentioning yourself')
+    const reply = (await tweets.postTweet(bob, 'answering alice, naming dave', tweet))!.id
+    await notifications.addForMentions(pool, reply, [alice, dave])
+    t.same(await all(alice), [['mention', bob, mention]], 'the replied-to author gets the reply’s notification')
+    t.same(await all(dave), [['mention', bob, reply]])
+    await pool.query('INSERT INTO mutes (user_id, muted_id) VALUES (?, ?)', [dave, bob])
+    const muted = (await tweets.postTweet(bob, 'dave again'))!.id
+    await notifications.addForMentions(pool, muted, [dave])
+    await notifications.addForMentions(pool, muted, [])
+    t.same(await all(dave), [['mention', bob, reply]], 'none from someone the recipient mutes')
+    await pool.query('DELETE FROM mutes')
+    await clear()
+  })
+
   t.test('addForTweet notifies the tweet’s author, on the same terms', async (t) => {
     t.equal(await notifications.addForTweet(pool, 'like', bob, tweet), true)
     t.equal(await notifications.addForTweet(pool, 'like', bob, tweet), false)

@@ -272,7 +272,7 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
 
   t.test('edits set edited_at; deletes cascade to timeline entries', async (t) => {
     const id = await post(bob, 'to edit')
-    await tweets.updateTweet(pool, id, 'edited')
+    await tweets.updateTweet(pool, id, 'edited', null)
     const edited = await tweets.tweetById(id)
     t.equal(edited!.tweet, 'edited')
     t.ok(edited!.edited_at instanceof Date)
@@ -284,6 +284,17 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     await tweets.deleteTweet(pool, id)
     t.equal(await tweets.tweetById(id), undefined)
     t.notOk((await timelines.page(bob, newestBelow(Number.MAX_SAFE_INTEGER), 100)).some((row) => row.id === id))
+  })
+
+  t.test('setMentions records a post’s mentions; updateTweet replaces them with the new text’s, or none', async (t) => {
+    const id = await post(bob, 'hi @alice')
+    t.equal((await tweets.tweetById(id))!.mentions, null, 'a post names nobody until its mentions are set')
+    const named = JSON.stringify([{ id: alice, username: 'alice' }])
+    await tweets.setMentions(pool, id, named)
+    t.equal((await tweets.tweetById(id))!.mentions, named)
+    t.equal((await tweets.tweetsByIds([id])).get(id)!.mentions, named, 'read through the cache too')
+    await tweets.updateTweet(pool, id, 'hi nobody', null)
+    t.match(await tweets.tweetById(id), { tweet: 'hi nobody', mentions: null })
   })
 
   t.test('pull accounts: pulled follows and counters', async (t) => {
@@ -334,7 +345,7 @@ t.test('tweetsByIds: a page of tweets from memory, forgotten when this process c
     [...(await dao.tweetsByIds([first, second, 999_999])).values()].map((row) => row.tweet).sort()
 
   t.same(await texts(cached), ['one', 'two'], 'unknown ids are absent')
-  await transactor.run((connection) => direct.updateTweet(connection, first, 'one, edited'))
+  await transactor.run((connection) => direct.updateTweet(connection, first, 'one, edited', null))
   t.same(await texts(cached), ['one', 'two'], 'an edit made elsewhere is not seen before the entry is old')
   t.same(await texts(direct), ['one, edited', 'two'], 'without a TTL every read asks the database')
   cached.forgetTweet(first)

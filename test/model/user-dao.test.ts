@@ -68,10 +68,11 @@ t.test('UserDao', async (t) => {
     t.equal(await dao.profileByUsername('nobody'), undefined)
   })
 
-  t.test('takenUsernames answers the taken ones as their users spelled them, for any case asked', async (t) => {
-    t.same(await dao.takenUsernames(['EUNWOO_SONG', 'free_name']), ['Eunwoo_Song'])
-    t.same(await dao.takenUsernames(['free_name']), [])
-    t.same(await dao.takenUsernames([]), [])
+  t.test('usersByUsernames answers the users of the taken ones, spelled as chosen, for any case asked', async (t) => {
+    const owner = await dao.profileByUsername('Eunwoo_Song')
+    t.same(await dao.usersByUsernames(['EUNWOO_SONG', 'free_name']), [{ id: owner!.id, username: 'Eunwoo_Song' }])
+    t.same(await dao.usersByUsernames(['free_name']), [])
+    t.same(await dao.usersByUsernames([]), [])
   })
 
   t.test('updateProfile changes the username; another user’s, in any case, is a DuplicateUser', async (t) => {

@@ -17,6 +17,7 @@ import {
   maxThreadAncestors,
   maxThreadDepth,
   maxThreadDescendants,
+  maxMentions,
   maxTweetLength,
   threadScanRows
 } from '../../service/limits.ts'
@@ -45,6 +46,7 @@ async function services(
   const tweetDao = new CountingTweetDao(pool, pool, tweetCache)
   let wakes = 0
   const waker = { wake: () => void (wakes += 1) }
+  const notifications = new NotificationDao(pool)
   const tweets = new TweetService(
     transactor,
     tweetDao,
@@ -55,13 +57,13 @@ async function services(
     undefined,
     waker,
     fanoutDao,
-    new NotificationDao(pool)
+    notifications
   )
   const follows = new FollowService(
     transactor,
     followDao,
     new BlockDao(pool),
-    new NotificationDao(pool),
+    notifications,
     timelineDao,
     users,
     storage,
@@ -69,7 +71,7 @@ async function services(
   )
   const user = (name: string) =>
     users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
-  return { pool, tweets, tweetDao, follows, users, user, fanout, likes, wakes: () => wakes }
+  return { pool, tweets, tweetDao, follows, users, user, fanout, likes, notifications, wakes: () => wakes }
 }
 
 /** A TweetDao that records each flags statement: the tweet ids it asked about (none: no statement). */
@@ -1215,3 +1217,70 @@ t.test(
     )
   }
 )
+
+t.test('mentions', async (t) => {
+  const { tweets, follows, user, notifications } = await services(t)
+  const [alice, bob, carol, dave] = [await user('alice'), await user('bob'), await user('carol'), await user('dave')]
+  const mentionsOf = async (userId: number) =>
+    (await notifications.page(userId, { after: 0, before: Number.MAX_SAFE_INTEGER, oldestFirst: false }, 100))
+      .filter((row) => row.type === 'mention')
+      .map((row) => [row.actor_id, row.tweet_id])
+
+  t.test('existing users named as @username, once each, in the text’s order, spelled as chosen', async (t) => {
+    const text = 'hey @CAROL and @alice, @carol again, @nobody_here, mail bob@alice.com, @al, @alice_'
+    const posted = await tweets.tweet(bob, text)
+    const expected = [
+      { id: carol, username: 'carol' },
+      { id: alice, username: 'alice' }
+    ]
+    t.same(posted.mentions, expected, 'an unknown name, an email, a too short and a longer name are text')
+    t.same((await tweets.tweetById(posted.id)).mentions, expected, 'read back the same')
+    t.same(await mentionsOf(alice), [[bob, posted.id]], 'each named user is notified once')
+    t.same(await mentionsOf(carol), [[bob, posted.id]])
+    t.same(await mentionsOf(bob), [], 'nobody else')
+    t.same((await tweets.tweet(bob, 'no names here')).mentions, [])
+  })
+
+  t.test('editing recomputes them, and notifies only who is named anew', async (t) => {
+    const posted = await tweets.tweet(alice, 'hello @bob')
+    t.same(await mentionsOf(bob), [[alice, posted.id]])
+    const edited = await tweets.editTweet(alice, posted.id, 'hello @bob and @dave')
+    t.same(edited.mentions, [
+      { id: bob, username: 'bob' },
+      { id: dave, username: 'dave' }
+    ])
+    await tweets.editTweet(alice, posted.id, 'hello @Dave, @BOB')
+    t.same(await mentionsOf(bob), [[alice, posted.id]], 'named again: not notified twice')
+    t.same(await mentionsOf(dave), [[alice, posted.id]], 'named anew: notified once')
+    const cleared = await tweets.editTweet(alice, posted.id, 'hello nobody')
+    t.same(cleared.mentions, [])
+    t.same((await tweets.tweetById(posted.id)).mentions, [])
+  })
+
+  t.test('a reply naming the replied-to author notifies them once, as a reply', async (t) => {
+    const parent = await tweets.tweet(carol, 'a question')
+    const reply = await tweets.tweet(dave, '@carol here is an answer', [], parent.id)
+    t.same(reply.mentions, [{ id: carol, username: 'carol' }])
+    t.notOk((await mentionsOf(carol)).some(([, tweetId]) => tweetId === reply.id), 'no mention notification')
+  })
+
+  t.test('someone who blocks the author is named but not notified', async (t) => {
+    await follows.block(carol, dave)
+    const posted = await tweets.tweet(dave, 'look @carol')
+    t.same(posted.mentions, [{ id: carol, username: 'carol' }])
+    t.notOk((await mentionsOf(carol)).some(([, tweetId]) => tweetId === posted.id))
+    await follows.unblock(carol, dave)
+  })
+
+  t.test(`at most ${maxMentions} users: later names stay text`, async (t) => {
+    const many: number[] = []
+    for (let i = 0; i < maxMentions + 2; i++) many.push(await user(`many${i}`))
+    const posted = await tweets.tweet(bob, many.map((_, i) => `@many${i}`).join(' '))
+    t.same(
+      posted.mentions.map((mention) => mention.id),
+      many.slice(0, maxMentions)
+    )
+    t.same(await mentionsOf(many[maxMentions]), [], 'not notified')
+    t.same(await mentionsOf(many[maxMentions - 1]), [[bob, posted.id]])
+  })
+})

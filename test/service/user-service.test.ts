@@ -267,11 +267,11 @@ t.test('UserService', async (t) => {
    * know a username free before either inserts it.
    */
   const lookupsTogether = (t: Test) => {
-    const lookup = userDao.takenUsernames.bind(userDao)
+    const lookup = userDao.usersByUsernames.bind(userDao)
     let answered = 0
     let release: () => void
     const both = new Promise<void>((resolve) => (release = resolve))
-    return t.capture(userDao, 'takenUsernames', async (usernames: readonly string[]) => {
+    return t.capture(userDao, 'usersByUsernames', async (usernames: readonly string[]) => {
       const taken = await lookup(usernames)
       answered += 1
       if (answered === 2) release()

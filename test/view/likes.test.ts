@@ -172,6 +172,7 @@ t.test('like_count and liked on every tweet body', async (t) => {
       'like_count',
       'liked',
       'media',
+      'mentions',
       'reply_count',
       'retweet_count',
       'retweeted',

@@ -95,6 +95,25 @@ t.test('GET /notifications', async (t) => {
     t.equal((await list(alice)).unread_count, 0)
   })
 
+  t.test('a mention notifies the named user with the tweet; an edit naming them again does not', async (t) => {
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/tweet',
+      headers: { authorization: bob.token },
+      payload: { tweet: `hi @${alice.username.toUpperCase()} and @nobody_at_all` }
+    })
+    t.equal(posted.statusCode, 200)
+    const mentioning = posted.json()
+    t.same(mentioning.mentions, [{ id: alice.id, username: alice.username }], 'case-insensitive; unknown names are text')
+    t.same(await summary(alice), [['mention', bob.id, mentioning.id]])
+    t.match((await list(alice)).notifications[0].tweet, { id: mentioning.id, tweet: mentioning.tweet })
+    const edited = await act(bob, 'PUT', `/tweet/${mentioning.id}`, { tweet: `still @${alice.username}` })
+    t.same(edited.json().mentions, [{ id: alice.id, username: alice.username }])
+    t.same(await summary(alice), [['mention', bob.id, mentioning.id]], 'not twice')
+    await act(bob, 'DELETE', `/tweet/${mentioning.id}`)
+    t.same(await summary(alice), [], 'the deleted tweet takes it')
+  })
+
   t.test('none from someone you block or who blocks you or whom you mute; a block or mute clears theirs', async (t) => {
     await act(bob, 'POST', '/follow', { follow: alice.id })
     await act(carol, 'PUT', `/tweet/${tweet}/like`)

@@ -46,6 +46,7 @@ t.test('timelines', async (t) => {
       'like_count',
       'liked',
       'media',
+      'mentions',
       'reply_count',
       'retweet_count',
       'retweeted',

@@ -132,7 +132,8 @@ t.test('replies: POST /tweet with in_reply_to', async (t) => {
       reply_count: 0,
       retweet_count: 0,
       retweeted: false,
-      retweeted_by: null
+      retweeted_by: null,
+      mentions: []
     })
     t.same((await get(reply.id)).json(), reply, 'GET /tweet/:id shows the same')
     t.equal((await get(root.id)).json().reply_count, 1)
