@@ -180,7 +180,16 @@ export async function buildServices(
     fanoutDao,
     notificationDao
   )
-  const likeService = new LikeService(transactor, likeDao, tweetDao, userDao, notificationDao, tweetService, storage)
+  const likeService = new LikeService(
+    transactor,
+    likeDao,
+    tweetDao,
+    userDao,
+    notificationDao,
+    tweetService,
+    storage,
+    followService
+  )
   return {
     log,
     storage,

@@ -115,6 +115,27 @@ export class FollowDao {
     }
   }
 
+  /**
+   * Of these users, whom viewerId follows, and who blocks viewerId or is blocked by them: what a list of
+   * people shown to viewerId needs, in one statement.
+   */
+  async viewerRelations(
+    viewerId: number,
+    userIds: readonly number[]
+  ): Promise<{ following: Set<number>; blocked: Set<number> }> {
+    const following = new Set<number>()
+    const blocked = new Set<number>()
+    if (userIds.length === 0) return { following, blocked }
+    const [rows] = await this.readPool.query<RowDataPacket[]>(
+      `SELECT 'following' AS flag, follow_user_id AS id FROM users_follow_list WHERE user_id = ? AND follow_user_id IN (?)
+       UNION ALL SELECT 'blocked', blocked_id FROM blocks WHERE user_id = ? AND blocked_id IN (?)
+       UNION ALL SELECT 'blocked', user_id FROM blocks WHERE blocked_id = ? AND user_id IN (?)`,
+      [viewerId, userIds, viewerId, userIds, viewerId, userIds]
+    )
+    for (const row of rows) (row.flag === 'following' ? following : blocked).add(row.id as number)
+    return { following, blocked }
+  }
+
   /** Users following userId, highest id first, ids below `before`. */
   async followers(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
     const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(

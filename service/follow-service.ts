@@ -20,6 +20,12 @@ export interface UserSummary {
   profile_picture: string | null
 }
 
+/** A user on a list of people shown to someone: with whether that viewer follows them. */
+export interface ListedUser extends UserSummary {
+  /** Whether the viewer follows the user; false for an anonymous viewer. */
+  following: boolean
+}
+
 /** The one mapping of a user row to a summary: its picture key becomes a URL. */
 export function toUserSummary(row: UserSummaryRow, storage: Storage): UserSummary {
   return {
@@ -181,12 +187,28 @@ export class FollowService {
     await this.timelineDao.restoreForOwner(connection, userId, shown)
   }
 
-  async followers(userId: number, page: PageRequest): Promise<Page<UserSummary>> {
-    return this.list(userId, page, (before, limit) => this.followDao.followers(userId, before, limit))
+  /** userId's followers as viewerId is shown them (see shownTo). */
+  async followers(userId: number, page: PageRequest, viewerId?: number): Promise<Page<ListedUser>> {
+    const users = await this.list(userId, page, (before, limit) => this.followDao.followers(userId, before, limit))
+    return { ...users, items: await this.shownTo(viewerId, users.items) }
   }
 
-  async following(userId: number, page: PageRequest): Promise<Page<UserSummary>> {
-    return this.list(userId, page, (before, limit) => this.followDao.following(userId, before, limit))
+  async following(userId: number, page: PageRequest, viewerId?: number): Promise<Page<ListedUser>> {
+    const users = await this.list(userId, page, (before, limit) => this.followDao.following(userId, before, limit))
+    return { ...users, items: await this.shownTo(viewerId, users.items) }
+  }
+
+  /**
+   * People as viewerId is shown them: anyone who blocks the viewer or whom the viewer blocks left out
+   * (neither sees the other), the rest with whether the viewer follows them. Anonymous: all, following false.
+   */
+  async shownTo(viewerId: number | undefined, users: UserSummary[]): Promise<ListedUser[]> {
+    if (viewerId === undefined) return users.map((user) => ({ ...user, following: false }))
+    const { following, blocked } = await this.followDao.viewerRelations(
+      viewerId,
+      users.map((user) => user.id)
+    )
+    return users.filter((user) => !blocked.has(user.id)).map((user) => ({ ...user, following: following.has(user.id) }))
   }
 
   private async list(

@@ -6,7 +6,7 @@ import type { LikeDao } from '../model/like-dao.ts'
 import type { TweetDao } from '../model/tweet-dao.ts'
 import type { UserDao } from '../model/user-dao.ts'
 import { NotFound } from './errors.ts'
-import { toUserSummary, type UserSummary } from './follow-service.ts'
+import { toUserSummary, type ListedUser, type UserSummary } from './follow-service.ts'
 import { pageOf, rowsToRead, windowOf, type Page, type TwoWayPageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 import type { TweetItem } from './tweet-service.ts'
@@ -17,6 +17,11 @@ export interface TweetItemSource {
   tweetsByIds(ids: number[], viewerId?: number): Promise<TweetItem[]>
 }
 
+/** What likes need from people (FollowService): users as a viewer is shown them. */
+export interface ListedUserSource {
+  shownTo(viewerId: number | undefined, users: UserSummary[]): Promise<ListedUser[]>
+}
+
 export class LikeService {
   constructor(
     private readonly transactor: Transactor,
@@ -25,7 +30,8 @@ export class LikeService {
     private readonly userDao: UserDao,
     private readonly notificationDao: NotificationDao,
     private readonly tweets: TweetItemSource,
-    private readonly storage: Storage
+    private readonly storage: Storage,
+    private readonly follows: ListedUserSource
   ) {}
 
   /** Idempotent: liking twice is one like. Answers the tweet as the caller now sees it. */
@@ -67,16 +73,25 @@ export class LikeService {
     if (changed) this.tweetDao.forgetTweet(tweetId)
   }
 
-  /** Who likes the tweet, newest like first; the cursor is the id of the page's last like. */
-  async likers(tweetId: number, page: TwoWayPageRequest): Promise<Page<UserSummary>> {
+  /**
+   * Who likes the tweet, newest like first, as viewerId is shown them (FollowService.shownTo: none blocked
+   * either way, each with `following`); the cursor is the id of the page's last like. A tweet hidden from
+   * the viewer by a block is not found.
+   */
+  async likers(tweetId: number, page: TwoWayPageRequest, viewerId?: number): Promise<Page<ListedUser>> {
     const wanted = rowsToRead(page)
-    const [tweet, rows] = await Promise.all([
-      this.tweetDao.tweetById(tweetId),
+    const [, rows] = await Promise.all([
+      this.tweets.tweetById(tweetId, viewerId),
       this.likeDao.likers(tweetId, windowOf(page), wanted)
     ])
-    if (!tweet) throw new NotFound('Tweet not found', { tweet_id: tweetId })
     const shown = pageOf(rows, page, (row) => row.like_id)
-    return { ...shown, items: shown.items.map((row) => toUserSummary(row, this.storage)) }
+    return {
+      ...shown,
+      items: await this.follows.shownTo(
+        viewerId,
+        shown.items.map((row) => toUserSummary(row, this.storage))
+      )
+    }
   }
 
   /**

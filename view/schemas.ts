@@ -11,7 +11,7 @@ import {
 } from '../service/limits.ts'
 import type { ThreadItem, TweetItem } from '../service/tweet-service.ts'
 import type { Profile, UserRow } from '../service/user-service.ts'
-import type { UserSummary } from '../service/follow-service.ts'
+import type { ListedUser, UserSummary } from '../service/follow-service.ts'
 
 const positive = (max: number) =>
   z.coerce
@@ -130,6 +130,11 @@ export const userSummaryBody = z.object({
   profile_picture: z.url().nullable()
 })
 
+/** A user on a list of people (followers, following, likers), as the caller is shown it. */
+export const listedUserBody = userSummaryBody.extend({
+  following: z.boolean().describe('Whether the caller follows this user; false without a token')
+})
+
 export const mediaItemBody = z.object({
   id: rowId,
   url: z.url(),
@@ -222,6 +227,10 @@ export function toUserSummaryBody(user: UserSummary): z.infer<typeof userSummary
   }
 }
 
+export function toListedUserBody(user: ListedUser): z.infer<typeof listedUserBody> {
+  return { ...toUserSummaryBody(user), following: user.following }
+}
+
 /**
  * What a tweet's body is made of, for its entity tag (view/conditional.ts): everything in toTweetBody
  * that can change — a field added to the body must be added here, or a client keeps a stale copy.
@@ -231,7 +240,7 @@ export function toUserSummaryBody(user: UserSummary): z.infer<typeof userSummary
  */
 export function tweetVersion(item: TweetItem): string {
   // Strings that may hold spaces carry their length (usernames cannot), so no two different tweets can
-  // spell the same version.
+  // spell the same version. Mentions change only with the text, which sets edited_at.
   const { name, username, profile_picture: picture } = item.user
   const media = item.media.map((m) => `${m.id} ${m.url.length}:${m.url}`).join(' ')
   const by = item.retweeted_by

@@ -24,13 +24,13 @@ import {
   threadItemBody,
   toThreadItemBody,
   toTweetBody,
-  toUserSummaryBody,
+  toListedUserBody,
   tweetBody,
   tweetId,
   tweetIdParams,
   tweetVersion,
   twoWayPageQuery,
-  userSummaryBody
+  listedUserBody
 } from './schemas.ts'
 
 // Lengths count Unicode code points, like the VARCHAR(300) column in utf8mb4 does.
@@ -52,7 +52,7 @@ const mediaIds = z
   .meta({ uniqueItems: true })
 
 const likersBody = z
-  .object({ tweet_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor, prev_cursor: prevCursor })
+  .object({ tweet_id: rowId, users: z.array(listedUserBody), next_cursor: nextCursor, prev_cursor: prevCursor })
   .describe('A page of the users who like the tweet, newest like first; the cursors are like ids')
 
 const contextBody = z
@@ -276,22 +276,26 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; li
   app.get(
     '/tweet/:id/likes',
     {
+      onRequest: optionalAuthenticate,
       schema: {
         summary: 'Who likes a tweet',
         description:
           'Newest like first. `?before=` takes the previous page’s next_cursor, the id of its last like; ' +
-          '`?after=` a prev_cursor, for the likes newer than it (paged like timelines).',
+          '`?after=` a prev_cursor, for the likes newer than it (paged like timelines). With a token, each ' +
+          'entry’s `following` says whether you follow that user, and users who block you or whom you block ' +
+          'are left out; a tweet whose author blocks you or whom you block answers 404.',
         tags: ['likes'],
+        security: optionalBearerSecurity,
         params: tweetIdParams,
         querystring: twoWayPageQuery,
         response: { 200: likersBody, 400: errorBody, 404: errorBody }
       }
     },
     async (request) => {
-      const page = await likeService.likers(request.params.id, request.query)
+      const page = await likeService.likers(request.params.id, request.query, callerId(request))
       return {
         tweet_id: request.params.id,
-        users: page.items.map(toUserSummaryBody),
+        users: page.items.map(toListedUserBody),
         next_cursor: page.next_cursor,
         prev_cursor: page.prev_cursor
       }

@@ -10,6 +10,7 @@ import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalB
 import { notModified, notModifiedBody, weakTag } from './conditional.ts'
 import {
   errorBody,
+  listedUserBody,
   nextCursor,
   prevCursor,
   twoWayPageQuery,
@@ -19,15 +20,14 @@ import {
   relationshipBody,
   rowId,
   toProfileBody,
+  toListedUserBody,
   toTweetBody,
-  toUserSummaryBody,
   tweetBody,
   tweetVersion,
   userIdParams,
   userName,
   username,
-  usernameParams,
-  userSummaryBody
+  usernameParams
 } from './schemas.ts'
 
 const profileChanges = z
@@ -45,7 +45,7 @@ const publicProfileBody = profileBody
   .extend({ relationship: relationshipBody.optional() })
   .describe('The profile, without the email')
 
-const userListBody = z.object({ user_id: rowId, users: z.array(userSummaryBody), next_cursor: nextCursor })
+const userListBody = z.object({ user_id: rowId, users: z.array(listedUserBody), next_cursor: nextCursor })
 
 const likedTweetsBody = z
   .object({ user_id: rowId, tweets: z.array(tweetBody), next_cursor: nextCursor, prev_cursor: prevCursor })
@@ -148,9 +148,15 @@ export const userRoutes: FastifyPluginAsyncZod<{
     app.get(
       `/users/:user_id/${list}`,
       {
+        onRequest: optionalAuthenticate,
         schema: {
           summary: list === 'followers' ? 'Who follows this user' : 'Whom this user follows',
+          description:
+            'Highest user id first; `?before=` takes the previous page’s next_cursor. With a token, each entry’s ' +
+            '`following` says whether you follow that user, and users who block you or whom you block are ' +
+            'left out (a page may then hold fewer than `limit`); without one, `following` is false.',
           tags: ['follow'],
+          security: optionalBearerSecurity,
           params: userIdParams,
           querystring: pageQuery,
           response: {
@@ -161,10 +167,10 @@ export const userRoutes: FastifyPluginAsyncZod<{
         }
       },
       async (request) => {
-        const page = await followService[list](request.params.user_id, request.query)
+        const page = await followService[list](request.params.user_id, request.query, callerId(request))
         return {
           user_id: request.params.user_id,
-          users: page.items.map(toUserSummaryBody),
+          users: page.items.map(toListedUserBody),
           next_cursor: page.next_cursor
         }
       }

@@ -4,7 +4,7 @@ import { FollowDao } from '../../model/follow-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { testPool } from '../helper.ts'
 
-t.test('BlockDao and FollowDao.relationship', async (t) => {
+t.test('BlockDao and FollowDao.relationship, viewerRelations', async (t) => {
   const pool = await testPool(t)
   const users = new UserDao(pool)
   const blocks = new BlockDao(pool)
@@ -52,6 +52,32 @@ t.test('BlockDao and FollowDao.relationship', async (t) => {
     t.same(await follows.relationship(pool, bob, alice), { ...none, followed_by: true, blocking: true })
     await follows.unfollow(pool, alice, bob)
     await blocks.remove(pool, 'block', bob, alice)
+    await blocks.remove(pool, 'mute', alice, bob)
+  })
+
+  t.test('viewerRelations: of the users asked, whom the viewer follows and who is blocked either way', async (t) => {
+    const erin = await user('erin')
+    await follows.follow(pool, alice, bob)
+    await follows.follow(pool, alice, erin)
+    await follows.follow(pool, carol, alice)
+    await blocks.add(pool, 'block', alice, carol)
+    await blocks.add(pool, 'block', erin, alice)
+    await blocks.add(pool, 'mute', alice, bob)
+    const relations = await follows.viewerRelations(alice, [bob, carol, erin])
+    t.same(
+      [...relations.following].sort(),
+      [bob, erin].sort(),
+      'a mute keeps the follow; being followed is not following'
+    )
+    t.same([...relations.blocked].sort(), [carol, erin].sort(), 'blocking and blocked by')
+    const askedFew = await follows.viewerRelations(alice, [bob])
+    t.same([[...askedFew.following], [...askedFew.blocked]], [[bob], []], 'only the users asked')
+    const none = await follows.viewerRelations(alice, [])
+    t.same([none.following.size, none.blocked.size], [0, 0])
+    for (const followee of [bob, erin]) await follows.unfollow(pool, alice, followee)
+    await follows.unfollow(pool, carol, alice)
+    await blocks.remove(pool, 'block', alice, carol)
+    await blocks.remove(pool, 'block', erin, alice)
     await blocks.remove(pool, 'mute', alice, bob)
   })
 

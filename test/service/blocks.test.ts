@@ -177,6 +177,58 @@ t.test('FollowService: blocks', async (t) => {
   })
 })
 
+t.test('FollowService: follower and following lists as a viewer sees them', async (t) => {
+  const { follows, user } = await services(t)
+  const [alice, bob, carol, dave, erin] = [
+    await user('alice'),
+    await user('bob'),
+    await user('carol'),
+    await user('dave'),
+    await user('erin')
+  ]
+  for (const follower of [bob, carol, dave]) await follows.follow(follower, alice)
+  await follows.follow(alice, erin)
+  await follows.follow(erin, carol)
+  const seen = async (list: 'followers' | 'following', userId: number, viewerId?: number) =>
+    (await follows[list](userId, { limit: 10 }, viewerId)).items.map((item) => [item.id, item.following])
+
+  t.test('each entry says whether the viewer follows it; anonymous: false', async (t) => {
+    t.same(await seen('followers', alice, erin), [
+      [dave, false],
+      [carol, true],
+      [bob, false]
+    ])
+    t.same(await seen('following', alice, erin), [[erin, false]], 'the viewer itself: not followed')
+    t.same(await seen('followers', alice), [
+      [dave, false],
+      [carol, false],
+      [bob, false]
+    ])
+  })
+
+  t.test('anyone blocked either way is left out, and back once unblocked', async (t) => {
+    await follows.block(erin, bob)
+    await follows.block(dave, erin)
+    t.same(await seen('followers', alice, erin), [[carol, true]])
+    t.same(
+      await seen('followers', alice, carol),
+      [
+        [dave, false],
+        [carol, false],
+        [bob, false]
+      ],
+      'others see them all'
+    )
+    await follows.unblock(erin, bob)
+    await follows.unblock(dave, erin)
+    t.same(await seen('followers', alice, erin), [
+      [dave, false],
+      [carol, true],
+      [bob, false]
+    ])
+  })
+})
+
 t.test('FollowService: mutes', async (t) => {
   const { follows, user } = await services(t)
   const [alice, bob] = [await user('alice'), await user('bob')]

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor } from '../../model/database.ts'
+import { BlockDao } from '../../model/block-dao.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { NotificationDao } from '../../model/notification-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
@@ -9,6 +10,7 @@ import { TimelineDao } from '../../model/timeline-dao.ts'
 import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { NotFound } from '../../service/errors.ts'
+import { FollowService } from '../../service/follow-service.ts'
 import { LikeService } from '../../service/like-service.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import { TweetService, type TweetItem } from '../../service/tweet-service.ts'
@@ -35,7 +37,26 @@ async function services(t: { teardown(fn: () => unknown): void }) {
     new FanoutDao(pool),
     new NotificationDao(pool)
   )
-  const likes = new LikeService(transactor, likeDao, tweetDao, users, new NotificationDao(pool), tweets, storage)
+  const follows = new FollowService(
+    transactor,
+    new FollowDao(pool),
+    new BlockDao(pool),
+    new NotificationDao(pool),
+    new TimelineDao(pool),
+    users,
+    storage,
+    { fanoutMaxFollowers: 1000, timelineBackfill: 800 }
+  )
+  const likes = new LikeService(
+    transactor,
+    likeDao,
+    tweetDao,
+    users,
+    new NotificationDao(pool),
+    tweets,
+    storage,
+    follows
+  )
   const user = (name: string) =>
     users.insertUser({
       name,
@@ -53,13 +74,13 @@ async function services(t: { teardown(fn: () => unknown): void }) {
     const [rows] = await pool.query<RowDataPacket[]>('SELECT like_count FROM tweets WHERE id = ?', [tweetId])
     return rows[0]?.like_count as number | undefined
   }
-  return { pool, tweets, likes, user, likeIds, storedCount }
+  return { pool, tweets, likes, follows, user, likeIds, storedCount }
 }
 
 const countAndFlag = (item: TweetItem) => ({ like_count: item.like_count, liked: item.liked })
 
 t.test('LikeService', async (t) => {
-  const { pool, tweets, likes, user, likeIds, storedCount } = await services(t)
+  const { pool, tweets, likes, follows, user, likeIds, storedCount } = await services(t)
   const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
 
   t.test('like answers the tweet as the liker now sees it; liking twice is one like', async (t) => {
@@ -157,21 +178,74 @@ t.test('LikeService', async (t) => {
     const first = await likes.likers(tweet.id, { limit: 3 })
     t.same(first, {
       items: [
-        { id: carol, name: 'carol', username: 'carol', profile: "carol's profile", profile_picture: null },
-        { id: bob, name: 'bob', username: 'bob', profile: "bob's profile", profile_picture: null },
-        { id: dave, name: 'dave', username: 'dave', profile: "dave's profile", profile_picture: null }
+        {
+          id: carol,
+          name: 'carol',
+          username: 'carol',
+          profile: "carol's profile",
+          profile_picture: null,
+          following: false
+        },
+        { id: bob, name: 'bob', username: 'bob', profile: "bob's profile", profile_picture: null, following: false },
+        { id: dave, name: 'dave', username: 'dave', profile: "dave's profile", profile_picture: null, following: false }
       ],
       next_cursor: ids[2],
       prev_cursor: null
     })
     t.same(await likes.likers(tweet.id, { limit: 3, before: ids[2] }), {
-      items: [{ id: alice, name: 'alice', username: 'alice', profile: "alice's profile", profile_picture: null }],
+      items: [
+        {
+          id: alice,
+          name: 'alice',
+          username: 'alice',
+          profile: "alice's profile",
+          profile_picture: null,
+          following: false
+        }
+      ],
       next_cursor: null,
       prev_cursor: ids[3]
     })
     t.same(await likes.likers(tweet.id, { limit: 4 }).then((page) => page.next_cursor), null, 'exactly full')
     const nobody = await tweets.tweet(alice, 'unloved')
     t.same(await likes.likers(nobody.id, { limit: 3 }), { items: [], next_cursor: null, prev_cursor: null })
+  })
+
+  t.test('likers as a viewer sees them: whom they follow flagged, anyone blocked either way left out', async (t) => {
+    const tweet = await tweets.tweet(alice, 'liked by the viewer’s circle')
+    const [erin, frank, gina] = [await user('liker1'), await user('liker2'), await user('liker3')]
+    for (const liker of [erin, frank, gina]) await likes.like(liker, tweet.id)
+    await follows.follow(bob, erin)
+    await follows.block(bob, frank)
+    await follows.block(gina, bob)
+    const seen = await likes.likers(tweet.id, { limit: 10 }, bob)
+    t.same(
+      seen.items.map((liker) => [liker.id, liker.following]),
+      [[erin, true]],
+      'frank (blocked) and gina (who blocks) are left out'
+    )
+    t.same(
+      (await likes.likers(tweet.id, { limit: 10 }, carol)).items.map((liker) => [liker.id, liker.following]),
+      [
+        [gina, false],
+        [frank, false],
+        [erin, false]
+      ],
+      'another viewer sees all three'
+    )
+    t.same(
+      (await likes.likers(tweet.id, { limit: 10 })).items.map((liker) => liker.following),
+      [false, false, false],
+      'anonymous: following is false'
+    )
+    await follows.block(alice, bob)
+    await t.rejects(likes.likers(tweet.id, { limit: 10 }, bob), NotFound, 'the author blocks the viewer: no such tweet')
+    for (const [blocker, blocked] of [
+      [bob, frank],
+      [gina, bob],
+      [alice, bob]
+    ])
+      await follows.unblock(blocker, blocked)
   })
 
   t.test('likedTweets: newest like first, paged to the end by like ids, with the viewer’s flags', async (t) => {

@@ -153,6 +153,85 @@ t.test('a block hides each one’s tweets from the other, both ways', async (t) 
   })
 })
 
+t.test('follower, following and likers lists: `following` for the caller, blocked users left out', async (t) => {
+  const { app, as, send, follow } = await setUp(t)
+  const [alice, bob, carol, dave] = [
+    await signUpAndLogin(app, 'Alice'),
+    await signUpAndLogin(app, 'Bob'),
+    await signUpAndLogin(app, 'Carol'),
+    await signUpAndLogin(app, 'Dave')
+  ]
+  for (const fan of [bob, carol, dave]) await follow(fan, alice)
+  await follow(dave, carol)
+  const tweet = (
+    await app.inject({ method: 'POST', url: '/tweet', headers: as(alice), payload: { tweet: 'hi' } })
+  ).json().id as number
+  for (const fan of [bob, carol]) await app.inject({ method: 'PUT', url: `/tweet/${tweet}/like`, headers: as(fan) })
+  const entries = async (url: string, viewer?: TestUser) => {
+    const res = await app.inject({ url, headers: as(viewer) })
+    t.equal(res.statusCode, 200, url)
+    return res.json().users.map((user: { id: number; following: boolean }) => [user.id, user.following])
+  }
+
+  t.test('each entry says whether the caller follows it; without a token, false', async (t) => {
+    t.same(await entries(`/users/${alice.id}/followers`, dave), [
+      [dave.id, false],
+      [carol.id, true],
+      [bob.id, false]
+    ])
+    t.same(await entries(`/users/${dave.id}/following`, dave), [
+      [carol.id, true],
+      [alice.id, true]
+    ])
+    t.same(await entries(`/tweet/${tweet}/likes`, dave), [
+      [carol.id, true],
+      [bob.id, false]
+    ])
+    t.same(await entries(`/users/${alice.id}/followers`), [
+      [dave.id, false],
+      [carol.id, false],
+      [bob.id, false]
+    ])
+    t.same(await entries(`/tweet/${tweet}/likes`), [
+      [carol.id, false],
+      [bob.id, false]
+    ])
+  })
+
+  t.test('users blocked either way are left out; a blocked author’s likers answer 404', async (t) => {
+    await send('PUT', 'block', dave, bob.id)
+    t.same(await entries(`/users/${alice.id}/followers`, dave), [
+      [dave.id, false],
+      [carol.id, true]
+    ])
+    t.same(await entries(`/tweet/${tweet}/likes`, dave), [[carol.id, true]])
+    t.same(
+      await entries(`/users/${alice.id}/followers`, bob),
+      [
+        [carol.id, false],
+        [bob.id, false]
+      ],
+      'the blocked side too'
+    )
+    await send('PUT', 'block', alice, dave.id)
+    t.equal((await app.inject({ url: `/tweet/${tweet}/likes`, headers: as(dave) })).statusCode, 404)
+    t.same(
+      await entries(`/tweet/${tweet}/likes`),
+      [
+        [carol.id, false],
+        [bob.id, false]
+      ],
+      'anonymous callers see everyone'
+    )
+  })
+
+  t.test('a bad token is refused, not taken as anonymous', async (t) => {
+    const res = await app.inject({ url: `/users/${alice.id}/followers`, headers: { authorization: 'Bearer nope' } })
+    t.equal(res.statusCode, 401)
+    t.type(res.json().message, 'string')
+  })
+})
+
 t.test('PUT and DELETE /users/:user_id/mute', async (t) => {
   const { app, send, follow, list } = await setUp(t)
   const alice = await signUpAndLogin(app, 'Alice')

@@ -194,7 +194,14 @@ t.test('public reads with an optional token', async (t) => {
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
     return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
   }
-  const publicReads = [`/tweet/${id}`, `/timeline/${alice.id}`, `/users/${alice.id}/likes`]
+  const publicReads = [
+    `/tweet/${id}`,
+    `/timeline/${alice.id}`,
+    `/users/${alice.id}/likes`,
+    `/tweet/${id}/likes`,
+    `/users/${alice.id}/followers`,
+    `/users/${alice.id}/following`
+  ]
 
   t.test('an invalid, expired or orphaned token answers 401 as on authenticated routes', async (t) => {
     const cases: [string, string, string][] = [
@@ -235,11 +242,18 @@ t.test('without CORS (production’s default), caller-dependent answers say Vary
   })
   const alice = await signUpAndLogin(app, 'Alice')
   const id = await post(alice, 'varied')
-  for (const url of [`/tweet/${id}`, `/timeline/${alice.id}`, `/users/${alice.id}/likes`]) {
+  for (const url of [
+    `/tweet/${id}`,
+    `/timeline/${alice.id}`,
+    `/users/${alice.id}/likes`,
+    `/tweet/${id}/likes`,
+    `/users/${alice.id}/followers`,
+    `/users/${alice.id}/following`
+  ]) {
     t.equal((await get(url)).headers.vary, 'Authorization', `${url} anonymous`)
     t.equal((await get(url, alice)).headers.vary, 'Authorization', `${url} with a token`)
   }
-  t.equal((await get(`/tweet/${id}/likes`)).headers.vary, undefined, 'the likers list is the same for everyone')
+  t.equal((await get(`/users/${alice.id}`)).headers.vary, 'Authorization', 'a profile carries the relationship')
 })
 
 t.test('ETags follow likes', async (t) => {
@@ -282,7 +296,8 @@ t.test('GET /tweet/:id/likes', async (t) => {
     name,
     username: user.username,
     profile: `${name}'s profile`,
-    profile_picture: null
+    profile_picture: null,
+    following: false
   })
 
   t.test('pages newest like first, to the end, with like ids as cursors', async (t) => {

@@ -115,7 +115,8 @@ t.test('DATABASE_READ_URL routes timeline, profile and follow-list reads to the 
         name: 'Carol only on the replica',
         username: 'carol_replica',
         profile: 'replica profile',
-        profile_picture: null
+        profile_picture: null,
+        following: false
       }
     ])
     const following = (await app.inject({ url: `/users/${bob.id}/following` })).json()
