@@ -1261,7 +1261,10 @@ t.test('mentions', async (t) => {
     const parent = await tweets.tweet(carol, 'a question')
     const reply = await tweets.tweet(dave, '@carol here is an answer', [], parent.id)
     t.same(reply.mentions, [{ id: carol, username: 'carol' }])
-    t.notOk((await mentionsOf(carol)).some(([, tweetId]) => tweetId === reply.id), 'no mention notification')
+    t.notOk(
+      (await mentionsOf(carol)).some(([, tweetId]) => tweetId === reply.id),
+      'no mention notification'
+    )
   })
 
   t.test('someone who blocks the author is named but not notified', async (t) => {

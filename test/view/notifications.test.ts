@@ -104,7 +104,11 @@ t.test('GET /notifications', async (t) => {
     })
     t.equal(posted.statusCode, 200)
     const mentioning = posted.json()
-    t.same(mentioning.mentions, [{ id: alice.id, username: alice.username }], 'case-insensitive; unknown names are text')
+    t.same(
+      mentioning.mentions,
+      [{ id: alice.id, username: alice.username }],
+      'case-insensitive; unknown names are text'
+    )
     t.same(await summary(alice), [['mention', bob.id, mentioning.id]])
     t.match((await list(alice)).notifications[0].tweet, { id: mentioning.id, tweet: mentioning.tweet })
     const edited = await act(bob, 'PUT', `/tweet/${mentioning.id}`, { tweet: `still @${alice.username}` })
