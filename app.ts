@@ -15,6 +15,7 @@ import { NotificationDao } from './model/notification-dao.ts'
 import { LikeDao } from './model/like-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
 import { PendingObjectDao } from './model/pending-object-dao.ts'
+import { SearchDao } from './model/search-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao, tweetCacheEntries } from './model/tweet-dao.ts'
 import { authorCacheEntries, UserDao } from './model/user-dao.ts'
@@ -24,6 +25,7 @@ import { FollowService } from './service/follow-service.ts'
 import { HealthService } from './service/health-service.ts'
 import { LikeService } from './service/like-service.ts'
 import { NotificationService } from './service/notification-service.ts'
+import { SearchService } from './service/search-service.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { LocalStorage } from './service/storage/local.ts'
@@ -35,6 +37,7 @@ import { accountRoutes } from './view/account.ts'
 import { registerAuth } from './view/auth.ts'
 import { blockRoutes } from './view/blocks.ts'
 import { notificationRoutes } from './view/notifications.ts'
+import { searchRoutes } from './view/search.ts'
 import { followRoutes } from './view/follow.ts'
 import { healthRoutes } from './view/health.ts'
 import { mediaRoutes } from './view/media.ts'
@@ -74,6 +77,7 @@ export interface Services {
   tweetService: TweetService
   likeService: LikeService
   notificationService: NotificationService
+  searchService: SearchService
   mediaService: MediaService
   healthService: HealthService
   fanoutService: FanoutService
@@ -198,6 +202,7 @@ export async function buildServices(
     tweetService,
     likeService,
     notificationService: new NotificationService(transactor, notificationDao, userDao, tweetService, storage),
+    searchService: new SearchService(new SearchDao(readPool), tweetService, followService, storage),
     mediaService,
     healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
@@ -280,6 +285,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(followRoutes, { followService })
   await app.register(blockRoutes, { followService })
   await app.register(notificationRoutes, { notificationService: services.notificationService })
+  await app.register(searchRoutes, { searchService: services.searchService })
   await app.register(async (uploads) => {
     await registerMultipart(uploads, Math.max(config.maxUploadBytes, config.maxMediaBytes))
     await uploads.register(profilePictureRoutes, { userService, maxBytes: config.maxUploadBytes })

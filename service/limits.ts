@@ -16,6 +16,11 @@ export const usernamePattern = /^[A-Za-z0-9_]+$/
 export const maxMentions = 20
 /** A mention: '@' and a username, not inside a longer word (an email address is none). */
 export const mentionPattern = /(?<![A-Za-z0-9_])@([A-Za-z0-9_]{3,30})(?![A-Za-z0-9_])/g
+/** A search's `q`, in code points after trimming: at least 2 (one letter finds too much to be useful). */
+export const minSearchLength = 2
+export const maxSearchLength = 100
+/** The words of a tweet search that count: later ones are left out of the query. */
+export const maxSearchWords = 10
 /** A user's profile text (VARCHAR(2000)). */
 export const maxProfileLength = 2000
 /** An email address (VARCHAR(255)). */
