@@ -221,6 +221,7 @@ t.test('every route survives hostile input', async (t) => {
     'the block and mute routes are fuzzed too'
   )
   t.ok(doc.paths['/users/by-username/{username}']?.get, 'the lookup by username is fuzzed too')
+  t.ok(doc.paths['/search/users']?.get && doc.paths['/search/tweets']?.get, 'the search routes are fuzzed too')
 
   const authorization = fc.oneof(
     fc.constant(user.token),
