@@ -29,7 +29,8 @@ export const searchRoutes: FastifyPluginAsyncZod<{ searchService: SearchService 
         querystring: searchQuery,
         response: {
           200: z.object({ users: z.array(listedUserBody), next_cursor: nextCursor }).describe('A page of users'),
-          400: errorBody
+          400: errorBody,
+          401: errorBody
         }
       }
     },
@@ -55,7 +56,8 @@ export const searchRoutes: FastifyPluginAsyncZod<{ searchService: SearchService 
         querystring: searchQuery,
         response: {
           200: z.object({ tweets: z.array(tweetBody), next_cursor: nextCursor }).describe('A page of tweets'),
-          400: errorBody
+          400: errorBody,
+          401: errorBody
         }
       }
     },

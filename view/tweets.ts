@@ -288,7 +288,7 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; li
         security: optionalBearerSecurity,
         params: tweetIdParams,
         querystring: twoWayPageQuery,
-        response: { 200: likersBody, 400: errorBody, 404: errorBody }
+        response: { 200: likersBody, 400: errorBody, 401: errorBody, 404: errorBody }
       }
     },
     async (request) => {

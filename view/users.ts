@@ -162,6 +162,7 @@ export const userRoutes: FastifyPluginAsyncZod<{
           response: {
             200: userListBody.describe(list === 'followers' ? 'A page of followers' : 'A page of followed users'),
             400: errorBody,
+            401: errorBody,
             404: errorBody
           }
         }
