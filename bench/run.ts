@@ -27,13 +27,14 @@ import { fanoutLag, measureDrain, timelinesEqualGraph, type Drain, type LagSampl
 import { measure, sampleLatency, type LoadSettings, type LoadSpec, type Measurement } from './load.ts'
 import { killChildrenOnSignals, startServer, type ServerProcess } from '../scripts/support/processes.ts'
 import { markdown, textTable, type Check, type ResultRow } from './report.ts'
+import { seededSearchWords } from './seed-steps.ts'
 import { mintToken } from './tokens.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const referenceServer = join(root, 'bench', 'reference-server.ts')
 /** Signs this run's tokens; the app and reference (a) verify them. */
 const jwtSecret = randomBytes(32).toString('hex')
-const scenarios = ['ping', 'timeline', 'signed-in', 'heavy', 'celebrity', 'tweet', 'login', 'scale'] as const
+const scenarios = ['ping', 'timeline', 'signed-in', 'heavy', 'celebrity', 'search', 'tweet', 'login', 'scale'] as const
 type Scenario = (typeof scenarios)[number]
 
 const { values: args } = parseArgs({
@@ -209,6 +210,7 @@ function plannedRuns(): number {
     'signed-in': 2,
     heavy: 2,
     celebrity: 2,
+    search: 3,
     tweet: 3,
     login: 1,
     scale: 0
@@ -378,6 +380,38 @@ async function main(): Promise<void> {
     const tweetSpec: LoadSpec = { path: '/tweet', method: 'POST', next: () => postAs(randomUser()) }
     const celebrityTweets: LoadSpec = { path: '/tweet', method: 'POST', next: () => postAs(randomCelebrity()) }
     const writeSettings = { ...settings, connections: writeConnections }
+
+    if (want('search')) {
+      // Seeded texts hold their number and one of 20 words (bench/seed-steps.ts): a number finds one tweet,
+      // a word a twentieth of all; a username prefix of 'bench_' and two digits, about 111 of the users.
+      const searchPath = (route: string, q: string) => `/search/${route}?q=${encodeURIComponent(q)}&limit=20`
+      const randomWord = () => seededSearchWords[Math.floor(Math.random() * seededSearchWords.length)]
+      const oneTweet = () => String(100_000 + Math.floor(Math.random() * (db.tweets - 100_000)))
+      await withServer(appServer(db, uploadDir), async (app) => {
+        for (const [key, label, route, q] of [
+          ['searchRare', 'GET /search/tweets, a number one tweet holds', 'tweets', oneTweet],
+          ['searchCommon', 'GET /search/tweets, a word a twentieth of tweets hold', 'tweets', randomWord],
+          [
+            'searchUsers',
+            "GET /search/users, 'bench_' and two digits",
+            'users',
+            () => `bench_${10 + Math.floor(Math.random() * 90)}`
+          ]
+        ] as const) {
+          const spec: LoadSpec = { path: searchPath(route, q()), next: () => ({ path: searchPath(route, q()) }) }
+          results[key] = record(label, 'miniter', (await measure(app, spec, settings)).measurement)
+        }
+      })
+      for (const key of ['searchRare', 'searchCommon', 'searchUsers'] as const) {
+        if (results[key] && results.timeline) {
+          checks.push({
+            name: `${key === 'searchUsers' ? 'GET /search/users' : 'GET /search/tweets'} (${key === 'searchRare' ? 'rare' : key === 'searchCommon' ? 'common word' : 'prefix'}) / GET /timeline random users`,
+            value: (results[key].requestsPerSecond / results.timeline.requestsPerSecond).toFixed(2),
+            target: 'info'
+          })
+        }
+      }
+    }
 
     if (want('tweet')) {
       await withServer(reference('insert', db), async (ref) => {

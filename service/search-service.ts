@@ -50,14 +50,24 @@ export class SearchService {
 
   /**
    * Tweets holding every word of q, each as the start of one of their words (`세계` finds `세계를`), newest
-   * first; the cursor is a tweet id. Punctuation separates words and is otherwise ignored.
+   * first; the cursor is a tweet id. Punctuation separates words and is otherwise ignored. A page may hold
+   * fewer than its limit, even none, with a next_cursor leading on: follow it until it is null.
    */
   async tweets(q: string, page: PageRequest, viewerId?: number): Promise<Page<TweetItem>> {
     const words = [...new Set(checkQuery(q).match(wordPattern) ?? [])].slice(0, maxSearchWords)
     if (words.length === 0) throw new Invalid('q must hold a word (letters or digits)', { field: 'q' })
-    const ids = await this.searchDao.tweetIds(words, page.before ?? Number.MAX_SAFE_INTEGER, rowsToRead(page))
+    const { ids, continueBelow } = await this.searchDao.tweetIds(
+      words,
+      page.before ?? Number.MAX_SAFE_INTEGER,
+      rowsToRead(page)
+    )
     const shown = pageOf(ids, page, (id) => id)
-    // A tweet deleted meanwhile, or by someone blocked either way, is left out; the cursor still moves past it.
-    return { ...shown, items: await this.tweetItems.tweetsByIds(shown.items, viewerId) }
+    // A tweet deleted meanwhile, or by someone blocked either way, is left out; the cursor still moves past
+    // it. A read that stopped short (common words: SearchDao.tweetIds) gives a short page that leads on.
+    return {
+      ...shown,
+      next_cursor: shown.next_cursor ?? continueBelow,
+      items: await this.tweetItems.tweetsByIds(shown.items, viewerId)
+    }
   }
 }

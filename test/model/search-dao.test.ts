@@ -39,7 +39,11 @@ t.test('SearchDao', async (t) => {
     const travel = await post('세계를 여행하는 사람')
     const hello = await post('Hello World, running fast!')
     const weather = await post('오늘 날씨 좋다 #세계 a b')
-    const ids = (words: string[], before = newest, limit = 10) => search.tweetIds(words, before, limit)
+    const ids = async (words: string[], before = newest, limit = 10) => {
+      const found = await search.tweetIds(words, before, limit)
+      t.equal(found.continueBelow, null, 'rare words: read to the end')
+      return found.ids
+    }
     t.same(await ids(['세계']), [weather, travel], 'a Korean word with a particle, and after a #')
     t.same(await ids(['세계', '사람']), [travel], 'every word')
     t.same(await ids(['WORLD', 'hello']), [hello], 'any case, any order')
@@ -48,20 +52,43 @@ t.test('SearchDao', async (t) => {
     t.same(await ids(['a']), [weather], 'one-letter words are indexed too')
     t.same(await ids(['세계'], weather), [travel], 'below the cursor')
     t.same(await ids(['세계'], newest, 1), [weather], 'at most the limit')
+    const tagged = await post('tagx1 and a_very_long_word_of_forty_five_characters_in_all_x')
+    t.same(await ids(['tag_']), [], '_ is literal')
+    t.same(await ids(['a_very_long_word_of_forty_five_characters_in_all_y']), [tagged], 'words count by 40 characters')
     const end = await post('the end')
     t.same(await ids(['the']), [end], 'English stopwords are words like any other')
   })
 
   t.test('the index follows edits, retweets and deletes', async (t) => {
     const id = await post('first draft')
-    t.same(await search.tweetIds(['draft'], newest, 10), [id])
+    t.same(await (await search.tweetIds(['draft'], newest, 10)).ids, [id])
     await tweets.updateTweet(pool, id, 'final words', null)
-    t.same(await search.tweetIds(['draft'], newest, 10), [])
-    t.same(await search.tweetIds(['final'], newest, 10), [id])
+    t.same((await search.tweetIds(['draft'], newest, 10)).ids, [])
+    t.same((await search.tweetIds(['final'], newest, 10)).ids, [id])
     const retweet = await tweets.addRetweet(pool, minjun, id)
     t.ok(retweet)
-    t.same(await search.tweetIds(['final'], newest, 10), [id], 'a retweet is not found itself')
+    t.same((await search.tweetIds(['final'], newest, 10)).ids, [id], 'a retweet is not found itself')
     await tweets.deleteTweet(pool, id)
-    t.same(await search.tweetIds(['final'], newest, 10), [])
+    t.same((await search.tweetIds(['final'], newest, 10)).ids, [])
+  })
+
+  t.test('common words: a page walks down a bounded span and says where it stopped', async (t) => {
+    // Bounds small enough that three rows make a word common and a page walks six ids at most.
+    const small = new SearchDao(pool, { rareBelow: 3, walkSpan: 6 })
+    const posted: number[] = []
+    for (let i = 0; i < 8; i++) posted.push(await post(i % 2 === 0 ? 'walk even' : 'walk odd walker'))
+    const top = posted[7] + 1
+    const first = await small.tweetIds(['walk'], top, 4)
+    t.same(first.ids, [posted[7], posted[6], posted[5], posted[4]], 'a full page: no need to say where it stopped')
+    t.equal(first.continueBelow, null)
+    const short = await small.tweetIds(['walk', 'odd'], top, 4)
+    t.same(short.ids, [posted[7], posted[5], posted[3]], 'every word common: the span ends the page')
+    t.equal(short.continueBelow, top - 6)
+    const rest = await small.tweetIds(['walk', 'odd'], short.continueBelow!, 4)
+    t.same(rest.ids.slice(0, 1), [posted[1]], 'the next page goes on below')
+    const none = await small.tweetIds(['walk', 'even', 'odd'], top, 4)
+    t.same(none, { ids: [], continueBelow: top - 6 }, 'no tweet holds all three: empty, and it leads on')
+    const rare = await small.tweetIds(['walker', 'odd'], posted[7], 10)
+    t.same(rare.ids.slice(0, 3), [posted[5], posted[3], posted[1]], 'below the cursor, newest first')
   })
 })

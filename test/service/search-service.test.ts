@@ -168,4 +168,24 @@ t.test('SearchService', async (t) => {
     await follows.unblock(viewer, minji)
     t.ok((await search.tweets('세계', { limit: 10 }, viewer)).items.some((item) => item.id === own))
   })
+
+  t.test('common words: short pages lead on, and following them finds every match once', async (t) => {
+    const walking = new SearchService(new SearchDao(pool, { rareBelow: 2, walkSpan: 3 }), tweets, follows, storage)
+    const matching: number[] = []
+    for (let i = 0; i < 10; i++) {
+      const posted = await tweets.tweet(minjun, i % 3 === 0 ? 'stroll stroller' : 'stroll elsewhere')
+      if (i % 3 === 0) matching.unshift(posted.id)
+    }
+    const found: number[] = []
+    let before: number | undefined
+    let pages = 0
+    do {
+      const page = await walking.tweets('stroller', { limit: 2, before })
+      found.push(...page.items.map((item) => item.id))
+      before = page.next_cursor ?? undefined
+      pages += 1
+    } while (before !== undefined && pages < 100)
+    t.same(found, matching, 'newest first, each once, to the end')
+    t.ok(pages > matching.length / 2, 'some pages ended at the span, short')
+  })
 })
