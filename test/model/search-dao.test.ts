@@ -61,7 +61,7 @@ t.test('SearchDao', async (t) => {
 
   t.test('the index follows edits, retweets and deletes', async (t) => {
     const id = await post('first draft')
-    t.same(await (await search.tweetIds(['draft'], newest, 10)).ids, [id])
+    t.same((await search.tweetIds(['draft'], newest, 10)).ids, [id])
     await tweets.updateTweet(pool, id, 'final words', null)
     t.same((await search.tweetIds(['draft'], newest, 10)).ids, [])
     t.same((await search.tweetIds(['final'], newest, 10)).ids, [id])
