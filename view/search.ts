@@ -5,7 +5,15 @@ import { z } from 'zod'
 import { maxSearchLength, minSearchLength } from '../service/limits.ts'
 import type { SearchService } from '../service/search-service.ts'
 import { callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
-import { errorBody, listedUserBody, nextCursor, pageQuery, toListedUserBody, toTweetBody, tweetBody } from './schemas.ts'
+import {
+  errorBody,
+  listedUserBody,
+  nextCursor,
+  pageQuery,
+  toListedUserBody,
+  toTweetBody,
+  tweetBody
+} from './schemas.ts'
 
 const searchQuery = pageQuery.extend({
   q: z
