@@ -7,7 +7,7 @@ import type { UserSummaryRow } from './user-dao.ts'
 const maxWordLength = 40
 
 /** Below this many rows under the cursor a word is rare: all its tweets are read and sorted. */
-const rareBelow = 5000
+const rareBelow = 1000
 /** The tweet ids one page walks down, at most, when every word is common. */
 const walkSpan = 20_000
 
