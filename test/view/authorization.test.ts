@@ -234,4 +234,34 @@ t.test('user A cannot act on user B’s resources', async (t) => {
     t.match(liked.json(), { like_count: 2, liked: true })
     t.same(await likedBy(a), [bTweet], 'A’s like is A’s')
   })
+  t.test('search and people lists answer with the caller’s own flags, never another user’s', async (t) => {
+    // By now B likes bTweet (the test above) and A likes it too; B follows nobody, A follows nobody.
+    await app.inject({ method: 'POST', url: '/follow', headers: as(b.token), payload: { follow: a.id } })
+    const words = 'tweet'
+    const seenBy = async (token?: string) =>
+      (await app.inject({ url: `/search/tweets?q=${words}`, headers: token ? as(token) : {} }))
+        .json()
+        .tweets.find((tweet: { id: number }) => tweet.id === bTweet)
+    await app.inject({ method: 'DELETE', url: `/tweet/${bTweet}/like`, headers: as(a.token) })
+    t.match(await seenBy(a.token), { liked: false }, 'A sees A’s own flag, not B’s like')
+    t.match(await seenBy(b.token), { liked: true })
+    const likers = async (token: string) =>
+      (await app.inject({ url: `/tweet/${bTweet}/likes`, headers: as(token) })).json().users
+    t.same(
+      (await likers(b.token)).map((user: { id: number; following: boolean }) => [user.id, user.following]),
+      [[b.id, false]]
+    )
+    const found = (
+      await app.inject({ url: `/search/users?q=${encodeURIComponent(a.username.slice(0, 4))}`, headers: as(b.token) })
+    )
+      .json()
+      .users.find((user: { id: number }) => user.id === a.id)
+    t.match(found, { following: true }, 'B follows A: B’s flag')
+    const foundByA = (
+      await app.inject({ url: `/search/users?q=${encodeURIComponent(a.username.slice(0, 4))}`, headers: as(a.token) })
+    )
+      .json()
+      .users.find((user: { id: number }) => user.id === a.id)
+    t.match(foundByA, { following: false }, 'A does not follow A, whoever follows A')
+  })
 })
