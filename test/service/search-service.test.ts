@@ -1,66 +1,23 @@
 // SearchService: what a query must be, and people and tweets as the caller is shown them, paged to the end.
 import t from 'tap'
-import { BlockDao } from '../../model/block-dao.ts'
-import { Transactor } from '../../model/database.ts'
-import { FanoutDao } from '../../model/fanout-dao.ts'
-import { FollowDao } from '../../model/follow-dao.ts'
-import { LikeDao } from '../../model/like-dao.ts'
-import { NotificationDao } from '../../model/notification-dao.ts'
+import { buildServices } from '../../app.ts'
+import { createPool } from '../../model/database.ts'
 import { SearchDao } from '../../model/search-dao.ts'
-import { TimelineDao } from '../../model/timeline-dao.ts'
-import { TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
 import { Invalid } from '../../service/errors.ts'
-import { FollowService } from '../../service/follow-service.ts'
-import { LikeService } from '../../service/like-service.ts'
 import { maxSearchLength, maxSearchWords } from '../../service/limits.ts'
 import { SearchService } from '../../service/search-service.ts'
-import { LocalStorage } from '../../service/storage/local.ts'
-import { TweetService } from '../../service/tweet-service.ts'
-import { testPool, testPublicUrl, testUploadDir } from '../helper.ts'
+import { testConfig } from '../helper.ts'
 
 t.test('SearchService', async (t) => {
-  const pool = await testPool(t)
-  const storage = new LocalStorage(await testUploadDir(t), testPublicUrl)
+  // The services as the app builds them, on a throwaway database.
+  const config = await testConfig(t)
+  const services = await buildServices(config)
+  t.teardown(() => services.close())
+  const pool = createPool(config.databaseUrl, { connectionLimit: 2 })
+  t.teardown(() => pool.end())
+  const { followService: follows, tweetService: tweets, likeService: likes, searchService: search, storage } = services
   const users = new UserDao(pool)
-  const transactor = new Transactor(pool)
-  const followDao = new FollowDao(pool)
-  const timelineDao = new TimelineDao(pool)
-  const notificationDao = new NotificationDao(pool)
-  const tweetDao = new TweetDao(pool)
-  const follows = new FollowService(
-    transactor,
-    followDao,
-    new BlockDao(pool),
-    notificationDao,
-    timelineDao,
-    users,
-    storage,
-    { fanoutMaxFollowers: 1000, timelineBackfill: 800 }
-  )
-  const tweets = new TweetService(
-    transactor,
-    tweetDao,
-    timelineDao,
-    users,
-    followDao,
-    storage,
-    undefined,
-    { wake() {} },
-    new FanoutDao(pool),
-    notificationDao
-  )
-  const likes = new LikeService(
-    transactor,
-    new LikeDao(pool),
-    tweetDao,
-    users,
-    notificationDao,
-    tweets,
-    storage,
-    follows
-  )
-  const search = new SearchService(new SearchDao(pool), tweets, follows, storage)
   const user = (name: string, username: string) =>
     users.insertUser({ name, username, email: `${username}@example.com`, profile: '', hashedPassword: 'x' })
   const [minjun, minji, viewer] = [
