@@ -184,6 +184,16 @@ t.test('like_count and liked on every tweet body', async (t) => {
   })
 })
 
+/** Public reads whose answer depends on the caller's token, about a tweet and its author. */
+const callerDependentReads = (tweetId: number, userId: number) => [
+  `/tweet/${tweetId}`,
+  `/timeline/${userId}`,
+  `/users/${userId}/likes`,
+  `/tweet/${tweetId}/likes`,
+  `/users/${userId}/followers`,
+  `/users/${userId}/following`
+]
+
 t.test('public reads with an optional token', async (t) => {
   const secret = 'a-test-secret-that-is-long-enough-0123456789'
   const { app, post } = await setUp(t, { JWT_SECRET: secret, CORS_ORIGINS: 'https://app.example' })
@@ -194,14 +204,7 @@ t.test('public reads with an optional token', async (t) => {
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
     return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
   }
-  const publicReads = [
-    `/tweet/${id}`,
-    `/timeline/${alice.id}`,
-    `/users/${alice.id}/likes`,
-    `/tweet/${id}/likes`,
-    `/users/${alice.id}/followers`,
-    `/users/${alice.id}/following`
-  ]
+  const publicReads = callerDependentReads(id, alice.id)
 
   t.test('an invalid, expired or orphaned token answers 401 as on authenticated routes', async (t) => {
     const cases: [string, string, string][] = [
@@ -242,14 +245,7 @@ t.test('without CORS (production’s default), caller-dependent answers say Vary
   })
   const alice = await signUpAndLogin(app, 'Alice')
   const id = await post(alice, 'varied')
-  for (const url of [
-    `/tweet/${id}`,
-    `/timeline/${alice.id}`,
-    `/users/${alice.id}/likes`,
-    `/tweet/${id}/likes`,
-    `/users/${alice.id}/followers`,
-    `/users/${alice.id}/following`
-  ]) {
+  for (const url of callerDependentReads(id, alice.id)) {
     t.equal((await get(url)).headers.vary, 'Authorization', `${url} anonymous`)
     t.equal((await get(url, alice)).headers.vary, 'Authorization', `${url} with a token`)
   }
