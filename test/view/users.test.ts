@@ -134,7 +134,14 @@ t.test('profiles and follow lists', async (t) => {
     t.equal(second.next_cursor, null)
     const following = (await app.inject({ url: `/users/${alice.id}/following` })).json()
     t.same(following.users, [
-      { id: bob.id, name: 'Bob', username: bob.username, profile: "Bob's profile", profile_picture: null }
+      {
+        id: bob.id,
+        name: 'Bob',
+        username: bob.username,
+        profile: "Bob's profile",
+        profile_picture: null,
+        following: false
+      }
     ])
     t.equal((await app.inject({ url: '/users/999999/followers' })).statusCode, 404)
   })
@@ -406,9 +413,13 @@ t.test('the username is on every user object: tweets and their retweeters, lists
   })
 
   t.test('followers, following and likers lists', async (t) => {
-    t.same((await app.inject({ url: `/users/${author.id}/followers` })).json().users, [summary(fan, 'Fan')])
-    t.same((await app.inject({ url: `/users/${fan.id}/following` })).json().users, [summary(author, 'Author')])
-    t.same((await app.inject({ url: `/tweet/${id}/likes` })).json().users, [summary(fan, 'Fan')])
+    const listed = (user: { id: number; username: string }, name: string) => ({
+      ...summary(user, name),
+      following: false
+    })
+    t.same((await app.inject({ url: `/users/${author.id}/followers` })).json().users, [listed(fan, 'Fan')])
+    t.same((await app.inject({ url: `/users/${fan.id}/following` })).json().users, [listed(author, 'Author')])
+    t.same((await app.inject({ url: `/tweet/${id}/likes` })).json().users, [listed(fan, 'Fan')])
   })
 
   t.test('a new username shows at once on tweets, and changes their ETag', async (t) => {
