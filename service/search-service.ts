@@ -35,8 +35,8 @@ export class SearchService {
    * id first; the cursor is a user id.
    */
   async users(q: string, page: PageRequest, viewerId?: number): Promise<Page<ListedUser>> {
+    // At least 2 characters: without a leading '@' at least one is left.
     const prefix = checkQuery(q).replace(/^@/, '')
-    if (prefix.length === 0) throw new Invalid('q must name more than "@"', { field: 'q' })
     const rows = await this.searchDao.users(prefix, page.before ?? Number.MAX_SAFE_INTEGER, rowsToRead(page))
     const shown = pageOf(rows, page, (row) => row.id)
     return {
