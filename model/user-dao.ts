@@ -30,6 +30,14 @@ export interface UserSummaryRow {
 export interface CredentialsRow {
   id: number
   hashed_password: string
+  /** What the account's tokens must carry as `ver` (migrations/015). */
+  token_version: number
+}
+
+/** What an authenticated request's token is checked against: the account's version, and its own revocation. */
+export interface TokenStateRow {
+  token_version: number
+  revoked: boolean
 }
 
 export interface TimelineStateRow {
@@ -196,10 +204,56 @@ export class UserDao {
 
   async credentialsByEmail(email: string): Promise<CredentialsRow | undefined> {
     const [rows] = await this.pool.execute<(CredentialsRow & RowDataPacket)[]>(
-      'SELECT id, hashed_password FROM users WHERE email = ?',
+      'SELECT id, hashed_password, token_version FROM users WHERE email = ?',
       [email]
     )
     return rows[0]
+  }
+
+  async credentialsById(id: number): Promise<CredentialsRow | undefined> {
+    const [rows] = await this.pool.execute<(CredentialsRow & RowDataPacket)[]>(
+      'SELECT id, hashed_password, token_version FROM users WHERE id = ?',
+      [id]
+    )
+    return rows[0]
+  }
+
+  /**
+   * The account's token version and whether the token `tokenId` was revoked, in one primary-key lookup
+   * (the one every authenticated request makes); undefined when the account no longer exists.
+   */
+  async tokenState(id: number, tokenId: string): Promise<TokenStateRow | undefined> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      `SELECT token_version, EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = ?) AS revoked
+         FROM users WHERE id = ?`,
+      [tokenId, id]
+    )
+    return rows[0] && { token_version: rows[0].token_version as number, revoked: rows[0].revoked === 1 }
+  }
+
+  /** Revokes one token until `expiresAt`, its own exp; rows already past theirs go (a bounded number). */
+  async revokeToken(tokenId: string, userId: number, expiresAt: Date): Promise<void> {
+    await this.pool.execute('INSERT IGNORE INTO revoked_tokens (token_id, user_id, expires_at) VALUES (?, ?, ?)', [
+      tokenId,
+      userId,
+      expiresAt
+    ])
+    await this.pool.execute('DELETE FROM revoked_tokens WHERE expires_at < CURRENT_TIMESTAMP LIMIT 100')
+  }
+
+  /**
+   * Raises the account's token version (every token it issued so far stops working), with a new password
+   * hash when one is given; answers the new version, undefined when the account no longer exists.
+   */
+  async newTokenVersion(connection: Queryable, id: number, hashedPassword?: string): Promise<number | undefined> {
+    const [result] = await connection.execute<ResultSetHeader>(
+      `UPDATE users SET token_version = token_version + 1, hashed_password = COALESCE(?, hashed_password)
+        WHERE id = ?`,
+      [hashedPassword ?? null, id]
+    )
+    if (result.affectedRows === 0) return undefined
+    const [rows] = await connection.execute<RowDataPacket[]>('SELECT token_version FROM users WHERE id = ?', [id])
+    return rows[0].token_version as number
   }
 
   /** Reads the primary, which the unique index guards: a replica could miss an account just created. */

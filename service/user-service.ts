@@ -5,7 +5,7 @@ import bcrypt from 'bcrypt'
 import type { Transactor } from '../model/database.ts'
 import type { PendingObjectDao } from '../model/pending-object-dao.ts'
 import { DuplicateUser, type ProfileRow, type UserDao, type UserRow } from '../model/user-dao.ts'
-import { Conflict, Invalid, NotFound, Unauthorized, Unavailable } from './errors.ts'
+import { Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable } from './errors.ts'
 import type { WorkerLog } from './fanout-worker.ts'
 import { stripImageMetadata } from './image.ts'
 import {
@@ -38,8 +38,12 @@ export interface Profile {
 }
 
 export interface TokenSigner {
-  sign(payload: { user_id: number }): string
+  /** A new token for the account, carrying its current token version; the signer adds the token's own id. */
+  sign(payload: { user_id: number; ver: number }): string
 }
+
+/** What a token's signature cannot tell: whether its account still exists, and whether it was revoked. */
+export type TokenStatus = 'valid' | 'revoked' | 'gone'
 
 export interface UserSettings {
   bcryptRounds: number
@@ -131,10 +135,12 @@ function checkSignUp(input: SignUp): void {
   if (input.email.length > maxEmailLength) {
     throw new Invalid(`An email address must be at most ${maxEmailLength} characters`, { field: 'email' })
   }
-  if (!isPasswordLength(input.password)) {
-    throw new Invalid(`A password must be ${minPasswordBytes}–${maxPasswordBytes} bytes in UTF-8`, {
-      field: 'password'
-    })
+  checkPassword(input.password, 'password')
+}
+
+function checkPassword(password: string, field: string): void {
+  if (!isPasswordLength(password)) {
+    throw new Invalid(`A password must be ${minPasswordBytes}–${maxPasswordBytes} bytes in UTF-8`, { field })
   }
 }
 
@@ -210,7 +216,56 @@ export class UserService {
     const credentials = await this.userDao.credentialsByEmail(email)
     const matches = await bcrypt.compare(password, credentials?.hashed_password ?? (await this.dummyHash))
     if (!credentials || !matches) throw new Unauthorized('Invalid email or password')
-    return { user_id: credentials.id, access_token: this.tokens.sign({ user_id: credentials.id }) }
+    return {
+      user_id: credentials.id,
+      access_token: this.tokens.sign({ user_id: credentials.id, ver: credentials.token_version })
+    }
+  }
+
+  /**
+   * Checks a correctly signed token against its account: gone (deleted), revoked (issued before the
+   * account's current token version, or logged out by its id), or valid. One primary-key lookup. A token
+   * from before revocable sessions carries neither: it has version 0 and no id.
+   */
+  async tokenStatus(userId: number, version: number, tokenId: string | undefined): Promise<TokenStatus> {
+    const state = await this.userDao.tokenState(userId, tokenId ?? '')
+    if (!state) return 'gone'
+    return state.token_version === version && !state.revoked ? 'valid' : 'revoked'
+  }
+
+  /**
+   * Revokes the token with this id until its own expiry. A token without an id (issued before revocable
+   * sessions) cannot be told from its siblings: every token of the account is revoked then.
+   */
+  async logout(userId: number, tokenId: string | undefined, expiresAt: Date): Promise<void> {
+    if (tokenId === undefined) return this.logoutAll(userId)
+    await this.userDao.revokeToken(tokenId, userId, expiresAt)
+  }
+
+  /** Revokes every token the account has been given, on every instance at once. */
+  async logoutAll(userId: number): Promise<void> {
+    await this.userDao.newTokenVersion(this.transactor.autocommit, userId)
+  }
+
+  /**
+   * Changes the password when `current` is right (else Forbidden naming current_password); every token
+   * issued before stops working, and the answer carries a new one.
+   */
+  async changePassword(
+    userId: number,
+    current: string,
+    next: string
+  ): Promise<{ user_id: number; access_token: string }> {
+    checkPassword(next, 'new_password')
+    const credentials = await this.userDao.credentialsById(userId)
+    if (!credentials) throw new Unauthorized('The account of this token no longer exists')
+    if (!(await bcrypt.compare(current, credentials.hashed_password))) {
+      throw new Forbidden('The current password is wrong', { field: 'current_password' })
+    }
+    const hashed = await bcrypt.hash(next, this.settings.bcryptRounds)
+    const version = await this.userDao.newTokenVersion(this.transactor.autocommit, userId, hashed)
+    if (version === undefined) throw new Unauthorized('The account of this token no longer exists')
+    return { user_id: userId, access_token: this.tokens.sign({ user_id: userId, ver: version }) }
   }
 
   /** Whether the account still exists, e.g. for the holder of an otherwise valid token. */

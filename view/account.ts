@@ -1,4 +1,4 @@
-// Sign-up and login (the book's /sign-up and /login).
+// Sign-up and login (the book's /sign-up and /login), logging out, and changing the password.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { isPasswordLength, maxEmailLength, maxPasswordBytes, minPasswordBytes } from '../service/limits.ts'
@@ -6,6 +6,7 @@ import type { UserService } from '../service/user-service.ts'
 import type { LoginThrottle } from './plugins/login-throttle.ts'
 import type { SignUpThrottle } from './plugins/sign-up-throttle.ts'
 import { errorBody, profileText, rowId, toUserBody, userBody, userName, username, usernameRule } from './schemas.ts'
+import { authenticate, bearerSecurity } from './auth.ts'
 
 // Trimmed and lower-cased before the format check (a check, not a pipe, so the document says format: email).
 const email = z
@@ -93,5 +94,72 @@ export const accountRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
       }
     },
     async (request) => userService.login(request.body.email, request.body.password)
+  )
+
+  app.post(
+    '/logout',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Revoke the token this request carries',
+        description:
+          'The token answers 401 everywhere from now on, on every instance; the account’s other tokens keep working.',
+        tags: ['users'],
+        security: bearerSecurity,
+        response: { 204: z.null().describe('Revoked'), 401: errorBody }
+      }
+    },
+    async (request, reply) => {
+      await userService.logout(request.user.user_id, request.user.jti, new Date(request.user.exp * 1000))
+      return reply.code(204).send(null)
+    }
+  )
+
+  app.post(
+    '/logout-all',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Revoke every token of the account',
+        description:
+          'Every token issued so far, this one included, answers 401 from now on; log in again for a new one.',
+        tags: ['users'],
+        security: bearerSecurity,
+        response: { 204: z.null().describe('Revoked'), 401: errorBody }
+      }
+    },
+    async (request, reply) => {
+      await userService.logoutAll(request.user.user_id)
+      return reply.code(204).send(null)
+    }
+  )
+
+  app.put(
+    '/users/me/password',
+    {
+      bodyLimit: 8 * 1024,
+      onRequest: authenticate,
+      preHandler: throttleLogin.passwordChange,
+      schema: {
+        summary: 'Change your password',
+        description:
+          'Needs the current password (403 when wrong, throttled like login). Every other token of the account ' +
+          'stops working; the answer carries a new one.',
+        tags: ['users'],
+        security: bearerSecurity,
+        body: z.object({ current_password: loginBody.shape.password, new_password: password }).strict(),
+        response: {
+          200: z
+            .object({ user_id: rowId, access_token: z.string() })
+            .describe('A new access token; those issued before no longer work'),
+          400: errorBody,
+          401: errorBody,
+          403: errorBody.describe('The current password is wrong'),
+          429: errorBody
+        }
+      }
+    },
+    async (request) =>
+      userService.changePassword(request.user.user_id, request.body.current_password, request.body.new_password)
   )
 }

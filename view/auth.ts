@@ -6,20 +6,11 @@ import { Unauthorized } from '../service/errors.ts'
 import type { UserService } from '../service/user-service.ts'
 import { maxUserId } from './schemas.ts'
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /**
-     * The route's service refuses a deleted account itself, in the same statement as its write
-     * (POST /tweet): the per-request account lookup is skipped there, a round trip saved.
-     */
-    accountCheckedByService?: boolean
-  }
-}
-
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: { user_id: number }
-    user: { user_id: number; exp: number }
+    /** ver and jti: absent from tokens issued before revocable sessions (service/tokens.ts). */
+    user: { user_id: number; exp: number; ver?: number; jti?: string }
   }
 }
 
@@ -36,27 +27,37 @@ function isUserId(value: unknown): value is number {
 }
 
 /**
- * @fastify/jwt's `trusted` check, run on a token whose signature and exp are good: a user_id of any other
- * shape (a string, a float, an object…) is an invalid token, refused before any lookup; otherwise the
- * account must still exist, unless the route's own write refuses a missing account.
+ * @fastify/jwt's `trusted` check, run on a token whose signature and exp are good: a user_id, ver or jti of
+ * any other shape (a string, a float, an object…) is an invalid token, refused before any lookup; then the
+ * account must still exist (else untrusted) and the token must not be revoked (UserService.tokenStatus).
  */
-function trustedToken(accountExists: (userId: number) => Promise<boolean>) {
-  return async (request: FastifyRequest, token: { user_id?: unknown }): Promise<boolean> => {
-    if (!isUserId(token.user_id)) throw new Unauthorized('Authorization token is invalid')
-    return request.routeOptions.config.accountCheckedByService === true || accountExists(token.user_id)
+function trustedToken(tokenStatus: UserService['tokenStatus']) {
+  return async (_request: FastifyRequest, token: { user_id?: unknown; ver?: unknown; jti?: unknown }) => {
+    const version = token.ver ?? 0
+    const tokenId = token.jti
+    if (
+      !isUserId(token.user_id) ||
+      !Number.isSafeInteger(version) ||
+      (version as number) < 0 ||
+      (tokenId !== undefined && (typeof tokenId !== 'string' || tokenId.length === 0 || tokenId.length > 64))
+    ) {
+      throw new Unauthorized('Authorization token is invalid')
+    }
+    const status = await tokenStatus(token.user_id, version as number, tokenId)
+    if (status === 'revoked') throw new Unauthorized('Authorization token has been revoked')
+    return status === 'valid'
   }
 }
 
 /**
- * Token verification for `authenticate` (service/tokens.ts signs them). A deleted account's tokens stop
- * working at once: one primary-key lookup per authenticated request, unless the route's own write refuses
- * a missing account (config `accountCheckedByService`).
+ * Token verification for `authenticate` (service/tokens.ts signs them). A deleted account's tokens, and
+ * revoked ones, stop working at once, on every instance: one primary-key lookup per authenticated request.
  */
 export async function registerAuth(app: FastifyInstance, secret: string, userService: UserService): Promise<void> {
   await app.register(fastifyJwt, {
     secret,
     verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
-    trusted: trustedToken((userId) => userService.exists(userId))
+    trusted: trustedToken((userId, version, tokenId) => userService.tokenStatus(userId, version, tokenId))
   })
 }
 

@@ -86,7 +86,6 @@ export const tweetRoutes: FastifyPluginAsyncZod<{ tweetService: TweetService; li
     '/tweet',
     {
       onRequest: authenticate,
-      config: { accountCheckedByService: true },
       // 300 code points, each at most 12 bytes as a JSON-escaped surrogate pair, plus room.
       bodyLimit: 8 * 1024,
       schema: {

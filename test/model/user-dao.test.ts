@@ -68,6 +68,26 @@ t.test('UserDao', async (t) => {
     t.equal(await dao.profileByUsername('nobody'), undefined)
   })
 
+  t.test('token state: the version, raised with or without a new hash, and revoked token ids', async (t) => {
+    const id = await dao.insertUser({ ...newUser, username: 'tokens', email: 'tokens@example.com' })
+    t.same(await dao.tokenState(id, 'some-id'), { token_version: 0, revoked: false })
+    t.equal(await dao.tokenState(999_999, 'some-id'), undefined, 'no such account')
+    await dao.revokeToken('some-id', id, new Date(Date.now() + 60_000))
+    await dao.revokeToken('some-id', id, new Date(Date.now() + 60_000))
+    t.same(await dao.tokenState(id, 'some-id'), { token_version: 0, revoked: true }, 'twice is once')
+    t.same(await dao.tokenState(id, 'other-id'), { token_version: 0, revoked: false })
+    await dao.revokeToken('stale-id', id, new Date(Date.now() - 60_000))
+    await dao.revokeToken('another-id', id, new Date(Date.now() + 60_000))
+    t.same(await dao.tokenState(id, 'stale-id'), { token_version: 0, revoked: false }, 'past its expiry, gone')
+    t.equal(await dao.newTokenVersion(pool, id), 1)
+    t.match(await dao.credentialsById(id), { id, hashed_password: newUser.hashedPassword, token_version: 1 })
+    t.equal(await dao.newTokenVersion(pool, id, 'new hash'), 2)
+    t.match(await dao.credentialsById(id), { hashed_password: 'new hash', token_version: 2 })
+    t.match(await dao.credentialsByEmail('tokens@example.com'), { id, token_version: 2 })
+    t.equal(await dao.newTokenVersion(pool, 999_999), undefined)
+    t.equal(await dao.credentialsById(999_999), undefined)
+  })
+
   t.test('usersByUsernames answers the users of the taken ones, spelled as chosen, for any case asked', async (t) => {
     const owner = await dao.profileByUsername('Eunwoo_Song')
     t.same(await dao.usersByUsernames(['EUNWOO_SONG', 'free_name']), [{ id: owner!.id, username: 'Eunwoo_Song' }])

@@ -11,6 +11,7 @@ import { PendingObjectDao } from '../../model/pending-object-dao.ts'
 import { DuplicateUser, UserDao } from '../../model/user-dao.ts'
 import {
   Conflict,
+  Forbidden,
   Invalid,
   NotFound,
   PayloadTooLarge,
@@ -49,8 +50,10 @@ t.test('UserService', async (t) => {
   const transactor = new Transactor(pool)
   const pendingObjects = new PendingObjectDao(pool)
   const storage = new HookedStorage(uploadDir, testPublicUrl)
-  const signed: { user_id: number }[] = []
-  const tokens = { sign: (payload: { user_id: number }) => (signed.push(payload), `token-for-${payload.user_id}`) }
+  const signed: { user_id: number; ver: number }[] = []
+  const tokens = {
+    sign: (payload: { user_id: number; ver: number }) => (signed.push(payload), `token-for-${payload.user_id}`)
+  }
   const warnings: { details: object; message: string }[] = []
   const log = {
     info() {},
@@ -380,9 +383,63 @@ t.test('UserService', async (t) => {
       user_id: alice.id,
       access_token: `token-for-${alice.id}`
     })
-    t.same(signed.at(-1), { user_id: alice.id })
+    t.same(signed.at(-1), { user_id: alice.id, ver: 0 }, 'the account’s token version goes into the token')
     await t.rejects(service.login('alice@example.com', 'wrong-password'), Unauthorized)
     await t.rejects(service.login('nobody@example.com', 'password123'), Unauthorized)
+  })
+
+  t.test('sessions: a token is valid until logged out by its id, or its version is left behind', async (t) => {
+    const session = await service.signUp({
+      name: 'S',
+      email: 'session@example.com',
+      password: 'password123',
+      profile: ''
+    })
+    t.equal(await service.tokenStatus(session.id, 0, 'token-one'), 'valid')
+    t.equal(await service.tokenStatus(session.id, 0, undefined), 'valid', 'a token from before sessions')
+    t.equal(await service.tokenStatus(999_999, 0, 'token-one'), 'gone')
+    await service.logout(session.id, 'token-one', new Date(Date.now() + 60_000))
+    await service.logout(session.id, 'token-one', new Date(Date.now() + 60_000))
+    t.equal(await service.tokenStatus(session.id, 0, 'token-one'), 'revoked', 'logged out, twice is once')
+    t.equal(await service.tokenStatus(session.id, 0, 'token-two'), 'valid', 'another token of the account')
+    await service.logoutAll(session.id)
+    t.equal(await service.tokenStatus(session.id, 0, 'token-two'), 'revoked', 'every token issued before')
+    t.equal(await service.tokenStatus(session.id, 1, 'token-three'), 'valid', 'one issued after')
+    await service.login('session@example.com', 'password123')
+    t.same(signed.at(-1), { user_id: session.id, ver: 1 }, 'a login signs the current version')
+    await service.logout(session.id, undefined, new Date(Date.now() + 60_000))
+    t.equal(
+      await service.tokenStatus(session.id, 1, 'token-three'),
+      'revoked',
+      'logging out a token without an id revokes them all'
+    )
+  })
+
+  t.test('changePassword: the current password, a valid new one; every earlier token revoked', async (t) => {
+    const changer = await service.signUp({
+      name: 'C',
+      email: 'changer@example.com',
+      password: 'old password',
+      profile: ''
+    })
+    await t.rejects(
+      service.changePassword(changer.id, 'wrong password', 'new password'),
+      new Forbidden('The current password is wrong', { field: 'current_password' })
+    )
+    await t.rejects(
+      service.changePassword(changer.id, 'old password', 'short'),
+      new Invalid('A password must be 8–72 bytes in UTF-8', { field: 'new_password' })
+    )
+    t.equal(await service.tokenStatus(changer.id, 0, 'before'), 'valid', 'refused changes revoke nothing')
+    t.same(await service.changePassword(changer.id, 'old password', 'new password'), {
+      user_id: changer.id,
+      access_token: `token-for-${changer.id}`
+    })
+    t.same(signed.at(-1), { user_id: changer.id, ver: 1 }, 'the new token carries the new version')
+    t.equal(await service.tokenStatus(changer.id, 0, 'before'), 'revoked')
+    await t.rejects(service.login('changer@example.com', 'old password'), Unauthorized)
+    t.match(await service.login('changer@example.com', 'new password'), { user_id: changer.id })
+    await t.rejects(service.changePassword(999_999, 'x', 'new password'), Unauthorized)
   })
 
   t.test('profile shows the email only to the user themself; updateProfile changes given fields', async (t) => {

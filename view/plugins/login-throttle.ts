@@ -14,6 +14,8 @@ export interface LoginLimits {
 export interface LoginThrottle {
   onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   preHandler: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  /** PUT /users/me/password, after authentication: the per-IP budget, then the per-email ones per account. */
+  passwordChange: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 }
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>
@@ -22,7 +24,7 @@ type Limiter = ReturnType<FastifyInstance['createRateLimit']>
 const emailOf = (request: FastifyRequest) => (request.body as { email: string }).email
 
 /**
- * Route hooks for POST /login; a limit of 0 is off. @fastify/rate-limit must be registered on app.
+ * Route hooks for POST /login (and PUT /users/me/password); a limit of 0 is off. @fastify/rate-limit must be registered on app.
  * Every limit is checked before the account is looked up, so a 429 says nothing about whether it exists.
  */
 export function loginThrottle(app: FastifyInstance, limits: LoginLimits): LoginThrottle {
@@ -37,11 +39,21 @@ export function loginThrottle(app: FastifyInstance, limits: LoginLimits): LoginT
   // Guessing from many addresses at once still meets a ceiling; refused attempts never reach it (checked last),
   // so one address adds at most perEmailPerIp to it.
   const perEmail = limiter(limits.perEmail, emailOf)
+  // Guesses at the current password of an account whose token was stolen: counted per account, from one
+  // address and from all, on the login budgets.
+  const account = (request: FastifyRequest) => `account ${request.user.user_id}`
+  const perAccountPerIp = limiter(limits.perEmailPerIp, (request) => `${normalizeIP(request.ip)} ${account(request)}`)
+  const perAccount = limiter(limits.perEmail, account)
   return {
     onRequest: (request, reply) => check(perIp, request, reply, 'Too many login attempts from this address'),
     preHandler: async (request, reply) => {
       await check(perEmailPerIp, request, reply, 'Too many login attempts for this email from this address')
       await check(perEmail, request, reply, 'Too many login attempts for this email')
+    },
+    passwordChange: async (request, reply) => {
+      await check(perIp, request, reply, 'Too many password attempts from this address')
+      await check(perAccountPerIp, request, reply, 'Too many password attempts for this account from this address')
+      await check(perAccount, request, reply, 'Too many password attempts for this account')
     }
   }
 }
