@@ -260,4 +260,28 @@ t.test('user A cannot act on user B’s resources', async (t) => {
       .users.find((user: { id: number }) => user.id === a.id)
     t.match(foundByA, { following: false }, 'A does not follow A, whoever follows A')
   })
+  t.test('logging out and changing the password act only on the caller’s own tokens', async (t) => {
+    const me = (token: string) => app.inject({ url: '/users/me', headers: as(token) })
+    const changed = await app.inject({
+      method: 'PUT',
+      url: '/users/me/password',
+      headers: as(a.token),
+      payload: { current_password: a.password, new_password: 'another password' }
+    })
+    t.equal(changed.statusCode, 200)
+    t.equal((await me(b.token)).statusCode, 200, 'B’s token survives A’s password change')
+    const wrongAccount = await app.inject({
+      method: 'PUT',
+      url: '/users/me/password',
+      headers: as(changed.json().access_token),
+      payload: { current_password: b.password, new_password: 'a third password' }
+    })
+    t.equal(wrongAccount.statusCode, 403, 'B’s password is not A’s current one')
+    t.equal(
+      (await app.inject({ method: 'POST', url: '/logout-all', headers: as(changed.json().access_token) })).statusCode,
+      204
+    )
+    t.equal((await me(b.token)).statusCode, 200, 'B’s token survives A’s logout-all')
+    t.equal((await me(changed.json().access_token)).statusCode, 401)
+  })
 })
