@@ -16,6 +16,7 @@ import { LikeDao } from './model/like-dao.ts'
 import { MediaDao } from './model/media-dao.ts'
 import { PendingObjectDao } from './model/pending-object-dao.ts'
 import { SearchDao } from './model/search-dao.ts'
+import { PersonalTokenDao } from './model/personal-token-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao, tweetCacheEntries } from './model/tweet-dao.ts'
 import { authorCacheEntries, UserDao } from './model/user-dao.ts'
@@ -26,6 +27,7 @@ import { HealthService } from './service/health-service.ts'
 import { LikeService } from './service/like-service.ts'
 import { NotificationService } from './service/notification-service.ts'
 import { SearchService } from './service/search-service.ts'
+import { PersonalTokenService } from './service/personal-token-service.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { LocalStorage } from './service/storage/local.ts'
@@ -38,6 +40,7 @@ import { registerAuth } from './view/auth.ts'
 import { blockRoutes } from './view/blocks.ts'
 import { notificationRoutes } from './view/notifications.ts'
 import { searchRoutes } from './view/search.ts'
+import { tokenRoutes } from './view/tokens.ts'
 import { followRoutes } from './view/follow.ts'
 import { healthRoutes } from './view/health.ts'
 import { mediaRoutes } from './view/media.ts'
@@ -78,6 +81,7 @@ export interface Services {
   likeService: LikeService
   notificationService: NotificationService
   searchService: SearchService
+  personalTokenService: PersonalTokenService
   mediaService: MediaService
   healthService: HealthService
   fanoutService: FanoutService
@@ -203,6 +207,7 @@ export async function buildServices(
     likeService,
     notificationService: new NotificationService(transactor, notificationDao, userDao, tweetService, storage),
     searchService: new SearchService(new SearchDao(readPool), tweetService, followService, storage),
+    personalTokenService: new PersonalTokenService(new PersonalTokenDao(pool)),
     mediaService,
     healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
@@ -266,7 +271,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   // Before any route, so both cover every route.
   await registerCors(app, config.corsOrigins)
   await registerApiDocs(app)
-  await registerAuth(app, config.jwtSecret, userService)
+  await registerAuth(app, config.jwtSecret, userService, services.personalTokenService)
 
   app.addHook('onReady', async () => services.fanoutWorker.start())
   // On listen, not on ready: the clean-up waits for the service, never the other way round.
@@ -278,7 +283,12 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   if (config.storage === 'local') await registerStoredFiles(app, config.uploadDir)
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: services.healthService })
-  await app.register(accountRoutes, { userService, throttleSignUp, throttleLogin })
+  await app.register(accountRoutes, {
+    userService,
+    throttleSignUp,
+    throttleLogin,
+    personalTokenService: services.personalTokenService
+  })
   await app.register(userRoutes, { userService, followService, likeService, tweetService })
   await app.register(tweetRoutes, { tweetService, likeService })
   await app.register(timelineRoutes, { tweetService })
@@ -286,6 +296,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(blockRoutes, { followService })
   await app.register(notificationRoutes, { notificationService: services.notificationService })
   await app.register(searchRoutes, { searchService: services.searchService })
+  await app.register(tokenRoutes, { personalTokenService: services.personalTokenService })
   await app.register(async (uploads) => {
     await registerMultipart(uploads, Math.max(config.maxUploadBytes, config.maxMediaBytes))
     await uploads.register(profilePictureRoutes, { userService, maxBytes: config.maxUploadBytes })

@@ -21,6 +21,9 @@ export const minSearchLength = 2
 export const maxSearchLength = 100
 /** The words of a tweet search that count: later ones are left out of the query. */
 export const maxSearchWords = 10
+/** A personal access token's name, in code points; and how many tokens one account may hold. */
+export const maxPersonalTokenName = 100
+export const maxPersonalTokens = 50
 /** A user's profile text (VARCHAR(2000)). */
 export const maxProfileLength = 2000
 /** An email address (VARCHAR(255)). */

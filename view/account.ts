@@ -2,11 +2,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { isPasswordLength, maxEmailLength, maxPasswordBytes, minPasswordBytes } from '../service/limits.ts'
+import type { PersonalTokenService } from '../service/personal-token-service.ts'
 import type { UserService } from '../service/user-service.ts'
 import type { LoginThrottle } from './plugins/login-throttle.ts'
 import type { SignUpThrottle } from './plugins/sign-up-throttle.ts'
 import { errorBody, profileText, rowId, toUserBody, userBody, userName, username, usernameRule } from './schemas.ts'
-import { authenticate, bearerSecurity } from './auth.ts'
+import { authenticate, bearerSecurity, loginTokenOnly } from './auth.ts'
 
 // Trimmed and lower-cased before the format check (a check, not a pipe, so the document says format: email).
 const email = z
@@ -47,11 +48,12 @@ export interface UserRouteOptions {
   userService: UserService
   throttleSignUp: SignUpThrottle
   throttleLogin: LoginThrottle
+  personalTokenService: PersonalTokenService
 }
 
 export const accountRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
   app,
-  { userService, throttleSignUp, throttleLogin }
+  { userService, throttleSignUp, throttleLogin, personalTokenService }
 ) => {
   app.post(
     '/sign-up',
@@ -110,7 +112,10 @@ export const accountRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
       }
     },
     async (request, reply) => {
-      await userService.logout(request.user.user_id, request.user.jti, new Date(request.user.exp * 1000))
+      const { user_id, personal_token, jti, exp } = request.user
+      // A personal access token logs itself out: it is revoked, like DELETE /tokens/:id.
+      if (personal_token) await personalTokenService.revoke(user_id, personal_token.id)
+      else await userService.logout(user_id, jti, new Date(exp * 1000))
       return reply.code(204).send(null)
     }
   )
@@ -118,7 +123,7 @@ export const accountRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
   app.post(
     '/logout-all',
     {
-      onRequest: authenticate,
+      onRequest: [authenticate, loginTokenOnly],
       schema: {
         summary: 'Revoke every token of the account',
         description:
@@ -138,7 +143,7 @@ export const accountRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
     '/users/me/password',
     {
       bodyLimit: 8 * 1024,
-      onRequest: authenticate,
+      onRequest: [authenticate, loginTokenOnly],
       preHandler: throttleLogin.passwordChange,
       schema: {
         summary: 'Change your password',

@@ -2,15 +2,36 @@
 // (authenticate) and for public routes whose answer depends on who asks (optionalAuthenticate).
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Unauthorized } from '../service/errors.ts'
+import { Forbidden, Unauthorized } from '../service/errors.ts'
+import {
+  personalTokenPrefix,
+  type PersonalTokenGrant,
+  type PersonalTokenService
+} from '../service/personal-token-service.ts'
 import type { UserService } from '../service/user-service.ts'
 import { maxUserId } from './schemas.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What a personal access token grants (PersonalTokenService.grant), for authenticate. */
+    grantPersonalToken(token: string): Promise<PersonalTokenGrant | 'revoked' | undefined>
+  }
+}
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: { user_id: number }
-    /** ver and jti: absent from tokens issued before revocable sessions (service/tokens.ts). */
-    user: { user_id: number; exp: number; ver?: number; jti?: string }
+    /**
+     * ver and jti: absent from tokens issued before revocable sessions (service/tokens.ts). personal_token:
+     * set when the caller sent a personal access token instead of a login token (exp is 0 then).
+     */
+    user: {
+      user_id: number
+      exp: number
+      ver?: number
+      jti?: string
+      personal_token?: { id: number; scope: 'read' | 'write' }
+    }
   }
 }
 
@@ -53,7 +74,13 @@ function trustedToken(tokenStatus: UserService['tokenStatus']) {
  * Token verification for `authenticate` (service/tokens.ts signs them). A deleted account's tokens, and
  * revoked ones, stop working at once, on every instance: one primary-key lookup per authenticated request.
  */
-export async function registerAuth(app: FastifyInstance, secret: string, userService: UserService): Promise<void> {
+export async function registerAuth(
+  app: FastifyInstance,
+  secret: string,
+  userService: UserService,
+  personalTokens: PersonalTokenService
+): Promise<void> {
+  app.decorate('grantPersonalToken', (token: string) => personalTokens.grant(token))
   await app.register(fastifyJwt, {
     secret,
     verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'user_id'], extractToken: tokenFromHeader },
@@ -61,9 +88,17 @@ export async function registerAuth(app: FastifyInstance, secret: string, userSer
   })
 }
 
-/** onRequest hook for authenticated routes: runs before body parsing, so 401 comes before 400. */
+/** Methods a 'read' personal token may use: every other one writes. */
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * onRequest hook for authenticated routes: runs before body parsing, so 401 comes before 400. A login
+ * token (a JWT) or a personal access token (`mnt_…`): one lookup either way.
+ */
 export async function authenticate(request: FastifyRequest): Promise<void> {
-  if (!tokenFromHeader(request)) throw new Unauthorized('Authorization header is missing')
+  const token = tokenFromHeader(request)
+  if (!token) throw new Unauthorized('Authorization header is missing')
+  if (token.startsWith(personalTokenPrefix)) return authenticatePersonal(request, token)
   try {
     await request.jwtVerify()
   } catch (error) {
@@ -74,6 +109,26 @@ export async function authenticate(request: FastifyRequest): Promise<void> {
     if (code === 'FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED')
       throw new Unauthorized('The account of this token no longer exists')
     throw new Unauthorized('Authorization token is invalid')
+  }
+}
+
+async function authenticatePersonal(request: FastifyRequest, token: string): Promise<void> {
+  const grant = await request.server.grantPersonalToken(token)
+  if (grant === undefined) throw new Unauthorized('Authorization token is invalid')
+  if (grant === 'revoked') throw new Unauthorized('Authorization token has been revoked')
+  request.user = { user_id: grant.user_id, exp: 0, personal_token: { id: grant.id, scope: grant.scope } }
+  if (grant.scope === 'read' && !readMethods.has(request.method)) {
+    throw new Forbidden('This personal access token may only read', { scope: 'read' })
+  }
+}
+
+/**
+ * onRequest hook, after authenticate, for the routes that manage the account's access (tokens, the
+ * password, logging out everywhere): a machine client's personal token may not use them.
+ */
+export async function loginTokenOnly(request: FastifyRequest): Promise<void> {
+  if (request.user.personal_token) {
+    throw new Forbidden('This route needs a login token, not a personal access token', { scope: 'login' })
   }
 }
 

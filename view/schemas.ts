@@ -32,6 +32,8 @@ export const mediaId = positive(Number.MAX_SAFE_INTEGER)
 export const userIdParams = z.object({ user_id: userId })
 export const tweetIdParams = z.object({ id: tweetId })
 export const mediaIdParams = z.object({ id: mediaId })
+/** A personal access token's id (INT UNSIGNED, like a user's). */
+export const tokenIdParams = z.object({ id: positive(maxUserId) })
 
 const pageLimitMessage = `must be an integer from 1 to ${maxPageSize}`
 
