@@ -45,7 +45,9 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ personalTokenService: Personal
           })
           .strict(),
         response: {
-          201: tokenBody.extend({ token: z.string().describe('The secret: shown this once') }),
+          201: tokenBody
+            .extend({ token: z.string().describe('The secret: shown this once') })
+            .describe('The new token, with its secret'),
           400: errorBody,
           401: errorBody,
           403: errorBody,
@@ -67,7 +69,11 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ personalTokenService: Personal
         summary: 'Your personal access tokens, newest first, without their secrets',
         tags: ['tokens'],
         security: bearerSecurity,
-        response: { 200: z.object({ tokens: z.array(tokenBody) }), 401: errorBody, 403: errorBody }
+        response: {
+          200: z.object({ tokens: z.array(tokenBody) }).describe('Your tokens'),
+          401: errorBody,
+          403: errorBody
+        }
       }
     },
     async (request) => ({ tokens: (await personalTokenService.list(request.user.user_id)).map(toTokenBody) })
