@@ -28,6 +28,7 @@ import { LikeService } from './service/like-service.ts'
 import { NotificationService } from './service/notification-service.ts'
 import { SearchService } from './service/search-service.ts'
 import { PersonalTokenService } from './service/personal-token-service.ts'
+import { ExportService } from './service/export-service.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { LocalStorage } from './service/storage/local.ts'
@@ -41,6 +42,7 @@ import { blockRoutes } from './view/blocks.ts'
 import { notificationRoutes } from './view/notifications.ts'
 import { searchRoutes } from './view/search.ts'
 import { tokenRoutes } from './view/tokens.ts'
+import { exportRoutes } from './view/export.ts'
 import { followRoutes } from './view/follow.ts'
 import { healthRoutes } from './view/health.ts'
 import { mediaRoutes } from './view/media.ts'
@@ -82,6 +84,7 @@ export interface Services {
   notificationService: NotificationService
   searchService: SearchService
   personalTokenService: PersonalTokenService
+  exportService: ExportService
   mediaService: MediaService
   healthService: HealthService
   fanoutService: FanoutService
@@ -208,6 +211,7 @@ export async function buildServices(
     notificationService: new NotificationService(transactor, notificationDao, userDao, tweetService, storage),
     searchService: new SearchService(new SearchDao(readPool), tweetService, followService, storage),
     personalTokenService: new PersonalTokenService(new PersonalTokenDao(pool)),
+    exportService: new ExportService(userService, tweetService, followService, likeService, mediaService),
     mediaService,
     healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
@@ -297,6 +301,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(notificationRoutes, { notificationService: services.notificationService })
   await app.register(searchRoutes, { searchService: services.searchService })
   await app.register(tokenRoutes, { personalTokenService: services.personalTokenService })
+  await app.register(exportRoutes, { exportService: services.exportService })
   await app.register(async (uploads) => {
     await registerMultipart(uploads, Math.max(config.maxUploadBytes, config.maxMediaBytes))
     await uploads.register(profilePictureRoutes, { userService, maxBytes: config.maxUploadBytes })

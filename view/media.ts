@@ -1,20 +1,11 @@
 // Media routes: upload (multipart field file), the caller's own paged list, delete and restore.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { MediaItem, MediaService } from '../service/media-service.ts'
+import type { MediaService } from '../service/media-service.ts'
 import { authenticate, bearerSecurity } from './auth.ts'
 import { documentedBody } from './plugins/docs.ts'
-import { count, errorBody, mediaIdParams, nextCursor, pageQuery, rowId, timestamp } from './schemas.ts'
+import { errorBody, mediaBody, mediaIdParams, nextCursor, pageQuery, toMediaBody } from './schemas.ts'
 import { withUploadedFile } from './multipart.ts'
-
-const mediaBody = z.object({
-  id: rowId,
-  url: z.url(),
-  content_type: z.string(),
-  size: count.describe('Bytes'),
-  original_name: z.string().nullable(),
-  created_at: timestamp
-})
 
 const mediaPage = z
   .object({ media: z.array(mediaBody), next_cursor: nextCursor })
@@ -32,15 +23,6 @@ export const mediaRoutes: FastifyPluginAsyncZod<{
   /** MAX_MEDIA_BYTES: a larger declared body is refused before it is read. */
   maxBytes: number
 }> = async (app, { mediaService, maxBytes }) => {
-  const toMediaBody = (item: MediaItem): z.infer<typeof mediaBody> => ({
-    id: item.id,
-    url: item.url,
-    content_type: item.content_type,
-    size: item.size,
-    original_name: item.original_name,
-    created_at: item.created_at.toISOString()
-  })
-
   app.post(
     '/media',
     {

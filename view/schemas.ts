@@ -12,6 +12,7 @@ import {
 import type { ThreadItem, TweetItem } from '../service/tweet-service.ts'
 import type { Profile, UserRow } from '../service/user-service.ts'
 import type { ListedUser, UserSummary } from '../service/follow-service.ts'
+import type { MediaItem } from '../service/media-service.ts'
 
 const positive = (max: number) =>
   z.coerce
@@ -282,6 +283,27 @@ export function toTweetBody(item: TweetItem): z.infer<typeof tweetBody> {
             retweet_id: item.retweeted_by.retweet_id
           },
     mentions: item.mentions.map((mention) => ({ id: mention.id, username: mention.username }))
+  }
+}
+
+/** A media item of the caller's (POST /media, GET /media, the export). */
+export const mediaBody = z.object({
+  id: rowId,
+  url: z.url(),
+  content_type: z.string(),
+  size: count.describe('Bytes'),
+  original_name: z.string().nullable(),
+  created_at: timestamp
+})
+
+export function toMediaBody(item: MediaItem): z.infer<typeof mediaBody> {
+  return {
+    id: item.id,
+    url: item.url,
+    content_type: item.content_type,
+    size: item.size,
+    original_name: item.original_name,
+    created_at: item.created_at.toISOString()
   }
 }
 
