@@ -28,11 +28,15 @@ t.test('ConsistencyDao', async (t) => {
       'likes',
       'media',
       'mutes',
+      'notifications',
+      'personal_tokens',
       'pulled_follows',
+      'revoked_tokens',
       'timeline_entries',
       'timeline_gaps',
       'tweet_media',
       'tweet_tombstones',
+      'tweet_words',
       'tweets',
       'users',
       'users_follow_list'
@@ -43,7 +47,7 @@ t.test('ConsistencyDao', async (t) => {
   })
 
   t.test('an empty or whole database has no violations', async (t) => {
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   let halfWritten = 0
@@ -62,7 +66,7 @@ t.test('ConsistencyDao', async (t) => {
     await tweets.postTweet(alice, 'whole')
     await users.addTweetsCount(pool, alice, 1)
     await timelines.addToTimelines(pool, halfWritten, alice, [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test(
@@ -81,7 +85,7 @@ t.test('ConsistencyDao', async (t) => {
       t.match(await dao.violations(), { timeline_entries_without_follow: 1, fanout_pending: 1 })
       await timelines.removeAuthor(pool, bob, alice)
       await pool.query('DELETE FROM fanout_outbox')
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     }
   )
 
@@ -99,7 +103,7 @@ t.test('ConsistencyDao', async (t) => {
       ])
       t.match(await dao.violations(), { retweet_count_mismatch: 0, entries_showing_the_wrong_tweet: 1 })
       await pool.execute('DELETE FROM timeline_entries WHERE tweet_id = ?', [retweet])
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'the original shows it')
+      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'the original shows it')
       await tweets.removeRetweet(pool, alice, id)
       await tweets.addRetweetCount(pool, id, -1)
     }
@@ -109,7 +113,7 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('INSERT INTO timeline_gaps (owner_id, author_id, below_id) VALUES (?, ?, 5)', [alice, alice])
     t.match(await dao.violations(), { timeline_horizon_mismatch: 1 })
     await pool.execute('DELETE FROM timeline_gaps WHERE owner_id = ?', [alice])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
   t.test('a follow between two users one of whom blocks the other is reported, either way', async (t) => {
     const bob = await users.insertUser({
@@ -130,6 +134,19 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('DELETE FROM users WHERE id = ?', [bob])
   })
 
+  t.test('a tweet whose words search cannot find, or a retweet it would, is reported', async (t) => {
+    const { id } = (await tweets.postTweet(alice, 'findable words'))!
+    await pool.execute('DELETE FROM tweet_words WHERE tweet_id = ?', [id])
+    t.match(await dao.violations(), { tweet_words_mismatch: 1 })
+    await pool.execute("INSERT INTO tweet_words (word, tweet_id) VALUES ('findable', ?)", [id])
+    const retweet = (await tweets.addRetweet(pool, alice, id))!
+    await pool.execute("INSERT INTO tweet_words (word, tweet_id) VALUES ('stray', ?)", [retweet])
+    t.match(await dao.violations(), { tweet_words_mismatch: 1 })
+    await pool.execute('DELETE FROM tweets WHERE id IN (?, ?)', [retweet, id])
+    await pool.execute('UPDATE users SET tweets_count = tweets_count - 1 WHERE id = ?', [alice])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+  })
+
   t.test('a like without its count, or a count without its like, is reported', async (t) => {
     const { id } = (await tweets.postTweet(alice, 'liked'))!
     await pool.execute('INSERT INTO likes (user_id, tweet_id) VALUES (?, ?)', [alice, id])
@@ -137,7 +154,7 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('UPDATE tweets SET like_count = 2 WHERE id = ?', [id])
     t.match(await dao.violations(), { like_count_mismatch: 1 })
     await pool.execute('UPDATE tweets SET like_count = 1 WHERE id = ?', [id])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test('a reply_count that is not the number of direct replies is reported', async (t) => {
@@ -145,7 +162,7 @@ t.test('ConsistencyDao', async (t) => {
     const { id: reply } = (await tweets.postTweet(alice, 'reply', root))!
     t.same(
       Object.values(await dao.violations()),
-      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
       'posting counts the reply'
     )
     await pool.execute('UPDATE tweets SET reply_count = 0 WHERE id = ?', [root])
@@ -154,7 +171,7 @@ t.test('ConsistencyDao', async (t) => {
     await pool.execute('UPDATE tweets SET reply_count = 2 WHERE id = ?', [reply])
     t.match(await dao.violations(), { reply_count_mismatch: 1 }, 'a count with no reply behind it too')
     await pool.execute('UPDATE tweets SET reply_count = 0 WHERE id = ?', [reply])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   })
 
   t.test('a reply whose deleted parent left no tombstone is reported, unless the parent was the root', async (t) => {
@@ -170,12 +187,12 @@ t.test('ConsistencyDao', async (t) => {
       root,
       root
     ])
-    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     await pool.execute('DELETE FROM tweets WHERE id = ?', [root])
     await users.addTweetsCount(pool, alice, -1)
     t.same(
       Object.values(await dao.violations()),
-      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
       'a deleted root needs none'
     )
   })

@@ -62,7 +62,13 @@ const checks = {
   follows_across_block: `
     SELECT COUNT(*) AS n FROM users_follow_list f
      WHERE EXISTS (SELECT 1 FROM blocks b WHERE (b.user_id = f.user_id AND b.blocked_id = f.follow_user_id)
-                                             OR (b.user_id = f.follow_user_id AND b.blocked_id = f.user_id))`
+                                             OR (b.user_id = f.follow_user_id AND b.blocked_id = f.user_id))`,
+  // Search finds every tweet whose text holds a word, and never a retweet's row (migrations/014's triggers).
+  tweet_words_mismatch: `
+    SELECT COUNT(*) AS n FROM tweets t
+     WHERE (t.retweet_of IS NOT NULL AND EXISTS (SELECT 1 FROM tweet_words w WHERE w.tweet_id = t.id))
+        OR (t.retweet_of IS NULL AND t.tweet REGEXP '[[:alnum:]]'
+            AND NOT EXISTS (SELECT 1 FROM tweet_words w WHERE w.tweet_id = t.id))`
 } as const
 
 export type Invariant = keyof typeof checks
@@ -81,7 +87,11 @@ const dataTables = [
   'likes',
   'tweet_tombstones',
   'blocks',
-  'mutes'
+  'mutes',
+  'notifications',
+  'tweet_words',
+  'revoked_tokens',
+  'personal_tokens'
 ]
 
 export class ConsistencyDao {

@@ -171,7 +171,8 @@ t.test('a server killed with SIGKILL mid-write loses nothing it acknowledged', a
       replies_without_parent: 0,
       retweet_count_mismatch: 0,
       entries_showing_the_wrong_tweet: 0,
-      follows_across_block: 0
+      follows_across_block: 0,
+      tweet_words_mismatch: 0
     },
     'no half-written state, no missing or extra copies'
   )
