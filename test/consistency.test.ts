@@ -103,7 +103,11 @@ t.test('ConsistencyDao', async (t) => {
       ])
       t.match(await dao.violations(), { retweet_count_mismatch: 0, entries_showing_the_wrong_tweet: 1 })
       await pool.execute('DELETE FROM timeline_entries WHERE tweet_id = ?', [retweet])
-      t.same(Object.values(await dao.violations()), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'the original shows it')
+      t.same(
+        Object.values(await dao.violations()),
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        'the original shows it'
+      )
       await tweets.removeRetweet(pool, alice, id)
       await tweets.addRetweetCount(pool, id, -1)
     }
