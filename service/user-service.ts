@@ -111,11 +111,11 @@ const generatedUsernameAttempts = 5
 const usernameRule = `A username must be ${minUsernameLength} to ${maxUsernameLength} characters of letters (A–Z, a–z), digits and _`
 
 /**
- * Refuses a name, profile text or username the users table cannot hold (a name is measured trimmed, and
- * needs one character).
+ * Refuses a name, profile text or username the users table cannot hold (a name needs one character other
+ * than white space, and is measured as stored: white space around it counts).
  */
 function checkProfileFields({ name, profile, username }: ProfileChanges): void {
-  if (name !== undefined && (name.trim().length === 0 || name.trim().length > maxNameLength)) {
+  if (name !== undefined && (name.trim().length === 0 || name.length > maxNameLength)) {
     throw new Invalid(`A name must be 1 to ${maxNameLength} characters`, { field: 'name' })
   }
   if (profile !== undefined && profile.length > maxProfileLength) {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
-import { Transactor } from '../../model/database.ts'
+import { createPool, Transactor } from '../../model/database.ts'
 import { BlockDao } from '../../model/block-dao.ts'
 import { FanoutDao } from '../../model/fanout-dao.ts'
 import { NotificationDao } from '../../model/notification-dao.ts'
@@ -12,7 +12,7 @@ import { FanoutService, type FanoutSettings } from '../../service/fanout-service
 import { FollowService } from '../../service/follow-service.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import { TweetService } from '../../service/tweet-service.ts'
-import { testPool, testPublicUrl, testUploadDir } from '../helper.ts'
+import { testPool, testPublicUrl, testServerUrl, testUploadDir } from '../helper.ts'
 
 async function setUp(t: { teardown(fn: () => unknown): void }) {
   const pool = await testPool(t)
@@ -87,6 +87,19 @@ t.test('a tweet reaches every follower in chunks, and the outbox row goes when i
   t.equal(await worker.runOnce(), 0, 'nothing left to claim')
 })
 
+t.test('backlog gives the oldest pending row’s age in seconds', async (t) => {
+  const s = await setUp(t)
+  await s.tweets.tweet(s.author, 'waiting an hour')
+  await s.pool.query('UPDATE fanout_outbox SET created_at = NOW(3) - INTERVAL 1 HOUR')
+  const backlog = await s.worker().backlog()
+  t.equal(backlog.pending, 1)
+  // The only slack is the time between the update and the read.
+  t.ok(
+    backlog.oldest_pending_seconds >= 3600 && backlog.oldest_pending_seconds < 3660,
+    `${backlog.oldest_pending_seconds} s`
+  )
+})
+
 t.test('a fan-out resumes where the last committed chunk stopped, and a replay copies nothing twice', async (t) => {
   const s = await setUp(t)
   const tweet = await s.tweets.tweet(s.author, 'resumed')
@@ -126,6 +139,26 @@ t.test(
     t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans]))
   }
 )
+
+t.test('a database error in a chunk reaches the caller; the row stays pending where it was', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'unlucky')
+  const [row] = await s.worker().claim()
+  const closed = createPool(await testServerUrl())
+  await closed.end()
+  const broken = new FanoutService(new Transactor(closed), s.fanoutDao, s.timelineDao, {
+    chunkSize: 2,
+    leaseMs: 60_000,
+    claimBatch: 10
+  })
+  await t.rejects(broken.fanOut(row), /closed/i, 'not taken for a lost lease')
+  const [rows] = await s.pool.query<RowDataPacket[]>('SELECT tweet_id, done_through FROM fanout_outbox')
+  t.same(
+    rows.map((r) => [r.tweet_id, r.done_through]),
+    [[tweet.id, 0]]
+  )
+  t.same(await s.holders(tweet.id), s.once([s.author]))
+})
 
 t.test('a worker stopping hands back the rows it claimed but did not begin', async (t) => {
   const s = await setUp(t)
@@ -200,6 +233,15 @@ t.test('two workers draining at once copy every tweet to every follower exactly 
   for (const id of ids) t.same(await s.holders(id), s.once([s.author, ...s.fans]), `tweet ${id}`)
 })
 
+t.test('drain waits for rows leased to another worker and copies them once the lease ends', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'held elsewhere')
+  t.equal((await s.worker({ leaseMs: 300 }).claim()).length, 1, 'another worker holds the row and stops')
+  await s.worker().drain()
+  t.same(await s.holders(tweet.id), s.once([s.author, ...s.fans]))
+  t.equal((await s.worker().backlog()).pending, 0)
+})
+
 t.test(
   'small fan-outs are copied in groups that fit a chunk; a row whose lease moved on is left to its holder',
   async (t) => {
@@ -222,6 +264,57 @@ t.test(
     t.same((await worker.backlog()).pending, 1, 'only the row held by someone else is left')
   }
 )
+
+t.test(
+  'runOnce copies small fan-outs in groups of at most chunkSize followers, then the larger ones, asking proceed() before each',
+  async (t) => {
+    const s = await setUp(t)
+    const [exact, small1, small2] = [s.fans[0], s.fans[3], s.fans[4]]
+    // Followers: the author 5 (more than a chunk of 2), exact 2 (a chunk), small1 and small2 one each.
+    await s.follows.follow(s.fans[1], exact)
+    await s.follows.follow(s.fans[2], exact)
+    await s.follows.follow(small2, small1)
+    await s.follows.follow(small1, small2)
+    const large = (await s.tweets.tweet(s.author, 'large')).id
+    const full = (await s.tweets.tweet(exact, 'a full chunk')).id
+    const one = (await s.tweets.tweet(small1, 'one follower')).id
+    const two = (await s.tweets.tweet(small2, 'one follower too')).id
+    const worker = s.worker()
+    const pending = async () => {
+      const [rows] = await s.pool.query<RowDataPacket[]>('SELECT tweet_id FROM fanout_outbox ORDER BY tweet_id')
+      return rows.map((row) => row.tweet_id as number)
+    }
+    /** One runOnce whose proceed() answers true once, then false; the rows not begun are handed back. */
+    const runOneStep = async () => {
+      let budget = 1
+      const before = (await pending()).length
+      t.equal(await worker.runOnce(() => budget-- > 0), before, 'claimed every pending row')
+      await worker.releaseClaims()
+    }
+    await runOneStep()
+    t.same(await pending(), [large, one, two], 'first the group of the full chunk alone')
+    t.same(await s.holders(full), s.once([exact, s.fans[1], s.fans[2]]))
+    await runOneStep()
+    t.same(await pending(), [large], 'then the two single followers together, before the large one')
+    t.same(await s.holders(one), s.once([small1, small2]))
+    t.same(await s.holders(two), s.once([small1, small2]))
+    await runOneStep()
+    t.same(await pending(), [], 'the large one alone, chunk by chunk')
+    t.same(await s.holders(large), s.once([s.author, ...s.fans]))
+  }
+)
+
+t.test('a begun row resumes after its mark, though its followers would fit a group', async (t) => {
+  const s = await setUp(t)
+  const tweet = await s.tweets.tweet(s.author, 'half done')
+  await s.pool.query('UPDATE fanout_outbox SET done_through = ?', [s.fans[1]])
+  t.equal(await s.worker({ chunkSize: 6 }).runOnce(), 1)
+  t.same(
+    await s.holders(tweet.id),
+    s.once([s.author, ...s.fans.slice(2)]),
+    'the followers up to the mark are not copied again'
+  )
+})
 
 t.test(
   'a retweet reaches the retweeter’s followers chunk by chunk; an undone one is restored the same way',

@@ -165,6 +165,7 @@ t.test('UserService', async (t) => {
     const refusals: [object, Invalid][] = [
       [{ name: ' ' }, name],
       [{ name: 'n'.repeat(maxNameLength + 1) }, name],
+      [{ name: ` ${'n'.repeat(maxNameLength)}` }, name],
       [{ profile: 'p'.repeat(maxProfileLength + 1) }, profile],
       [{ email: `${'e'.repeat(maxEmailLength)}@example.com` }, email],
       [{ password: 'seven77' }, password],
@@ -183,10 +184,15 @@ t.test('UserService', async (t) => {
     const longest = {
       name: 'n'.repeat(maxNameLength),
       profile: 'p'.repeat(maxProfileLength),
+      email: `${'e'.repeat(maxEmailLength - '@example.com'.length)}@example.com`,
       password: '가'.repeat(24)
     }
-    t.match(await service.signUp({ ...valid, ...longest }), { name: longest.name }, 'the limits themselves are fine')
-    t.ok(await service.login('erin@example.com', longest.password), '72 bytes of UTF-8 are a password')
+    t.match(
+      await service.signUp({ ...valid, ...longest }),
+      { name: longest.name, email: longest.email },
+      'the limits themselves are fine'
+    )
+    t.ok(await service.login(longest.email, longest.password), '72 bytes of UTF-8 are a password')
   })
 
   t.test('usernameFromEmail: the local part, other characters made _, cut to 30, padded to 3', async (t) => {
@@ -200,6 +206,7 @@ t.test('UserService', async (t) => {
     t.equal(usernameFromEmail(`${'x'.repeat(40)}@example.com`), 'x'.repeat(30))
     t.equal(usernameFromEmail('"a@b"@example.com'), '_a_b_', 'the local part ends at the last @')
     t.equal(usernameFromEmail('no-at-sign'), 'no_at_sign')
+    t.equal(usernameFromEmail('@example.com'), '___', 'an empty local part is padded')
   })
 
   t.test('signUp without a username generates one from the email, kept as the email spells it', async (t) => {
@@ -314,7 +321,7 @@ t.test('UserService', async (t) => {
     })
     await t.rejects(
       service.signUp({ name: 'Unlucky', email: 'unlucky@example.com', password: 'password123', profile: '' }),
-      Unavailable
+      new Unavailable('No free username was found for this email; try again, or choose a username')
     )
     t.equal(inserts.args().length, 5)
   })
@@ -366,7 +373,10 @@ t.test('UserService', async (t) => {
       )
       t.match(await service.profile(user.id, true), { username: 'RENAMED', name: 'R2' }, 'refusals change nothing')
       t.match(await service.profile(alice.id, false), { username: 'alice' })
-      await t.rejects(service.updateProfile(999999, { username: 'ghost' }), NotFound)
+      await t.rejects(
+        service.updateProfile(999999, { username: 'ghost' }),
+        new NotFound('User not found', { user_id: 999999 })
+      )
     }
   )
 
@@ -384,8 +394,10 @@ t.test('UserService', async (t) => {
       access_token: `token-for-${alice.id}`
     })
     t.same(signed.at(-1), { user_id: alice.id, ver: 0 }, 'the account’s token version goes into the token')
-    await t.rejects(service.login('alice@example.com', 'wrong-password'), Unauthorized)
-    await t.rejects(service.login('nobody@example.com', 'password123'), Unauthorized)
+    // One answer for both: it must not tell which emails have an account.
+    const refused = new Unauthorized('Invalid email or password')
+    await t.rejects(service.login('alice@example.com', 'wrong-password'), refused)
+    await t.rejects(service.login('nobody@example.com', 'password123'), refused)
   })
 
   t.test('sessions: a token is valid until logged out by its id, or its version is left behind', async (t) => {
@@ -458,7 +470,7 @@ t.test('UserService', async (t) => {
       new Invalid(`A profile must be at most ${maxProfileLength} characters`, { field: 'profile' })
     )
     t.match(await service.profile(alice.id, true), { name: 'Alicia', profile: 'new text' }, 'refusals change nothing')
-    await t.rejects(service.profile(999999, false), NotFound)
+    await t.rejects(service.profile(999999, false), new NotFound('User not found', { user_id: 999999 }))
   })
 
   t.test('an unknown email costs one bcrypt compare at the configured cost, like a wrong password', async (t) => {
@@ -478,7 +490,10 @@ t.test('UserService', async (t) => {
   })
 
   t.test('profile pictures: sniffed, size-capped, replaced', async (t) => {
-    await t.rejects(service.profilePictureUrl(alice.id), NotFound)
+    const noPicture = new NotFound('This user has no profile picture', { user_id: alice.id })
+    const unknownUser = new NotFound('User not found', { user_id: 999999 })
+    await t.rejects(service.profilePictureUrl(alice.id), noPicture)
+    await t.rejects(service.profilePictureUrl(999999), unknownUser)
     const first = await service.saveProfilePicture(alice.id, Readable.from([pngBytes]))
     t.match(localKeyOf(first), /^profile\/[0-9a-f-]+\.png$/, 'an absolute URL under the storage base')
     t.equal(await service.profilePictureUrl(alice.id), first)
@@ -494,12 +509,15 @@ t.test('UserService', async (t) => {
       PayloadTooLarge
     )
     t.same(await readdir(`${uploadDir}/profile`), [second.split('/').at(-1)], 'failed uploads leave no file')
-    await t.rejects(service.saveProfilePicture(999999, Readable.from([pngBytes])), NotFound)
+    await t.rejects(service.saveProfilePicture(999999, Readable.from([pngBytes])), unknownUser)
     t.same(await readdir(`${uploadDir}/profile`), [second.split('/').at(-1)], 'an unknown user leaves no file')
     await service.deleteProfilePicture(alice.id)
     t.same(await readdir(`${uploadDir}/profile`), [], 'deleting removes the file')
-    await t.rejects(service.profilePictureUrl(alice.id), NotFound)
-    await t.rejects(service.deleteProfilePicture(alice.id), NotFound)
+    await t.rejects(service.profilePictureUrl(alice.id), noPicture)
+    await t.rejects(
+      service.deleteProfilePicture(alice.id),
+      new NotFound('You have no profile picture', { user_id: alice.id })
+    )
   })
 
   t.test('profile pictures: stripped of their metadata, upright', async (t) => {
@@ -650,7 +668,10 @@ t.test('UserService', async (t) => {
     t.test('an upload whose record purge took meanwhile is refused and changes nothing', async (t) => {
       const url = await service.saveProfilePicture(carol.id, Readable.from([pngBytes]))
       storage.duringPut = async (key) => void (await pendingObjects.remove(pool, key))
-      await t.rejects(service.saveProfilePicture(carol.id, Readable.from([pngBytes])), Unavailable)
+      await t.rejects(
+        service.saveProfilePicture(carol.id, Readable.from([pngBytes])),
+        new Unavailable('The upload took too long and was discarded; please try again')
+      )
       storage.duringPut = undefined
       t.equal(await service.profilePictureUrl(carol.id), url)
       t.same(
