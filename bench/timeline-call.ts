@@ -16,8 +16,11 @@ export async function timelineReader(
   const config = { ...loadConfig({ PUBLIC_URL: origin }), databaseUrl }
   const services = await buildServices(config, pino({ level: 'silent' }))
   const read = async (userId: number, limit: number, viewerId?: number) => {
-    // A caller with a token: the app looks their account up first (view/auth.ts), and so does (a).
-    if (viewerId !== undefined && !(await services.userService.exists(viewerId))) throw new Error('no such account')
+    // A caller with a token: the app checks the account and the token's revocation first, in one query
+    // (view/auth.ts), and so does (a).
+    if (viewerId !== undefined && (await services.userService.tokenStatus(viewerId, 0, undefined)) !== 'valid') {
+      throw new Error('no such account, or its tokens are revoked')
+    }
     const page = await services.tweetService.timelineFor(userId, { limit }, viewerId)
     return {
       user_id: userId,

@@ -268,11 +268,6 @@ export class UserService {
     return { user_id: userId, access_token: this.tokens.sign({ user_id: userId, ver: version }) }
   }
 
-  /** Whether the account still exists, e.g. for the holder of an otherwise valid token. */
-  async exists(id: number): Promise<boolean> {
-    return this.userDao.exists(id)
-  }
-
   /** A public profile with counters; the email only when `self` (the user asking about themself). */
   async profile(id: number, self: boolean): Promise<Profile> {
     const row = await this.userDao.profileById(id, self)

@@ -484,11 +484,6 @@ t.test('UserService', async (t) => {
     t.not(hashes[1], hashes[0])
   })
 
-  t.test('exists tells current accounts from unknown ids', async (t) => {
-    t.equal(await service.exists(alice.id), true)
-    t.equal(await service.exists(999999), false)
-  })
-
   t.test('profile pictures: sniffed, size-capped, replaced', async (t) => {
     const noPicture = new NotFound('This user has no profile picture', { user_id: alice.id })
     const unknownUser = new NotFound('User not found', { user_id: 999999 })
