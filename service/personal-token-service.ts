@@ -1,7 +1,7 @@
 // Personal access tokens for machine clients: made and revoked by their owner, shown once, checked on
 // every request that sends one (view/auth.ts). A 'read' token may only read.
 import { createHash, randomBytes } from 'node:crypto'
-import type { PersonalTokenDao } from '../model/personal-token-dao.ts'
+import type { PersonalTokenDao, PersonalTokenRow } from '../model/personal-token-dao.ts'
 import { Conflict, Invalid, NotFound, Unauthorized } from './errors.ts'
 import { codePoints, maxPersonalTokenName, maxPersonalTokens } from './limits.ts'
 
@@ -25,7 +25,13 @@ export interface PersonalTokenGrant {
   scope: Scope
 }
 
-const scopesOf = (scope: Scope): Scope[] => (scope === 'write' ? ['read', 'write'] : ['read'])
+/** A stored token as the API lists it: its scope spelled as the scopes it grants. */
+const toPersonalToken = (row: PersonalTokenRow): PersonalToken => ({
+  id: row.id,
+  name: row.name,
+  scopes: row.scope === 'write' ? ['read', 'write'] : ['read'],
+  created_at: row.created_at
+})
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest()
 
 export class PersonalTokenService {
@@ -53,18 +59,12 @@ export class PersonalTokenService {
         field: 'tokens'
       })
     }
-    const row = (await this.tokenDao.byId(userId, made.id))!
-    return { id: row.id, name: row.name, scopes: scopesOf(row.scope), created_at: row.created_at, token }
+    return { ...toPersonalToken((await this.tokenDao.byId(userId, made.id))!), token }
   }
 
   /** The account's tokens, newest first, without their secrets. */
   async list(userId: number): Promise<PersonalToken[]> {
-    return (await this.tokenDao.list(userId)).map((row) => ({
-      id: row.id,
-      name: row.name,
-      scopes: scopesOf(row.scope),
-      created_at: row.created_at
-    }))
+    return (await this.tokenDao.list(userId)).map(toPersonalToken)
   }
 
   /** Revokes one of userId's tokens at once; another user's, or an unknown one, is NotFound. */
