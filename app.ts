@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pino } from 'pino'
 import type { Config } from './config.ts'
+import { AccountDao } from './model/account-dao.ts'
 import { createPool, Transactor } from './model/database.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { BlockDao } from './model/block-dao.ts'
@@ -30,6 +31,7 @@ import { SearchService } from './service/search-service.ts'
 import { PersonalTokenService } from './service/personal-token-service.ts'
 import { ExportService } from './service/export-service.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
+import { AccountEraser } from './service/account-eraser.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
 import { LocalStorage } from './service/storage/local.ts'
 import type { Storage } from './service/storage/storage.ts'
@@ -89,7 +91,9 @@ export interface Services {
   healthService: HealthService
   fanoutService: FanoutService
   fanoutWorker: FanoutWorker
-  /** Media purge at start and every PURGE_INTERVAL, started by a listening server. */
+  /** Erases deleted accounts once due: woken by a deletion, and run by every purge. */
+  accountEraser: AccountEraser
+  /** Erasure of due accounts and media purge at start and every PURGE_INTERVAL, started by a listening server. */
   purgeSchedule: PurgeSchedule
   /** Stops the purge schedule and the fan-out worker (each finishes the work in hand), then closes the pools. */
   close(): Promise<void>
@@ -149,8 +153,15 @@ export async function buildServices(
     pendingObjectDao,
     storage,
     createTokenSigner(config.jwtSecret, config.jwtExpiresIn),
-    { bcryptRounds: config.bcryptRounds, maxUploadBytes: config.maxUploadBytes, maxImagePixels: config.maxImagePixels },
-    log
+    {
+      bcryptRounds: config.bcryptRounds,
+      maxUploadBytes: config.maxUploadBytes,
+      maxImagePixels: config.maxImagePixels,
+      accountGraceDays: config.accountGraceDays
+    },
+    log,
+    // The eraser needs the services below; a deletion wakes it only once all are built.
+    { wake: () => accountEraser.wake() }
   )
   const fanoutService = new FanoutService(transactor, fanoutDao, timelineDao, {
     chunkSize: config.fanout.chunkSize,
@@ -178,7 +189,6 @@ export async function buildServices(
     unattachedTtlMs: config.mediaUnattachedTtlMs,
     maxImagePixels: config.maxImagePixels
   })
-  const purgeSchedule = new PurgeSchedule(mediaService, config.purgeIntervalMs, log)
   const tweetService = new TweetService(
     transactor,
     tweetDao,
@@ -201,6 +211,17 @@ export async function buildServices(
     storage,
     followService
   )
+  const accountEraser = new AccountEraser(
+    transactor,
+    userDao,
+    new AccountDao(pool),
+    pendingObjectDao,
+    followService,
+    likeService,
+    tweetService,
+    log
+  )
+  const purgeSchedule = new PurgeSchedule(mediaService, accountEraser, config.purgeIntervalMs, log)
   return {
     log,
     storage,
@@ -216,9 +237,10 @@ export async function buildServices(
     healthService: new HealthService(fanoutService, config.readyCacheMs),
     fanoutService,
     fanoutWorker,
+    accountEraser,
     purgeSchedule,
     async close() {
-      await Promise.all([purgeSchedule.stop(), fanoutWorker.stop()])
+      await Promise.all([purgeSchedule.stop(), fanoutWorker.stop(), accountEraser.stop()])
       await Promise.all([userDao.authorsSettled(), tweetDao.tweetsSettled()])
       await pool.end()
       if (readPool !== pool) await readPool.end()

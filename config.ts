@@ -206,6 +206,7 @@ const envSchema = z.object({
     .positive()
     .default(20 * MiB),
   MEDIA_GRACE_DAYS: z.coerce.number().min(0).max(3650).default(0),
+  ACCOUNT_GRACE_DAYS: z.coerce.number().min(0).max(3650).default(0),
   MEDIA_QUOTA_BYTES: count.default(1024 * MiB),
   MEDIA_UNATTACHED_TTL: duration.default('24h'),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(50_000_000),
@@ -255,6 +256,8 @@ export interface Config extends OperationsConfig {
   maxMediaBytes: number
   /** 0: deleting media is final at once; otherwise it can be restored for this many days. */
   mediaGraceDays: number
+  /** 0: a deleted account is erased at once; otherwise logging in within this many days restores it. */
+  accountGraceDays: number
   /** Bytes each user's media may hold; 0: no quota. */
   mediaQuotaBytes: number
   /** Media on no tweet this long after upload are purged; 0: kept until deleted. */
@@ -357,6 +360,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     s3PublicUrl: e.S3_PUBLIC_URL,
     maxMediaBytes: e.MAX_MEDIA_BYTES,
     mediaGraceDays: e.MEDIA_GRACE_DAYS,
+    accountGraceDays: e.ACCOUNT_GRACE_DAYS,
     mediaQuotaBytes: e.MEDIA_QUOTA_BYTES,
     mediaUnattachedTtlMs: seconds(e.MEDIA_UNATTACHED_TTL) * 1000,
     maxImagePixels: e.MAX_IMAGE_PIXELS,

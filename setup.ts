@@ -104,7 +104,8 @@ async function purge(config: Config): Promise<void> {
     try {
       const report = await services.purgeSchedule.runOnce()
       process.stdout.write(
-        `purged ${report.pending} abandoned uploads, ${report.expired} expired media (${report.unattached} never attached) ` +
+        `erased ${report.accounts} deleted accounts; ` +
+          `purged ${report.pending} abandoned uploads, ${report.expired} expired media (${report.unattached} never attached) ` +
           `and ${report.objects} unreferenced objects; ${report.failed.length} failed\n`
       )
       if (report.failed.length > 0) process.exitCode = 1

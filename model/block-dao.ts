@@ -2,7 +2,7 @@
 // the lists of a user's blocked and muted accounts.
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
-import type { UserSummaryRow } from './user-dao.ts'
+import { liveUser, type UserSummaryRow } from './user-dao.ts'
 
 /** Which of the two tables: a block works both ways, a mute one way. */
 export type Restriction = 'block' | 'mute'
@@ -56,7 +56,7 @@ export class BlockDao {
     const { table, column } = tables[kind]
     const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(
       `SELECT u.id, u.name, u.username, u.profile, u.profile_picture
-         FROM ${table} r JOIN users u ON u.id = r.${column}
+         FROM ${table} r JOIN users u ON u.id = r.${column} AND u.${liveUser}
         WHERE r.user_id = ? AND r.${column} < ?
         ORDER BY r.${column} DESC
         LIMIT ?`,

@@ -1,7 +1,7 @@
 // Follows: the follows table and the follower/following counters, the pulled (not fanned-out) followees, follower lists.
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { Queryable } from './database.ts'
-import type { UserSummaryRow } from './user-dao.ts'
+import { liveUser, type UserSummaryRow } from './user-dao.ts'
 
 /** How one user stands towards another. */
 export interface RelationshipRow {
@@ -140,7 +140,7 @@ export class FollowDao {
   async followers(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
     const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(
       `SELECT u.id, u.name, u.username, u.profile, u.profile_picture
-         FROM users_follow_list f JOIN users u ON u.id = f.user_id
+         FROM users_follow_list f JOIN users u ON u.id = f.user_id AND u.${liveUser}
         WHERE f.follow_user_id = ? AND f.user_id < ?
         ORDER BY f.user_id DESC
         LIMIT ?`,
@@ -153,12 +153,26 @@ export class FollowDao {
   async following(userId: number, before: number, limit: number): Promise<UserSummaryRow[]> {
     const [rows] = await this.readPool.execute<(UserSummaryRow & RowDataPacket)[]>(
       `SELECT u.id, u.name, u.username, u.profile, u.profile_picture
-         FROM users_follow_list f JOIN users u ON u.id = f.follow_user_id
+         FROM users_follow_list f JOIN users u ON u.id = f.follow_user_id AND u.${liveUser}
         WHERE f.user_id = ? AND f.follow_user_id < ?
         ORDER BY f.follow_user_id DESC
         LIMIT ?`,
       [userId, before, String(limit)]
     )
     return rows
+  }
+
+  /**
+   * Up to `limit` of the users userId follows or is followed by (the erasure of a deleted account undoes
+   * these follows in turn): two index ranges.
+   */
+  async counterparts(connection: Queryable, userId: number, limit: number): Promise<number[]> {
+    const [rows] = await connection.query<RowDataPacket[]>(
+      `(SELECT follow_user_id AS id FROM users_follow_list WHERE user_id = ? LIMIT ?)
+       UNION
+       (SELECT user_id FROM users_follow_list FORCE INDEX (users_follow_list_follow_user) WHERE follow_user_id = ? LIMIT ?)`,
+      [userId, limit, userId, limit]
+    )
+    return rows.map((row) => row.id as number)
   }
 }

@@ -2,7 +2,7 @@
 // likers, a user's liked tweets), both newest like first by the like's id.
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { orderOf, type IdWindow, type Queryable } from './database.ts'
-import type { UserSummaryRow } from './user-dao.ts'
+import { liveUser, type UserSummaryRow } from './user-dao.ts'
 
 /** Someone who liked a tweet, with the id of the like (the list's cursor). */
 export interface LikerRow extends UserSummaryRow {
@@ -60,7 +60,7 @@ export class LikeDao {
   async likers(tweetId: number, window: IdWindow, limit: number): Promise<LikerRow[]> {
     const [rows] = await this.readPool.execute<(LikerRow & RowDataPacket)[]>(
       `SELECT l.id AS like_id, u.id, u.name, u.username, u.profile, u.profile_picture
-         FROM likes l FORCE INDEX (likes_tweet_newest) JOIN users u ON u.id = l.user_id
+         FROM likes l FORCE INDEX (likes_tweet_newest) JOIN users u ON u.id = l.user_id AND u.${liveUser}
         WHERE l.tweet_id = ? AND l.id > ? AND l.id < ?
         ORDER BY l.id ${orderOf(window)}
         LIMIT ?`,
@@ -81,5 +81,14 @@ export class LikeDao {
       [userId, window.after, window.before, String(limit)]
     )
     return rows
+  }
+
+  /** Up to `limit` of the tweets userId likes, in id order (the erasure of a deleted account). */
+  async likedTweetIds(connection: Queryable, userId: number, limit: number): Promise<number[]> {
+    const [rows] = await connection.execute<RowDataPacket[]>(
+      'SELECT tweet_id FROM likes WHERE user_id = ? ORDER BY tweet_id LIMIT ?',
+      [userId, String(limit)]
+    )
+    return rows.map((row) => row.tweet_id as number)
   }
 }

@@ -1,7 +1,7 @@
 // Search: people by the prefix of their username or name, and tweets by the words of their text (the
 // tweet_words table of migrations/014). Both read newest first below a cursor, from `readPool`.
 import type { Pool, RowDataPacket } from 'mysql2/promise'
-import type { UserSummaryRow } from './user-dao.ts'
+import { liveUser, type UserSummaryRow } from './user-dao.ts'
 
 /** tweet_words.word: longer words are kept (and looked for) by their first 40 characters. */
 const maxWordLength = 40
@@ -38,9 +38,9 @@ export class SearchDao {
     const [rows] = await this.readPool.query<(UserSummaryRow & RowDataPacket)[]>(
       `SELECT u.id, u.name, u.username, u.profile, u.profile_picture
          FROM users u JOIN (
-           (SELECT id FROM users FORCE INDEX (users_username) WHERE username LIKE ? AND id < ? ORDER BY id DESC LIMIT ?)
+           (SELECT id FROM users FORCE INDEX (users_username) WHERE username LIKE ? AND id < ? AND ${liveUser} ORDER BY id DESC LIMIT ?)
            UNION
-           (SELECT id FROM users FORCE INDEX (users_name) WHERE name LIKE ? AND id < ? ORDER BY id DESC LIMIT ?)
+           (SELECT id FROM users FORCE INDEX (users_name) WHERE name LIKE ? AND id < ? AND ${liveUser} ORDER BY id DESC LIMIT ?)
          ) m ON m.id = u.id
         ORDER BY u.id DESC LIMIT ?`,
       [pattern, before, limit, pattern, before, limit, limit]

@@ -63,6 +63,7 @@ export class ReplyParentMissing extends Error {
     super(`in_reply_to ${inReplyTo}: no such tweet`)
     this.name = 'ReplyParentMissing'
   }
+
 }
 
 // What migrations/007's post_tweet signals for a parent that does not exist.
@@ -367,6 +368,26 @@ export class TweetDao {
 
   async addMediaCount(connection: Queryable, id: number, count: number): Promise<void> {
     await connection.execute('UPDATE tweets SET media_count = media_count + ? WHERE id = ?', [count, id])
+  }
+
+  /** Up to `limit` of the tweets userId retweeted, in id order (the erasure of a deleted account). */
+  async retweetedIds(userId: number, limit: number): Promise<number[]> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      `SELECT retweet_of FROM tweets FORCE INDEX (tweets_user_id)
+        WHERE user_id = ? AND retweet_of IS NOT NULL ORDER BY id LIMIT ?`,
+      [userId, String(limit)]
+    )
+    return rows.map((row) => row.retweet_of as number)
+  }
+
+  /** Up to `limit` of userId's own tweets (not retweets), newest first: replies go before what they answer. */
+  async newestIdsBy(userId: number, limit: number): Promise<number[]> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      `SELECT id FROM tweets FORCE INDEX (tweets_user_id)
+        WHERE user_id = ? AND retweet_of IS NULL ORDER BY id DESC LIMIT ?`,
+      [userId, String(limit)]
+    )
+    return rows.map((row) => row.id as number)
   }
 }
 

@@ -34,6 +34,14 @@ export interface CredentialsRow {
   token_version: number
 }
 
+/** A login's account: its credentials, and whether it was deleted and is still within its grace period. */
+export interface LoginRow extends CredentialsRow {
+  /** Deleted (migrations/017): every read leaves it out. */
+  deactivated: boolean
+  /** Deleted but not yet due for erasure: logging in restores it. */
+  restorable: boolean
+}
+
 /** What an authenticated request's token is checked against: the account's version, and its own revocation. */
 export interface TokenStateRow {
   token_version: number
@@ -65,6 +73,12 @@ export interface UsernameRow {
 }
 
 const userColumns = 'id, name, username, email, profile, profile_picture, created_at'
+
+/**
+ * The condition every read of users by others adds: a deleted account (migrations/017) is gone for them
+ * from the moment of its deletion, long before its rows are erased.
+ */
+export const liveUser = 'deactivated_at IS NULL'
 const profileColumns = `${userColumns}, followers_count, following_count, tweets_count`
 
 /** What a tweet shows of its author. */
@@ -111,7 +125,7 @@ export class UserDao {
   ) {
     this.authorCache = new RowCache<AuthorRow>(async (ids) => {
       const [rows] = await this.readPool.query<(AuthorRow & RowDataPacket)[]>(
-        'SELECT id, name, username, profile_picture FROM users WHERE id IN (?)',
+        `SELECT id, name, username, profile_picture FROM users WHERE id IN (?) AND ${liveUser}`,
         [ids]
       )
       return rows.map((row) => ({
@@ -158,7 +172,7 @@ export class UserDao {
 
   async userById(id: number): Promise<UserRow | undefined> {
     const [rows] = await this.pool.execute<(UserRow & RowDataPacket)[]>(
-      `SELECT ${userColumns} FROM users WHERE id = ?`,
+      `SELECT ${userColumns} FROM users WHERE id = ? AND ${liveUser}`,
       [id]
     )
     return rows[0]
@@ -167,7 +181,7 @@ export class UserDao {
   /** `fresh` reads the primary: a user looking at their own profile must see their own writes. */
   async profileById(id: number, fresh = false): Promise<ProfileRow | undefined> {
     const [rows] = await (fresh ? this.pool : this.readPool).execute<(ProfileRow & RowDataPacket)[]>(
-      `SELECT ${profileColumns} FROM users WHERE id = ?`,
+      `SELECT ${profileColumns} FROM users WHERE id = ? AND ${liveUser}`,
       [id]
     )
     return rows[0]
@@ -176,7 +190,7 @@ export class UserDao {
   /** A profile by username, whatever its case (the unique key's collation ignores it). */
   async profileByUsername(username: string): Promise<ProfileRow | undefined> {
     const [rows] = await this.readPool.execute<(ProfileRow & RowDataPacket)[]>(
-      `SELECT ${profileColumns} FROM users WHERE username = ?`,
+      `SELECT ${profileColumns} FROM users WHERE username = ? AND ${liveUser}`,
       [username]
     )
     return rows[0]
@@ -191,7 +205,7 @@ export class UserDao {
     try {
       ;[result] = await this.pool.execute<ResultSetHeader>(
         `UPDATE users SET name = COALESCE(?, name), profile = COALESCE(?, profile), username = COALESCE(?, username)
-          WHERE id = ?`,
+          WHERE id = ? AND ${liveUser}`,
         [changes.name ?? null, changes.profile ?? null, changes.username ?? null, id]
       )
     } catch (error) {
@@ -202,17 +216,29 @@ export class UserDao {
     return result.affectedRows > 0
   }
 
-  async credentialsByEmail(email: string): Promise<CredentialsRow | undefined> {
-    const [rows] = await this.pool.execute<(CredentialsRow & RowDataPacket)[]>(
-      'SELECT id, hashed_password, token_version FROM users WHERE email = ?',
+  /** The account an email logs in to, deleted or not (LoginRow says which). */
+  async credentialsByEmail(email: string): Promise<LoginRow | undefined> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      `SELECT id, hashed_password, token_version, deactivated_at IS NOT NULL AS deactivated,
+              COALESCE(erase_after > NOW(3), 0) AS restorable
+         FROM users WHERE email = ?`,
       [email]
     )
-    return rows[0]
+    const row = rows[0]
+    return (
+      row && {
+        id: row.id as number,
+        hashed_password: row.hashed_password as string,
+        token_version: row.token_version as number,
+        deactivated: row.deactivated === 1,
+        restorable: row.restorable === 1
+      }
+    )
   }
 
   async credentialsById(id: number): Promise<CredentialsRow | undefined> {
     const [rows] = await this.pool.execute<(CredentialsRow & RowDataPacket)[]>(
-      'SELECT id, hashed_password, token_version FROM users WHERE id = ?',
+      `SELECT id, hashed_password, token_version FROM users WHERE id = ? AND ${liveUser}`,
       [id]
     )
     return rows[0]
@@ -225,7 +251,7 @@ export class UserDao {
   async tokenState(id: number, tokenId: string): Promise<TokenStateRow | undefined> {
     const [rows] = await this.pool.execute<RowDataPacket[]>(
       `SELECT token_version, EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = ?) AS revoked
-         FROM users WHERE id = ?`,
+         FROM users WHERE id = ? AND ${liveUser}`,
       [tokenId, id]
     )
     return rows[0] && { token_version: rows[0].token_version as number, revoked: rows[0].revoked === 1 }
@@ -276,13 +302,13 @@ export class UserDao {
   }
 
   async exists(id: number): Promise<boolean> {
-    const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT 1 FROM users WHERE id = ?', [id])
+    const [rows] = await this.pool.execute<RowDataPacket[]>(`SELECT 1 FROM users WHERE id = ? AND ${liveUser}`, [id])
     return rows.length > 0
   }
 
   async timelineState(id: number): Promise<TimelineStateRow | undefined> {
     const [rows] = await this.readPool.execute<(TimelineStateRow & RowDataPacket)[]>(
-      'SELECT timeline_horizon, pulled_following_count FROM users WHERE id = ?',
+      `SELECT timeline_horizon, pulled_following_count FROM users WHERE id = ? AND ${liveUser}`,
       [id]
     )
     return rows[0]
@@ -290,15 +316,23 @@ export class UserDao {
 
   /**
    * Locks both users' rows in id order (so two follows between the same pair cannot deadlock) and
-   * returns the fan-out state of `targetId`.
+   * returns the fan-out state of `targetId`; undefined when it does not exist or was deleted, unless
+   * `deleted` (the erasure of a deleted account undoes its follows like anyone's).
    */
-  async lockPair(connection: Queryable, userId: number, targetId: number): Promise<FanoutRow | undefined> {
-    const [rows] = await connection.execute<(FanoutRow & { id: number } & RowDataPacket)[]>(
-      'SELECT id, fanout, followers_count FROM users WHERE id IN (?, ?) ORDER BY id FOR UPDATE',
+  async lockPair(
+    connection: Queryable,
+    userId: number,
+    targetId: number,
+    deleted = false
+  ): Promise<FanoutRow | undefined> {
+    const [rows] = await connection.execute<(FanoutRow & { id: number; live: number } & RowDataPacket)[]>(
+      `SELECT id, fanout, followers_count, ${liveUser} AS live FROM users WHERE id IN (?, ?) ORDER BY id FOR UPDATE`,
       [userId, targetId]
     )
     const target = rows.find((row) => row.id === targetId)
-    return target && { fanout: target.fanout, followers_count: target.followers_count }
+    return target && (deleted || target.live === 1)
+      ? { fanout: target.fanout, followers_count: target.followers_count }
+      : undefined
   }
 
   /**
@@ -322,7 +356,10 @@ export class UserDao {
   }
 
   async profilePicture(id: number): Promise<string | null | undefined> {
-    const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT profile_picture FROM users WHERE id = ?', [id])
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      `SELECT profile_picture FROM users WHERE id = ? AND ${liveUser}`,
+      [id]
+    )
     return rows.length === 0 ? undefined : (rows[0].profile_picture as string | null)
   }
 
@@ -343,5 +380,52 @@ export class UserDao {
     if (rows.length === 0) return undefined
     await connection.execute('UPDATE users SET profile_picture = ? WHERE id = ?', [key, id])
     return { previous: rows[0].profile_picture as string | null }
+  }
+
+  /**
+   * Deletes the account as far as everyone else can tell (every read with liveUser leaves it out) and
+   * revokes every token it issued; its rows are erased once `graceSeconds` have passed (by the database's
+   * clock, which every check of erase_after reads). False when there is no such live account.
+   */
+  async deactivate(connection: Queryable, id: number, graceSeconds: number): Promise<boolean> {
+    const [result] = await connection.execute<ResultSetHeader>(
+      `UPDATE users SET deactivated_at = NOW(3), erase_after = NOW(3) + INTERVAL ? SECOND,
+                        token_version = token_version + 1
+        WHERE id = ? AND ${liveUser}`,
+      [graceSeconds, id]
+    )
+    if (result.affectedRows > 0) this.authorCache.forget(id)
+    return result.affectedRows > 0
+  }
+
+  /** Undoes a deletion still within its grace period; false when there is none to undo (or it is due). */
+  async restore(id: number): Promise<boolean> {
+    const [result] = await this.pool.execute<ResultSetHeader>(
+      'UPDATE users SET deactivated_at = NULL, erase_after = NULL WHERE id = ? AND erase_after > NOW(3)',
+      [id]
+    )
+    if (result.affectedRows > 0) this.authorCache.forget(id)
+    return result.affectedRows > 0
+  }
+
+  /** Deleted accounts whose grace period has passed, the longest due first. */
+  async dueForErasure(limit: number): Promise<number[]> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      'SELECT id FROM users WHERE erase_after <= NOW(3) ORDER BY erase_after LIMIT ?',
+      [String(limit)]
+    )
+    return rows.map((row) => row.id as number)
+  }
+
+  /**
+   * The last step of an erasure: the users row, with what is left that names it (foreign keys cascade).
+   * Only an account due for erasure; false when there is none.
+   */
+  async deleteErased(id: number): Promise<boolean> {
+    const [result] = await this.pool.execute<ResultSetHeader>(
+      'DELETE FROM users WHERE id = ? AND erase_after <= NOW(3)',
+      [id]
+    )
+    return result.affectedRows > 0
   }
 }

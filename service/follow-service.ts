@@ -174,6 +174,23 @@ export class FollowService {
     })
   }
 
+  /**
+   * Part of erasing a deleted account (service/account-eraser.ts): undoes the follows between userId and up
+   * to `limit` of the users it follows or is followed by, both ways, as a block does, each pair in its own
+   * short transaction. Answers how many users it handled (0: none left).
+   */
+  async severFollows(userId: number, limit: number): Promise<number> {
+    const counterparts = await this.followDao.counterparts(this.transactor.autocommit, userId, limit)
+    for (const otherId of counterparts) {
+      await this.transactor.run(async (connection) => {
+        if (!(await this.userDao.lockPair(connection, userId, otherId, true))) return
+        await this.removeFollow(connection, userId, otherId)
+        await this.removeFollow(connection, otherId, userId)
+      })
+    }
+    return counterparts.length
+  }
+
   /** Removes userId's follow of targetId, if any, with what it brought: counters, pulls, timeline entries. */
   private async removeFollow(connection: PoolConnection, userId: number, targetId: number): Promise<void> {
     if (!(await this.followDao.unfollow(connection, userId, targetId))) return

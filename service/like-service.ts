@@ -74,6 +74,30 @@ export class LikeService {
   }
 
   /**
+   * Part of erasing a deleted account (service/account-eraser.ts): removes up to `limit` of its likes, as
+   * unlike does (counter and notification), in one transaction that locks the tweets in id order. Answers
+   * how many likes went (0: none left).
+   */
+  async removeLikesBy(userId: number, limit: number): Promise<number> {
+    const tweetIds = await this.likeDao.likedTweetIds(this.transactor.autocommit, userId, limit)
+    if (tweetIds.length === 0) return 0
+    const removed = await this.transactor.run(async (connection) => {
+      let count = 0
+      for (const tweetId of tweetIds) {
+        // A tweet deleted meanwhile took its likes with it.
+        if (!(await this.likeDao.lockTweet(connection, tweetId))) continue
+        if (!(await this.likeDao.unlike(connection, userId, tweetId))) continue
+        await this.likeDao.addLikeCount(connection, tweetId, -1)
+        await this.notificationDao.removeForTweet(connection, 'like', userId, tweetId)
+        count += 1
+      }
+      return count
+    })
+    for (const tweetId of tweetIds) this.tweetDao.forgetTweet(tweetId)
+    return removed
+  }
+
+  /**
    * Who likes the tweet, newest like first, as viewerId is shown them (FollowService.shownTo: none blocked
    * either way, each with `following`); the cursor is the id of the page's last like. A tweet hidden from
    * the viewer by a block is not found.

@@ -426,6 +426,58 @@ export class TweetService {
     return this.tweetById(tweetId, userId)
   }
 
+  /**
+   * Part of erasing a deleted account (service/account-eraser.ts), once its follows are gone (so no
+   * follower's timeline needs a tweet restored): removes up to `limit` of its retweets, as unretweet does,
+   * in one transaction. Answers how many went (0: none left).
+   */
+  async removeRetweetsBy(userId: number, limit: number): Promise<number> {
+    const tweetIds = await this.tweetDao.retweetedIds(userId, limit)
+    if (tweetIds.length === 0) return 0
+    const removed = await this.transactor.run(async (connection) => {
+      let count = 0
+      for (const tweetId of [...tweetIds].sort((a, b) => a - b)) {
+        if (!(await this.tweetDao.lockRetweetable(connection, tweetId))) continue
+        if (!(await this.tweetDao.removeRetweet(connection, userId, tweetId))) continue
+        await this.tweetDao.addRetweetCount(connection, tweetId, -1)
+        await this.notificationDao.removeForTweet(connection, 'retweet', userId, tweetId)
+        count += 1
+      }
+      return count
+    })
+    for (const tweetId of tweetIds) this.tweetDao.forgetTweet(tweetId)
+    return removed
+  }
+
+  /**
+   * Part of erasing a deleted account: deletes up to `limit` of its tweets, newest first, in one
+   * transaction, each as deleteTweet does (a reply leaves its tombstone and leaves its parent's count).
+   * Answers how many went (0: none left).
+   */
+  async deleteTweetsBy(userId: number, limit: number): Promise<number> {
+    const ids = await this.tweetDao.newestIdsBy(userId, limit)
+    if (ids.length === 0) return 0
+    const done = await this.transactor.run(async (connection) => {
+      const touched: number[] = []
+      let deleted = 0
+      for (const id of ids) {
+        const tweet = await this.tweetDao.lockForDelete(connection, id)
+        if (!tweet || tweet.user_id !== userId) continue
+        deleted += 1
+        if (tweet.in_reply_to !== null) {
+          await this.tweetDao.addReplyCount(connection, tweet.in_reply_to, -1)
+          await this.tweetDao.addTombstone(connection, id, tweet.in_reply_to, tweet.conversation_id ?? tweet.in_reply_to)
+          touched.push(tweet.in_reply_to)
+        }
+        await this.tweetDao.deleteTweet(connection, id)
+      }
+      await this.userDao.addTweetsCount(connection, userId, -deleted)
+      return { touched, deleted }
+    })
+    for (const id of [...ids, ...done.touched]) this.tweetDao.forgetTweet(id)
+    return done.deleted
+  }
+
   private async lockForRetweet(connection: PoolConnection, userId: number, tweetId: number): Promise<FanoutRow> {
     if (!(await this.tweetDao.lockRetweetable(connection, tweetId))) {
       throw new NotFound('Tweet not found', { tweet_id: tweetId })

@@ -42,11 +42,18 @@ export interface TokenSigner {
   sign(payload: { user_id: number; ver: number }): string
 }
 
+/** Starts erasing the deleted accounts that are due (service/account-eraser.ts), in the background. */
+export interface ErasureWaker {
+  wake(): void
+}
+
 /** What a token's signature cannot tell: whether its account still exists, and whether it was revoked. */
 export type TokenStatus = 'valid' | 'revoked' | 'gone'
 
 export interface UserSettings {
   bcryptRounds: number
+  /** 0: a deleted account is erased at once; otherwise logging in within this many days restores it. */
+  accountGraceDays: number
   maxUploadBytes: number
   /** Pictures with more pixels are refused before they are decoded. */
   maxImagePixels: number
@@ -155,7 +162,8 @@ export class UserService {
     private readonly storage: Storage,
     private readonly tokens: TokenSigner,
     private readonly settings: UserSettings,
-    private readonly log: WorkerLog
+    private readonly log: WorkerLog,
+    private readonly erasure: ErasureWaker = { wake: () => {} }
   ) {
     this.dummyHash = bcrypt.hash(randomUUID(), settings.bcryptRounds)
   }
@@ -211,11 +219,20 @@ export class UserService {
     throw new Conflict('A user with this email already exists', { field: 'email' })
   }
 
-  /** Returns the user id and a signed token; the same error for an unknown email and a wrong password. */
+  /**
+   * Returns the user id and a signed token; the same error for an unknown email and a wrong password. A
+   * deleted account within its grace period is restored by logging in; once due for erasure it is unknown.
+   */
   async login(email: string, password: string): Promise<{ user_id: number; access_token: string }> {
     const credentials = await this.userDao.credentialsByEmail(email)
     const matches = await bcrypt.compare(password, credentials?.hashed_password ?? (await this.dummyHash))
     if (!credentials || !matches) throw new Unauthorized('Invalid email or password')
+    if (credentials.deactivated) {
+      if (!credentials.restorable || !(await this.userDao.restore(credentials.id))) {
+        throw new Unauthorized('Invalid email or password')
+      }
+      this.log.info({ user_id: credentials.id }, 'deleted account restored by logging in')
+    }
     return {
       user_id: credentials.id,
       access_token: this.tokens.sign({ user_id: credentials.id, ver: credentials.token_version })
@@ -266,6 +283,24 @@ export class UserService {
     const version = await this.userDao.newTokenVersion(this.transactor.autocommit, userId, hashed)
     if (version === undefined) throw new Unauthorized('The account of this token no longer exists')
     return { user_id: userId, access_token: this.tokens.sign({ user_id: userId, ver: version }) }
+  }
+
+  /**
+   * Deletes the account when `password` is right (else Forbidden naming password): from now on it is gone
+   * for everyone and its tokens stop working. Its rows are erased at once in the background, or once
+   * accountGraceDays have passed (logging in before then restores it).
+   */
+  async deleteAccount(userId: number, password: string): Promise<void> {
+    const credentials = await this.userDao.credentialsById(userId)
+    if (!credentials) throw new Unauthorized('The account of this token no longer exists')
+    if (!(await bcrypt.compare(password, credentials.hashed_password))) {
+      throw new Forbidden('The password is wrong', { field: 'password' })
+    }
+    const graceSeconds = Math.round(this.settings.accountGraceDays * 86_400)
+    if (!(await this.userDao.deactivate(this.transactor.autocommit, userId, graceSeconds))) {
+      throw new Unauthorized('The account of this token no longer exists')
+    }
+    if (graceSeconds === 0) this.erasure.wake()
   }
 
   /** A public profile with counters; the email only when `self` (the user asking about themself). */

@@ -167,4 +167,35 @@ export const accountRoutes: FastifyPluginAsyncZod<UserRouteOptions> = async (
     async (request) =>
       userService.changePassword(request.user.user_id, request.body.current_password, request.body.new_password)
   )
+
+  app.delete(
+    '/users/me',
+    {
+      bodyLimit: 8 * 1024,
+      onRequest: [authenticate, loginTokenOnly],
+      preHandler: throttleLogin.passwordChange,
+      schema: {
+        summary: 'Delete your account',
+        description:
+          'Needs the password (403 when wrong, throttled like login). From the answer on, every token of the ' +
+          'account answers 401 and its profile, tweets, likes and follows are gone for everyone; its rows are ' +
+          'erased in the background (at once, or after ACCOUNT_GRACE_DAYS, within which logging in restores the ' +
+          'account). Once erased, its email and username are free again.',
+        tags: ['users'],
+        security: bearerSecurity,
+        body: z.object({ password: loginBody.shape.password }).strict(),
+        response: {
+          204: z.null().describe('Deleted'),
+          400: errorBody,
+          401: errorBody,
+          403: errorBody.describe('The password is wrong, or the token is a personal access token'),
+          429: errorBody
+        }
+      }
+    },
+    async (request, reply) => {
+      await userService.deleteAccount(request.user.user_id, request.body.password)
+      return reply.code(204).send(null)
+    }
+  )
 }

@@ -72,7 +72,7 @@ t.test('purge removes what is due, reports it and exits 0; 1 when an object coul
     UPLOAD_DIR: uploadDir,
     MEDIA_GRACE_DAYS: '1'
   }
-  const reportLine = (stdout: string) => stdout.split('\n').find((line) => line.startsWith('purged'))
+  const reportLine = (stdout: string) => stdout.split('\n').find((line) => line.startsWith('erased'))
   const rows = async () => {
     const [media] = await pool.query<RowDataPacket[]>('SELECT storage_key FROM media ORDER BY storage_key')
     const [objects] = await pool.query<RowDataPacket[]>('SELECT storage_key FROM pending_objects ORDER BY storage_key')
@@ -95,7 +95,7 @@ t.test('purge removes what is due, reports it and exits 0; 1 when an object coul
     t.equal(run.code, 0, run.output)
     t.equal(
       reportLine(run.stdout),
-      'purged 1 abandoned uploads, 2 expired media (1 never attached) and 1 unreferenced objects; 0 failed'
+      'erased 0 deleted accounts; purged 1 abandoned uploads, 2 expired media (1 never attached) and 1 unreferenced objects; 0 failed'
     )
     t.same(await rows(), kept)
     t.same(files(allKeys), kept)
@@ -112,7 +112,7 @@ t.test('purge removes what is due, reports it and exits 0; 1 when an object coul
     t.equal(failed.code, 1, failed.output)
     t.equal(
       reportLine(failed.stdout),
-      'purged 0 abandoned uploads, 0 expired media (0 never attached) and 0 unreferenced objects; 1 failed'
+      'erased 0 deleted accounts; purged 0 abandoned uploads, 0 expired media (0 never attached) and 0 unreferenced objects; 1 failed'
     )
     t.match(failed.output, 'media purge: object not removed')
     t.same(await rows(), [...kept.slice(0, 2), 'media/stuck.png', kept[2]])
@@ -120,7 +120,7 @@ t.test('purge removes what is due, reports it and exits 0; 1 when an object coul
     await rm(join(uploadDir, 'media/stuck.png'), { recursive: true })
     const retried = await runSetup(['purge'], env)
     t.equal(retried.code, 0, retried.output)
-    t.match(reportLine(retried.stdout), /^purged 0 abandoned uploads, 1 expired media .*; 0 failed$/)
+    t.match(reportLine(retried.stdout), /^erased 0 deleted accounts; purged 0 abandoned uploads, 1 expired media .*; 0 failed$/)
     t.same(await rows(), kept)
   })
 })

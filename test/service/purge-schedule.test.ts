@@ -49,10 +49,14 @@ async function setUp(t: { teardown(fn: () => unknown): void }, proxy?: DatabaseP
   return { pool, media, objects, dir, stray, gone }
 }
 
+// These tests are about the schedule and the media purge; erasing accounts in a run has its own tests
+// (test/service/account-eraser.test.ts).
+const noAccountsDue = { eraseDue: async () => 0 }
+
 t.test('PurgeSchedule purges at start and then every interval until stopped', async (t) => {
   const s = await setUp(t)
   const log = recordingLog()
-  const schedule = new PurgeSchedule(s.media, 30, log)
+  const schedule = new PurgeSchedule(s.media, noAccountsDue, 30, log)
   t.teardown(() => schedule.stop())
   const first = await s.stray('first')
   schedule.start()
@@ -73,7 +77,7 @@ t.test('PurgeSchedule purges at start and then every interval until stopped', as
 
 t.test('PurgeSchedule with interval 0 purges once, at start', async (t) => {
   const s = await setUp(t)
-  const schedule = new PurgeSchedule(s.media, 0, recordingLog())
+  const schedule = new PurgeSchedule(s.media, noAccountsDue, 0, recordingLog())
   t.teardown(() => schedule.stop())
   const first = await s.stray('first')
   schedule.start()
@@ -89,7 +93,7 @@ t.test('PurgeSchedule logs a run that fails and keeps going', async (t) => {
   const proxy = await DatabaseProxy.start(t)
   const s = await setUp(t, proxy)
   const log = recordingLog()
-  const schedule = new PurgeSchedule(s.media, 30, log)
+  const schedule = new PurgeSchedule(s.media, noAccountsDue, 30, log)
   t.teardown(() => schedule.stop())
   await proxy.cut()
   schedule.start()
@@ -106,7 +110,7 @@ t.test('PurgeSchedule logs a run that fails and keeps going', async (t) => {
 t.test('PurgeSchedule logs each object it could not remove, which stays for the next run', async (t) => {
   const s = await setUp(t)
   const log = recordingLog()
-  const schedule = new PurgeSchedule(s.media, 0, log)
+  const schedule = new PurgeSchedule(s.media, noAccountsDue, 0, log)
   // A directory where the file should be: removing it fails for real, the way a broken store would.
   await mkdir(join(s.dir, 'profile', 'stuck.png'), { recursive: true })
   await s.objects.insert(s.pool, 'profile/stuck.png', new Date(0))

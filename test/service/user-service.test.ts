@@ -66,7 +66,7 @@ t.test('UserService', async (t) => {
     pendingObjects,
     storage,
     tokens,
-    { bcryptRounds: 4, maxUploadBytes: 1024, maxImagePixels: 1_000_000 },
+    { bcryptRounds: 4, maxUploadBytes: 1024, maxImagePixels: 1_000_000, accountGraceDays: 0 },
     log
   )
   // The real function, for replacements of bcrypt.hash to call.
@@ -531,7 +531,8 @@ t.test('UserService', async (t) => {
       {
         bcryptRounds: 4,
         maxUploadBytes: 100_000,
-        maxImagePixels: 1_000_000
+        maxImagePixels: 1_000_000,
+        accountGraceDays: 0
       },
       log
     )

@@ -14,7 +14,10 @@ export interface LoginLimits {
 export interface LoginThrottle {
   onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   preHandler: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
-  /** PUT /users/me/password, after authentication: the per-IP budget, then the per-email ones per account. */
+  /**
+   * PUT /users/me/password and DELETE /users/me (which ask for the password), after authentication: the
+   * per-IP budget, then the per-email ones per account.
+   */
   passwordChange: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 }
 
