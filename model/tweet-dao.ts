@@ -63,7 +63,6 @@ export class ReplyParentMissing extends Error {
     super(`in_reply_to ${inReplyTo}: no such tweet`)
     this.name = 'ReplyParentMissing'
   }
-
 }
 
 // What migrations/007's post_tweet signals for a parent that does not exist.

@@ -466,7 +466,12 @@ export class TweetService {
         deleted += 1
         if (tweet.in_reply_to !== null) {
           await this.tweetDao.addReplyCount(connection, tweet.in_reply_to, -1)
-          await this.tweetDao.addTombstone(connection, id, tweet.in_reply_to, tweet.conversation_id ?? tweet.in_reply_to)
+          await this.tweetDao.addTombstone(
+            connection,
+            id,
+            tweet.in_reply_to,
+            tweet.conversation_id ?? tweet.in_reply_to
+          )
           touched.push(tweet.in_reply_to)
         }
         await this.tweetDao.deleteTweet(connection, id)

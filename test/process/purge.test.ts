@@ -120,7 +120,10 @@ t.test('purge removes what is due, reports it and exits 0; 1 when an object coul
     await rm(join(uploadDir, 'media/stuck.png'), { recursive: true })
     const retried = await runSetup(['purge'], env)
     t.equal(retried.code, 0, retried.output)
-    t.match(reportLine(retried.stdout), /^erased 0 deleted accounts; purged 0 abandoned uploads, 1 expired media .*; 0 failed$/)
+    t.match(
+      reportLine(retried.stdout),
+      /^erased 0 deleted accounts; purged 0 abandoned uploads, 1 expired media .*; 0 failed$/
+    )
     t.same(await rows(), kept)
   })
 })
