@@ -29,6 +29,9 @@ const checks = {
     SELECT COUNT(*) AS n FROM timeline_entries e
      WHERE e.owner_id <> e.author_id
        AND NOT EXISTS (SELECT 1 FROM users_follow_list f WHERE f.user_id = e.owner_id AND f.follow_user_id = e.author_id)`,
+  // No foreign key names an entry's owner (migrations/002): erasing an account must take its home timeline.
+  timeline_entries_without_owner: `
+    SELECT COUNT(*) AS n FROM timeline_entries e WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = e.owner_id)`,
   timeline_horizon_mismatch: `
     SELECT COUNT(*) AS n FROM users u
      WHERE u.timeline_horizon <> (SELECT COALESCE(MAX(g.below_id), 0) FROM timeline_gaps g WHERE g.owner_id = u.id)`,
