@@ -71,6 +71,8 @@ declare module 'fastify' {
     purgeMedia(): Promise<PurgeReport>
     /** Works the fan-out outbox until it is empty (tests, and operators' scripts). */
     drainFanout(): Promise<void>
+    /** Finishes the erasure in hand and erases every account that is due (tests). */
+    eraseAccounts(): Promise<number>
   }
 }
 
@@ -305,6 +307,10 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   app.addHook('onClose', () => services.close())
   app.decorate('purgeMedia', () => mediaService.purge())
   app.decorate('drainFanout', () => services.fanoutService.drain())
+  app.decorate('eraseAccounts', async () => {
+    await services.accountEraser.settled()
+    return services.accountEraser.eraseDue()
+  })
 
   if (config.storage === 'local') await registerStoredFiles(app, config.uploadDir)
   await app.register(pingRoutes)

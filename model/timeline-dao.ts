@@ -4,7 +4,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { orderOf, type IdWindow, type Queryable } from './database.ts'
 import { tweetColumns, type TweetRow } from './tweet-dao.ts'
-import type { TimelineStateRow } from './user-dao.ts'
+import { liveUser, type TimelineStateRow } from './user-dao.ts'
 
 /**
  * A row of a timeline: the id of a tweet or of a retweet's row (its place and its cursor), that row's
@@ -247,7 +247,7 @@ export class TimelineDao {
       `SELECT STRAIGHT_JOIN e.tweet_id AS id, e.author_id AS user_id, e.original_id AS retweet_of,
               o.timeline_horizon, o.pulled_following_count
          FROM timeline_entries e FORCE INDEX (PRIMARY)
-         JOIN users o ON o.id = e.owner_id
+         JOIN users o ON o.id = e.owner_id AND o.${liveUser}
         WHERE e.owner_id = ? AND e.tweet_id > ? AND e.tweet_id < ?
         ORDER BY e.tweet_id ${order(window.oldestFirst)}
         LIMIT ?`,
