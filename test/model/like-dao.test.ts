@@ -161,4 +161,23 @@ t.test('LikeDao', async (t) => {
     t.same(await likeRows(), [[bob, kept]])
     await pool.query('DELETE FROM likes')
   })
+
+  t.test('likedTweetIds: the tweets a user likes, in id order, at most the limit', async (t) => {
+    const [dan, erin] = [await user('dan'), await user('erin')]
+    const [one, two] = [await post(alice, 'one'), await post(alice, 'two')]
+    await likes.like(pool, erin, two)
+    await likes.like(pool, erin, one)
+    t.same(await likes.likedTweetIds(pool, erin, 10), [one, two])
+    t.same(await likes.likedTweetIds(pool, erin, 1), [one])
+    t.same(await likes.likedTweetIds(pool, dan, 10), [])
+    t.test('a deactivated account is left out of a tweet’s likers', async (t) => {
+      await likes.like(pool, dan, one)
+      await transactor.run((connection) => users.deactivate(connection, erin, 3600))
+      t.same(
+        (await likes.likers(one, newestBelow(Number.MAX_SAFE_INTEGER), 10)).map((row) => row.id),
+        [dan]
+      )
+      await pool.query('DELETE FROM likes')
+    })
+  })
 })

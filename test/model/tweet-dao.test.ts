@@ -47,6 +47,42 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.equal(await follows.unfollow(pool, alice, carol), false)
   })
 
+  t.test('counterparts: whom a user follows and who follows them, each once, at most the limit', async (t) => {
+    const [dora, eve, fay] = [await user('dora'), await user('eve'), await user('fay')]
+    await follows.follow(pool, dora, eve)
+    await follows.follow(pool, eve, dora)
+    await follows.follow(pool, fay, dora)
+    t.same((await follows.counterparts(pool, dora, 10)).sort(), [eve, fay].sort(), 'both ways, each once')
+    t.equal((await follows.counterparts(pool, dora, 1)).length, 1)
+    t.same(await follows.counterparts(pool, 424242, 10), [])
+    t.test('lists leave out a deactivated account', async (t) => {
+      await transactor.run((connection) => users.deactivate(connection, fay, 3600))
+      t.same(
+        (await follows.followers(dora, Number.MAX_SAFE_INTEGER, 10)).map((row) => row.id),
+        [eve],
+        'followers'
+      )
+      await follows.follow(pool, dora, fay)
+      t.same(
+        (await follows.following(dora, Number.MAX_SAFE_INTEGER, 10)).map((row) => row.id),
+        [eve],
+        'following'
+      )
+    })
+  })
+
+  t.test('retweetedIds and newestIdsBy: a user’s retweets in order, and own tweets newest first', async (t) => {
+    const gil = await user('gil')
+    const [first, second] = [await post(alice, 'first'), await post(alice, 'second')]
+    const own = [await post(gil, 'one'), await post(gil, 'two'), await post(gil, 'three')]
+    await tweets.addRetweet(pool, gil, second)
+    await tweets.addRetweet(pool, gil, first)
+    t.same(await tweets.retweetedIds(gil, 10), [second, first], 'in the order retweeted')
+    t.same(await tweets.retweetedIds(gil, 1), [second])
+    t.same(await tweets.newestIdsBy(gil, 10), [...own].reverse(), 'retweets are not its own tweets')
+    t.same(await tweets.newestIdsBy(gil, 2), [own[2], own[1]])
+  })
+
   t.test('inserts a tweet and reads it back with its author', async (t) => {
     const id = await post(alice, '첫 트윗 🎉')
     t.match(await tweets.tweetById(id), { id, user_id: alice, tweet: '첫 트윗 🎉', edited_at: null, media_count: 0 })

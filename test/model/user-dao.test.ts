@@ -137,6 +137,53 @@ t.test('UserDao', async (t) => {
     t.equal(await replace(424242, 'profile/c.png'), undefined)
     t.equal(await dao.profilePicture(424242), undefined)
   })
+
+  t.test('a deactivated account is gone for every read, and its tokens with it', async (t) => {
+    const id = await dao.insertUser({ ...newUser, username: 'leaving', email: 'leaving@example.com' })
+    const other = await dao.insertUser({ ...newUser, username: 'staying', email: 'staying@example.com' })
+    t.equal((await dao.authors([id])).size, 1)
+    t.equal(await transactor.run((connection) => dao.deactivate(connection, id, 3600)), true)
+    t.equal(await transactor.run((connection) => dao.deactivate(connection, id, 3600)), false, 'once')
+    t.equal(await dao.userById(id), undefined)
+    t.equal(await dao.profileById(id, true), undefined)
+    t.equal(await dao.profileByUsername('leaving'), undefined)
+    t.equal(await dao.exists(id), false)
+    t.equal(await dao.timelineState(id), undefined)
+    t.equal(await dao.credentialsById(id), undefined)
+    t.equal(await dao.tokenState(id, ''), undefined, 'its tokens are for an account gone')
+    t.equal(await dao.profilePicture(id), undefined)
+    t.equal(await dao.updateProfile(id, { name: 'changed' }), false)
+    t.equal((await dao.authors([id])).size, 0, 'its tweets lose their author')
+    t.equal(
+      await transactor.run((connection) => dao.lockPair(connection, other, id)),
+      undefined,
+      'nobody can follow it'
+    )
+    t.match(await transactor.run((connection) => dao.lockPair(connection, other, id, true)), { fanout: 'push' })
+    t.match(await dao.credentialsByEmail('leaving@example.com'), { id, deactivated: true, restorable: true })
+    t.same(
+      (await dao.usersByUsernames(['leaving'])).map((user) => user.id),
+      [id],
+      'its username stays taken'
+    )
+    t.same(await dao.dueForErasure(10), [], 'not due within its grace period')
+    t.equal(await dao.deleteErased(id), false)
+  })
+
+  t.test('restore undoes a deactivation within its grace period only', async (t) => {
+    const id = await dao.insertUser({ ...newUser, username: 'back', email: 'back@example.com' })
+    t.equal(await dao.restore(id), false, 'nothing to restore')
+    await transactor.run((connection) => dao.deactivate(connection, id, 3600))
+    t.equal(await dao.restore(id), true)
+    t.match(await dao.credentialsByEmail('back@example.com'), { deactivated: false, restorable: false })
+    t.equal(await dao.exists(id), true)
+    await transactor.run((connection) => dao.deactivate(connection, id, 0))
+    t.match(await dao.credentialsByEmail('back@example.com'), { deactivated: true, restorable: false })
+    t.equal(await dao.restore(id), false, 'due: no longer restorable')
+    t.ok((await dao.dueForErasure(10)).includes(id))
+    t.equal(await dao.deleteErased(id), true)
+    t.equal(await dao.credentialsByEmail('back@example.com'), undefined, 'the email is free')
+  })
 })
 
 t.test('authors: names and pictures for tweets, from memory with a bounded age', async (t) => {

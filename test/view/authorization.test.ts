@@ -284,4 +284,24 @@ t.test('user A cannot act on user B’s resources', async (t) => {
     t.equal((await me(b.token)).statusCode, 200, 'B’s token survives A’s logout-all')
     t.equal((await me(changed.json().access_token)).statusCode, 401)
   })
+  t.test('deleting an account takes the caller’s own password and deletes only the caller', async (t) => {
+    const c = await signUpAndLogin(app, 'Carol')
+    const d = await signUpAndLogin(app, 'Dan')
+    // Test users share one password: D gets one of their own.
+    const dPassword = 'dan’s own password'
+    const changed = await app.inject({
+      method: 'PUT',
+      url: '/users/me/password',
+      headers: as(d.token),
+      payload: { current_password: d.password, new_password: dPassword }
+    })
+    const dToken = changed.json().access_token
+    const remove = (token: string, password: string) =>
+      app.inject({ method: 'DELETE', url: '/users/me', headers: as(token), payload: { password } })
+    t.equal((await remove(c.token, dPassword)).statusCode, 403, 'D’s password does not delete C')
+    t.equal((await remove(dToken, c.password)).statusCode, 403, 'C’s password does not delete D')
+    t.equal((await remove(c.token, c.password)).statusCode, 204)
+    t.equal((await app.inject({ url: '/users/me', headers: as(dToken) })).statusCode, 200, 'D is untouched')
+    t.equal((await app.inject({ url: `/users/${d.id}` })).statusCode, 200)
+  })
 })
