@@ -80,6 +80,28 @@ t.test('sessions', async (t) => {
     t.equal((await me(await login(user, 'a new password'))).statusCode, 200)
   })
 
+  t.test('a login racing a password change never leaves a working token made with the old password', async (t) => {
+    for (let round = 0; round < 4; round++) {
+      const user = await signUpAndLogin(app, 'Racer')
+      const [changed, raced] = await Promise.all([
+        app.inject({
+          method: 'PUT',
+          url: '/users/me/password',
+          headers: as(user.token),
+          payload: { current_password: user.password, new_password: 'the new password' }
+        }),
+        app.inject({ method: 'POST', url: '/login', payload: { email: user.email, password: user.password } })
+      ])
+      t.equal(changed.statusCode, 200)
+      // The login either read the account before the change (its token carries the old version, revoked by
+      // the change) or after it (the old password no longer matches).
+      if (raced.statusCode === 200) t.equal((await me(raced.json().access_token)).statusCode, 401, 'revoked')
+      else t.equal(raced.statusCode, 401, 'refused')
+      t.equal((await me(changed.json().access_token)).statusCode, 200, 'the change’s own token works')
+      t.equal((await me(await login(user, 'the new password'))).statusCode, 200)
+    }
+  })
+
   t.test('wrong current passwords are throttled per account', async (t) => {
     const user = await signUpAndLogin(app, 'Guessed')
     const guess = () =>
