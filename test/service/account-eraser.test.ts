@@ -234,3 +234,40 @@ t.test('a purge run erases the accounts that are due', async (t) => {
     'the account still within its grace period stays'
   )
 })
+
+t.test('background erasure: a wake during a run looks again; a failure is logged and left for later', async (t) => {
+  const config = await testConfig(t)
+  const services = await buildServices(config)
+  t.teardown(() => services.close())
+  const { userService, accountEraser } = services
+  const ids: number[] = []
+  for (const name of ['one', 'two']) {
+    ids.push((await userService.signUp({ name, email: `${name}@example.com`, password, profile: '' })).id)
+  }
+  // The first deletion starts a run; the second arrives while it is running and must not be missed.
+  await userService.deleteAccount(ids[0], password)
+  await userService.deleteAccount(ids[1], password)
+  await accountEraser.settled()
+  t.equal(await accountEraser.eraseDue(), 0, 'both were erased by the background runs')
+
+  const pool = createPool(config.databaseUrl)
+  const errors: string[] = []
+  const log = { ...silent, error: (_details: object, message: string) => void errors.push(message) }
+  const broken = new AccountEraser(
+    new Transactor(pool),
+    new UserDao(pool),
+    new AccountDao(pool),
+    new PendingObjectDao(pool),
+    services.followService,
+    services.likeService,
+    services.tweetService,
+    log
+  )
+  await pool.end()
+  broken.wake()
+  await broken.settled()
+  t.same(errors, ['account erasure failed'])
+  await broken.stop()
+  broken.wake()
+  t.same(errors, ['account erasure failed'], 'a stopped eraser starts nothing')
+})
