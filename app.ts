@@ -3,12 +3,15 @@
 // and the benchmark start from it. buildApp(config, services) puts the plugins and routes on top.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { once } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
+import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from './config.ts'
 import { AccountDao } from './model/account-dao.ts'
 import { createPool, Transactor } from './model/database.ts'
+import { createRedis, type RedisSettings } from './model/redis.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { BlockDao } from './model/block-dao.ts'
 import { FanoutDao } from './model/fanout-dao.ts'
@@ -80,6 +83,8 @@ declare module 'fastify' {
 export interface Services {
   /** The process's one logger: services log through it, and Fastify logs requests through it. */
   log: FastifyBaseLogger
+  /** The connection to Redis (REDIS_URL), for state shared by every instance; none without it. */
+  redis?: Redis
   storage: Storage
   userService: UserService
   followService: FollowService
@@ -124,6 +129,24 @@ async function createStorage(config: Config): Promise<Storage> {
   return new LocalStorage(uploadDir, config.publicUrl)
 }
 
+/**
+ * Connects to Redis, waiting a moment for it: a Redis that is down does not stop the start (state then
+ * stays in this process until Redis answers, see shared-limit-store.ts), it is only logged.
+ */
+async function connectRedis(settings: RedisSettings, log: FastifyBaseLogger): Promise<Redis> {
+  const redis = createRedis(settings)
+  const ready = await Promise.race([
+    // `once` rejects on an 'error' event (a refused connection): not ready either.
+    once(redis, 'ready').then(
+      () => true,
+      () => false
+    ),
+    new Promise<false>((resolve) => setTimeout(resolve, 2_000, false).unref())
+  ])
+  if (!ready) log.warn('Redis does not answer yet: each instance counts its own rate limits until it does')
+  return redis
+}
+
 /** Outbox rows a worker claims at once: enough to group many small fan-outs into one statement. */
 const fanoutClaimBatch = 50
 
@@ -131,6 +154,7 @@ export async function buildServices(
   config: AppConfig,
   log: FastifyBaseLogger = pino({ level: config.logLevel })
 ): Promise<Services> {
+  const redis = config.redis && (await connectRedis(config.redis, log))
   const pool = createPool(config.databaseUrl, config.databasePool)
   const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl, config.databasePool) : pool
   const cache = { ttlMs: config.readCacheTtlMs }
@@ -226,6 +250,7 @@ export async function buildServices(
   const purgeSchedule = new PurgeSchedule(mediaService, accountEraser, config.purgeIntervalMs, log)
   return {
     log,
+    redis,
     storage,
     userService,
     followService,
@@ -246,6 +271,7 @@ export async function buildServices(
       await Promise.all([userDao.authorsSettled(), tweetDao.tweetsSettled()])
       await pool.end()
       if (readPool !== pool) await readPool.end()
+      redis?.disconnect()
     }
   }
 }
@@ -295,7 +321,7 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   registerErrorAnswers(app)
   registerSecurityHeaders(app, config.hstsMaxAge, docsPrefix)
   closeConnectionsLeftUnread(app)
-  const { throttleSignUp, throttleLogin } = await registerLimits(app, config)
+  const { throttleSignUp, throttleLogin } = await registerLimits(app, config, services.redis)
   // Before any route, so both cover every route.
   await registerCors(app, config.corsOrigins)
   await registerApiDocs(app)

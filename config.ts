@@ -176,6 +176,11 @@ const envSchema = z.object({
     .string()
     .regex(/^mysql:\/\//, 'must look like mysql://user:pass@host:port/db')
     .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must look like redis://[:password@]host:port[/db]')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().max(100).default('miniter:'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_EXPIRES_IN: z
     .string()
@@ -232,6 +237,8 @@ export interface Config extends OperationsConfig {
   databaseUrl?: string
   /** A read replica for timeline, profile and follow-list reads; the primary when absent. */
   databaseReadUrl?: string
+  /** Shared state across instances (rate limits); without it each instance keeps its own. */
+  redis?: { url: string; keyPrefix: string }
   jwtSecret: string
   /** Token lifetime in seconds. */
   jwtExpiresIn: number
@@ -343,6 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseReadUrl: e.DATABASE_READ_URL,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
     // Outside production a missing secret gets a random one: tokens then last until the process stops.
     jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString('hex'),
     jwtExpiresIn: seconds(e.JWT_EXPIRES_IN),

@@ -1,4 +1,4 @@
-// A TCP proxy between the app and the test database that a test can cut, stall and restore.
+// A TCP proxy between the app and the test database (or Redis) that a test can cut, stall and restore.
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { testServerUrl } from './helper.ts'
 
@@ -16,9 +16,12 @@ export class DatabaseProxy {
     readonly port: number
   ) {}
 
-  /** Listens on a free loopback port, forwarding to the test database server; closed at teardown. */
-  static async start(t: Teardown): Promise<DatabaseProxy> {
-    const url = new URL(await testServerUrl())
+  /**
+   * Listens on a free loopback port, forwarding to the test database server (or to `url`'s server: Redis,
+   * for instance); closed at teardown.
+   */
+  static async start(t: Teardown, to?: string): Promise<DatabaseProxy> {
+    const url = new URL(to ?? (await testServerUrl()))
     const target = { host: url.hostname, port: Number(url.port || 3306) }
     const server = createServer()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -86,6 +86,14 @@ export async function testUploadDir(t: Teardown): Promise<string> {
   return dir
 }
 
+/** The Redis the tests use: TEST_REDIS_URL, else the local one (.ci/run starts it when it is not running). */
+export const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** Settings for an app on the test Redis, with keys of its own (apps given the same settings share them). */
+export function testRedisEnv(): { REDIS_URL: string; REDIS_KEY_PREFIX: string } {
+  return { REDIS_URL: testRedisUrl, REDIS_KEY_PREFIX: `miniter-test:${randomBytes(6).toString('hex')}:` }
+}
+
 export interface TestAppOptions {
   /** Rewrites the throwaway database's URL, e.g. to reach it through a DatabaseProxy. */
   databaseUrl?: (url: string) => string

@@ -31,21 +31,20 @@ const emailOf = (request: FastifyRequest) => (request.body as { email: string })
  * Every limit is checked before the account is looked up, so a 429 says nothing about whether it exists.
  */
 export function loginThrottle(app: FastifyInstance, limits: LoginLimits): LoginThrottle {
-  const limiter = (max: number, keyGenerator?: (request: FastifyRequest) => string) =>
-    // Without a keyGenerator the plugin's own applies: the client's IP, IPv6 by its /64.
+  const limiter = (max: number, keyOf: (request: FastifyRequest) => string = addressOf) =>
     max > 0
-      ? app.createRateLimit({ max, timeWindow: limits.windowMs, ...(keyGenerator && { keyGenerator }) })
+      ? app.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: scoped('login', keyOf) })
       : undefined
   const perIp = limiter(limits.perIp)
   // A stranger's guesses use up their own address's budget for the account, not its owner's.
-  const perEmailPerIp = limiter(limits.perEmailPerIp, (request) => `${normalizeIP(request.ip)} ${emailOf(request)}`)
+  const perEmailPerIp = limiter(limits.perEmailPerIp, (request) => `${addressOf(request)} ${emailOf(request)}`)
   // Guessing from many addresses at once still meets a ceiling; refused attempts never reach it (checked last),
   // so one address adds at most perEmailPerIp to it.
   const perEmail = limiter(limits.perEmail, emailOf)
   // Guesses at the current password of an account whose token was stolen: counted per account, from one
   // address and from all, on the login budgets.
   const account = (request: FastifyRequest) => `account ${request.user.user_id}`
-  const perAccountPerIp = limiter(limits.perEmailPerIp, (request) => `${normalizeIP(request.ip)} ${account(request)}`)
+  const perAccountPerIp = limiter(limits.perEmailPerIp, (request) => `${addressOf(request)} ${account(request)}`)
   const perAccount = limiter(limits.perEmail, account)
   return {
     onRequest: (request, reply) => check(perIp, request, reply, 'Too many login attempts from this address'),
@@ -59,6 +58,17 @@ export function loginThrottle(app: FastifyInstance, limits: LoginLimits): LoginT
       await check(perAccount, request, reply, 'Too many password attempts for this account')
     }
   }
+}
+
+/** The client's address, an IPv6 one by its /64 (as @fastify/rate-limit's own key). */
+export const addressOf = (request: FastifyRequest) => normalizeIP(request.ip)
+
+/**
+ * A limiter's key: its scope, then what it counts by (the address unless told). Limiters share one store
+ * when counts live in Redis (shared-limit-store.ts), so no two may have keys alike.
+ */
+export function scoped(scope: string, keyOf: (request: FastifyRequest) => string = addressOf) {
+  return (request: FastifyRequest) => `${scope} ${keyOf(request)}`
 }
 
 /** Counts the request against the limiter and refuses it (429 with Retry-After) once over the limit. */

@@ -1,12 +1,14 @@
 // Overload protection and rate limits: load shedding, the per-IP API budget (a separate one for stored
 // files), and the sign-up and login throttles the account routes hook in.
-import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyRateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config.ts'
 import { TooManyRequests } from '../../service/errors.ts'
 import { localUploadsPrefix } from '../../service/storage/local.ts'
-import { loginThrottle, type LoginThrottle } from './login-throttle.ts'
+import type { Redis } from 'ioredis'
+import { loginThrottle, scoped, type LoginThrottle } from './login-throttle.ts'
+import { SharedLimitStore } from './shared-limit-store.ts'
 import { signUpThrottle, type SignUpThrottle } from './sign-up-throttle.ts'
 
 export interface AccountThrottles {
@@ -16,7 +18,15 @@ export interface AccountThrottles {
 
 type LimitSettings = Pick<Config, 'underPressure' | 'rateLimit' | 'signUpRateLimit' | 'loginRateLimit' | 'storage'>
 
-export async function registerLimits(app: FastifyInstance, config: LimitSettings): Promise<AccountThrottles> {
+/**
+ * Load shedding, then the limits: counted in Redis when the app has a connection (REDIS_URL), so they hold
+ * for every instance together, else in this process.
+ */
+export async function registerLimits(
+  app: FastifyInstance,
+  config: LimitSettings,
+  redis?: Redis
+): Promise<AccountThrottles> {
   await app.register(fastifyUnderPressure, {
     maxEventLoopDelay: config.underPressure.maxEventLoopDelayMs,
     maxHeapUsedBytes: config.underPressure.maxHeapUsedBytes
@@ -26,6 +36,8 @@ export async function registerLimits(app: FastifyInstance, config: LimitSettings
     max: config.rateLimit.max,
     timeWindow: config.rateLimit.windowMs,
     allowList: (request) => request.routeOptions.config?.rateLimit === false,
+    keyGenerator: scoped('api'),
+    ...(redis && { store: sharedStore(redis, app) }),
     errorResponseBuilder: (_request, context) => {
       const seconds = Math.ceil(context.ttl / 1000)
       return new TooManyRequests(`Too many requests, retry in ${seconds} seconds`, { retry_after: seconds })
@@ -37,7 +49,11 @@ export async function registerLimits(app: FastifyInstance, config: LimitSettings
   const apiLimit = config.rateLimit.max > 0 ? app.rateLimit() : undefined
   const uploadsLimit =
     config.rateLimit.uploadsMax > 0 && config.storage === 'local'
-      ? app.rateLimit({ max: config.rateLimit.uploadsMax, timeWindow: config.rateLimit.windowMs })
+      ? app.rateLimit({
+          max: config.rateLimit.uploadsMax,
+          timeWindow: config.rateLimit.windowMs,
+          keyGenerator: scoped('uploads')
+        })
       : undefined
   if (apiLimit || uploadsLimit) {
     // Exempt routes (the health checks) skip the limiter entirely: they are the hottest, cheapest paths.
@@ -51,4 +67,12 @@ export async function registerLimits(app: FastifyInstance, config: LimitSettings
     throttleSignUp: signUpThrottle(app, config.signUpRateLimit),
     throttleLogin: loginThrottle(app, config.loginRateLimit)
   }
+}
+
+/** The plugin makes its store with `new`: one SharedLimitStore serves every limiter (keys carry scopes). */
+function sharedStore(redis: Redis, app: FastifyInstance): FastifyRateLimitStoreCtor {
+  const store = new SharedLimitStore(redis, app.log)
+  return function SharedStore() {
+    return store
+  } as unknown as FastifyRateLimitStoreCtor
 }

@@ -2,7 +2,7 @@
 // (each one may cost a bcrypt hash), and a tighter per-IP budget of answers that an email is taken.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SignUpAdmission } from '../../service/user-service.ts'
-import { check, refuse } from './login-throttle.ts'
+import { check, refuse, scoped } from './login-throttle.ts'
 
 export interface SignUpLimits {
   perIp: number
@@ -21,9 +21,10 @@ const message = 'Too many sign-up attempts from this address'
 
 /** Route hooks for POST /sign-up; a limit of 0 is off. @fastify/rate-limit must be registered on app. */
 export function signUpThrottle(app: FastifyInstance, limits: SignUpLimits): SignUpThrottle {
-  const limiter = (max: number) => (max > 0 ? app.createRateLimit({ max, timeWindow: limits.windowMs }) : undefined)
-  const perIp = limiter(limits.perIp)
-  const taken = limiter(limits.takenPerIp)
+  const limiter = (max: number, scope: string) =>
+    max > 0 ? app.createRateLimit({ max, timeWindow: limits.windowMs, keyGenerator: scoped(scope) }) : undefined
+  const perIp = limiter(limits.perIp, 'sign-up')
+  const taken = limiter(limits.takenPerIp, 'sign-up-taken')
   return {
     onRequest: (request, reply) => check(perIp, request, reply, message),
     admission: (request, reply) => async (emailTaken) => {
