@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from './config.ts'
 import { AccountDao } from './model/account-dao.ts'
-import { createPool, Transactor } from './model/database.ts'
+import { createPool, poolUsage, Transactor } from './model/database.ts'
 import { createRedis, type RedisSettings } from './model/redis.ts'
 import { FollowDao } from './model/follow-dao.ts'
 import { BlockDao } from './model/block-dao.ts'
@@ -58,6 +58,7 @@ import { registerCors } from './view/plugins/cors.ts'
 import { docsPrefix, registerApiDocs } from './view/plugins/docs.ts'
 import { registerErrorAnswers } from './view/plugins/errors.ts'
 import { registerLimits } from './view/plugins/rate-limits.ts'
+import { createMetrics, registerMetrics } from './view/plugins/metrics.ts'
 import { registerSecurityHeaders } from './view/plugins/security-headers.ts'
 import { serializerCompiler } from './view/plugins/serializer.ts'
 import { registerStoredFiles } from './view/plugins/stored-files.ts'
@@ -261,7 +262,10 @@ export async function buildServices(
     personalTokenService: new PersonalTokenService(new PersonalTokenDao(pool)),
     exportService: new ExportService(userService, tweetService, followService, likeService, mediaService),
     mediaService,
-    healthService: new HealthService(fanoutService, config.readyCacheMs),
+    healthService: new HealthService(fanoutService, config.readyCacheMs, undefined, () => ({
+      primary: poolUsage(pool),
+      ...(readPool !== pool && { replica: poolUsage(readPool) })
+    })),
     fanoutService,
     fanoutWorker,
     accountEraser,
@@ -338,6 +342,10 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
     return services.accountEraser.eraseDue()
   })
 
+  // Off unless asked for: counting every answer costs a little on every request.
+  if (config.metrics.token || config.metrics.port !== undefined) {
+    registerMetrics(app, createMetrics(services.healthService), config.metrics)
+  }
   if (config.storage === 'local') await registerStoredFiles(app, config.uploadDir)
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: services.healthService })

@@ -181,6 +181,8 @@ const envSchema = z.object({
     .regex(/^rediss?:\/\//, 'must look like redis://[:password@]host:port[/db]')
     .optional(),
   REDIS_KEY_PREFIX: z.string().max(100).default('miniter:'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_EXPIRES_IN: z
     .string()
@@ -237,6 +239,8 @@ export interface Config extends OperationsConfig {
   databaseUrl?: string
   /** A read replica for timeline, profile and follow-list reads; the primary when absent. */
   databaseReadUrl?: string
+  /** GET /metrics with this bearer token, and/or a plain /metrics on 127.0.0.1:port; neither: no metrics. */
+  metrics: { token?: string; port?: number }
   /** Shared state across instances (rate limits); without it each instance keeps its own. */
   redis?: { url: string; keyPrefix: string }
   jwtSecret: string
@@ -350,6 +354,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseReadUrl: e.DATABASE_READ_URL,
+    metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
     // Outside production a missing secret gets a random one: tokens then last until the process stops.
     jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString('hex'),

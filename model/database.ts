@@ -215,3 +215,18 @@ export class Transactor {
     }
   }
 }
+
+/** A pool's connections right now: busy with a query or transaction, idle, and requests waiting for one. */
+export interface PoolUsage {
+  inUse: number
+  idle: number
+  waiting: number
+}
+
+/** Read from mysql2's pool, which keeps these counts but does not publish them. */
+export function poolUsage(pool: Pool): PoolUsage {
+  const inner = (pool as unknown as { pool: Record<string, { length: number }> }).pool
+  const all = inner._allConnections.length
+  const idle = inner._freeConnections.length
+  return { inUse: all - idle, idle, waiting: inner._connectionQueue.length }
+}

@@ -1,4 +1,5 @@
 // Readiness: whether this instance can serve data routes right now, and how far fan-out lags behind.
+import type { PoolUsage } from '../model/database.ts'
 import type { Backlog, FanoutService } from './fanout-service.ts'
 import { Unavailable } from './errors.ts'
 
@@ -18,8 +19,14 @@ export class HealthService {
   constructor(
     private readonly fanout: FanoutService,
     private readonly cacheMs: number,
-    private readonly now: () => number = () => performance.now()
+    private readonly now: () => number = () => performance.now(),
+    private readonly pools: () => Record<string, PoolUsage> = () => ({})
   ) {}
+
+  /** Each database pool's connections (primary, and replica when there is one), for metrics. */
+  poolUsage(): Record<string, PoolUsage> {
+    return this.pools()
+  }
 
   /**
    * The fan-out backlog, read from the database, so an answer also proves the database answers.
