@@ -21,6 +21,7 @@ import { MediaDao } from './model/media-dao.ts'
 import { PendingObjectDao } from './model/pending-object-dao.ts'
 import { SearchDao } from './model/search-dao.ts'
 import { PersonalTokenDao } from './model/personal-token-dao.ts'
+import { StreamTicketDao } from './model/stream-ticket-dao.ts'
 import { TimelineDao } from './model/timeline-dao.ts'
 import { TweetDao, tweetCacheEntries } from './model/tweet-dao.ts'
 import { authorCacheEntries, UserDao } from './model/user-dao.ts'
@@ -36,6 +37,9 @@ import { ExportService } from './service/export-service.ts'
 import { MediaService, type PurgeReport } from './service/media-service.ts'
 import { AccountEraser } from './service/account-eraser.ts'
 import { PurgeSchedule } from './service/purge-schedule.ts'
+import { LocalEventBus, type EventBus } from './service/events.ts'
+import { RedisEventBus } from './service/redis-event-bus.ts'
+import { StreamService } from './service/stream-service.ts'
 import { LocalStorage } from './service/storage/local.ts'
 import type { Storage } from './service/storage/storage.ts'
 import { createTokenSigner } from './service/tokens.ts'
@@ -58,6 +62,7 @@ import { registerCors } from './view/plugins/cors.ts'
 import { docsPrefix, registerApiDocs } from './view/plugins/docs.ts'
 import { registerErrorAnswers } from './view/plugins/errors.ts'
 import { registerLimits } from './view/plugins/rate-limits.ts'
+import { streamRoutes } from './view/stream.ts'
 import { createMetrics, registerMetrics } from './view/plugins/metrics.ts'
 import { registerSecurityHeaders } from './view/plugins/security-headers.ts'
 import { serializerCompiler } from './view/plugins/serializer.ts'
@@ -92,6 +97,8 @@ export interface Services {
   tweetService: TweetService
   likeService: LikeService
   notificationService: NotificationService
+  /** This instance's live streams (GET /stream). */
+  streamService: StreamService
   searchService: SearchService
   personalTokenService: PersonalTokenService
   exportService: ExportService
@@ -148,6 +155,12 @@ async function connectRedis(settings: RedisSettings, log: FastifyBaseLogger): Pr
   return redis
 }
 
+/** Milliseconds an EventSource waits before reconnecting to GET /stream. */
+const streamRetryMs = 2_000
+
+/** Seconds a stream ticket is good for (POST /stream/ticket). */
+const streamTicketSeconds = 30
+
 /** Outbox rows a worker claims at once: enough to group many small fan-outs into one statement. */
 const fanoutClaimBatch = 50
 
@@ -190,11 +203,15 @@ export async function buildServices(
     // The eraser needs the services below; a deletion wakes it only once all are built.
     { wake: () => accountEraser.wake() }
   )
-  const fanoutService = new FanoutService(transactor, fanoutDao, timelineDao, {
-    chunkSize: config.fanout.chunkSize,
-    leaseMs: config.fanout.leaseMs,
-    claimBatch: fanoutClaimBatch
-  })
+  // Live events: through Redis to every instance's streams, or to this process's own.
+  const events: EventBus = redis ? new RedisEventBus(redis, log) : new LocalEventBus()
+  const fanoutService = new FanoutService(
+    transactor,
+    fanoutDao,
+    timelineDao,
+    { chunkSize: config.fanout.chunkSize, leaseMs: config.fanout.leaseMs, claimBatch: fanoutClaimBatch },
+    events
+  )
   const fanoutWorker = new FanoutWorker(fanoutService, config.fanout, log)
   const followService = new FollowService(
     transactor,
@@ -207,7 +224,8 @@ export async function buildServices(
     {
       fanoutMaxFollowers: config.fanoutMaxFollowers,
       timelineBackfill: config.timelineBackfill
-    }
+    },
+    events
   )
   const mediaService = new MediaService(transactor, mediaDao, pendingObjectDao, storage, {
     maxMediaBytes: config.maxMediaBytes,
@@ -226,7 +244,8 @@ export async function buildServices(
     mediaService,
     fanoutWorker,
     fanoutDao,
-    notificationDao
+    notificationDao,
+    events
   )
   const likeService = new LikeService(
     transactor,
@@ -236,7 +255,22 @@ export async function buildServices(
     notificationDao,
     tweetService,
     storage,
-    followService
+    followService,
+    events
+  )
+  const notificationService = new NotificationService(transactor, notificationDao, userDao, tweetService, storage)
+  const streamService = new StreamService(
+    events,
+    {
+      timelineItem: (rowId, viewerId) => tweetService.timelineItem(rowId, viewerId),
+      timelineFor: (userId, page, viewerId) => tweetService.timelineFor(userId, page, viewerId),
+      notifications: (userId, page) => notificationService.list(userId, page)
+    },
+    followDao,
+    new StreamTicketDao(pool),
+    transactor,
+    { ...config.stream, ticketSeconds: streamTicketSeconds },
+    log
   )
   const accountEraser = new AccountEraser(
     transactor,
@@ -257,7 +291,8 @@ export async function buildServices(
     followService,
     tweetService,
     likeService,
-    notificationService: new NotificationService(transactor, notificationDao, userDao, tweetService, storage),
+    notificationService,
+    streamService,
     searchService: new SearchService(new SearchDao(readPool), tweetService, followService, storage),
     personalTokenService: new PersonalTokenService(new PersonalTokenDao(pool)),
     exportService: new ExportService(userService, tweetService, followService, likeService, mediaService),
@@ -271,7 +306,9 @@ export async function buildServices(
     accountEraser,
     purgeSchedule,
     async close() {
+      streamService.closeAll()
       await Promise.all([purgeSchedule.stop(), fanoutWorker.stop(), accountEraser.stop()])
+      await events.close()
       await Promise.all([userDao.authorsSettled(), tweetDao.tweetsSettled()])
       await pool.end()
       if (readPool !== pool) await readPool.end()
@@ -344,8 +381,14 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
 
   // Off unless asked for: counting every answer costs a little on every request.
   if (config.metrics.token || config.metrics.port !== undefined) {
-    registerMetrics(app, createMetrics(services.healthService), config.metrics)
+    const streams = {
+      help: 'Live streams (GET /stream) open on this instance',
+      read: () => services.streamService.openStreams
+    }
+    registerMetrics(app, createMetrics(services.healthService, { miniter_open_streams: streams }), config.metrics)
   }
+  // Before the server stops taking connections: streams end, so closing does not wait for them.
+  app.addHook('preClose', async () => services.streamService.closeAll())
   if (config.storage === 'local') await registerStoredFiles(app, config.uploadDir)
   await app.register(pingRoutes)
   await app.register(healthRoutes, { healthService: services.healthService })
@@ -363,6 +406,10 @@ export async function buildApp(config: AppConfig, services: Services): Promise<F
   await app.register(notificationRoutes, { notificationService: services.notificationService })
   await app.register(searchRoutes, { searchService: services.searchService })
   await app.register(tokenRoutes, { personalTokenService: services.personalTokenService })
+  await app.register(streamRoutes, {
+    streamService: services.streamService,
+    settings: { maxBufferedBytes: config.stream.maxBufferedBytes, retryMs: streamRetryMs }
+  })
   await app.register(exportRoutes, { exportService: services.exportService })
   await app.register(async (uploads) => {
     await registerMultipart(uploads, Math.max(config.maxUploadBytes, config.maxMediaBytes))

@@ -228,6 +228,15 @@ const envSchema = z.object({
   FANOUT_LEASE_MS: z.coerce.number().int().min(100).default(15_000),
   FANOUT_POLL_MS: z.coerce.number().int().min(1).default(200),
   FANOUT_LAG_WARN_MS: z.coerce.number().int().min(0).default(10_000),
+  STREAM_MAX_PER_USER: z.coerce.number().int().min(1).max(100).default(5),
+  STREAM_HEARTBEAT: duration.default('15s'),
+  // At most a page (service/limits.ts maxPageSize).
+  STREAM_RESUME_LIMIT: z.coerce.number().int().min(1).max(100).default(100),
+  STREAM_MAX_BUFFER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional()
 })
 
@@ -299,6 +308,8 @@ export interface Config extends OperationsConfig {
     /** The backlog is logged as a warning while its oldest row is older than this. */
     lagWarnMs: number
   }
+  /** Live streams (GET /stream): README "Live stream". */
+  stream: { maxPerUser: number; heartbeatMs: number; resumeLimit: number; maxBufferedBytes: number }
   /** Origins allowed cross-origin access from browsers: '*' for any, none when empty. */
   corsOrigins: '*' | string[]
 }
@@ -389,6 +400,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: e.FANOUT_LEASE_MS,
       pollMs: e.FANOUT_POLL_MS,
       lagWarnMs: e.FANOUT_LAG_WARN_MS
+    },
+    stream: {
+      maxPerUser: e.STREAM_MAX_PER_USER,
+      heartbeatMs: Math.max(1, seconds(e.STREAM_HEARTBEAT)) * 1000,
+      resumeLimit: e.STREAM_RESUME_LIMIT,
+      maxBufferedBytes: e.STREAM_MAX_BUFFER_BYTES
     },
     // A production API is closed to browsers on other origins until CORS_ORIGINS names them.
     corsOrigins: e.CORS_ORIGINS ?? (e.NODE_ENV === 'production' ? [] : '*')

@@ -175,4 +175,25 @@ export class FollowDao {
     )
     return rows.map((row) => row.id as number)
   }
+
+  /**
+   * Which of `candidates` (the users with a live stream on an instance) follow authorId: all of them, only
+   * those with ids in (after, through], or none unless the author is read directly ('pull'). One range of
+   * the (follow_user_id, user_id) index.
+   */
+  async followersAmong(
+    authorId: number,
+    candidates: readonly number[],
+    which: 'all' | 'pulled' | { after: number; through: number }
+  ): Promise<number[]> {
+    if (candidates.length === 0) return []
+    const range = typeof which === 'object' ? 'AND f.user_id > ? AND f.user_id <= ?' : ''
+    const pulled = which === 'pulled' ? "JOIN users a ON a.id = f.follow_user_id AND a.fanout = 'pull'" : ''
+    const [rows] = await this.readPool.query<RowDataPacket[]>(
+      `SELECT f.user_id FROM users_follow_list f FORCE INDEX (users_follow_list_follow_user) ${pulled}
+        WHERE f.follow_user_id = ? AND f.user_id IN (?) ${range}`,
+      [authorId, candidates, ...(typeof which === 'object' ? [which.after, which.through] : [])]
+    )
+    return rows.map((row) => row.user_id as number)
+  }
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { Transactor } from '../model/database.ts'
 import type { FanoutDao, OutboxRow } from '../model/fanout-dao.ts'
 import type { TimelineDao } from '../model/timeline-dao.ts'
+import { noEvents, type EventPublisher } from './events.ts'
 
 export interface FanoutSettings {
   /** Followers copied per transaction: bounds every lock and statement whatever the follower count. */
@@ -38,7 +39,8 @@ export class FanoutService {
     private readonly transactor: Transactor,
     private readonly fanoutDao: FanoutDao,
     private readonly timelineDao: TimelineDao,
-    private readonly settings: FanoutSettings
+    private readonly settings: FanoutSettings,
+    private readonly events: EventPublisher = noEvents
   ) {}
 
   /** Leases up to `limit` free rows (none held by a live lease) to this worker. */
@@ -97,6 +99,16 @@ export class FanoutService {
         throw error
       }
       copied += chunk.written
+      // The followers of this chunk have it on their timelines now: their live streams may show it.
+      if (row.kind !== 'restore' && chunk.written > 0) {
+        this.events.publish({
+          type: 'tweet',
+          id: row.tweet_id,
+          author_id: row.author_id,
+          self: false,
+          audience: { after, through: chunk.through }
+        })
+      }
       if (chunk.last) return { copied, completed: true }
       after = chunk.through
     }
@@ -133,12 +145,23 @@ export class FanoutService {
       groupFollowers += count
     }
     if (group.length > 0) groups.push(group)
+    const byId = new Map(rows.map((row) => [row.id, row]))
     for (const ids of groups) {
       if (!proceed()) return rows.length
       await this.transactor.run(async (connection) => {
         await this.fanoutDao.copyToAllFollowers(connection, ids, this.workerId)
         await this.fanoutDao.finishMany(connection, ids, this.workerId)
       })
+      for (const id of ids) {
+        const row = byId.get(id)!
+        this.events.publish({
+          type: 'tweet',
+          id: row.tweet_id,
+          author_id: row.author_id,
+          self: false,
+          audience: 'followers'
+        })
+      }
     }
     for (const row of large) {
       if (!proceed()) break

@@ -11,6 +11,7 @@ import { Forbidden, Invalid, NotFound } from './errors.ts'
 import { pageOf, rowsToRead, type Page, type PageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 import type { TimelineSettings } from './tweet-service.ts'
+import { noEvents, type EventPublisher } from './events.ts'
 
 export interface UserSummary {
   id: number
@@ -54,35 +55,38 @@ export class FollowService {
     private readonly timelineDao: TimelineDao,
     private readonly userDao: UserDao,
     private readonly storage: Storage,
-    private readonly settings: FollowSettings
+    private readonly settings: FollowSettings,
+    private readonly events: EventPublisher = noEvents
   ) {}
 
   /** Idempotent. Both users' rows are locked first: a tweet's fan-out by the followee waits for it. */
   async follow(userId: number, targetId: number): Promise<void> {
     if (userId === targetId) throw new Invalid('You cannot follow yourself', { field: 'follow' })
-    await this.transactor.run(async (connection) => {
+    const followed = await this.transactor.run(async (connection) => {
       const target = await this.userDao.lockPair(connection, userId, targetId)
       if (!target) throw new NotFound('User not found', { user_id: targetId })
       // Under both users' row locks, as a block takes them: a block and a follow never cross.
       if (await this.blockDao.blockedEitherWay(connection, userId, targetId)) {
         throw new Forbidden('You cannot follow this user: one of you blocks the other', { user_id: targetId })
       }
-      if (!(await this.followDao.follow(connection, userId, targetId))) return
+      if (!(await this.followDao.follow(connection, userId, targetId))) return false
       await this.followDao.addFollowCounts(connection, userId, targetId, 1)
       await this.notificationDao.add(connection, targetId, 'follow', userId, null)
       if (target.fanout === 'pull') {
         await this.followDao.addPulledFollow(connection, userId, targetId)
-        return
+        return true
       }
       if (target.followers_count + 1 > this.settings.fanoutMaxFollowers) {
         // From now on this account's followers read its tweets directly instead of receiving copies.
         await this.userDao.setFanout(connection, targetId, 'pull')
         await this.followDao.convertFollowersToPulled(connection, targetId)
-        return
+        return true
       }
       const gap = await this.timelineDao.backfill(connection, userId, targetId, this.settings.timelineBackfill)
       if (gap !== undefined) await this.timelineDao.addGap(connection, userId, targetId, gap)
+      return true
     })
+    if (followed) this.events.publish({ type: 'notification', user_ids: [targetId] })
   }
 
   /** Idempotent. */

@@ -10,6 +10,7 @@ import { toUserSummary, type ListedUser, type UserSummary } from './follow-servi
 import { pageOf, rowsToRead, windowOf, type Page, type TwoWayPageRequest } from './page.ts'
 import type { Storage } from './storage/storage.ts'
 import type { TweetItem } from './tweet-service.ts'
+import { noEvents, type EventPublisher } from './events.ts'
 
 /** What likes need from tweets (TweetService): tweets as the API shows them, with a viewer's flags. */
 export interface TweetItemSource {
@@ -31,14 +32,17 @@ export class LikeService {
     private readonly notificationDao: NotificationDao,
     private readonly tweets: TweetItemSource,
     private readonly storage: Storage,
-    private readonly follows: ListedUserSource
+    private readonly follows: ListedUserSource,
+    private readonly events: EventPublisher = noEvents
   ) {}
 
   /** Idempotent: liking twice is one like. Answers the tweet as the caller now sees it. */
   async like(userId: number, tweetId: number): Promise<TweetItem> {
     // A tweet hidden from the caller (a block either way) is one they cannot like: 404, as unknown.
-    await this.tweets.tweetById(tweetId, userId)
-    await this.change(userId, tweetId, 1, (connection) => this.likeDao.like(connection, userId, tweetId))
+    const { user_id: authorId } = await this.tweets.tweetById(tweetId, userId)
+    if (await this.change(userId, tweetId, 1, (connection) => this.likeDao.like(connection, userId, tweetId))) {
+      this.events.publish({ type: 'notification', user_ids: [authorId] })
+    }
     return this.tweets.tweetById(tweetId, userId)
   }
 
@@ -50,14 +54,14 @@ export class LikeService {
 
   /**
    * One transaction: the tweet's row locked (likes of a tweet take turns; NotFound when it is gone), the
-   * like written, and the counter moved only when a row was really added or removed.
+   * like written, and the counter moved only when a row was really added or removed. True when it was.
    */
   private async change(
     userId: number,
     tweetId: number,
     delta: number,
     write: (connection: PoolConnection) => Promise<boolean>
-  ): Promise<void> {
+  ): Promise<boolean> {
     const changed = await this.transactor.run(async (connection) => {
       if (!(await this.likeDao.lockTweet(connection, tweetId))) {
         throw new NotFound('Tweet not found', { tweet_id: tweetId })
@@ -71,6 +75,7 @@ export class LikeService {
     })
     // Once committed: this process's pages show the new count at once.
     if (changed) this.tweetDao.forgetTweet(tweetId)
+    return changed
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   type TweetRow
 } from '../model/tweet-dao.ts'
 import type { FanoutRow, UserDao } from '../model/user-dao.ts'
+import { noEvents, type EventPublisher } from './events.ts'
 import { Forbidden, Invalid, NotFound, Unauthorized } from './errors.ts'
 import {
   codePoints,
@@ -165,8 +166,23 @@ export class TweetService {
     private readonly media: TweetMediaSource | undefined,
     private readonly fanout: FanoutWaker,
     private readonly fanoutDao: FanoutDao,
-    private readonly notificationDao: NotificationDao
+    private readonly notificationDao: NotificationDao,
+    private readonly events: EventPublisher = noEvents
   ) {}
+
+  /**
+   * A row of a home timeline (a tweet, or a retweet's row) as `viewerId`'s timeline shows it, for the live
+   * stream; undefined when it is gone or hidden from the viewer (a block, a mute).
+   */
+  async timelineItem(rowId: number, viewerId: number): Promise<TweetItem | undefined> {
+    const row = (await this.tweetDao.tweetsByIds([rowId])).get(rowId)
+    if (!row) return undefined
+    if (row.retweet_of === null) return (await this.toItems([row], viewerId, new Map(), true))[0]
+    const original = (await this.tweetDao.tweetsByIds([row.retweet_of])).get(row.retweet_of)
+    if (!original) return undefined
+    const retweets = new Map([[original.id, { id: row.id, user_id: row.user_id, retweet_of: row.retweet_of }]])
+    return (await this.toItems([original], viewerId, retweets, true))[0]
+  }
 
   /**
    * Records the tweet, the author's counter and own timeline entry and the fan-out record in one
@@ -180,7 +196,7 @@ export class TweetService {
   ): Promise<TweetItem> {
     checkTweetText(text)
     // A parent hidden from the caller (a block either way) is one they cannot answer: 404, as unknown.
-    if (inReplyTo !== null) await this.replyableParent(inReplyTo, userId)
+    const parentAuthor = inReplyTo === null ? undefined : await this.replyableParent(inReplyTo, userId)
     const mentions = await this.mentionsIn(text)
     let posted: PostedTweetRow | undefined
     try {
@@ -202,6 +218,12 @@ export class TweetService {
     // The parent's reply_count changed: a cached copy must not answer the old one.
     if (inReplyTo !== null) this.tweetDao.forgetTweet(inReplyTo)
     this.fanout.wake()
+    this.events.publish({ type: 'tweet', id: posted.id, author_id: userId, self: true, audience: 'pulled' })
+    const notified = [
+      ...(parentAuthor !== undefined && parentAuthor !== userId ? [parentAuthor] : []),
+      ...mentions.map((mention) => mention.id)
+    ]
+    if (notified.length > 0) this.events.publish({ type: 'notification', user_ids: notified })
     this.userDao.rememberAuthor({
       id: userId,
       name: posted.name,
@@ -323,6 +345,7 @@ export class TweetService {
     })
     this.tweetDao.forgetTweet(id)
     if (parent !== null) this.tweetDao.forgetTweet(parent)
+    this.events.publish({ type: 'delete', id, author_id: userId })
   }
 
   /**
@@ -380,22 +403,24 @@ export class TweetService {
    */
   async retweet(userId: number, tweetId: number): Promise<TweetItem> {
     // A tweet hidden from the caller (a block either way) is one they cannot retweet: 404, as unknown.
-    await this.tweetById(tweetId, userId)
+    const { user_id: authorId } = await this.tweetById(tweetId, userId)
     const added = await this.transactor.run(async (connection) => {
       const retweeter = await this.lockForRetweet(connection, userId, tweetId)
       const retweetId = await this.tweetDao.addRetweet(connection, userId, tweetId)
-      if (retweetId === undefined) return false
+      if (retweetId === undefined) return undefined
       await this.tweetDao.addRetweetCount(connection, tweetId, 1)
       await this.notificationDao.addForTweet(connection, 'retweet', userId, tweetId)
       await this.timelineDao.addToTimelines(connection, retweetId, userId, [userId], tweetId)
       if (retweeter.fanout === 'push' && retweeter.followers_count > 0) {
         await this.fanoutDao.enqueue(connection, 'copy', retweetId, userId, tweetId)
       }
-      return true
+      return { retweetId, authorId }
     })
     if (added) {
       this.tweetDao.forgetTweet(tweetId)
       this.fanout.wake()
+      this.events.publish({ type: 'tweet', id: added.retweetId, author_id: userId, self: true, audience: 'pulled' })
+      this.events.publish({ type: 'notification', user_ids: [added.authorId] })
     }
     return this.tweetById(tweetId, userId)
   }
@@ -628,11 +653,13 @@ export class TweetService {
     return this.timelineDao.byAuthors(reading, wanted, oldestFirst)
   }
 
-  private async replyableParent(inReplyTo: number, userId: number): Promise<void> {
+  /** The author of the tweet a reply answers (undefined: no such tweet, which the post refuses). */
+  private async replyableParent(inReplyTo: number, userId: number): Promise<number | undefined> {
     const row = await this.tweetDao.tweetById(inReplyTo)
     if (row && (await this.toItems([row], userId)).length === 0) {
       throw new NotFound('The tweet in_reply_to names does not exist', { in_reply_to: inReplyTo })
     }
+    return row?.user_id
   }
 
   private async assertAuthor(connection: PoolConnection, userId: number, tweetId: number): Promise<void> {
