@@ -9,6 +9,9 @@ type BookSurvey = Extract<DatabaseSurvey, { kind: 'book' }>
 
 const miniterCollation = 'utf8mb4_unicode_ci'
 
+/** Where keepUpdatedAt() keeps the book's users.updated_at while the migrations run. */
+const keptUpdatedAt = 'adoption_kept_updated_at'
+
 /** Rows per copying statement: each a short transaction, however big the table. */
 const rowsPerCopy = 20_000
 
@@ -133,7 +136,7 @@ export class BookAdoption {
     return [
       survey.resuming
         ? `resume an interrupted adoption: drop the partial copies, keep the book's tables held as ${held}`
-        : `rename the book's tables to ${held} (held until their rows are copied and checked)`,
+        : `rename the book's tables to ${held} (held until their rows are copied and checked) and drop their foreign keys`,
       ...(survey.collation === miniterCollation
         ? []
         : [`change the database's default collation from ${survey.collation} to ${miniterCollation}`]),
@@ -142,7 +145,8 @@ export class BookAdoption {
         `${formatCount(counts.tweets)} tweets, ${formatCount(rowsPerCopy)} rows per statement, converting text from ` +
         `${charsets} and TIMESTAMPs to UTC DATETIME(3); keep the next ids`,
       'check that every row was copied unchanged (counts and checksums), then drop the held tables',
-      'record migration 001 as applied (the baseline)'
+      'record migration 001 as applied (the baseline)',
+      "after the migrations, put back users' updated_at, which migrations that update every user move"
     ]
   }
 
@@ -167,6 +171,7 @@ export class BookAdoption {
       await this.db.query(`RENAME TABLE ${bookTables.map((table) => `${table} TO ${heldName(table)}`).join(', ')}`)
       this.progress(`  held the book's tables as ${bookTables.map(heldName).join(', ')}`)
     }
+    await this.dropHeldForeignKeys()
     if (survey.collation !== miniterCollation) {
       // As model/database.ts creates Miniter's databases: the routines of later migrations declare
       // parameters without a character set, which would otherwise be latin1 on a latin1 database.
@@ -180,6 +185,46 @@ export class BookAdoption {
     await this.check(survey)
     await this.db.query(`DROP TABLE ${bookTables.map(heldName).reverse().join(', ')}`)
     this.progress("  dropped the book's held tables")
+  }
+
+  /**
+   * Migrations that update every user (010's usernames) move users.updated_at, which on Miniter's rows says
+   * when the row last changed: for the book's rows it is their own value, so it is kept in a temporary
+   * table of this session and put back once the migrations are done (restoreUpdatedAt).
+   */
+  async keepUpdatedAt(): Promise<void> {
+    await this.db.query(
+      `CREATE TEMPORARY TABLE ${keptUpdatedAt} (id INT UNSIGNED NOT NULL PRIMARY KEY, updated_at DATETIME(3) NULL)
+       SELECT id, updated_at FROM users`
+    )
+  }
+
+  async restoreUpdatedAt(): Promise<void> {
+    const [[row]] = await this.db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM ??', [keptUpdatedAt])
+    const restored = new StepProgress(this.progress, "users' updated_at, as the book left it", Number(row.n))
+    for await (const { from, to } of rangesOf(this.db, keptUpdatedAt, 'id', rowsPerCopy)) {
+      const [result] = await this.db.query<ResultSetHeader>(
+        `UPDATE users u JOIN ?? k ON k.id = u.id SET u.updated_at = k.updated_at WHERE u.id >= ? AND u.id < ?`,
+        [keptUpdatedAt, from, to]
+      )
+      restored.advance(result.affectedRows)
+    }
+    await this.db.query('DROP TEMPORARY TABLE ??', [keptUpdatedAt])
+    restored.finish('users')
+  }
+
+  /**
+   * Foreign key names are unique in a database, and the held tables keep theirs: the book's under any
+   * name, or 001's own when tables already copied are adopted again. They would clash with 001's, and
+   * the held tables are only read from now on.
+   */
+  private async dropHeldForeignKeys(): Promise<void> {
+    const [keys] = await this.db.query<RowDataPacket[]>(
+      `SELECT TABLE_NAME AS table_name, CONSTRAINT_NAME AS name FROM information_schema.REFERENTIAL_CONSTRAINTS
+        WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME IN (?)`,
+      [bookTables.map(heldName)]
+    )
+    for (const key of keys) await this.db.query('ALTER TABLE ?? DROP FOREIGN KEY ??', [key.table_name, key.name])
   }
 
   private async copy(table: BookTable, survey: BookSurvey, total: number): Promise<void> {

@@ -57,7 +57,9 @@ export type DatabaseSurvey =
 const maxNamesShown = 10
 
 /** A database the migrator will not touch, with what was found and what to do. */
-export class DatabaseRefused extends Error {}
+export class DatabaseRefused extends Error {
+  override name = 'DatabaseRefused'
+}
 
 interface TableRow extends RowDataPacket {
   name: string

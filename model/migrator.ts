@@ -91,9 +91,10 @@ export class Migrator {
       const migrations = await readMigrations(this.dir)
       const done: number[] = []
       const init = migrations.find((m) => m.version === 1)
+      const adoption = new BookAdoption(pool, this.progress)
       if (survey.kind === 'book') {
         if (!init) throw new Error("Adopting the book's database needs migrations/001")
-        await new BookAdoption(pool, this.progress).adopt(survey, init.up)
+        await adoption.adopt(survey, init.up)
         this.adopted = true
       }
       await this.createMigrationsTable(pool)
@@ -101,6 +102,7 @@ export class Migrator {
         await this.record(pool, init)
         this.progress(`  recorded ${migrationLabel(init)} as the baseline`)
         done.push(init.version)
+        await adoption.keepUpdatedAt()
       }
       const applied = await this.appliedVersions(pool)
       for (const migration of migrations) {
@@ -108,6 +110,7 @@ export class Migrator {
         await this.apply(pool, migration)
         done.push(migration.version)
       }
+      if (this.adopted) await adoption.restoreUpdatedAt()
       return done
     })
   }
