@@ -1,7 +1,7 @@
 // Adopting a database made by the book's SQL: its three tables become exactly the ones migrations/001
 // creates, every row kept as it was, so that the migrator can record 001 as the baseline and go on.
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import { formatCount, rangesOf, StepProgress, type Progress } from './batches.ts'
+import { formatCount, rangesOf, StepProgress, timedStep, type Progress } from './batches.ts'
 import type { Queryable } from './database.ts'
 import { bookTables, DatabaseRefused, heldName, type BookTable, type DatabaseSurvey } from './database-survey.ts'
 
@@ -182,7 +182,11 @@ export class BookAdoption {
     this.progress("  created migrations/001's tables")
     for (const table of bookTables) await this.copy(table, survey, counts[table])
     await this.keepNextIds()
-    await this.check(survey)
+    await timedStep(
+      this.progress,
+      'checked: every row copied unchanged (counts and checksums of all three tables)',
+      () => this.check(survey)
+    )
     await this.db.query(`DROP TABLE ${bookTables.map(heldName).reverse().join(', ')}`)
     this.progress("  dropped the book's held tables")
   }
@@ -270,6 +274,5 @@ export class BookAdoption {
         )
       }
     }
-    this.progress('  checked: every row copied unchanged (counts and checksums of all three tables)')
   }
 }
