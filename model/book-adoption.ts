@@ -66,6 +66,11 @@ function rowFingerprint(table: BookTable, hasPicture: boolean): string {
   return `CRC32(CONCAT_WS(0x1f, ${values[table].join(', ')}))`
 }
 
+/** The refusal of a book database whose rows problems() found wanting. */
+export function unadoptable(problems: string): string {
+  return `This is the book's database, but its rows cannot be adopted as they are: ${problems}. Nothing was changed.`
+}
+
 export interface BookCounts {
   users: number
   users_follow_list: number
@@ -153,11 +158,7 @@ export class BookAdoption {
   /** Refuses (DatabaseRefused, nothing written) when problems() finds any. */
   async adopt(survey: BookSurvey, initSql: string): Promise<void> {
     const problems = await this.problems(survey)
-    if (problems) {
-      throw new DatabaseRefused(
-        `This is the book's database, but its rows cannot be adopted as they are: ${problems}. Nothing was changed.`
-      )
-    }
+    if (problems) throw new DatabaseRefused(unadoptable(problems))
     const counts = await this.counts(survey)
     this.progress(
       `adopting the book's database: ${formatCount(counts.users)} users, ${formatCount(counts.users_follow_list)} follows, ` +
@@ -198,9 +199,9 @@ export class BookAdoption {
    */
   async keepUpdatedAt(): Promise<void> {
     await this.db.query(
-      `CREATE TEMPORARY TABLE ${keptUpdatedAt} (id INT UNSIGNED NOT NULL PRIMARY KEY, updated_at DATETIME(3) NULL)
-       SELECT id, updated_at FROM users`
+      `CREATE TEMPORARY TABLE ${keptUpdatedAt} (id INT UNSIGNED NOT NULL PRIMARY KEY, updated_at DATETIME(3) NULL)`
     )
+    await this.db.query(`INSERT INTO ${keptUpdatedAt} (id, updated_at) SELECT id, updated_at FROM users`)
   }
 
   async restoreUpdatedAt(): Promise<void> {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { RowDataPacket } from 'mysql2/promise'
 import type { Progress } from './batches.ts'
-import { BookAdoption, type BookCounts } from './book-adoption.ts'
+import { BookAdoption, unadoptable, type BookCounts } from './book-adoption.ts'
 import { createPool, databaseName, type Pool } from './database.ts'
 import { DatabaseRefused, refusal, surveyDatabase, type DatabaseSurvey } from './database-survey.ts'
 import { backfills, withoutReplaced } from './migration-backfills.ts'
@@ -134,7 +134,7 @@ export class Migrator {
         case 'book': {
           const adoption = new BookAdoption(pool, this.progress)
           const problems = await adoption.problems(survey)
-          if (problems) return { survey, refusal: `This is the book's database, but ${problems}`, pending: [] }
+          if (problems) return { survey, refusal: unadoptable(problems), pending: [] }
           const counts = await adoption.counts(survey)
           return { survey, adoption: { counts, steps: adoption.steps(survey, counts) }, pending: all }
         }
