@@ -4,6 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import t, { type Test } from 'tap'
 import { createPool, type Pool } from '../../model/database.ts'
 import { DatabaseRefused, heldName, surveyDatabase, bookTables } from '../../model/database-survey.ts'
+import { backfills, withoutReplaced } from '../../model/migration-backfills.ts'
 import { migrationLabel, Migrator, readMigrations } from '../../model/migrator.ts'
 import { ConsistencyDao, noViolations } from '../consistency.ts'
 import {
@@ -379,4 +380,52 @@ t.test('tables already copied, whose adoption stopped before its record, are ado
   t.match(await surveyDatabase(pool), { kind: 'book', resuming: false })
   await migrator(url).up()
   t.same(await adoptedRows(pool), expectedRows(data))
+})
+
+t.test('without a fan-out threshold every account stays push; without tweets no timeline has a gap', async (t) => {
+  const { url, data } = await bookDatabase(t, { charset: 'utf8' })
+  const pool = poolFor(t, url)
+  await pool.query('DELETE FROM tweets')
+  await new Migrator(url).up()
+  const [users] = await pool.query<RowDataPacket[]>(
+    'SELECT id, followers_count, tweets_count, fanout, timeline_horizon FROM users ORDER BY id'
+  )
+  t.same(
+    users,
+    data.users.map((u) => ({
+      id: u.id,
+      followers_count: data.follows.filter(([, followee]) => followee === u.id).length,
+      tweets_count: 0,
+      fanout: 'push',
+      timeline_horizon: 0
+    }))
+  )
+  const [[counts]] = await pool.query<RowDataPacket[]>(
+    'SELECT (SELECT COUNT(*) FROM timeline_gaps) AS gaps, (SELECT COUNT(*) FROM pulled_follows) AS pulled'
+  )
+  t.same({ ...counts }, { gaps: 0, pulled: 0 })
+  t.same(await new ConsistencyDao(pool).violations(), noViolations)
+})
+
+t.test('the held book tables beside tables that are not migrations/001’s are somebody’s data: refused', async (t) => {
+  const { url } = await bookDatabase(t)
+  const pool = poolFor(t, url)
+  await pool.query(`RENAME TABLE ${bookTables.map((table) => `${table} TO ${heldName(table)}`).join(', ')}`)
+  await pool.query('CREATE TABLE users (id INT PRIMARY KEY, login VARCHAR(50))')
+  const before = await snapshotOf(url)
+  const refused = await refusalOf(migrator(url))
+  t.match(refused.message, "users is neither the book's table nor Miniter's")
+  t.same(await snapshotOf(url), before)
+})
+
+t.test('a backfill replaces exactly one statement of its migration, or the migration fails loudly', async (t) => {
+  const timeline = backfills.get(2)!
+  const [, second] = await readMigrations()
+  t.notMatch(withoutReplaced(second.up, timeline, '002_timeline'), /INSERT INTO timeline_entries/)
+  t.throws(() => withoutReplaced('SELECT 1;', timeline, '002_changed'), {
+    message: /^Migration 002_changed: 0 statements match .* the backfill replaces one$/
+  })
+  t.throws(() => withoutReplaced(`${second.up}\n${second.up}`, timeline, '002_twice'), {
+    message: /: 2 statements match/
+  })
 })
