@@ -1,7 +1,5 @@
-// The data that migrations derive from existing rows, computed in bounded batches instead of the one
-// statement their files hold: on a database with data (an adopted book database: 1M tweets) one statement
-// would be one huge transaction, and migrations/002's copy of every tweet into every follower's timeline
-// would be tens of millions of rows. On an empty database both ways write nothing.
+// The data migrations derive from existing rows (counters, timelines, search words), computed in bounded
+// batches instead of the one statement their files hold; on an empty database both ways write nothing.
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { rangesOf, StepProgress, type Progress } from './batches.ts'
 import type { Queryable } from './database.ts'
@@ -142,7 +140,11 @@ const searchWords: Backfill = {
   }
 }
 
-/** By migration version. */
+/**
+ * By migration version. On a database with data (an adopted book database: 1M tweets) each replaced
+ * statement would be one huge transaction, and 002's copy of every tweet into every follower's timeline
+ * tens of millions of rows.
+ */
 export const backfills: ReadonlyMap<number, Backfill> = new Map([
   [2, timeline],
   [6, timelineGaps],

@@ -1,6 +1,5 @@
-// Miniter on a database the book's Flask Miniter made, once adopted: its users log in with their passwords
-// (hashed by Python's bcrypt), their home timelines hold exactly the right tweets across pages, counters
-// and pictures are the book's, and what happens afterwards (tweets, follows) joins in.
+// Miniter on an adopted book database: its users log in with passwords Python's bcrypt hashed, timelines hold
+// exactly the right tweets across pages, counters and pictures are the book's, and later writes join in.
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { Migrator } from '../../model/migrator.ts'
