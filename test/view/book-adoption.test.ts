@@ -82,10 +82,24 @@ t.test('Miniter on an adopted book database', async (t) => {
   t.test('every home timeline holds exactly the book’s tweets, newest first, across pages', async (t) => {
     for (const user of data.users) {
       const expected = shown(data, bookTimeline(data, user.id))
-      t.same(seen(await wholeTimeline(app, '/timeline', tokens.get(user.id))), expected, `GET /timeline as ${user.id}`)
+      // Pages of 3 read fewer tweets than some users follow accounts: only the accounts with the newest go on.
+      for (const limit of [3, 7]) {
+        const items = await wholeTimeline(app, '/timeline', tokens.get(user.id), limit)
+        t.same(seen(items), expected, `GET /timeline as ${user.id}, ${limit} a page`)
+      }
       t.same(seen(await wholeTimeline(app, `/timeline/${user.id}`, undefined, 10)), expected, `/timeline/${user.id}`)
     }
     t.same(await wholeTimeline(app, '/timeline/5'), [], 'a user without tweets or follows has an empty timeline')
+  })
+
+  t.test('a page after a cursor holds the book tweets immediately newer than it', async (t) => {
+    const expected = shown(data, bookTimeline(data, 2))
+    const res = await app.inject({
+      url: `/timeline?limit=5&after=${expected[20].id}`,
+      headers: { authorization: tokens.get(2) }
+    })
+    t.equal(res.statusCode, 200)
+    t.same(seen(res.json<{ timeline: TimelineItem[] }>().timeline), expected.slice(15, 20))
   })
 
   t.test('profiles count the book’s rows and keep its times and picture links', async (t) => {
