@@ -1,11 +1,13 @@
 // The process: config, database ready and migrated, then one of: `serve` (default: buildApp, listen,
-// fan-out workers), `worker` (fan-out workers only), `migrate [up | down [N]]`, `purge` (media) — graceful close.
+// fan-out workers), `worker` (fan-out workers only), `migrate [up | down [N] | --dry-run]`, `purge` (media) — graceful close.
 import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
 import { buildApp, buildServices } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
-import { createDatabase, databaseName, withDatabase } from './model/database.ts'
+import { formatCount, type Progress } from './model/batches.ts'
+import { createDatabase, databaseExists, databaseName, withDatabase } from './model/database.ts'
 import type { DatabaseServer } from './model/database-server.ts'
-import { Migrator } from './model/migrator.ts'
+import { migrationLabel, migrationsDir, Migrator, readMigrations, type MigrationPlan } from './model/migrator.ts'
 
 const defaultDatabase = 'miniter'
 
@@ -19,6 +21,8 @@ interface PreparedDatabase {
     name: string
     source: DatabaseServer['source']
     created: boolean
+    /** The database held the book's tables, now Miniter's (model/book-adoption.ts). */
+    adopted: boolean
     migrations_applied: number
   }
 }
@@ -39,17 +43,27 @@ async function databaseServer(config: Config): Promise<DatabaseServer> {
   return resolveDatabaseServer(undefined)
 }
 
+function migrator(config: Config, databaseUrl: string, progress?: Progress): Migrator {
+  return new Migrator(databaseUrl, migrationsDir, { fanoutMaxFollowers: config.fanoutMaxFollowers, progress })
+}
+
 /**
  * Finds (or starts) the server, creates the database if missing and applies pending migrations (unless
- * `migrateUp` is false: `migrate down` reverts what is applied, not what it would first have re-applied).
+ * `migrateUp` is false: `migrate down` reverts what is applied, not what it would first have re-applied),
+ * adopting a database the book's SQL made. `progress` hears the long steps of that.
  */
-export async function prepareDatabase(config: Config, migrateUp = true): Promise<PreparedDatabase> {
+export async function prepareDatabase(
+  config: Config,
+  migrateUp = true,
+  progress?: Progress
+): Promise<PreparedDatabase> {
   const server = await databaseServer(config)
   const name = (config.databaseUrl && databaseName(config.databaseUrl)) || defaultDatabase
   const databaseUrl = withDatabase(server.url, name)
   try {
     const created = await createDatabase(server.url, name)
-    const applied = migrateUp ? await new Migrator(databaseUrl).up() : []
+    const migrations = migrator(config, databaseUrl, progress)
+    const applied = migrateUp ? await migrations.up() : []
     const { hostname, port } = new URL(server.url)
     const database = {
       host: hostname,
@@ -57,6 +71,7 @@ export async function prepareDatabase(config: Config, migrateUp = true): Promise
       name,
       source: server.source,
       created,
+      adopted: migrations.adopted,
       migrations_applied: applied.length
     }
     return { server, databaseUrl, database }
@@ -73,16 +88,20 @@ function describeDatabase({
   name,
   source,
   created,
+  adopted,
   migrations_applied: applied
 }: PreparedDatabase['database']): string {
   const migrations = applied === 0 ? 'no migration pending' : `${applied} migration${applied === 1 ? '' : 's'} applied`
-  return `database "${name}" on ${host}:${port} (${source}): ${created ? 'created' : 'already there'}, ${migrations}`
+  const state = created ? 'created' : adopted ? "the book's database, adopted" : 'already there'
+  return `database "${name}" on ${host}:${port} (${source}): ${state}, ${migrations}`
 }
 
 async function serve(config: Config): Promise<void> {
-  const { server, databaseUrl, database } = await prepareDatabase(config)
+  // Created first, so that adopting the book's database logs its progress where the server logs.
+  const log = pino({ level: config.logLevel })
+  const { server, databaseUrl, database } = await prepareDatabase(config, true, (line) => log.info(line.trim()))
   const appConfig = { ...config, databaseUrl }
-  const app = await buildApp(appConfig, await buildServices(appConfig))
+  const app = await buildApp(appConfig, await buildServices(appConfig, log))
   if (!process.env.JWT_SECRET)
     app.log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process')
   closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ err, signal }) => {
@@ -98,7 +117,7 @@ async function serve(config: Config): Promise<void> {
 }
 
 async function purge(config: Config): Promise<void> {
-  const { server, databaseUrl } = await prepareDatabase(config)
+  const { server, databaseUrl } = await prepareDatabase(config, true, printLine)
   try {
     const services = await buildServices({ ...config, databaseUrl })
     try {
@@ -119,11 +138,11 @@ async function purge(config: Config): Promise<void> {
 
 /** Fan-out workers without the HTTP API, so a deployment can scale writers and fan-out separately. */
 async function worker(config: Config): Promise<void> {
-  const { server, databaseUrl, database } = await prepareDatabase(config)
+  const log = pino({ level: config.logLevel })
+  const { server, databaseUrl, database } = await prepareDatabase(config, true, (line) => log.info(line.trim()))
   // FANOUT_WORKERS=0 means "none in the API processes"; a worker process always runs at least one loop.
   const workers = Math.max(1, config.fanout.workers)
-  const services = await buildServices({ ...config, databaseUrl, fanout: { ...config.fanout, workers } })
-  const { log } = services
+  const services = await buildServices({ ...config, databaseUrl, fanout: { ...config.fanout, workers } }, log)
   closeWithGrace({ delay: config.shutdownGraceMs, logger: log }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'shutting down after an error')
     else log.info({ signal }, 'shutting down: finishing the fan-out rows in hand')
@@ -137,19 +156,26 @@ async function worker(config: Config): Promise<void> {
   )
 }
 
+const printLine: Progress = (line) => process.stdout.write(`${line}\n`)
+
 async function migrate(config: Config, args: string[]): Promise<void> {
-  const [direction = 'up', count = '1'] = args
+  const dryRun = args.includes('--dry-run')
+  const [direction = 'up', count = '1'] = args.filter((arg) => arg !== '--dry-run')
   if (direction !== 'up' && direction !== 'down') {
     throw new ConfigError(`Unknown migrate command "${direction}"; use migrate, migrate up or migrate down [N]`)
+  }
+  if (dryRun && direction !== 'up') {
+    throw new ConfigError('--dry-run shows what migrate (up) would do; migrate down reverts at once')
   }
   const steps = Number(count)
   if (direction === 'down' && !(Number.isSafeInteger(steps) && steps > 0)) {
     throw new ConfigError(`"${count}" is not a number of migrations to revert: give a positive integer`)
   }
-  const { server, databaseUrl } = await prepareDatabase(config, direction === 'up')
+  if (dryRun) return migrateDryRun(config)
+  const { server, databaseUrl } = await prepareDatabase(config, direction === 'up', printLine)
   try {
     if (direction === 'down') {
-      const reverted = await new Migrator(databaseUrl).down(steps)
+      const reverted = await migrator(config, databaseUrl).down(steps)
       process.stdout.write(`reverted: ${reverted.join(', ') || 'nothing'}\n`)
     } else {
       process.stdout.write('database is up to date\n')
@@ -157,6 +183,48 @@ async function migrate(config: Config, args: string[]): Promise<void> {
   } finally {
     await server.stop()
   }
+}
+
+/** `migrate --dry-run`: what `migrate` would do to the database, which is neither created nor changed. */
+async function migrateDryRun(config: Config): Promise<void> {
+  const server = await databaseServer(config)
+  try {
+    const name = (config.databaseUrl && databaseName(config.databaseUrl)) || defaultDatabase
+    const { hostname, port } = new URL(server.url)
+    const where = `database "${name}" on ${hostname}:${port || 3306}`
+    if (await databaseExists(server.url, name)) {
+      const plan = await migrator(config, withDatabase(server.url, name)).plan()
+      for (const line of describePlan(where, plan)) printLine(line)
+      if (plan.refusal) process.exitCode = 1
+    } else {
+      printLine(`${where}: missing, would be created`)
+      printLine(pendingLine(await readMigrations()))
+    }
+    printLine('dry run: nothing was changed')
+  } finally {
+    await server.stop()
+  }
+}
+
+function pendingLine(pending: MigrationPlan['pending'], baseline = false): string {
+  if (pending.length === 0) return 'no migration pending'
+  const names = pending.map((m, i) => (baseline && i === 0 ? `${migrationLabel(m)} (the baseline)` : migrationLabel(m)))
+  return `would apply ${pending.length} migration${pending.length === 1 ? '' : 's'}: ${names.join(', ')}`
+}
+
+function describePlan(where: string, plan: MigrationPlan): string[] {
+  if (plan.refusal) return [`${where}: would be refused. ${plan.refusal}`]
+  const { survey, adoption } = plan
+  if (survey.kind === 'book' && adoption) {
+    const { users, users_follow_list: follows, tweets } = adoption.counts
+    return [
+      `${where}: the book's database (${formatCount(users)} users, ${formatCount(follows)} follows, ` +
+        `${formatCount(tweets)} tweets), would be adopted:`,
+      ...adoption.steps.map((step, i) => `  ${i + 1}. ${step}`),
+      pendingLine(plan.pending, true)
+    ]
+  }
+  return [`${where}: ${survey.kind === 'empty' ? 'empty' : "Miniter's"}`, pendingLine(plan.pending)]
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 // The benchmark seed as an ordered list of named, set-based SQL steps. A step that fills a new table
 // (a derived home timeline, say) is appended to `seedSteps` and gets timed and reported like the others.
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise'
+import { createPool, withDatabase } from '../model/database.ts'
 import { emailParts, heavyUserId, type DatasetShape } from './dataset.ts'
 
 export interface SeedContext {
@@ -223,6 +224,19 @@ export const seedSteps: SeedStep[] = [
     }
   }
 ]
+
+/** Whether the server has MariaDB's sequence engine (engineSequence), else rows come from cteSequence. */
+export async function hasSequenceEngine(serverUrl: string): Promise<boolean> {
+  const pool = createPool(withDatabase(serverUrl, undefined), { connectionLimit: 1 })
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      "SELECT SUPPORT FROM information_schema.ENGINES WHERE ENGINE = 'SEQUENCE'"
+    )
+    return rows.length > 0 && ['YES', 'DEFAULT'].includes(rows[0].SUPPORT as string)
+  } finally {
+    await pool.end()
+  }
+}
 
 /** MariaDB's sequence engine exposes seq_1_to_N tables; MySQL 8 needs generated rows instead. */
 export function engineSequence(n: number): string {

@@ -2,7 +2,6 @@
 // the app's own Migrator and filled with set-based SQL. Prints how long each step and each size took.
 import { parseArgs } from 'node:util'
 import bcrypt from 'bcrypt'
-import type { RowDataPacket } from 'mysql2/promise'
 import { loadConfig } from '../config.ts'
 import { createDatabase, createPool, dropDatabase, withDatabase } from '../model/database.ts'
 import { Migrator } from '../model/migrator.ts'
@@ -15,7 +14,14 @@ import {
   parseSizes,
   type DatasetShape
 } from './dataset.ts'
-import { checkShape, cteSequence, engineSequence, seedSteps, withoutSecondaryIndexes } from './seed-steps.ts'
+import {
+  checkShape,
+  cteSequence,
+  engineSequence,
+  hasSequenceEngine,
+  seedSteps,
+  withoutSecondaryIndexes
+} from './seed-steps.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -58,18 +64,6 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
   const result = await work()
   process.stdout.write(`  ${label.padEnd(52)}${seconds(performance.now() - start)}\n`)
   return result
-}
-
-async function hasSequenceEngine(serverUrl: string): Promise<boolean> {
-  const pool = createPool(withDatabase(serverUrl, undefined), { connectionLimit: 1 })
-  try {
-    const [rows] = await pool.query<RowDataPacket[]>(
-      "SELECT SUPPORT FROM information_schema.ENGINES WHERE ENGINE = 'SEQUENCE'"
-    )
-    return rows.length > 0 && ['YES', 'DEFAULT'].includes(rows[0].SUPPORT as string)
-  } finally {
-    await pool.end()
-  }
 }
 
 async function seedOne(

@@ -1,6 +1,12 @@
 // The mysql2 pool and the server-level statements (create/drop a database) that setup and tests need.
 import type { Socket } from 'node:net'
-import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader } from 'mysql2/promise'
+import mysql, {
+  type Pool,
+  type PoolConnection,
+  type PoolOptions,
+  type ResultSetHeader,
+  type RowDataPacket
+} from 'mysql2/promise'
 
 export type { Pool, PoolConnection } from 'mysql2/promise'
 
@@ -132,6 +138,20 @@ export async function createDatabase(serverUrl: string, name: string): Promise<b
     )
     // An existing database is a warning with nothing affected.
     return result.affectedRows === 1
+  } finally {
+    await pool.end()
+  }
+}
+
+/** Whether the database exists, read without creating it. */
+export async function databaseExists(serverUrl: string, name: string): Promise<boolean> {
+  const pool = createPool(withDatabase(serverUrl, undefined), { connectionLimit: 1 })
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      [name]
+    )
+    return rows.length > 0
   } finally {
     await pool.end()
   }

@@ -4,7 +4,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { assertSafeKey, type Storage, type StoredObject } from './storage.ts'
+import { assertSafeKey, isExternalUrl, type Storage, type StoredObject } from './storage.ts'
 
 export const localUploadsPrefix = '/uploads/'
 
@@ -37,6 +37,7 @@ export class LocalStorage implements Storage {
   }
 
   async delete(key: string): Promise<void> {
+    if (isExternalUrl(key)) return
     const target = this.pathOf(key)
     await rm(`${target}.partial`, { force: true })
     await rm(target, { force: true })
@@ -44,7 +45,7 @@ export class LocalStorage implements Storage {
 
   url(key: string): string {
     // Safe keys need no URL encoding.
-    return this.uploadsUrl + key
+    return isExternalUrl(key) ? key : this.uploadsUrl + key
   }
 
   private pathOf(key: string): string {

@@ -3,7 +3,7 @@
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { Transform, type Readable } from 'node:stream'
-import { assertSafeKey, type Storage, type StoredObject } from './storage.ts'
+import { assertSafeKey, isExternalUrl, type Storage, type StoredObject } from './storage.ts'
 
 export interface S3Settings {
   bucket: string
@@ -75,13 +75,14 @@ export class S3Storage implements Storage {
   }
 
   async delete(key: string): Promise<void> {
+    if (isExternalUrl(key)) return
     assertSafeKey(key)
     await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: key }))
   }
 
   url(key: string): string {
     // Safe keys need no URL encoding.
-    return `${this.baseUrl}/${key}`
+    return isExternalUrl(key) ? key : `${this.baseUrl}/${key}`
   }
 }
 
