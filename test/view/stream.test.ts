@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { createPool } from '../../model/database.ts'
 import { appFor, signUpAndLogin, testConfig, testRedisEnv, type TestUser } from '../helper.ts'
-import { SseClient } from '../sse-client.ts'
+import { SseClient } from '../../scripts/support/sse-client.ts'
 
 interface Item {
   id: number
