@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { Invalid, Unauthorized } from '../service/errors.ts'
 import type { StreamMessage, StreamService, StreamSink } from '../service/stream-service.ts'
-import { authenticate, bearerSecurity, callerId, optionalAuthenticate, optionalBearerSecurity } from './auth.ts'
+import { authenticate, bearerSecurity, callerId, optionalAuthenticate } from './auth.ts'
 import { errorBody } from './schemas.ts'
 
 export interface StreamRouteSettings {
@@ -62,7 +62,9 @@ export const streamRoutes: FastifyPluginAsyncZod<{
         tags: ['stream'],
         security: bearerSecurity,
         response: {
-          200: z.object({ ticket: z.string(), expires_in: z.number().int().describe('Seconds') }),
+          200: z
+            .object({ ticket: z.string(), expires_in: z.number().int().min(1).describe('Seconds') })
+            .describe('A ticket for one stream, shown once'),
           401: errorBody
         }
       }
@@ -86,7 +88,7 @@ export const streamRoutes: FastifyPluginAsyncZod<{
           'again). A comment every STREAM_HEARTBEAT. `Last-Event-ID` resumes after that cursor. README ' +
           '"Live stream" has the limits.',
         tags: ['stream'],
-        security: optionalBearerSecurity,
+        security: [{ bearerAuth: [] }, { streamTicket: [] }],
         querystring: z.object({ ticket: z.string().min(1).max(100).optional() }).strict(),
         headers: z.object({ 'last-event-id': lastEventId.optional() }),
         response: {

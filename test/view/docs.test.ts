@@ -145,6 +145,10 @@ t.test('API documentation', async (t) => {
       const security = operationOf(registered)?.security ?? []
       if (usesAuthenticate(registered.route)) {
         t.same(security, [{ bearerAuth: [] }], `${name} documents bearerAuth`)
+      } else if (registered.url === '/stream') {
+        // A token, or else a one-time ticket in the query: never anonymous.
+        t.ok(usesOptionalAuthenticate(registered.route))
+        t.same(security, [{ bearerAuth: [] }, { streamTicket: [] }], `${name} documents a token or a ticket`)
       } else if (usesOptionalAuthenticate(registered.route)) {
         t.same(security, [{}, { bearerAuth: [] }], `${name} documents an optional bearerAuth`)
       } else {

@@ -51,6 +51,13 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
             description:
               'The access_token from POST /login, sent as `Authorization: Bearer <token>`. ' +
               "The book's clients send the bare token (`Authorization: <token>`), which is accepted too."
+          },
+          streamTicket: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'ticket',
+            description:
+              'A one-time ticket from POST /stream/ticket, for GET /stream only (EventSource sends no headers)'
           }
         }
       }
