@@ -290,12 +290,13 @@ export class UserDao {
 
   /**
    * The users who have these usernames, each spelled as its owner chose (compare them case-insensitively):
-   * the taken ones for sign-up, the mentioned ones for a tweet. Reads the primary, like emailTaken.
+   * the taken ones for sign-up (a deleted account's name is taken until it is erased), the mentioned ones
+   * for a tweet (`liveOnly`: nobody mentions a deleted account). Reads the primary, like emailTaken.
    */
-  async usersByUsernames(usernames: readonly string[]): Promise<UsernameRow[]> {
+  async usersByUsernames(usernames: readonly string[], liveOnly = false): Promise<UsernameRow[]> {
     if (usernames.length === 0) return []
     const [rows] = await this.pool.query<(UsernameRow & RowDataPacket)[]>(
-      'SELECT id, username FROM users WHERE username IN (?)',
+      `SELECT id, username FROM users WHERE username IN (?)${liveOnly ? ` AND ${liveUser}` : ''}`,
       [usernames]
     )
     return rows.map((row) => ({ id: row.id, username: row.username }))

@@ -281,7 +281,7 @@ export class TweetService {
     const usernames = mentionedUsernames(text)
     if (usernames.length === 0) return []
     const users = new Map(
-      (await this.userDao.usersByUsernames(usernames)).map((user) => [user.username.toLowerCase(), user])
+      (await this.userDao.usersByUsernames(usernames, true)).map((user) => [user.username.toLowerCase(), user])
     )
     return usernames.flatMap((username) => users.get(username.toLowerCase()) ?? [])
   }

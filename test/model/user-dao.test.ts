@@ -166,6 +166,7 @@ t.test('UserDao', async (t) => {
       [id],
       'its username stays taken'
     )
+    t.same(await dao.usersByUsernames(['leaving'], true), [], 'but nobody can mention it')
     t.same(await dao.dueForErasure(10), [], 'not due within its grace period')
     t.equal(await dao.deleteErased(id), false)
   })
