@@ -104,6 +104,7 @@ t.test('deleting and erasing an account', async (t) => {
     await t.rejects(followService.follow(cho, gone), NotFound)
     await t.rejects(userService.deleteAccount(gone, password), Unauthorized, 'deleting twice')
     t.same((await tweetService.tweet(ana, 'hello @gone')).mentions, [], 'nobody can mention it')
+    await services.fanoutService.drain()
     const timeline = await tweetService.timelineFor(ana, { limit: 50 }, ana)
     t.notOk(
       timeline.items.some((item) => item.user_id === gone || item.retweeted_by?.id === gone),
