@@ -151,7 +151,7 @@ async function connectRedis(settings: RedisSettings, log: FastifyBaseLogger): Pr
     ),
     new Promise<false>((resolve) => setTimeout(resolve, 2_000, false).unref())
   ])
-  if (!ready) log.warn('Redis does not answer yet: each instance counts its own rate limits until it does')
+  if (!ready) log.warn('Redis does not answer yet: rate limits and live events stay in this process until it does')
   return redis
 }
 
@@ -262,7 +262,7 @@ export async function buildServices(
   const streamService = new StreamService(
     events,
     {
-      timelineItem: (rowId, viewerId) => tweetService.timelineItem(rowId, viewerId),
+      streamItems: (rowId, viewerIds) => tweetService.streamItems(rowId, viewerIds),
       timelineFor: (userId, page, viewerId) => tweetService.timelineFor(userId, page, viewerId),
       notifications: (userId, page) => notificationService.list(userId, page)
     },

@@ -260,6 +260,30 @@ export class TweetDao {
     return flags
   }
 
+  /**
+   * For the live stream: which of `viewerIds` like the tweet, retweeted it, and have it hidden from them (a
+   * block either way with one of `authorIds`, the tweet's author and retweeter, or a mute of one). One
+   * statement for all the viewers; reads the primary, like viewerFlags.
+   */
+  async viewersFlags(
+    viewerIds: readonly number[],
+    tweetId: number,
+    authorIds: readonly number[]
+  ): Promise<{ liked: Set<number>; retweeted: Set<number>; hidden: Set<number> }> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT 0 AS kind, user_id AS id FROM likes WHERE user_id IN (?) AND tweet_id = ?
+       UNION ALL SELECT 1, user_id FROM tweets FORCE INDEX (tweets_retweet) WHERE retweet_of = ? AND user_id IN (?)
+       UNION ALL SELECT 2, user_id FROM blocks WHERE user_id IN (?) AND blocked_id IN (?)
+       UNION ALL SELECT 2, blocked_id FROM blocks WHERE user_id IN (?) AND blocked_id IN (?)
+       UNION ALL SELECT 2, user_id FROM mutes WHERE user_id IN (?) AND muted_id IN (?)`,
+      [viewerIds, tweetId, tweetId, viewerIds, viewerIds, authorIds, authorIds, viewerIds, viewerIds, authorIds]
+    )
+    const flags = { liked: new Set<number>(), retweeted: new Set<number>(), hidden: new Set<number>() }
+    const sets = [flags.liked, flags.retweeted, flags.hidden]
+    for (const row of rows) sets[row.kind as number].add(row.id as number)
+    return flags
+  }
+
   /** The author and thread links of a tweet about to be deleted, read under a row lock. */
   async lockForDelete(connection: Queryable, id: number): Promise<DeletionRow | undefined> {
     const [rows] = await connection.execute<(DeletionRow & RowDataPacket)[]>(

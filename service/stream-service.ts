@@ -43,7 +43,7 @@ export interface StreamSettings {
 
 /** What streams need of the other services. */
 export interface StreamSources {
-  timelineItem(rowId: number, viewerId: number): Promise<TweetItem | undefined>
+  streamItems(rowId: number, viewerIds: readonly number[]): Promise<Map<number, TweetItem>>
   timelineFor(userId: number, page: TwoWayPageRequest, viewerId?: number): Promise<Page<TweetItem>>
   notifications(userId: number, page: TwoWayPageRequest): Promise<NotificationPage>
 }
@@ -186,12 +186,9 @@ export class StreamService {
       for (const userId of recipients) this.broadcast(userId, { event: 'delete', data: { id: event.id } })
       return
     }
-    await Promise.all(
-      recipients.map(async (userId) => {
-        const item = await this.sources.timelineItem(event.id, userId)
-        if (item) this.broadcast(userId, { event: 'tweet', id: cursorOf(item), data: item })
-      })
-    )
+    for (const [userId, item] of await this.sources.streamItems(event.id, recipients)) {
+      this.broadcast(userId, { event: 'tweet', id: cursorOf(item), data: item })
+    }
   }
 
   /** The users with a stream here whom the event concerns: the author (`self`) and followers, per audience. */

@@ -171,17 +171,30 @@ export class TweetService {
   ) {}
 
   /**
-   * A row of a home timeline (a tweet, or a retweet's row) as `viewerId`'s timeline shows it, for the live
-   * stream; undefined when it is gone or hidden from the viewer (a block, a mute).
+   * A row of home timelines (a tweet, or a retweet's row) as each viewer's timeline shows it, for the live
+   * stream: viewers it is hidden from (a block either way, a mute) are absent. The item is built once and
+   * each viewer's flags come from one statement for all of them, however many viewers.
    */
-  async timelineItem(rowId: number, viewerId: number): Promise<TweetItem | undefined> {
+  async streamItems(rowId: number, viewerIds: readonly number[]): Promise<Map<number, TweetItem>> {
+    const shown = new Map<number, TweetItem>()
     const row = (await this.tweetDao.tweetsByIds([rowId])).get(rowId)
-    if (!row) return undefined
-    if (row.retweet_of === null) return (await this.toItems([row], viewerId, new Map(), true))[0]
-    const original = (await this.tweetDao.tweetsByIds([row.retweet_of])).get(row.retweet_of)
-    if (!original) return undefined
-    const retweets = new Map([[original.id, { id: row.id, user_id: row.user_id, retweet_of: row.retweet_of }]])
-    return (await this.toItems([original], viewerId, retweets, true))[0]
+    if (!row || viewerIds.length === 0) return shown
+    const original =
+      row.retweet_of === null ? row : (await this.tweetDao.tweetsByIds([row.retweet_of])).get(row.retweet_of)
+    if (!original) return shown
+    const retweets = new Map(
+      row === original ? [] : [[original.id, { id: row.id, user_id: row.user_id, retweet_of: original.id }]]
+    )
+    const [item] = await this.toItems([original], undefined, retweets)
+    if (!item) return shown
+    const flags = await this.tweetDao.viewersFlags(viewerIds, original.id, [
+      ...new Set([original.user_id, row.user_id])
+    ])
+    for (const viewerId of viewerIds) {
+      if (flags.hidden.has(viewerId)) continue
+      shown.set(viewerId, { ...item, liked: flags.liked.has(viewerId), retweeted: flags.retweeted.has(viewerId) })
+    }
+    return shown
   }
 
   /**

@@ -925,3 +925,32 @@ t.test('retweets: rows of tweets that repeat a tweet, and timeline entries that 
     t.equal(Number(pending[0].n), 0)
   })
 })
+
+t.test('viewersFlags: for many viewers of one tweet, who liked, retweeted, or has it hidden', async (t) => {
+  const pool = await testPool(t)
+  const users = new UserDao(pool)
+  const tweets = new TweetDao(pool)
+  const user = (name: string) =>
+    users.insertUser({ name, username: name, email: `${name}@example.com`, profile: '', hashedPassword: 'x' })
+  const [author, retweeter, liker, sharer, blocker, blocked, muter, plain] = await Promise.all(
+    ['author', 'retweeter', 'liker', 'sharer', 'blocker', 'blocked', 'muter', 'plain'].map(user)
+  )
+  const tweet = (await tweets.postTweet(author, 'seen by many'))!.id
+  await pool.query('INSERT INTO likes (user_id, tweet_id) VALUES (?, ?)', [liker, tweet])
+  await tweets.addRetweet(pool, sharer, tweet)
+  // A block either way with the author or the retweeter hides it; so does a mute of either, one way.
+  await pool.query('INSERT INTO blocks (user_id, blocked_id) VALUES (?, ?), (?, ?)', [
+    blocker,
+    author,
+    retweeter,
+    blocked
+  ])
+  await pool.query('INSERT INTO mutes (user_id, muted_id) VALUES (?, ?), (?, ?)', [muter, retweeter, author, plain])
+  const viewers = [liker, sharer, blocker, blocked, muter, plain]
+  const flags = await tweets.viewersFlags(viewers, tweet, [author, retweeter])
+  t.same([...flags.liked], [liker])
+  t.same([...flags.retweeted], [sharer])
+  t.same([...flags.hidden].sort(), [blocker, blocked, muter].sort(), 'the author muting a viewer hides nothing')
+  const alone = await tweets.viewersFlags([plain], tweet, [author])
+  t.same([...alone.hidden], [], 'only the authors asked about')
+})
