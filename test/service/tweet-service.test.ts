@@ -1408,6 +1408,12 @@ t.test('blocks and mutes hide tweets from the viewer', async (t) => {
   t.test('a tweet by someone who blocks the viewer, or whom the viewer blocks, is NotFound to them', async (t) => {
     await follows.block(author, stranger)
     await t.rejects(tweets.tweetById(own.id, stranger), new NotFound('Tweet not found', { tweet_id: own.id }))
+    await t.rejects(
+      tweets.tweet(stranger, 'an answer', [], own.id),
+      new NotFound('The tweet in_reply_to names does not exist', { in_reply_to: own.id }),
+      'nor can they reply to it'
+    )
+    t.match(await tweets.tweetById(own.id), { reply_count: 0 })
     await follows.unblock(author, stranger)
     await follows.block(stranger, other)
     await t.rejects(tweets.tweetById(repeated.id, stranger), NotFound)
