@@ -1425,3 +1425,26 @@ t.test('blocks and mutes hide tweets from the viewer', async (t) => {
     t.match(await tweets.tweetById(repeated.id, stranger), { id: repeated.id }, 'read on its own, it is shown')
   })
 })
+
+t.test('a deleted account’s tweets and retweets are shown nowhere, before they are erased', async (t) => {
+  const { pool, tweets, follows, users, user, fanout } = await services(t)
+  const [reader, author, retweeter, other] = [
+    await user('reader'),
+    await user('author'),
+    await user('retweeter'),
+    await user('other')
+  ]
+  await follows.follow(reader, author)
+  await follows.follow(reader, retweeter)
+  const own = await tweets.tweet(author, 'by the author')
+  const repeated = await tweets.tweet(other, 'by someone unfollowed')
+  await tweets.retweet(retweeter, repeated.id)
+  await fanout.drain()
+  const texts = async () => (await tweets.timelineFor(reader, { limit: 20 }, reader)).items.map((item) => item.tweet)
+  t.same(await texts(), ['by someone unfollowed', 'by the author'])
+  t.ok(await users.deactivate(pool, author, 3600))
+  t.ok(await users.deactivate(pool, retweeter, 3600))
+  await t.rejects(tweets.tweetById(own.id), new NotFound('Tweet not found', { tweet_id: own.id }))
+  t.same(await texts(), [], 'neither the tweet nor the retweet of a deleted account')
+  t.match(await tweets.tweetById(repeated.id), { id: repeated.id, retweet_count: 1 }, 'the retweeted tweet stays')
+})
