@@ -1269,6 +1269,14 @@ t.test('mentions', async (t) => {
       (await mentionsOf(carol)).some(([, tweetId]) => tweetId === reply.id),
       'no mention notification'
     )
+    const replies = (
+      await notifications.page(carol, { after: 0, before: Number.MAX_SAFE_INTEGER, oldestFirst: false }, 100)
+    ).filter((row) => row.type === 'reply')
+    t.same(
+      replies.map((row) => [row.actor_id, row.tweet_id]),
+      [[dave, reply.id]],
+      'one reply notification'
+    )
   })
 
   t.test('someone who blocks the author is named but not notified', async (t) => {
