@@ -1353,8 +1353,9 @@ t.test('refusals and side effects, exactly', async (t) => {
 
   t.test('a retweeter without followers records no fan-out, one with followers a copy and a restore', async (t) => {
     await tweets.retweet(carol, original.id)
-    await tweets.unretweet(carol, original.id)
     t.same(await outbox(carol), [], 'nobody to copy to')
+    await tweets.unretweet(carol, original.id)
+    t.same(await outbox(carol), [], 'nobody to restore for')
     await follows.follow(alice, bob)
     await tweets.retweet(bob, original.id)
     const [[kind, retweetId]] = await outbox(bob)
@@ -1455,4 +1456,47 @@ t.test('a deleted account’s tweets and retweets are shown nowhere, before they
   await t.rejects(tweets.tweetById(own.id), new NotFound('Tweet not found', { tweet_id: own.id }))
   t.same(await texts(), [], 'neither the tweet nor the retweet of a deleted account')
   t.match(await tweets.tweetById(repeated.id), { id: repeated.id, retweet_count: 1 }, 'the retweeted tweet stays')
+})
+
+t.test('a pulled account’s retweet and its undoing record no fan-out: its followers read them', async (t) => {
+  const { pool, tweets, follows, user } = await services(t, { fanoutMaxFollowers: 1, timelineBackfill: 800 })
+  const [author, celebrity] = [await user('author'), await user('celebrity')]
+  for (let i = 0; i < 2; i++) await follows.follow(await user(`fan ${i}`), celebrity)
+  const original = await tweets.tweet(author, 'worth repeating')
+  const outbox = async () => {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT kind FROM fanout_outbox WHERE author_id = ?', [celebrity])
+    return rows.map((row) => row.kind as string)
+  }
+  t.match(await tweets.retweet(celebrity, original.id), { retweet_count: 1, retweeted: true })
+  t.same(await outbox(), [], 'no copy')
+  t.match(await tweets.unretweet(celebrity, original.id), { retweet_count: 0, retweeted: false })
+  t.same(await outbox(), [], 'no restore')
+})
+
+t.test('erasure steps remove up to their limit and say how many, keeping every counter', async (t) => {
+  const { tweets, users, user } = await services(t)
+  const [gone, author] = [await user('gone'), await user('author')]
+  const originals = [
+    await tweets.tweet(author, 'one'),
+    await tweets.tweet(author, 'two'),
+    await tweets.tweet(author, 'three')
+  ]
+  for (const original of originals) await tweets.retweet(gone, original.id)
+  t.equal(await tweets.removeRetweetsBy(gone, 2), 2)
+  t.equal(await tweets.removeRetweetsBy(gone, 2), 1)
+  t.equal(await tweets.removeRetweetsBy(gone, 2), 0)
+  for (const original of originals) t.match(await tweets.tweetById(original.id), { retweet_count: 0 })
+  const parent = await tweets.tweet(author, 'a question')
+  await tweets.tweet(gone, 'own')
+  await tweets.tweet(gone, 'an answer', [], parent.id)
+  await tweets.tweet(gone, 'another answer', [], parent.id)
+  t.match(await users.profileById(gone), { tweets_count: 3 })
+  t.equal(await tweets.deleteTweetsBy(gone, 2), 2, 'the newest two: the answers')
+  t.match(await users.profileById(gone), { tweets_count: 1 })
+  t.match(await tweets.tweetById(parent.id), { reply_count: 0 })
+  t.equal(await tweets.deleteTweetsBy(gone, 2), 1)
+  t.equal(await tweets.deleteTweetsBy(gone, 2), 0)
+  t.match(await users.profileById(gone), { tweets_count: 0 })
+  const thread = await tweets.context(parent.id)
+  t.same(thread.descendants, [], 'deleted answers with nothing below them are left out')
 })
