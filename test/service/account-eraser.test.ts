@@ -241,7 +241,7 @@ t.test('background erasure: a wake during a run looks again; a failure is logged
   t.teardown(() => services.close())
   const { userService, accountEraser } = services
   const ids: number[] = []
-  for (const name of ['one', 'two']) {
+  for (const name of ['one', 'two', 'three']) {
     ids.push((await userService.signUp({ name, email: `${name}@example.com`, password, profile: '' })).id)
   }
   // The first deletion starts a run; the second arrives while it is running and must not be missed.
@@ -249,10 +249,20 @@ t.test('background erasure: a wake during a run looks again; a failure is logged
   await userService.deleteAccount(ids[1], password)
   await accountEraser.settled()
   t.equal(await accountEraser.eraseDue(), 0, 'both were erased by the background runs')
+  await userService.deleteAccount(ids[2], password)
+  await accountEraser.settled()
+  t.equal(await accountEraser.eraseDue(), 0, 'a deletion after a run has ended starts a new one')
 
   const pool = createPool(config.databaseUrl)
   const errors: string[] = []
-  const log = { ...silent, error: (_details: object, message: string) => void errors.push(message) }
+  const causes: object[] = []
+  const log = {
+    ...silent,
+    error: (details: object, message: string) => {
+      errors.push(message)
+      causes.push(details)
+    }
+  }
   const broken = new AccountEraser(
     new Transactor(pool),
     new UserDao(pool),
@@ -267,8 +277,10 @@ t.test('background erasure: a wake during a run looks again; a failure is logged
   broken.wake()
   await broken.settled()
   t.same(errors, ['account erasure failed'])
+  t.match(causes, [{ err: Error }], 'with the error')
   await broken.stop()
   broken.wake()
+  await broken.settled()
   t.same(errors, ['account erasure failed'], 'a stopped eraser starts nothing')
 })
 
