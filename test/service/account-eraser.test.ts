@@ -1,6 +1,7 @@
 // Deleting an account (UserService.deleteAccount) and erasing it (AccountEraser): gone for everyone at once,
 // restorable by logging in within the grace period, then erased in small batches with every other user's
 // counters right (the consistency checks) and nothing left that names it.
+import { Readable } from 'node:stream'
 import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { buildServices } from '../../app.ts'
@@ -14,6 +15,7 @@ import { Forbidden, NotFound, Unauthorized } from '../../service/errors.ts'
 import { PurgeSchedule } from '../../service/purge-schedule.ts'
 import { ConsistencyDao, noViolations } from '../consistency.ts'
 import { testConfig } from '../helper.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
 
 const password = 'password123'
 const silent = { info() {}, error() {}, warn() {} }
@@ -243,7 +245,7 @@ t.test('background erasure: a wake during a run looks again; a failure is logged
   t.teardown(() => services.close())
   const { userService, accountEraser } = services
   const ids: number[] = []
-  for (const name of ['one', 'two']) {
+  for (const name of ['one', 'two', 'three']) {
     ids.push((await userService.signUp({ name, email: `${name}@example.com`, password, profile: '' })).id)
   }
   // The first deletion starts a run; the second arrives while it is running and must not be missed.
@@ -251,10 +253,20 @@ t.test('background erasure: a wake during a run looks again; a failure is logged
   await userService.deleteAccount(ids[1], password)
   await accountEraser.settled()
   t.equal(await accountEraser.eraseDue(), 0, 'both were erased by the background runs')
+  await userService.deleteAccount(ids[2], password)
+  await accountEraser.settled()
+  t.equal(await accountEraser.eraseDue(), 0, 'a deletion after a run has ended starts a new one')
 
   const pool = createPool(config.databaseUrl)
   const errors: string[] = []
-  const log = { ...silent, error: (_details: object, message: string) => void errors.push(message) }
+  const causes: object[] = []
+  const log = {
+    ...silent,
+    error: (details: object, message: string) => {
+      errors.push(message)
+      causes.push(details)
+    }
+  }
   const broken = new AccountEraser(
     new Transactor(pool),
     new UserDao(pool),
@@ -269,7 +281,62 @@ t.test('background erasure: a wake during a run looks again; a failure is logged
   broken.wake()
   await broken.settled()
   t.same(errors, ['account erasure failed'])
+  t.match(causes, [{ err: Error }], 'with the error')
   await broken.stop()
   broken.wake()
+  await broken.settled()
   t.same(errors, ['account erasure failed'], 'a stopped eraser starts nothing')
 })
+
+t.test(
+  'an erased account is logged once, with how many rows each step removed; its picture goes to purge',
+  async (t) => {
+    const config = await testConfig(t, { ACCOUNT_GRACE_DAYS: '1' })
+    const services = await buildServices(config)
+    t.teardown(() => services.close())
+    const pool = createPool(config.databaseUrl)
+    t.teardown(() => pool.end())
+    const { userService, tweetService, followService, likeService } = services
+    const infos: [object, string][] = []
+    const log = { ...silent, info: (details: object, message: string) => void infos.push([details, message]) }
+    const eraser = new AccountEraser(
+      new Transactor(pool),
+      new UserDao(pool),
+      new AccountDao(pool),
+      new PendingObjectDao(pool),
+      followService,
+      likeService,
+      tweetService,
+      log,
+      2
+    )
+    const signUp = async (name: string) =>
+      (await userService.signUp({ name, email: `${name}@example.com`, password, profile: '' })).id
+    const [gone, ana, ben, cho] = [await signUp('gone'), await signUp('ana'), await signUp('ben'), await signUp('cho')]
+    for (const id of [ana, ben, cho]) await followService.follow(gone, id)
+    const anaTweet = (await tweetService.tweet(ana, 'by ana')).id
+    await likeService.like(gone, anaTweet)
+    await tweetService.retweet(gone, anaTweet)
+    for (let i = 0; i < 3; i++) await tweetService.tweet(gone, `by gone ${i}`)
+    await userService.saveProfilePicture(gone, Readable.from([pngBytes]))
+    const [[{ picture }]] = await pool.query<RowDataPacket[]>(
+      'SELECT profile_picture AS picture FROM users WHERE id = ?',
+      [gone]
+    )
+    await userService.deleteAccount(gone, password)
+    await pool.query('UPDATE users SET erase_after = NOW(3) - INTERVAL 1 SECOND WHERE id = ?', [gone])
+    t.equal(await eraser.eraseDue(), 1)
+    t.equal(infos.length, 1)
+    t.match(infos[0], [
+      { user_id: gone, removed: { follows: 3, likes: 1, retweets: 1, tweets: 3, media: 0 } },
+      'account erased'
+    ])
+    t.equal(await eraser.eraseDue(), 0)
+    t.equal(infos.length, 1, 'nothing logged when nothing was erased')
+    const [objects] = await pool.query<RowDataPacket[]>(
+      'SELECT storage_key FROM pending_objects WHERE storage_key = ? AND purge_after <= NOW(3)',
+      [picture]
+    )
+    t.equal(objects.length, 1, 'its profile picture is handed to purge, due at once')
+  }
+)

@@ -301,3 +301,46 @@ t.test('LikeService', async (t) => {
     await t.rejects(likes.likedTweets(999_999, { limit: 10 }), new NotFound('User not found', { user_id: 999_999 }))
   })
 })
+
+t.test(
+  'a like notifies the author; an unlike takes it back; erasure steps remove likes up to their limit',
+  async (t) => {
+    const { pool, tweets, likes, user, storedCount } = await services(t)
+    const [author, fan] = [await user('author'), await user('fan')]
+    const posted = [
+      await tweets.tweet(author, 'one'),
+      await tweets.tweet(author, 'two'),
+      await tweets.tweet(author, 'three')
+    ]
+    const notified = async () => {
+      const [rows] = await pool.query<RowDataPacket[]>(
+        "SELECT actor_id, tweet_id FROM notifications WHERE user_id = ? AND type = 'like' ORDER BY id",
+        [author]
+      )
+      return rows.map((row) => [row.actor_id as number, row.tweet_id as number])
+    }
+
+    t.test('the author hears of a new like once; an unlike takes that back', async (t) => {
+      await likes.like(fan, posted[0].id)
+      await likes.like(fan, posted[0].id)
+      t.same(await notified(), [[fan, posted[0].id]])
+      t.match(await likes.unlike(fan, posted[0].id), { like_count: 0, liked: false })
+      t.same(await notified(), [], 'taken back')
+      await likes.unlike(fan, posted[0].id)
+      t.same(await notified(), [])
+    })
+
+    t.test('removeLikesBy removes up to its limit, says how many, and takes each count and notice back', async (t) => {
+      for (const tweet of posted) await likes.like(fan, tweet.id)
+      t.equal((await notified()).length, 3)
+      t.equal(await likes.removeLikesBy(fan, 2), 2)
+      t.equal(await likes.removeLikesBy(fan, 2), 1)
+      t.equal(await likes.removeLikesBy(fan, 2), 0)
+      for (const tweet of posted) {
+        t.equal(await storedCount(tweet.id), 0)
+        t.match(await tweets.tweetById(tweet.id, fan), { like_count: 0, liked: false }, 'not answered from the cache')
+      }
+      t.same(await notified(), [])
+    })
+  }
+)

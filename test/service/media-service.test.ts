@@ -18,6 +18,7 @@ import {
   Unavailable,
   UnsupportedMediaType
 } from '../../service/errors.ts'
+import { maxTweetMedia } from '../../service/limits.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import {
   cleanOriginalName,
@@ -807,5 +808,98 @@ t.test('MediaService purges objects no row references', async (t) => {
     })
     t.match(await s.service.purge(), { objects: 1, failed: [] })
     t.notOk(exists('profile/stuck.png'))
+  })
+})
+
+t.test('cleanOriginalName trims before and after cutting a long name to the limit', async (t) => {
+  t.equal(cleanOriginalName(' ' + 'a'.repeat(300)), 'a'.repeat(255), 'a leading space takes no room')
+  t.equal(cleanOriginalName('a'.repeat(254) + ' b.png'), 'a'.repeat(254), 'nor a space the cut leaves at the end')
+})
+
+t.test('MediaService refusals name the media or the user, with their messages', async (t) => {
+  const final = await setUp(t)
+  const graced = await setUp(t, { graceDays: 1 })
+  const alice = await final.user('alice')
+  const carol = await graced.user('carol')
+
+  t.test('an upload by an unknown user; a delete of unknown media', async (t) => {
+    await t.rejects(
+      final.service.upload(999_999, bytes(pngBytes), 'p.png'),
+      new NotFound('User not found', { user_id: 999_999 })
+    )
+    await t.rejects(final.service.delete(alice, 999_999), new NotFound('Media not found', { media_id: 999_999 }))
+  })
+
+  t.test('a restore: of media not deleted, or when deletes are final, or past the grace period', async (t) => {
+    const item = await final.service.upload(alice, bytes(pngBytes), 'p.png')
+    await t.rejects(
+      final.service.restore(alice, item.id),
+      new Conflict('This media item is not deleted', { media_id: item.id })
+    )
+    await final.service.delete(alice, item.id)
+    const finalMessage =
+      'Media not found: deleting media is final on this server (MEDIA_GRACE_DAYS=0), so nothing can be restored'
+    await t.rejects(final.service.restore(alice, item.id), new NotFound(finalMessage, { media_id: item.id }))
+    const kept = await graced.service.upload(carol, bytes(pngBytes), 'p.png')
+    await graced.service.delete(carol, kept.id)
+    graced.clock.now = new Date(Date.now() + 2 * day)
+    t.teardown(() => (graced.clock.now = new Date()))
+    await t.rejects(
+      graced.service.restore(carol, kept.id),
+      new NotFound('Media not found, or its restore period (MEDIA_GRACE_DAYS) has ended', { media_id: kept.id })
+    )
+  })
+
+  t.test('a delete the store fails is Unavailable, naming the media and carrying the store’s error', async (t) => {
+    const item = await final.service.upload(alice, bytes(pngBytes), 'p.png')
+    final.storage.failDeletes = true
+    t.teardown(() => (final.storage.failDeletes = false))
+    const error = await rejection(final.service.delete(alice, item.id))
+    t.type(error, Unavailable)
+    t.match(error, {
+      message: 'The file store is unavailable; the media was not deleted, please try again',
+      details: { media_id: item.id },
+      cause: { message: 'object store unreachable' }
+    })
+  })
+})
+
+t.test('MediaService attaches up to maxTweetMedia items, and names the ones it refuses', async (t) => {
+  const s = await setUp(t)
+  const transactor = new Transactor(s.pool)
+  const tweets = new TweetDao(s.pool)
+  const alice = await s.user('alice')
+  const upload = async () => (await s.service.upload(alice, bytes(pngBytes), 'p.png')).id
+  const post = (mediaIds: number[]) =>
+    transactor.run(async (connection) => {
+      const tweetId = (await tweets.postTweetIn(connection, alice, 'tweet'))!.id
+      await s.service.attachToTweet(connection, tweetId, alice, mediaIds)
+      return tweetId
+    })
+  const ids: number[] = []
+  for (let i = 0; i <= maxTweetMedia; i++) ids.push(await upload())
+
+  t.test('more than maxTweetMedia, or one twice, or one not among the user’s uploads', async (t) => {
+    await t.rejects(
+      post(ids),
+      new Invalid(`A tweet can have at most ${maxTweetMedia} media items`, { field: 'media_ids' })
+    )
+    await t.rejects(post([ids[0], ids[0]]), new Invalid('The same media item is listed twice', { field: 'media_ids' }))
+    await t.rejects(
+      post([ids[0], 999_999]),
+      new Invalid('Media not found among your uploads', { field: 'media_ids', media_ids: [999_999] })
+    )
+  })
+
+  t.test('exactly maxTweetMedia are attached; then only those already on a tweet are named', async (t) => {
+    const tweetId = await post(ids.slice(0, maxTweetMedia))
+    t.same(
+      (await s.service.mediaForTweets([tweetId])).get(tweetId)!.map((m) => m.id),
+      ids.slice(0, maxTweetMedia)
+    )
+    await t.rejects(
+      post([ids[maxTweetMedia], ids[1]]),
+      new Invalid('Media is already attached to a tweet', { field: 'media_ids', media_ids: [ids[1]] })
+    )
   })
 })

@@ -29,8 +29,9 @@ t.test('PersonalTokenService', async (t) => {
   })
 
   t.test('bad names and scopes are Invalid naming the field', async (t) => {
+    const badName = new Invalid(`A token's name must be 1 to ${maxPersonalTokenName} characters`, { field: 'name' })
     for (const name of ['', '   ', 'x'.repeat(maxPersonalTokenName + 1)]) {
-      await t.rejects(service.create(alice, name, ['read']), Invalid)
+      await t.rejects(service.create(alice, name, ['read']), badName)
     }
     t.ok(await service.create(alice, '가'.repeat(maxPersonalTokenName), ['read']), 'counted in characters')
     for (const scopes of [[], ['write'], ['read', 'delete']]) {
@@ -39,7 +40,10 @@ t.test('PersonalTokenService', async (t) => {
         new Invalid('scopes must be ["read"] or ["read", "write"]', { field: 'scopes' })
       )
     }
-    await t.rejects(service.create(999_999, 'n', ['read']), Unauthorized)
+    await t.rejects(
+      service.create(999_999, 'n', ['read']),
+      new Unauthorized('The account of this token no longer exists')
+    )
   })
 
   t.test('revoke: the owner’s own only; then it grants nothing; logout-all revokes the rest', async (t) => {

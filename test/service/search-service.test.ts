@@ -61,6 +61,11 @@ t.test('SearchService', async (t) => {
         [minjun, 'minjun', false]
       ]
     )
+    t.same(
+      (await search.users('mi@', { limit: 10 })).items,
+      [],
+      'only a leading @ is dropped: one inside the query is searched as typed'
+    )
     await follows.unfollow(viewer, minjun)
   })
 

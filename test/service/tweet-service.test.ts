@@ -74,12 +74,16 @@ async function services(
   return { pool, tweets, tweetDao, follows, users, user, fanout, likes, notifications, wakes: () => wakes }
 }
 
-/** A TweetDao that records each flags statement: the tweet ids it asked about (none: no statement). */
+/**
+ * A TweetDao that records each flags statement: the tweet ids it asked about (none: no statement). It
+ * passes every argument on, so blocks and mutes still hide tweets here.
+ */
 class CountingTweetDao extends TweetDao {
   readonly flagQueries: number[][] = []
-  override viewerFlags(viewerId: number, tweetIds: readonly number[], retweetedIds: readonly number[]) {
+  override viewerFlags(...args: Parameters<TweetDao['viewerFlags']>) {
+    const [, tweetIds, retweetedIds] = args
     if (tweetIds.length + retweetedIds.length > 0) this.flagQueries.push([...tweetIds])
-    return super.viewerFlags(viewerId, tweetIds, retweetedIds)
+    return super.viewerFlags(...args)
   }
 }
 
@@ -1265,6 +1269,14 @@ t.test('mentions', async (t) => {
       (await mentionsOf(carol)).some(([, tweetId]) => tweetId === reply.id),
       'no mention notification'
     )
+    const replies = (
+      await notifications.page(carol, { after: 0, before: Number.MAX_SAFE_INTEGER, oldestFirst: false }, 100)
+    ).filter((row) => row.type === 'reply')
+    t.same(
+      replies.map((row) => [row.actor_id, row.tweet_id]),
+      [[dave, reply.id]],
+      'one reply notification'
+    )
   })
 
   t.test('someone who blocks the author is named but not notified', async (t) => {
@@ -1286,4 +1298,205 @@ t.test('mentions', async (t) => {
     t.same(await mentionsOf(many[maxMentions]), [], 'not notified')
     t.same(await mentionsOf(many[maxMentions - 1]), [[bob, posted.id]])
   })
+})
+
+t.test('refusals and side effects, exactly', async (t) => {
+  const { pool, tweets, follows, users, user, wakes } = await services(t)
+  const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')]
+  const original = await tweets.tweet(alice, 'original')
+  const outbox = async (authorId: number) => {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT kind, tweet_id FROM fanout_outbox WHERE author_id = ? ORDER BY id',
+      [authorId]
+    )
+    return rows.map((row) => [row.kind as string, row.tweet_id as number])
+  }
+
+  t.test('a tweet unknown or not the caller’s is NotFound or Forbidden, naming the tweet', async (t) => {
+    const notFound = new NotFound('Tweet not found', { tweet_id: 999_999 })
+    await t.rejects(tweets.tweetById(999_999), notFound)
+    await t.rejects(tweets.editTweet(bob, 999_999, 'x'), notFound)
+    await t.rejects(tweets.deleteTweet(bob, 999_999), notFound)
+    await t.rejects(tweets.unretweet(bob, 999_999), notFound)
+    const forbidden = new Forbidden('Only the author can change this tweet', { tweet_id: original.id })
+    await t.rejects(tweets.editTweet(bob, original.id, 'mine now'), forbidden)
+    await t.rejects(tweets.deleteTweet(bob, original.id), forbidden)
+    t.equal((await tweets.tweetById(original.id)).tweet, 'original', 'unchanged')
+  })
+
+  t.test('an unknown user’s timeline is NotFound naming the user; a deleted account is Unauthorized', async (t) => {
+    await t.rejects(tweets.timelineFor(999_999, { limit: 20 }), new NotFound('User not found', { user_id: 999_999 }))
+    const gone = new Unauthorized('The account of this token no longer exists')
+    await t.rejects(tweets.tweet(999_999, 'ghost'), gone)
+    await t.rejects(tweets.retweet(999_999, original.id), gone)
+    await t.rejects(tweets.unretweet(999_999, original.id), gone)
+  })
+
+  t.test('a tweet with media, where this process keeps none, is NotFound and records nothing', async (t) => {
+    const before = (await users.profileById(bob))!.tweets_count
+    const woken = wakes()
+    await t.rejects(tweets.tweet(bob, 'a picture', [1]), new NotFound('Media are not available'))
+    t.equal((await users.profileById(bob))!.tweets_count, before)
+    t.same((await tweets.tweetsBy(bob, { limit: 20 })).items, [])
+    t.equal(wakes(), woken, 'no fan-out woken')
+  })
+
+  t.test('only a retweet or unretweet that changes something wakes the fan-out', async (t) => {
+    const woken = wakes()
+    await tweets.retweet(bob, original.id)
+    t.equal(wakes(), woken + 1, 'a new retweet')
+    await tweets.unretweet(bob, original.id)
+    t.equal(wakes(), woken + 2, 'an undone retweet')
+    t.match(await tweets.unretweet(bob, original.id), { retweet_count: 0, retweeted: false })
+    t.equal(wakes(), woken + 2, 'undoing no retweet wakes nothing')
+  })
+
+  t.test('a retweeter without followers records no fan-out, one with followers a copy and a restore', async (t) => {
+    await tweets.retweet(carol, original.id)
+    t.same(await outbox(carol), [], 'nobody to copy to')
+    await tweets.unretweet(carol, original.id)
+    t.same(await outbox(carol), [], 'nobody to restore for')
+    await follows.follow(alice, bob)
+    await tweets.retweet(bob, original.id)
+    const [[kind, retweetId]] = await outbox(bob)
+    t.equal(kind, 'copy')
+    t.not(retweetId, original.id, 'the copy carries the retweet’s own row')
+    await tweets.unretweet(bob, original.id)
+    t.same(await outbox(bob), [['restore', original.id]], 'the copy not yet done goes with the retweet')
+  })
+
+  t.test('the context of a tweet hidden from the viewer by a block is NotFound, as unknown', async (t) => {
+    await follows.block(alice, carol)
+    await t.rejects(tweets.context(original.id, carol), new NotFound('Tweet not found', { tweet_id: original.id }))
+    t.same(await tweets.context(original.id, bob), { ancestors: [], descendants: [] }, 'others see it')
+    await follows.unblock(alice, carol)
+    t.same(await tweets.context(original.id, carol), { ancestors: [], descendants: [] })
+  })
+})
+
+t.test('blocks and mutes hide tweets from the viewer', async (t) => {
+  const { tweets, follows, user, fanout } = await services(t)
+  const [viewer, author, retweeter, other, stranger] = [
+    await user('viewer'),
+    await user('author'),
+    await user('retweeter'),
+    await user('other'),
+    await user('stranger')
+  ]
+  await follows.follow(viewer, author)
+  await follows.follow(viewer, retweeter)
+  const own = await tweets.tweet(author, 'by the author')
+  const repeated = await tweets.tweet(other, 'by someone unfollowed')
+  await tweets.retweet(retweeter, repeated.id)
+  await fanout.drain()
+  const home = async (viewerId: number) =>
+    (await tweets.timelineFor(viewer, { limit: 20 }, viewerId)).items.map((item) => [
+      item.tweet,
+      item.retweeted_by?.id ?? null
+    ])
+  const everything = [
+    ['by someone unfollowed', retweeter],
+    ['by the author', null]
+  ]
+  t.same(await home(viewer), everything)
+
+  t.test('the owner’s home timeline leaves out a muted author’s tweets and a muted retweeter’s retweets', async (t) => {
+    await follows.mute(viewer, author)
+    t.same(await home(viewer), [['by someone unfollowed', retweeter]])
+    t.match(await tweets.tweetById(own.id, viewer), { id: own.id }, 'a muted author’s tweet is still readable')
+    await follows.unmute(viewer, author)
+    await follows.mute(viewer, retweeter)
+    t.same(await home(viewer), [['by the author', null]])
+    t.same(await home(stranger), everything, 'another viewer’s mutes do not apply')
+    await follows.mute(stranger, author)
+    t.same(await home(stranger), everything, 'nor those of someone looking at a timeline not theirs')
+    await follows.unmute(viewer, retweeter)
+    await follows.unmute(stranger, author)
+  })
+
+  t.test('a tweet by someone who blocks the viewer, or whom the viewer blocks, is NotFound to them', async (t) => {
+    await follows.block(author, stranger)
+    await t.rejects(tweets.tweetById(own.id, stranger), new NotFound('Tweet not found', { tweet_id: own.id }))
+    await t.rejects(
+      tweets.tweet(stranger, 'an answer', [], own.id),
+      new NotFound('The tweet in_reply_to names does not exist', { in_reply_to: own.id }),
+      'nor can they reply to it'
+    )
+    t.match(await tweets.tweetById(own.id), { reply_count: 0 })
+    await follows.unblock(author, stranger)
+    await follows.block(stranger, other)
+    await t.rejects(tweets.tweetById(repeated.id, stranger), NotFound)
+    t.same(await home(stranger), [['by the author', null]], 'nor shown on a timeline they read, retweeted or not')
+    t.match(await tweets.tweetById(repeated.id, viewer), { id: repeated.id }, 'others still see it')
+    await follows.unblock(stranger, other)
+    await follows.block(stranger, retweeter)
+    t.same(await home(stranger), [['by the author', null]], 'nor a tweet retweeted by someone blocked')
+    t.match(await tweets.tweetById(repeated.id, stranger), { id: repeated.id }, 'read on its own, it is shown')
+  })
+})
+
+t.test('a deleted account’s tweets and retweets are shown nowhere, before they are erased', async (t) => {
+  const { pool, tweets, follows, users, user, fanout } = await services(t)
+  const [reader, author, retweeter, other] = [
+    await user('reader'),
+    await user('author'),
+    await user('retweeter'),
+    await user('other')
+  ]
+  await follows.follow(reader, author)
+  await follows.follow(reader, retweeter)
+  const own = await tweets.tweet(author, 'by the author')
+  const repeated = await tweets.tweet(other, 'by someone unfollowed')
+  await tweets.retweet(retweeter, repeated.id)
+  await fanout.drain()
+  const texts = async () => (await tweets.timelineFor(reader, { limit: 20 }, reader)).items.map((item) => item.tweet)
+  t.same(await texts(), ['by someone unfollowed', 'by the author'])
+  t.ok(await users.deactivate(pool, author, 3600))
+  t.ok(await users.deactivate(pool, retweeter, 3600))
+  await t.rejects(tweets.tweetById(own.id), new NotFound('Tweet not found', { tweet_id: own.id }))
+  t.same(await texts(), [], 'neither the tweet nor the retweet of a deleted account')
+  t.match(await tweets.tweetById(repeated.id), { id: repeated.id, retweet_count: 1 }, 'the retweeted tweet stays')
+})
+
+t.test('a pulled account’s retweet and its undoing record no fan-out: its followers read them', async (t) => {
+  const { pool, tweets, follows, user } = await services(t, { fanoutMaxFollowers: 1, timelineBackfill: 800 })
+  const [author, celebrity] = [await user('author'), await user('celebrity')]
+  for (let i = 0; i < 2; i++) await follows.follow(await user(`fan ${i}`), celebrity)
+  const original = await tweets.tweet(author, 'worth repeating')
+  const outbox = async () => {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT kind FROM fanout_outbox WHERE author_id = ?', [celebrity])
+    return rows.map((row) => row.kind as string)
+  }
+  t.match(await tweets.retweet(celebrity, original.id), { retweet_count: 1, retweeted: true })
+  t.same(await outbox(), [], 'no copy')
+  t.match(await tweets.unretweet(celebrity, original.id), { retweet_count: 0, retweeted: false })
+  t.same(await outbox(), [], 'no restore')
+})
+
+t.test('erasure steps remove up to their limit and say how many, keeping every counter', async (t) => {
+  const { tweets, users, user } = await services(t)
+  const [gone, author] = [await user('gone'), await user('author')]
+  const originals = [
+    await tweets.tweet(author, 'one'),
+    await tweets.tweet(author, 'two'),
+    await tweets.tweet(author, 'three')
+  ]
+  for (const original of originals) await tweets.retweet(gone, original.id)
+  t.equal(await tweets.removeRetweetsBy(gone, 2), 2)
+  t.equal(await tweets.removeRetweetsBy(gone, 2), 1)
+  t.equal(await tweets.removeRetweetsBy(gone, 2), 0)
+  for (const original of originals) t.match(await tweets.tweetById(original.id), { retweet_count: 0 })
+  const parent = await tweets.tweet(author, 'a question')
+  await tweets.tweet(gone, 'own')
+  await tweets.tweet(gone, 'an answer', [], parent.id)
+  await tweets.tweet(gone, 'another answer', [], parent.id)
+  t.match(await users.profileById(gone), { tweets_count: 3 })
+  t.equal(await tweets.deleteTweetsBy(gone, 2), 2, 'the newest two: the answers')
+  t.match(await users.profileById(gone), { tweets_count: 1 })
+  t.match(await tweets.tweetById(parent.id), { reply_count: 0 })
+  t.equal(await tweets.deleteTweetsBy(gone, 2), 1)
+  t.equal(await tweets.deleteTweetsBy(gone, 2), 0)
+  t.match(await users.profileById(gone), { tweets_count: 0 })
+  const thread = await tweets.context(parent.id)
+  t.same(thread.descendants, [], 'deleted answers with nothing below them are left out')
 })
