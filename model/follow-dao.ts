@@ -177,14 +177,14 @@ export class FollowDao {
   }
 
   /**
-   * Which of `candidates` (the users with a live stream on an instance) follow authorId: all of them, only
+   * Which of `candidates` (the users with a live stream on an instance) follow authorId: any follower, only
    * those with ids in (after, through], or none unless the author is read directly ('pull'). One range of
    * the (follow_user_id, user_id) index.
    */
   async followersAmong(
     authorId: number,
     candidates: readonly number[],
-    which: 'all' | 'pulled' | { after: number; through: number }
+    which: 'followers' | 'pulled' | { after: number; through: number }
   ): Promise<number[]> {
     if (candidates.length === 0) return []
     const range = typeof which === 'object' ? 'AND f.user_id > ? AND f.user_id <= ?' : ''

@@ -14,7 +14,7 @@ export type Audience =
 
 export type LiveEvent =
   /** A new row on home timelines: a tweet, or a retweet's row (retweet_of set). */
-  | { type: 'tweet'; id: number; author_id: number; self: boolean; audience: Audience | null }
+  | { type: 'tweet'; id: number; author_id: number; self: boolean; audience: Audience }
   /** A tweet deleted: off the author's and their followers' timelines. */
   | { type: 'delete'; id: number; author_id: number }
   /** These users have new notifications. */

@@ -181,7 +181,7 @@ export class StreamService {
       await Promise.all(event.user_ids.filter((id) => this.byUser.has(id)).map((id) => this.sendNotifications(id)))
       return
     }
-    const recipients = await this.recipients(event.author_id, event.type === 'delete' || event.self, event)
+    const recipients = await this.recipients(event)
     if (event.type === 'delete') {
       for (const userId of recipients) this.broadcast(userId, { event: 'delete', data: { id: event.id } })
       return
@@ -191,14 +191,16 @@ export class StreamService {
     }
   }
 
-  /** The users with a stream here whom the event concerns: the author (`self`) and followers, per audience. */
-  private async recipients(authorId: number, self: boolean, event: LiveEvent): Promise<number[]> {
+  /**
+   * The users with a stream here whom a tweet or delete concerns: the author (a delete, or a tweet's `self`)
+   * and the followers its audience names (every follower, for a delete).
+   */
+  private async recipients(event: Exclude<LiveEvent, { type: 'notification' }>): Promise<number[]> {
+    const { author_id: authorId } = event
     const connected = [...this.byUser.keys()].filter((id) => id !== authorId)
     const audience = event.type === 'tweet' ? event.audience : 'followers'
-    const followers =
-      audience === null || connected.length === 0
-        ? []
-        : await this.followDao.followersAmong(authorId, connected, audience === 'followers' ? 'all' : audience)
+    const followers = await this.followDao.followersAmong(authorId, connected, audience)
+    const self = event.type === 'delete' || event.self
     return self && this.byUser.has(authorId) ? [authorId, ...followers] : followers
   }
 
