@@ -90,5 +90,28 @@ t.test('SearchDao', async (t) => {
     t.same(none, { ids: [], continueBelow: top - 6 }, 'no tweet holds all three: empty, and it leads on')
     const rare = await small.tweetIds(['walker', 'odd'], posted[7], 10)
     t.same(rare.ids.slice(0, 3), [posted[5], posted[3], posted[1]], 'below the cursor, newest first')
+
+    t.test('the rarest word leads, in whichever place it was asked: all its tweets, however old', async (t) => {
+      const old = await post('walk past a quokka')
+      for (let i = 0; i < 6; i++) await post('walk on')
+      const top = old + 7
+      for (const words of [
+        ['walk', 'quokka'],
+        ['quokka', 'walk']
+      ]) {
+        t.same(await small.tweetIds(words, top, 4), { ids: [old], continueBelow: null }, words.join(' '))
+      }
+      t.same(
+        await small.tweetIds(['walk', 'quokka'], top, 4),
+        await new SearchDao(pool).tweetIds(['walk', 'quokka'], top, 4),
+        'the same page as with the production bounds'
+      )
+    })
+
+    t.test('a walk that reaches the first tweet id says there is nothing further', async (t) => {
+      const wide = new SearchDao(pool, { rareBelow: 3, walkSpan: 1_000_000 })
+      const found = await wide.tweetIds(['walk', 'odd'], top, 10)
+      t.same(found, { ids: [posted[7], posted[5], posted[3], posted[1]], continueBelow: null })
+    })
   })
 })
