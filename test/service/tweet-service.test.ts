@@ -575,6 +575,23 @@ t.test('a parent read from the cache shows its new reply_count at once after a r
   t.equal(await countOnTimeline(), 0)
 })
 
+t.test('the erasure steps make the cache forget the tweets they remove and the counts they change', async (t) => {
+  const { tweets, user } = await services(t, undefined, undefined, {}, { ttlMs: 60_000, maxEntries: 100 })
+  const alice = await user('alice')
+  const gone = await user('gone')
+  const parent = await tweets.tweet(alice, 'parent')
+  const reply = await tweets.tweet(gone, 'reply', [], parent.id)
+  await tweets.retweet(gone, parent.id)
+  // tweetsByIds reads through the cache (tweetById always reads the table).
+  const cached = async () => await tweets.tweetsByIds([parent.id, reply.id])
+  t.match(await cached(), [{ id: parent.id, reply_count: 1, retweet_count: 1 }, { id: reply.id }], 'now cached')
+  t.equal(await tweets.removeRetweetsBy(gone, 10), 1)
+  t.match(await cached(), [{ id: parent.id, reply_count: 1, retweet_count: 0 }, { id: reply.id }])
+  t.equal(await tweets.deleteTweetsBy(gone, 10), 1)
+  t.match(await cached(), [{ id: parent.id, reply_count: 0, retweet_count: 0 }], 'the reply is gone')
+  t.equal((await cached()).length, 1)
+})
+
 t.test('concurrent replies and deletes on many connections leave every count exact', async (t) => {
   const { pool, tweets, users, user } = await services(t, undefined, undefined, { connectionLimit: 10 })
   const consistency = new ConsistencyDao(pool)
