@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { Transactor, type PoolSettings } from '../../model/database.ts'
@@ -6,6 +7,8 @@ import { FanoutDao } from '../../model/fanout-dao.ts'
 import { NotificationDao } from '../../model/notification-dao.ts'
 import { FollowDao } from '../../model/follow-dao.ts'
 import { LikeDao } from '../../model/like-dao.ts'
+import { MediaDao } from '../../model/media-dao.ts'
+import { PendingObjectDao } from '../../model/pending-object-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import type { RowCacheOptions } from '../../model/row-cache.ts'
 import { TweetDao, tweetCacheEntries } from '../../model/tweet-dao.ts'
@@ -23,7 +26,9 @@ import {
 } from '../../service/limits.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import type { Page } from '../../service/page.ts'
-import { TweetService, type ThreadItem, type TweetItem } from '../../service/tweet-service.ts'
+import { MediaService } from '../../service/media-service.ts'
+import { TweetService, type ThreadItem, type TweetItem, type TweetMediaSource } from '../../service/tweet-service.ts'
+import { pngBytes } from '../../scripts/support/uploads.ts'
 import { ConsistencyDao, noViolations } from '../consistency.ts'
 import { rowsRead, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 
@@ -80,9 +85,14 @@ async function services(
  */
 class CountingTweetDao extends TweetDao {
   readonly flagQueries: number[][] = []
+  /** For each flags statement, the tweets whose `retweeted` flag it asked. */
+  readonly retweetedAsked: number[][] = []
   override viewerFlags(...args: Parameters<TweetDao['viewerFlags']>) {
     const [, tweetIds, retweetedIds] = args
-    if (tweetIds.length + retweetedIds.length > 0) this.flagQueries.push([...tweetIds])
+    if (tweetIds.length + retweetedIds.length > 0) {
+      this.flagQueries.push([...tweetIds])
+      this.retweetedAsked.push([...retweetedIds])
+    }
     return super.viewerFlags(...args)
   }
 }
@@ -478,6 +488,21 @@ t.test('TweetService: like counts and the viewer’s flags', async (t) => {
     t.same(tweetDao.flagQueries, [], 'an anonymous page asks nothing')
     await tweets.timelineFor(bob, { limit: 3 }, bob)
     t.same(tweetDao.flagQueries, [], 'an empty page asks nothing')
+  })
+
+  t.test('the retweeted flag is asked only of the page’s tweets that someone retweeted', async (t) => {
+    await tweets.retweet(carol, posted[2])
+    tweetDao.retweetedAsked.length = 0
+    const page = await tweets.timelineFor(alice, { limit: 3 }, bob)
+    t.same(
+      page.items.map((item) => item.id),
+      [posted[4], posted[3], posted[2]]
+    )
+    t.same(tweetDao.retweetedAsked, [[posted[2]]])
+    await tweets.unretweet(carol, posted[2])
+    tweetDao.retweetedAsked.length = 0
+    await tweets.timelineFor(alice, { limit: 3 }, bob)
+    t.same(tweetDao.retweetedAsked, [[]], 'nobody retweeted them: none')
   })
 
   t.test('tweetsByIds answers in the order asked, deleted tweets left out, with the viewer’s flags', async (t) => {
@@ -1516,4 +1541,60 @@ t.test('erasure steps remove up to their limit and say how many, keeping every c
   t.match(await users.profileById(gone), { tweets_count: 0 })
   const thread = await tweets.context(parent.id)
   t.same(thread.descendants, [], 'deleted answers with nothing below them are left out')
+})
+
+t.test('a page asks for media only for its tweets that have some', async (t) => {
+  const pool = await testPool(t)
+  const transactor = new Transactor(pool)
+  const storage = new LocalStorage(await testUploadDir(t), testPublicUrl)
+  const mediaService = new MediaService(transactor, new MediaDao(pool), new PendingObjectDao(pool), storage, {
+    maxMediaBytes: 1 << 20,
+    graceDays: 0,
+    maxImagePixels: 1_000_000
+  })
+  // The real media service, with each lookup it is asked for recorded.
+  const asked: number[][] = []
+  const media: TweetMediaSource = {
+    attachToTweet: (...args) => mediaService.attachToTweet(...args),
+    mediaForTweets: (tweetIds) => {
+      asked.push([...tweetIds])
+      return mediaService.mediaForTweets(tweetIds)
+    }
+  }
+  const users = new UserDao(pool)
+  const tweets = new TweetService(
+    transactor,
+    new TweetDao(pool),
+    new TimelineDao(pool),
+    users,
+    new FollowDao(pool),
+    storage,
+    media,
+    { wake: () => undefined },
+    new FanoutDao(pool),
+    new NotificationDao(pool)
+  )
+  const alice = await users.insertUser({
+    name: 'alice',
+    username: 'alice',
+    email: 'alice@example.com',
+    profile: '',
+    hashedPassword: 'x'
+  })
+  const plain = await tweets.tweet(alice, 'plain')
+  const upload = await mediaService.upload(alice, Readable.from([pngBytes]), 'a.png')
+  const pictured = await tweets.tweet(alice, 'with a picture', [upload.id])
+  asked.length = 0
+  const page = await tweets.timelineFor(alice, { limit: 10 })
+  t.same(
+    page.items.map((item) => [item.id, item.media.map((m) => m.id)]),
+    [
+      [pictured.id, [upload.id]],
+      [plain.id, []]
+    ]
+  )
+  t.same(asked, [[pictured.id]], 'one lookup, for the tweet with media')
+  asked.length = 0
+  t.same((await tweets.timelineFor(alice, { limit: 10, before: pictured.id })).items.length, 1)
+  t.same(asked, [], 'a page without media asks nothing')
 })
