@@ -116,6 +116,63 @@ t.test('FanoutDao', async (t) => {
     t.ok(backlog.oldest_age_ms >= 5000 && backlog.oldest_age_ms < 60_000, `oldest ${backlog.oldest_age_ms} ms`)
   })
 
+  t.test('enqueue records a retweet’s copy or a restore for the worker', async (t) => {
+    await pool.query('DELETE FROM fanout_outbox')
+    const original = await post('retweeted')
+    const retweet = (await tweets.addRetweet(pool, fans[0], original))!
+    await pool.query('DELETE FROM fanout_outbox')
+    await outbox.enqueue(pool, 'copy', retweet, fans[0], original)
+    await outbox.enqueue(pool, 'restore', original, fans[1])
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT kind, tweet_id, author_id, original_id, claimed_by FROM fanout_outbox ORDER BY id'
+    )
+    t.same(rows, [
+      { kind: 'copy', tweet_id: retweet, author_id: fans[0], original_id: original, claimed_by: null },
+      { kind: 'restore', tweet_id: original, author_id: fans[1], original_id: null, claimed_by: null }
+    ])
+    await pool.query('DELETE FROM fanout_outbox')
+  })
+
+  t.test('followerCounts reads each author’s counter', async (t) => {
+    t.same(
+      await outbox.followerCounts([author, fans[0], 999_999]),
+      new Map([
+        [author, fans.length],
+        [fans[0], 0]
+      ])
+    )
+    t.same(await outbox.followerCounts([]), new Map(), 'no authors: no statement')
+  })
+
+  t.test('copyToAllFollowers and finishMany act only on the copy rows the worker holds', async (t) => {
+    await pool.query('DELETE FROM fanout_outbox')
+    const [mine, theirs] = [await post('mine'), await post('theirs')]
+    const [held, other] = await claim(2, 'me')
+    await pool.query('UPDATE fanout_outbox SET claimed_by = ? WHERE id = ?', ['them', other.id])
+    const owners = async (tweetId: number) => {
+      const [rows] = await pool.query<RowDataPacket[]>(
+        'SELECT owner_id FROM timeline_entries WHERE tweet_id = ? AND owner_id <> ? ORDER BY owner_id',
+        [tweetId, author]
+      )
+      return rows.map((row) => row.owner_id as number)
+    }
+    t.equal(await outbox.copyToAllFollowers(pool, [held.id, other.id], 'me'), fans.length, 'one entry per follower')
+    t.same(await owners(mine), fans)
+    t.same(await owners(theirs), [], 'another worker’s row is not copied')
+    t.equal(await outbox.copyToAllFollowers(pool, [held.id], 'me'), 0, 'copied already: nothing new')
+    t.equal(await outbox.copyToAllFollowers(pool, [], 'me'), 0)
+    await outbox.enqueue(pool, 'restore', mine, author)
+    const [restore] = await claim(1, 'me')
+    t.equal(await outbox.copyToAllFollowers(pool, [restore.id], 'me'), 0, 'a restore row is not a copy')
+    t.equal(await outbox.finishMany(pool, [held.id, other.id, restore.id], 'me'), 2, 'only the rows it holds')
+    t.same(
+      (await leases()).map((row) => row.claimed_by),
+      ['them']
+    )
+    t.equal(await outbox.finishMany(pool, [], 'me'), 0)
+    await pool.query('DELETE FROM fanout_outbox')
+  })
+
   t.test('deleting a tweet removes its pending fan-out', async (t) => {
     const id = await post('f')
     t.ok(

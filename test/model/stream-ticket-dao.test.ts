@@ -41,6 +41,24 @@ t.test('StreamTicketDao', async (t) => {
     t.equal(await count(), 0)
   })
 
+  t.test('a ticket taken by another redemption between the read and the delete answers nothing', async (t) => {
+    await dao.insert(hash('raced'), user, 30)
+    // Without a transaction the read's row lock ends with it: another redemption may delete the row
+    // before this one does. This pool does exactly that after the read.
+    const racing = new Proxy(pool, {
+      get(target, property, receiver) {
+        if (property !== 'execute') return Reflect.get(target, property, receiver) as unknown
+        return async (sql: string, values: [Buffer]) => {
+          const answer = await target.execute(sql, values)
+          if (sql.startsWith('SELECT')) await target.execute('DELETE FROM stream_tickets WHERE ticket_hash = ?', values)
+          return answer
+        }
+      }
+    })
+    t.equal(await dao.redeem(racing, hash('raced')), undefined)
+    t.equal(await count(), 0)
+  })
+
   t.test('issuing clears expired tickets', async (t) => {
     await dao.insert(hash('old'), user, 30)
     await pool.query('UPDATE stream_tickets SET expires_at = NOW(3) - INTERVAL 1 SECOND')
