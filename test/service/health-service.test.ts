@@ -50,8 +50,51 @@ t.test('a failed check is shared by its concurrent callers, then forgotten', asy
     failures.every((f) => f.status === 'rejected' && f.reason instanceof Unavailable),
     'every caller gets Unavailable'
   )
+  const [first] = failures
+  t.match(
+    first.status === 'rejected' ? first.reason : undefined,
+    { message: 'The database is not answering', cause: Error },
+    'naming the database, with the driver’s error as its cause'
+  )
   t.equal(health.checks, 1, 'from one database check')
 
   await t.rejects(health.readiness(), Unavailable)
   t.equal(health.checks, 2, 'the next caller, at the same moment, checks again: a failure is never cached')
+})
+
+t.test('the cache period counts from when the check started, on any clock reading', async (t) => {
+  const { clock, health } = healthOn(fanoutOn(await testPool(t)))
+  clock.ms = 50_000
+  await health.readiness()
+  clock.ms = 50_999
+  await health.readiness()
+  t.equal(health.checks, 1, 'within the second')
+  clock.ms = 51_000
+  await health.readiness()
+  t.equal(health.checks, 2, 'after it')
+})
+
+t.test('a failed check forgets only itself: a newer answer stays cached', async (t) => {
+  const pool = await testPool(t)
+  // The first backlog read waits for the test to fail it; later reads go to the database.
+  let failFirst: (error: Error) => void = () => undefined
+  const firstRead = new Promise<void>((_resolve, reject) => (failFirst = reject))
+  let reads = 0
+  const fanout = new (class extends FanoutService {
+    override async backlog() {
+      reads += 1
+      if (reads === 1) await firstRead
+      return super.backlog()
+    }
+  })(new Transactor(pool), new FanoutDao(pool), new TimelineDao(pool), fanoutSettings)
+  const { clock, health } = healthOn(fanout)
+  const failing = health.readiness()
+  clock.ms = 1000
+  const newer = await health.readiness()
+  t.equal(health.checks, 2)
+  failFirst(new Error('connection lost'))
+  await t.rejects(failing, Unavailable)
+  clock.ms = 1500
+  t.equal(await health.readiness(), newer, 'the newer answer, from the cache')
+  t.equal(health.checks, 2)
 })

@@ -9,6 +9,7 @@ import { buildServices } from '../../app.ts'
 import { createPool, Transactor } from '../../model/database.ts'
 import { MediaDao } from '../../model/media-dao.ts'
 import { PendingObjectDao } from '../../model/pending-object-dao.ts'
+import { UserDao } from '../../model/user-dao.ts'
 import { LocalStorage } from '../../service/storage/local.ts'
 import { MediaService } from '../../service/media-service.ts'
 import { PurgeSchedule } from '../../service/purge-schedule.ts'
@@ -46,7 +47,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }, proxy?: DatabaseP
     for (let i = 0; i < 400 && existsSync(path); i++) await sleep(25)
     return !existsSync(path)
   }
-  return { pool, media, objects, dir, stray, gone }
+  return { pool, media, objects, storage, dir, stray, gone }
 }
 
 // These tests are about the schedule and the media purge; erasing accounts in a run has its own tests
@@ -100,7 +101,7 @@ t.test('PurgeSchedule logs a run that fails and keeps going', async (t) => {
   for (let i = 0; i < 400 && !log.lines.some((line) => line.level === 'error'); i++) await sleep(25)
   t.match(
     log.lines.find((line) => line.level === 'error'),
-    { message: 'media purge failed' }
+    { message: 'media purge failed', details: { err: Error } }
   )
   await proxy.restore()
   const stray = await s.stray('later')
@@ -125,6 +126,57 @@ t.test('PurgeSchedule logs each object it could not remove, which stays for the 
   ])
   await rmdir(join(s.dir, 'profile', 'stuck.png'))
   t.match(await schedule.runOnce(), { objects: 1, failed: [] })
+})
+
+t.test('PurgeSchedule logs a run by what it removed, and a run that removed nothing not at all', async (t) => {
+  const s = await setUp(t)
+  const clock = { now: new Date() }
+  const media = new MediaService(new Transactor(s.pool), new MediaDao(s.pool), s.objects, s.storage, {
+    maxMediaBytes: 1024,
+    graceDays: 0,
+    maxImagePixels: 1_000_000,
+    unattachedTtlMs: 60_000,
+    clock: () => clock.now
+  })
+  const log = recordingLog()
+  const schedule = new PurgeSchedule(media, noAccountsDue, 0, log)
+  t.match(await schedule.runOnce(), { pending: 0, unattached: 0, expired: 0, objects: 0, failed: [] })
+  t.same(log.lines, [], 'nothing removed: nothing logged')
+  const user = await new UserDao(s.pool).insertUser({
+    name: 'owner',
+    username: 'owner',
+    email: 'owner@example.com',
+    profile: '',
+    hashedPassword: 'x'
+  })
+  await media.upload(user, Readable.from([pngBytes]), 'left.png')
+  clock.now = new Date(clock.now.getTime() + 120_000)
+  // An upload left on no tweet is marked deleted and, without a grace period, removed in the same run.
+  t.match(await schedule.runOnce(), { pending: 0, unattached: 1, expired: 1, objects: 0, failed: [] })
+  t.match(log.lines, [
+    {
+      level: 'info',
+      message: 'media purged',
+      details: { pending: 0, unattached: 1, expired: 1, objects: 0, failed: 0 }
+    }
+  ])
+  t.equal(log.lines.length, 1)
+})
+
+t.test('PurgeSchedule started twice runs once', async (t) => {
+  const s = await setUp(t)
+  let runs = 0
+  const countingEraser = {
+    eraseDue: async () => {
+      runs += 1
+      return 0
+    }
+  }
+  const schedule = new PurgeSchedule(s.media, countingEraser, 0, recordingLog())
+  schedule.start()
+  schedule.start()
+  await schedule.stop()
+  t.equal(runs, 1)
 })
 
 t.test("buildServices' close() stops the schedule and waits for its run", async (t) => {
