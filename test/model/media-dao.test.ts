@@ -245,6 +245,18 @@ t.test('MediaDao', async (t) => {
     t.same(await inTransaction((c) => media.lockExpired(c, expiry, 100)), [])
   })
 
+  t.test('with no ids, the writes and the lookup of a transaction do nothing, without a statement', async (t) => {
+    const tweet = await insertTweet(alice, 'nothing attached')
+    const answers = await inTransaction(async (c) => [
+      await media.clearExpiry(c, []),
+      await media.markDeletedIn(c, [], new Date()),
+      await media.attachableMedia(c, alice, []),
+      await media.insertTweetMedia(c, tweet, [])
+    ])
+    t.same(answers, [undefined, undefined, [], undefined])
+    t.same(await media.mediaForTweets([tweet]), [])
+  })
+
   t.test('tweets: attach in a transaction, read back grouped by tweet in position order', async (t) => {
     const [m1, m2, m3] = [await ready(alice, 1), await ready(alice, 2), await ready(alice, 3)]
     const first = await insertTweet(alice, 'with media')

@@ -32,8 +32,12 @@ t.test('UserDao', async (t) => {
   })
 
   t.test('a duplicate email fails as DuplicateUser naming the email, whatever its case', async (t) => {
-    const error = new DuplicateUser('email')
-    await t.rejects(dao.insertUser({ ...newUser, username: 'someone_else', email: 'EUNWOO@example.com' }), error)
+    const error = await dao.insertUser({ ...newUser, username: 'someone_else', email: 'EUNWOO@example.com' }).then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    t.ok(error instanceof DuplicateUser)
+    t.match(error, { name: 'DuplicateUser', field: 'email', message: 'Another user has this email' })
   })
 
   t.test('a duplicate username fails as DuplicateUser naming the username, whatever its case', async (t) => {
@@ -171,6 +175,30 @@ t.test('UserDao', async (t) => {
     t.equal(await dao.deleteErased(id), false)
   })
 
+  t.test('lockPair answers the target’s fan-out state, whichever of the two has the lower id', async (t) => {
+    const first = await dao.insertUser({ ...newUser, username: 'first_id', email: 'first.id@example.com' })
+    const second = await dao.insertUser({ ...newUser, username: 'second_id', email: 'second.id@example.com' })
+    await transactor.run(async (connection) => {
+      await dao.setFanout(connection, second, 'pull')
+      await connection.execute('UPDATE users SET followers_count = 7 WHERE id = ?', [second])
+    })
+    t.same(await transactor.run((c) => dao.lockPair(c, first, second)), { fanout: 'pull', followers_count: 7 })
+    t.same(await transactor.run((c) => dao.lockPair(c, second, first)), { fanout: 'push', followers_count: 0 })
+    t.equal(await transactor.run((c) => dao.lockPair(c, first, 999_999)), undefined, 'an unknown target')
+  })
+
+  t.test('lockPoster answers the poster’s fan-out state; addTweetsCount moves the counter', async (t) => {
+    const poster = await dao.insertUser({ ...newUser, username: 'poster', email: 'poster@example.com' })
+    await transactor.run(async (connection) => {
+      await dao.setFanout(connection, poster, 'pull')
+      await dao.addTweetsCount(connection, poster, 3)
+      await dao.addTweetsCount(connection, poster, -1)
+    })
+    t.same(await transactor.run((c) => dao.lockPoster(c, poster)), { fanout: 'pull', followers_count: 0 })
+    t.equal(await transactor.run((c) => dao.lockPoster(c, 999_999)), undefined)
+    t.match(await dao.profileById(poster), { tweets_count: 2 })
+  })
+
   t.test('restore undoes a deactivation within its grace period only', async (t) => {
     const id = await dao.insertUser({ ...newUser, username: 'back', email: 'back@example.com' })
     t.equal(await dao.restore(id), false, 'nothing to restore')
@@ -251,6 +279,15 @@ t.test('authors: names and pictures for tweets, from memory with a bounded age',
     t.equal(await nameOf(small, bob), 'bob 2')
     await elsewhere.updateProfile(alice, { name: 'alice 3' })
     t.equal(await nameOf(small, alice), 'alice 3', 'alice was dropped for bob, so she is read again')
+  })
+
+  t.test('deactivating and restoring an account through this instance shows at once', async (t) => {
+    const carol = await user('carol')
+    t.equal(await nameOf(here, carol), 'carol', 'now in memory')
+    await transactor.run((connection) => here.deactivate(connection, carol, 3600))
+    t.equal(await nameOf(here, carol), undefined, 'a deleted account is no author')
+    t.equal(await here.restore(carol), true)
+    t.equal(await nameOf(here, carol), 'carol', 'restored: an author again')
   })
 
   t.test('TTL 0 reads every time', async (t) => {
