@@ -126,6 +126,30 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.equal(await tweets.postTweet(999999, 'nobody'), undefined, 'an unknown author records nothing')
   })
 
+  t.test('a post that fails at its last step leaves nothing behind: it is its own transaction', async (t) => {
+    const parent = (await tweets.postTweet(alice, 'a parent'))!.id
+    await outboxRows()
+    const before = await users.profileById(bob)
+    // A failure injected into the post's last statement (bob has followers: the fan-out row).
+    await pool.query(
+      "CREATE TRIGGER fail_fanout BEFORE INSERT ON fanout_outbox FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected'"
+    )
+    try {
+      const error = await tweets.postTweet(bob, 'doomed', parent).then(
+        () => undefined,
+        (error: unknown) => error
+      )
+      t.notOk(error instanceof ReplyParentMissing, 'another failure of the procedure is not a missing parent')
+      t.match(error, { sqlState: '45000', sqlMessage: 'injected' })
+    } finally {
+      await pool.query('DROP TRIGGER fail_fanout')
+    }
+    t.same(await users.profileById(bob), before, 'the counter was rolled back')
+    t.match(await tweets.tweetById(parent), { reply_count: 0 })
+    const [rows] = await pool.query<RowDataPacket[]>("SELECT id FROM tweets WHERE tweet = 'doomed'")
+    t.same(rows, [], 'no tweet')
+  })
+
   t.test('an author without followers needs no fan-out row', async (t) => {
     const dave = await user('dave')
     const posted = await tweets.postTweet(dave, 'to nobody')
@@ -150,6 +174,18 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
     t.equal(await tweets.tweetById(id), undefined)
     t.equal((await users.profileById(bob))!.tweets_count, count)
     t.same(await outboxRows(), [])
+  })
+
+  t.test('addMediaCount moves the media counter; a remembered tweet is answered from the cache', async (t) => {
+    const id = await post(alice, 'with pictures')
+    await tweets.addMediaCount(pool, id, 2)
+    t.match(await tweets.tweetById(id), { media_count: 2 })
+    const cached = new TweetDao(pool, pool, { ttlMs: 60_000, maxEntries: 10 })
+    const row = (await tweets.tweetById(id))!
+    cached.rememberTweet({ ...row, tweet: 'as remembered' })
+    t.equal((await cached.tweetsByIds([id])).get(id)?.tweet, 'as remembered')
+    cached.forgetTweet(id)
+    t.equal((await cached.tweetsByIds([id])).get(id)?.tweet, 'with pictures')
   })
 
   t.test('addToTimelines copies a tweet once per owner, however often it runs', async (t) => {
@@ -450,7 +486,11 @@ t.test('replies and thread links', async (t) => {
 
   t.test('a reply to a tweet that does not exist throws ReplyParentMissing and writes nothing', async (t) => {
     const before = await counts()
-    await t.rejects(tweets.postTweet(bob, 'to nothing', 999_999), new ReplyParentMissing(999_999))
+    await t.rejects(tweets.postTweet(bob, 'to nothing', 999_999), {
+      name: 'ReplyParentMissing',
+      inReplyTo: 999_999,
+      message: 'in_reply_to 999999: no such tweet'
+    })
     const connection = await pool.getConnection()
     try {
       await connection.beginTransaction()
@@ -667,6 +707,7 @@ t.test(
       return { blocked: [...blocked].sort(), muted: [...muted].sort() }
     }
     t.same(await hidden(carol, [alice, bob]), { blocked: [alice, bob].sort(), muted: [] }, 'blocks both ways')
+    t.same([...(await tweets.viewerFlags(carol, [], [], [alice, bob])).muted], [], 'mutes only when asked for')
     t.same(await hidden(carol, [alice, bob], true), { blocked: [alice, bob].sort(), muted: [alice] })
     t.same(await hidden(bob, [alice, carol], true), { blocked: [carol], muted: [] }, 'a mute is one way')
     t.same(await hidden(alice, [bob], true), { blocked: [], muted: [] }, 'only the authors asked about')
