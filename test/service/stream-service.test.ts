@@ -1,14 +1,20 @@
 // StreamService: which streams an event reaches (the author, followers by audience, notifications to their
-// user), a client too slow to keep up dropped, the heartbeat, the per-user cap, tickets used once, a
-// graceful stop; and the Redis bus falling back to this instance while Redis is away.
+// user), resuming from Last-Event-ID, a client too slow to keep up dropped, the heartbeat, the per-user cap,
+// tickets used once, a graceful stop; and the Redis bus falling back to this instance while Redis is away.
 import t from 'tap'
 import { pino } from 'pino'
 import { buildServices } from '../../app.ts'
-import { TooManyRequests, Unauthorized, Unavailable } from '../../service/errors.ts'
-import { LocalEventBus } from '../../service/events.ts'
+import { ServiceError, TooManyRequests, Unauthorized, Unavailable } from '../../service/errors.ts'
+import { LocalEventBus, type LiveEvent } from '../../service/events.ts'
+import type { WorkerLog } from '../../service/fanout-worker.ts'
+import type { NotificationItem } from '../../service/notification-service.ts'
 import { RedisEventBus } from '../../service/redis-event-bus.ts'
-import type { StreamMessage, StreamSink } from '../../service/stream-service.ts'
+import { StreamService, type StreamMessage, type StreamSink } from '../../service/stream-service.ts'
+import type { TweetItem } from '../../service/tweet-service.ts'
+import { createPool, Transactor, type Pool } from '../../model/database.ts'
+import { FollowDao } from '../../model/follow-dao.ts'
 import { createRedis } from '../../model/redis.ts'
+import { StreamTicketDao } from '../../model/stream-ticket-dao.ts'
 import { DatabaseProxy } from '../database-proxy.ts'
 import { testConfig, testRedisEnv, testRedisUrl } from '../helper.ts'
 
@@ -38,6 +44,33 @@ async function until(check: () => boolean, ms = 3_000): Promise<boolean> {
   return true
 }
 
+/** The service error `work` throws or rejects with, for its class, message and details to be asserted. */
+async function refusal(work: () => unknown): Promise<ServiceError> {
+  try {
+    await work()
+  } catch (error) {
+    if (error instanceof ServiceError) return error
+    throw error
+  }
+  throw new Error('nothing was refused')
+}
+
+/** What a stream was sent, shortly: a tweet as [event, id, tweet id, text], anything else as [event, data]. */
+const sent = (sink: { messages: StreamMessage[] }) =>
+  sink.messages.map((m) => {
+    if (m.event !== 'tweet') return [m.event, m.data]
+    const item = m.data as TweetItem
+    return [m.event, m.id, item.id, item.tweet]
+  })
+
+/** The notifications a stream was sent, as [id, who did it]. */
+const notified = (sink: { messages: StreamMessage[] }) =>
+  sink.messages
+    .filter((m) => m.event === 'notification')
+    .map((m) => [(m.data as NotificationItem).id, (m.data as NotificationItem).account.id])
+
+type Logged = [details: object, message: string]
+
 t.test('StreamService', async (t) => {
   const config = await testConfig(t, { STREAM_MAX_PER_USER: '2', STREAM_HEARTBEAT: '1s' })
   const services = await buildServices(config)
@@ -55,6 +88,65 @@ t.test('StreamService', async (t) => {
   await services.fanoutService.drain()
   const tweets = (sink: ReturnType<typeof recordingSink>) =>
     sink.messages.filter((m) => m.event === 'tweet').map((m) => (m.data as { id: number }).id)
+  const pool = createPool(config.databaseUrl)
+  t.teardown(() => pool.end())
+
+  /**
+   * A hub of its own on a bus only the test publishes to (the services' writes do not reach it), reading
+   * through the real services and DAOs: what it looks up is recorded and can be waited for, and so is what
+   * it logs. `followPool` gives its FollowDao another pool (a closed one, to make lookups fail).
+   */
+  function hub(t: { teardown(fn: () => unknown): void }, followPool: Pool = pool) {
+    const bus = new LocalEventBus()
+    const lookups: unknown[][] = []
+    const pending: Promise<unknown>[] = []
+    const record = <T>(lookup: unknown[], call: Promise<T>): Promise<T> => {
+      lookups.push(lookup)
+      pending.push(call)
+      return call
+    }
+    class RecordedFollowDao extends FollowDao {
+      override followersAmong(...args: Parameters<FollowDao['followersAmong']>) {
+        return record(['followersAmong', args[0], [...args[1]]], super.followersAmong(...args))
+      }
+    }
+    const logged = { info: [] as Logged[], warn: [] as Logged[], error: [] as Logged[] }
+    const log: WorkerLog = {
+      info: (details, message) => void logged.info.push([details, message]),
+      warn: (details, message) => void logged.warn.push([details, message]),
+      error: (details, message) => void logged.error.push([details, message])
+    }
+    const service = new StreamService(
+      bus,
+      {
+        streamItems: (rowId, viewerIds) =>
+          record(['streamItems', rowId, [...viewerIds]], tweetService.streamItems(rowId, viewerIds)),
+        timelineFor: (userId, page, viewerId) =>
+          record(['timelineFor', userId], tweetService.timelineFor(userId, page, viewerId)),
+        notifications: (userId, page) =>
+          record(['notifications', userId], services.notificationService.list(userId, page))
+      },
+      new RecordedFollowDao(followPool),
+      new StreamTicketDao(pool),
+      new Transactor(pool),
+      { maxPerUser: 2, heartbeatMs: 60_000, resumeLimit: 2, ticketSeconds: 30 },
+      log
+    )
+    t.teardown(() => service.closeAll())
+    return {
+      service,
+      publish: (event: LiveEvent) => bus.publish(event),
+      lookups,
+      logged,
+      /** Resolves once every lookup started so far, and whatever it led to, is done. */
+      idle: async () => {
+        for (let seen = -1; seen !== pending.length; await sleep(0)) {
+          seen = pending.length
+          await Promise.allSettled(pending)
+        }
+      }
+    }
+  }
 
   t.test('a post reaches its author at once and followers once fanned out; nobody else', async (t) => {
     const [mine, theirs, other] = [recordingSink(), recordingSink(), recordingSink()]
@@ -108,7 +200,9 @@ t.test('StreamService', async (t) => {
 
   t.test('at most maxPerUser streams a user; closing one frees its place', async (t) => {
     const [a, b] = [streamService.open(stranger, recordingSink()), streamService.open(stranger, recordingSink())]
-    t.throws(() => streamService.open(stranger, recordingSink()), TooManyRequests)
+    const refused = await refusal(() => streamService.open(stranger, recordingSink()))
+    t.type(refused, TooManyRequests)
+    t.same([refused.message, refused.details], ['At most 2 open streams per user', { max_streams: 2 }])
     a.close()
     const c = streamService.open(stranger, recordingSink())
     t.equal(streamService.openStreams, 2)
@@ -146,7 +240,176 @@ t.test('StreamService', async (t) => {
       'two redemptions at once: one succeeds'
     )
     t.equal((redeemed.find((result) => result.status === 'fulfilled') as PromiseFulfilledResult<number>).value, reader)
-    await t.rejects(streamService.redeemTicket(ticket), Unauthorized)
+    for (const used of [ticket, 'never-issued']) {
+      const refused = await refusal(() => streamService.redeemTicket(used))
+      t.type(refused, Unauthorized)
+      t.same([refused.message, refused.details], ['The stream ticket is unknown, used or expired', {}])
+    }
+  })
+
+  t.test('a stream started without Last-Event-ID sends nothing of the past', async (t) => {
+    const { service, lookups } = hub(t)
+    await tweetService.tweet(author, 'before the stream')
+    await fanoutService.drain()
+    const sink = recordingSink()
+    await service.open(reader, sink).start()
+    t.same(sink.messages, [])
+    t.same(lookups, [['notifications', reader]], 'the timeline is not read')
+  })
+
+  t.test('resuming from Last-Event-ID sends the tweets missed, oldest first, with their cursor as id', async (t) => {
+    const { service } = hub(t)
+    const seen = await tweetService.tweet(author, 'seen')
+    const missed = [await tweetService.tweet(author, 'missed 1'), await tweetService.tweet(author, 'missed 2')]
+    await fanoutService.drain()
+    const sink = recordingSink()
+    await service.open(reader, sink).start(seen.id)
+    t.same(sent(sink), [
+      ['tweet', missed[0].id, missed[0].id, 'missed 1'],
+      ['tweet', missed[1].id, missed[1].id, 'missed 2']
+    ])
+    t.match(sink.messages[0]?.data, { id: missed[0].id, user: { id: author }, liked: false, retweeted_by: null })
+    t.notOk(sink.closed(), 'no resync: nothing more was missed')
+  })
+
+  t.test('more missed than resumeLimit: the oldest resumeLimit tweets, then resync after Last-Event-ID', async (t) => {
+    const { service } = hub(t)
+    const seen = await tweetService.tweet(author, 'seen')
+    const missed = []
+    for (const text of ['missed 1', 'missed 2', 'missed 3']) missed.push(await tweetService.tweet(author, text))
+    await fanoutService.drain()
+    const sink = recordingSink()
+    await service.open(reader, sink).start(seen.id)
+    t.same(sent(sink), [
+      ['tweet', missed[0].id, missed[0].id, 'missed 1'],
+      ['tweet', missed[1].id, missed[1].id, 'missed 2'],
+      ['resync', { after: seen.id }]
+    ])
+  })
+
+  t.test('a client too slow while resuming is dropped at the first tweet not taken, and logged', async (t) => {
+    const { service, logged } = hub(t)
+    const seen = await tweetService.tweet(author, 'seen')
+    const missed = []
+    for (const text of ['missed 1', 'missed 2', 'missed 3']) missed.push(await tweetService.tweet(author, text))
+    await fanoutService.drain()
+    const sink = recordingSink(false)
+    await service.open(reader, sink).start(seen.id)
+    t.same(sent(sink), [['tweet', missed[0].id, missed[0].id, 'missed 1']], 'nothing after, no resync')
+    t.ok(sink.closed())
+    t.equal(service.openStreams, 0)
+    t.same(logged.warn, [[{ user_id: reader }, 'stream: client too slow, dropped']])
+  })
+
+  t.test('a delete reaches the author and its followers with the tweet id; nobody else', async (t) => {
+    const { service, publish, idle } = hub(t)
+    const outsider = await signUp('outsider')
+    const [mine, theirs, other] = [recordingSink(), recordingSink(), recordingSink()]
+    service.open(author, mine)
+    service.open(reader, theirs)
+    service.open(outsider, other)
+    publish({ type: 'delete', id: 4242, author_id: author })
+    await idle()
+    t.same(sent(mine), [['delete', { id: 4242 }]], 'the author')
+    t.same(sent(theirs), [['delete', { id: 4242 }]], 'a follower')
+    t.same(sent(other), [], 'not someone else')
+  })
+
+  t.test('a tweet not for its author (self false) reaches the followers only', async (t) => {
+    const { service, publish, idle } = hub(t)
+    const { id } = await tweetService.tweet(author, 'for my followers')
+    const [mine, theirs] = [recordingSink(), recordingSink()]
+    service.open(author, mine)
+    service.open(reader, theirs)
+    publish({ type: 'tweet', id, author_id: author, self: false, audience: 'followers' })
+    await idle()
+    t.same(sent(theirs), [['tweet', id, id, 'for my followers']])
+    t.same(sent(mine), [], 'not the author, though its stream is open')
+  })
+
+  t.test('an event for users without a stream here looks nothing up', async (t) => {
+    const { service, publish, idle, lookups } = hub(t)
+    const { id } = await tweetService.tweet(author, 'nobody listens')
+    service.open(reader, recordingSink()).close()
+    publish({ type: 'tweet', id, author_id: author, self: true, audience: 'followers' })
+    publish({ type: 'delete', id, author_id: author })
+    publish({ type: 'notification', user_ids: [reader, author] })
+    await idle()
+    t.same(lookups, [])
+  })
+
+  t.test('notifications reach a stream oldest first, each once, when two events cross', async (t) => {
+    const { service, publish, idle, lookups } = hub(t)
+    const [popular, outsider] = [await signUp('popular'), await signUp('outsider2')]
+    const sink = recordingSink()
+    await service.open(popular, sink).start()
+    await followService.follow(reader, popular)
+    await followService.follow(stranger, popular)
+    publish({ type: 'notification', user_ids: [popular, outsider] })
+    await idle()
+    const first = notified(sink)
+    t.same(
+      first.map(([, account]) => account),
+      [reader, stranger],
+      'both, oldest first'
+    )
+    t.ok(first.length === 2 && first[0][0] < first[1][0], 'by id')
+    await followService.follow(celebrity, popular)
+    await followService.follow(author, popular)
+    // Both events read the same page before either is sent: the second sends nothing again.
+    publish({ type: 'notification', user_ids: [popular] })
+    publish({ type: 'notification', user_ids: [popular] })
+    await idle()
+    t.same(
+      notified(sink).map(([, account]) => account),
+      [reader, stranger, celebrity, author],
+      'each once'
+    )
+    t.same(sent(sink).length, 4, 'nothing else')
+    t.same(
+      lookups.filter(([of]) => of === 'notifications'),
+      Array.from({ length: 4 }, () => ['notifications', popular]),
+      'at start, then once an event: none for a user without a stream'
+    )
+  })
+
+  t.test('a client too slow for its notifications is dropped at the first one not taken', async (t) => {
+    const { service, publish, idle, logged } = hub(t)
+    const shy = await signUp('shy')
+    const sink = recordingSink(false)
+    await service.open(shy, sink).start()
+    await followService.follow(reader, shy)
+    await followService.follow(stranger, shy)
+    publish({ type: 'notification', user_ids: [shy] })
+    await idle()
+    t.same(
+      notified(sink).map(([, account]) => account),
+      [reader],
+      'the oldest, then nothing'
+    )
+    t.ok(sink.closed())
+    t.equal(service.openStreams, 0)
+    t.same(logged.warn, [[{ user_id: shy }, 'stream: client too slow, dropped']])
+  })
+
+  t.test('an event that cannot be delivered is logged with the event and the error', async (t) => {
+    const closed = createPool(config.databaseUrl)
+    await closed.end()
+    const { service, publish, idle, logged } = hub(t, closed)
+    const sink = recordingSink()
+    service.open(reader, sink)
+    const event: LiveEvent = { type: 'delete', id: 4343, author_id: author }
+    publish(event)
+    await idle()
+    t.same(sent(sink), [])
+    t.same(
+      logged.error.map(([, message]) => message),
+      ['stream: event not delivered']
+    )
+    const details = (logged.error[0]?.[0] ?? {}) as { err?: Error; event?: LiveEvent }
+    t.same(Object.keys(details).sort(), ['err', 'event'])
+    t.equal(details.event, event)
+    t.match(details.err, { message: /closed/i })
   })
 
   t.test('a graceful stop ends every stream and opens no more', async (t) => {
@@ -155,7 +418,9 @@ t.test('StreamService', async (t) => {
     streamService.closeAll()
     t.ok(sink.closed())
     t.equal(streamService.openStreams, 0)
-    t.throws(() => streamService.open(reader, recordingSink()), Unavailable)
+    const refused = await refusal(() => streamService.open(reader, recordingSink()))
+    t.type(refused, Unavailable)
+    t.same([refused.message, refused.details], ['The server is stopping: reconnect to another instance', {}])
   })
 })
 
