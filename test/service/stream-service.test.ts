@@ -427,22 +427,43 @@ t.test('StreamService', async (t) => {
 t.test('RedisEventBus: every instance hears an event; with Redis away, this instance still does', async (t) => {
   const proxy = await DatabaseProxy.start(t, testRedisUrl)
   const { REDIS_KEY_PREFIX: keyPrefix } = testRedisEnv()
+  const records: { msg: string; err?: { message: string } }[] = []
   const lines: string[] = []
-  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line).msg as string) })
+  const log = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        const record = JSON.parse(line) as { msg: string; err?: { message: string } }
+        records.push(record)
+        lines.push(record.msg)
+      }
+    }
+  )
   const through = createRedis({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix })
   const direct = createRedis({ url: testRedisUrl, keyPrefix })
-  const [here, there] = [new RedisEventBus(through, log), new RedisEventBus(direct, log)]
+  // Another deployment sharing the Redis server, under its own key prefix.
+  const apart = createRedis({ url: testRedisUrl, keyPrefix: `${keyPrefix}apart:` })
+  const [here, there, elsewhere] = [
+    new RedisEventBus(through, log),
+    new RedisEventBus(direct, log),
+    new RedisEventBus(apart, log)
+  ]
   t.teardown(async () => {
-    await Promise.all([here.close(), there.close()])
+    await Promise.all([here.close(), there.close(), elsewhere.close()])
     through.disconnect()
     direct.disconnect()
+    apart.disconnect()
   })
-  t.same(await Promise.all([here.subscribed, there.subscribed]), [true, true])
-  const heard = { here: [] as number[], there: [] as number[] }
+  t.same(await Promise.all([here.subscribed, there.subscribed, elsewhere.subscribed]), [true, true, true])
+  const heard = { here: [] as number[], there: [] as number[], elsewhere: [] as number[] }
   here.subscribe((event) => event.type === 'delete' && heard.here.push(event.id))
   there.subscribe((event) => event.type === 'delete' && heard.there.push(event.id))
+  elsewhere.subscribe((event) => event.type === 'delete' && heard.elsewhere.push(event.id))
   here.publish({ type: 'delete', id: 1, author_id: 1 })
   t.ok(await until(() => heard.here.includes(1) && heard.there.includes(1)), 'both instances, the publisher too')
+  await sleep(100)
+  t.same(heard.elsewhere, [], 'not another deployment’s instances')
+  t.same(lines, [], 'nothing to log while Redis answers')
 
   await proxy.cut()
   await until(() => through.status !== 'ready')
@@ -452,6 +473,11 @@ t.test('RedisEventBus: every instance hears an event; with Redis away, this inst
   await sleep(100)
   t.same(heard.there, [1], 'the other instance could not hear them')
   t.equal(lines.filter((line) => line.startsWith('live events: Redis does not answer')).length, 1, 'logged once')
+  t.match(
+    records.find((record) => record.msg.startsWith('live events: Redis does not answer')),
+    { err: { message: /^Redis is / } },
+    'with the client’s state'
+  )
 
   await proxy.restore()
   t.ok(await until(() => through.status === 'ready', 5_000), 'the client reconnects')
@@ -477,4 +503,8 @@ t.test('LocalEventBus: a listener that throws does not keep an event from the ot
   unsubscribe()
   bus.publish({ type: 'delete', id: 8, author_id: 1 })
   t.same(heard, [7])
+  bus.subscribe((event) => event.type === 'delete' && heard.push(event.id))
+  await bus.close()
+  bus.publish({ type: 'delete', id: 9, author_id: 1 })
+  t.same(heard, [7], 'a closed bus reaches no listener')
 })
