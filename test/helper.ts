@@ -53,6 +53,16 @@ export async function testPool(t: Teardown, settings: PoolSettings = {}): Promis
   return pool
 }
 
+/** The error `work` throws or rejects with, for its class, message and fields to be asserted; none fails. */
+export async function rejection(work: () => unknown): Promise<unknown> {
+  try {
+    await work()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a rejection')
+}
+
 /**
  * Rows the server read (its session's Handler_read_* counters: index and table reads) while `work`
  * ran. The pool must hold one connection, so that every statement of `work` runs in that session.

@@ -6,7 +6,7 @@ import { FollowDao } from '../../model/follow-dao.ts'
 import { TimelineDao } from '../../model/timeline-dao.ts'
 import { ReplyParentMissing, TweetDao } from '../../model/tweet-dao.ts'
 import { UserDao } from '../../model/user-dao.ts'
-import { rowsRead, testPool } from '../helper.ts'
+import { rejection, rowsRead, testPool } from '../helper.ts'
 
 /** The newest ids below `before`: a page read towards older. */
 const newestBelow = (before: number) => ({ after: 0, before, oldestFirst: false })
@@ -135,10 +135,7 @@ t.test('TweetDao, FollowDao and TimelineDao', async (t) => {
       "CREATE TRIGGER fail_fanout BEFORE INSERT ON fanout_outbox FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected'"
     )
     try {
-      const error = await tweets.postTweet(bob, 'doomed', parent).then(
-        () => undefined,
-        (error: unknown) => error
-      )
+      const error = await rejection(() => tweets.postTweet(bob, 'doomed', parent))
       t.notOk(error instanceof ReplyParentMissing, 'another failure of the procedure is not a missing parent')
       t.match(error, { sqlState: '45000', sqlMessage: 'injected' })
     } finally {

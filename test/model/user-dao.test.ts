@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Transactor } from '../../model/database.ts'
 import { DuplicateUser, UserDao } from '../../model/user-dao.ts'
-import { testPool } from '../helper.ts'
+import { rejection, testPool } from '../helper.ts'
 
 t.test('UserDao', async (t) => {
   const pool = await testPool(t)
@@ -32,9 +32,8 @@ t.test('UserDao', async (t) => {
   })
 
   t.test('a duplicate email fails as DuplicateUser naming the email, whatever its case', async (t) => {
-    const error = await dao.insertUser({ ...newUser, username: 'someone_else', email: 'EUNWOO@example.com' }).then(
-      () => undefined,
-      (error: unknown) => error
+    const error = await rejection(() =>
+      dao.insertUser({ ...newUser, username: 'someone_else', email: 'EUNWOO@example.com' })
     )
     t.ok(error instanceof DuplicateUser)
     t.match(error, { name: 'DuplicateUser', field: 'email', message: 'Another user has this email' })
@@ -57,9 +56,8 @@ t.test('UserDao', async (t) => {
   t.test('a duplicate on a key that guards neither email nor username passes through as it is', async (t) => {
     await pool.query('ALTER TABLE users ADD UNIQUE KEY users_name_for_test (name)')
     t.teardown(() => pool.query('ALTER TABLE users DROP KEY users_name_for_test'))
-    const error = await dao.insertUser({ ...newUser, username: 'same_name', email: 'same.name@example.com' }).then(
-      () => undefined,
-      (error: unknown) => error
+    const error = await rejection(() =>
+      dao.insertUser({ ...newUser, username: 'same_name', email: 'same.name@example.com' })
     )
     t.notOk(error instanceof DuplicateUser)
     t.match(error, { code: 'ER_DUP_ENTRY', message: /users_name_for_test/ })

@@ -27,7 +27,7 @@ import {
   type PoolConnection
 } from '../../service/media-service.ts'
 import type { StoredObject } from '../../service/storage/storage.ts'
-import { localKeyOf, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
+import { localKeyOf, rejection, testPool, testPublicUrl, testUploadDir } from '../helper.ts'
 import { pngBytes } from '../../scripts/support/uploads.ts'
 import { animatedGif, gpsDatum, largeImage, photoWithGps, refused, samples } from '../media-fixtures.ts'
 
@@ -106,15 +106,6 @@ async function setUp(t: { teardown(fn: () => unknown): void }, settings: Partial
 }
 
 const bytes = (buffer: Buffer) => Readable.from([buffer])
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection')
-}
 
 t.test('cleanOriginalName keeps a readable name and nothing else', async (t) => {
   t.equal(cleanOriginalName('../../etc/passwd'), 'passwd')
@@ -574,7 +565,7 @@ t.test('MediaService and tweets', async (t) => {
 
   t.test('attaching refuses anything but up to four of your own ready, unattached media', async (t) => {
     const refused = async (ids: number[], wanted: Record<string, unknown>) => {
-      const error = await rejection(postTweet(alice, ids))
+      const error = await rejection(() => postTweet(alice, ids))
       t.type(error, Invalid)
       t.match(error, { details: { field: 'media_ids', ...wanted } })
     }
@@ -602,7 +593,7 @@ t.test('MediaService and tweets', async (t) => {
   t.test('attached media come back per tweet, in order, with URLs', async (t) => {
     first = await postTweet(alice, [mine[2], mine[0], mine[1]])
     const plain = await postTweet(alice, [])
-    const again = await rejection(postTweet(alice, [mine[0]]))
+    const again = await rejection(() => postTweet(alice, [mine[0]]))
     t.type(again, Invalid)
     t.match(again, { message: /already attached/, details: { field: 'media_ids', media_ids: [mine[0]] } })
     const grouped = await s.service.mediaForTweets([first, plain, 424242])
@@ -663,7 +654,7 @@ t.test('MediaService images are stored without their metadata', async (t) => {
 
   t.test('an image over MAX_IMAGE_PIXELS is refused before decoding, leaving nothing', async (t) => {
     const before = await s.files()
-    const error = await rejection(s.service.upload(alice, bytes(largeImage), 'bomb.png'))
+    const error = await rejection(() => s.service.upload(alice, bytes(largeImage), 'bomb.png'))
     t.type(error, PayloadTooLarge)
     t.match(error, { message: /1000000 pixel limit/, details: { max_pixels: 1_000_000 } })
     t.same(await s.files(), before)
@@ -688,7 +679,7 @@ t.test('MediaService quota', async (t) => {
   // The upload starts once the files are listed: a rejection before anyone awaits it is unhandled.
   const overQuota = async (t: Test, upload: () => Promise<unknown>, usedBytes: number) => {
     const before = await s.files()
-    const error = await rejection(upload())
+    const error = await rejection(upload)
     t.type(error, PayloadTooLarge)
     t.match(error, { message: /media quota/, details: { quota_bytes: 2000, used_bytes: usedBytes } })
     t.same(await s.files(), before, 'nothing stored')
@@ -854,7 +845,7 @@ t.test('MediaService refusals name the media or the user, with their messages', 
     const item = await final.service.upload(alice, bytes(pngBytes), 'p.png')
     final.storage.failDeletes = true
     t.teardown(() => (final.storage.failDeletes = false))
-    const error = await rejection(final.service.delete(alice, item.id))
+    const error = await rejection(() => final.service.delete(alice, item.id))
     t.type(error, Unavailable)
     t.match(error, {
       message: 'The file store is unavailable; the media was not deleted, please try again',

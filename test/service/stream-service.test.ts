@@ -16,7 +16,7 @@ import { FollowDao } from '../../model/follow-dao.ts'
 import { createRedis } from '../../model/redis.ts'
 import { StreamTicketDao } from '../../model/stream-ticket-dao.ts'
 import { DatabaseProxy } from '../database-proxy.ts'
-import { testConfig, testRedisEnv, testRedisUrl } from '../helper.ts'
+import { rejection, testConfig, testRedisEnv, testRedisUrl } from '../helper.ts'
 
 const password = 'password123'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -44,16 +44,8 @@ async function until(check: () => boolean, ms = 3_000): Promise<boolean> {
   return true
 }
 
-/** The service error `work` throws or rejects with, for its class, message and details to be asserted. */
-async function refusal(work: () => unknown): Promise<ServiceError> {
-  try {
-    await work()
-  } catch (error) {
-    if (error instanceof ServiceError) return error
-    throw error
-  }
-  throw new Error('nothing was refused')
-}
+/** The service error `work` throws or rejects with (each caller asserts its class), for its message and details. */
+const refusal = async (work: () => unknown) => (await rejection(work)) as ServiceError
 
 /** What a stream was sent, shortly: a tweet as [event, id, tweet id, text], anything else as [event, data]. */
 const sent = (sink: { messages: StreamMessage[] }) =>
